@@ -1,0 +1,65 @@
+using System.Reflection;
+
+namespace SmartApp.DevHost;
+
+public enum EmulatorMode
+{
+    /// <summary>Use whatever the settings point at.</summary>
+    None,
+    /// <summary>Start Azurite and the Cosmos emulator on free ports for this run, and point the worker at them.</summary>
+    ForThisRun,
+    /// <summary>Start them on the well-known ports local.settings.sample.json names, and no worker (for <c>func start</c>).</summary>
+    Only,
+}
+
+/// <summary>What the dev host was asked to do, from its command line.</summary>
+public sealed record DevHostOptions(
+    string AppDirectory,
+    int HttpPort,
+    EmulatorMode Emulators,
+    string? SettingsFile,
+    string RepositoryRoot,
+    string? ReadyFile)
+{
+    public const string Usage = """
+        SmartApp dev host: runs the Functions worker the way the Azure Functions host does.
+
+        Usage: SmartApp.DevHost [options]
+          --app <dir>          the function app's build output (default: SmartApp.Functions' build)
+          --port <n>           HTTP port on 127.0.0.1 (default 7071; 0 picks a free one)
+          --emulators          start Azurite and the Cosmos emulator for this run; stop them on exit
+          --emulators-only     start only the emulators, on ports 10000-10002 and 8081 (for 'func start')
+          --settings <file>    local.settings.json to read (default: the app's, else local.settings.sample.json)
+          --ready-file <file>  when serving, write the URL and emulator settings there as JSON
+        """;
+
+    public static DevHostOptions Parse(string[] args)
+    {
+        var root = Metadata("RepositoryRoot") ?? Directory.GetCurrentDirectory();
+        string app = Metadata("FunctionAppDirectory") ?? Path.Combine(root, "SmartApp.Functions", "bin", "Debug", "net10.0");
+        var port = 7071;
+        var emulators = EmulatorMode.None;
+        string? settings = null, ready = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            switch (args[i])
+            {
+                case "--app": app = Path.GetFullPath(Value()); break;
+                case "--port":
+                    port = int.TryParse(Value(), out var p) && p is >= 0 and <= 65535 ? p : throw new ArgumentException("--port takes 0 to 65535.");
+                    break;
+                case "--emulators": emulators = EmulatorMode.ForThisRun; break;
+                case "--emulators-only": emulators = EmulatorMode.Only; break;
+                case "--settings": settings = Path.GetFullPath(Value()); break;
+                case "--ready-file": ready = Path.GetFullPath(Value()); break;
+                default: throw new ArgumentException($"Unknown option {args[i]}.");
+            }
+        }
+        settings ??= new[] { Path.Combine(app, "local.settings.json"), Path.Combine(root, "local.settings.sample.json") }.FirstOrDefault(File.Exists);
+        return new DevHostOptions(app, port, emulators, settings, root, ready);
+    }
+
+    private static string? Metadata(string key) =>
+        typeof(DevHostOptions).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == key)?.Value;
+}

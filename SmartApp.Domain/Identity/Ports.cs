@@ -1,0 +1,25 @@
+using Microsoft.IdentityModel.Tokens;
+
+namespace SmartApp.Domain.Identity;
+
+/// <summary>Where user records live (Cosmos container <c>users</c>, one partition per user).</summary>
+public interface IUserRepository
+{
+    Task<User?> FindAsync(string userId, CancellationToken cancellationToken);
+
+    /// <summary>Creates the user on first sign-in, or updates email and name; keeps plan and creation time.</summary>
+    Task<User> UpsertFromSignInAsync(UserSignIn signIn, CancellationToken cancellationToken);
+}
+
+/// <summary>Verifies a bearer token and says who it speaks for.</summary>
+public interface IAccessTokenValidator
+{
+    /// <returns>The caller, or null when the token is not valid (bad signature, expired, wrong issuer...).</returns>
+    Task<CurrentUser?> ValidateAsync(string token, CancellationToken cancellationToken);
+}
+
+/// <summary>The key that signs demo tokens. It outlives a restart, so sessions do too.</summary>
+public interface ISigningKeyStore
+{
+    Task<SecurityKey> GetSigningKeyAsync(CancellationToken cancellationToken);
+}

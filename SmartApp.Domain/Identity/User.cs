@@ -1,0 +1,23 @@
+namespace SmartApp.Domain.Identity;
+
+/// <summary>A person who signs in to an app built on SmartApp. Every record in every store belongs to one.</summary>
+public sealed record User(
+    string Id,
+    string Email,
+    string? Name,
+    string Plan,
+    string Provider,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt);
+
+/// <summary>What a sign-in tells us about the person; the user record is created or brought up to date from it.</summary>
+public sealed record UserSignIn(string UserId, string Email, string? Name, string Provider);
+
+/// <summary>The caller of a request, as proven by a verified token. The user id never comes from anywhere else.</summary>
+public sealed record CurrentUser(string UserId, string? Email, string? Name, bool IsAdmin);
+
+/// <summary>An access token and when it stops being accepted.</summary>
+public sealed record IssuedToken(string AccessToken, DateTimeOffset ExpiresAt);
+
+/// <summary>The answer to a sign-in: the token and the user it speaks for.</summary>
+public sealed record SignInResult(string AccessToken, string TokenType, DateTimeOffset ExpiresAt, User User);

@@ -1,0 +1,275 @@
+// cosmos-shim.js — runs @vercel/cosmosdb-server (unmodified package) with small runtime patches so that the
+// official .NET SDK (Microsoft.Azure.Cosmos, Gateway mode) works against it:
+//   1. answers the SDK's query-plan request (x-ms-cosmos-is-query-plan-request) with a "passthrough" plan over the
+//      single partition-key range, so the server itself executes ORDER BY / TOP / COUNT / SUM / MAX etc.;
+//   2. scopes queries to the partition key sent in x-ms-documentdb-partitionkey (the server only honoured a pk in WHERE);
+//   3. ReadItem of a missing doc -> 404 (server crashed with 500 "Cannot read properties of undefined");
+//   4. ReadItem with If-None-Match == current etag -> 304;
+//   5. container/item TTL (defaultTtl / ttl) enforced lazily on read/query;
+//   6. CONTAINS/STARTSWITH/ENDSWITH(a, b, ignoreCase), STRINGEQUALS, ARRAY_CONTAINS_ANY/ALL, GetCurrentDateTime/Timestamp, IIF;
+//   9. incremental change feed (A-IM: Incremental feed + If-None-Match/LSN etag; StartFrom Beginning/Now/Time, pk scoping);
+//   8. OFFSET/LIMIT and SELECT DISTINCT (unsupported by the query engine) via the plan: SDK applies them client-side;
+//   7. TransactionalBatch / bulk (HybridRow binary body) -> clear 501 error instead of a JSON parse 500.
+// Usage: node cosmos-shim.js <path/to/@vercel/cosmosdb-server> <port> <cert.pem> <key.pem>   (listens on 127.0.0.1)
+// With EXIT_WHEN_STDIN_CLOSES=1 it exits when its parent (the dev host) goes away, however the parent ended.
+"use strict";
+if (process.env.EXIT_WHEN_STDIN_CLOSES === "1") {
+  process.stdin.on("end", () => process.exit(0));
+  process.stdin.on("error", () => process.exit(0));
+  process.stdin.resume();
+}
+const path = require("path");
+const fs = require("fs");
+const { AsyncLocalStorage } = require("async_hooks");
+
+const [pkgDirArg, portArg, certPath, keyPath] = process.argv.slice(2);
+const pkgDir = path.resolve(pkgDirArg);
+const lib = (p) => path.join(pkgDir, "lib", p);
+const als = new AsyncLocalStorage();
+const log = process.env.COSMOS_LOG ? (...a) => console.log(...a) : () => {};
+
+// ---- 3 + 4: read-document fixes (must be patched before routes.js is loaded by index.js)
+const readDoc = require(lib("handler/read-document.js"));
+const origReadDoc = readDoc.default;
+readDoc.default = (account, req, res, params) => {
+  let body;
+  try {
+    body = origReadDoc(account, req, res, params);
+  } catch (e) {
+    if (e instanceof TypeError) {
+      res.statusCode = 404;
+      return { code: "NotFound", message: "Entity with the specified id does not exist in the system." };
+    }
+    throw e;
+  }
+  const inm = req.headers["if-none-match"];
+  if (res.statusCode === 200 && body && inm && inm === body._etag) {
+    res.statusCode = 304;
+  }
+  return body;
+};
+
+// ---- 7: batch -> 501
+const batch = require(lib("handler/batch-documents.js"));
+const origBatch = batch.default;
+batch.default = async (account, req, res, params) => {
+  const ct = String(req.headers["content-type"] || "");
+  if (!ct.includes("json")) {
+    res.statusCode = 501;
+    return { code: "NotImplemented", message: `cosmos-shim: TransactionalBatch/bulk with binary (HybridRow, content-type '${ct}') bodies is not supported by cosmosdb-server` };
+  }
+  return origBatch(account, req, res, params);
+};
+
+// ---- 2 + 5: partition-scoped queries and TTL in the Documents store
+const Items = require(lib("account/items.js")).default;
+const Documents = require(lib("account/documents.js")).default;
+const getValue = require(lib("utils/get-value.js")).default;
+
+const OL_RE = /\s+OFFSET\s+(@\w+|\d+)\s+LIMIT\s+(@\w+|\d+)\s*$/i;
+const DISTINCT_RE = /^\s*SELECT\s+DISTINCT\s+/i;
+function resolveNum(tok, parameters) {
+  if (/^@/.test(tok)) { const p = (parameters || []).find((x) => x.name === tok); return p ? Number(p.value) : 0; }
+  return Number(tok);
+}
+function isExpired(docs, d) {
+  const coll = docs._parent.read();
+  if (!coll || coll.defaultTtl === undefined || coll.defaultTtl === null) return false; // TTL off on container
+  const ttl = d.ttl !== undefined && d.ttl !== null ? d.ttl : coll.defaultTtl;
+  if (ttl === -1 || typeof ttl !== "number") return false;
+  return Date.now() / 1000 >= d._ts + ttl;
+}
+function purge(docs, d) {
+  docs._uniqueKeyPaths.forEach((kp) => {
+    const v = getValue(kp.slice(1).split("/"), d);
+    docs._index.delete(docs._getId(kp, v, docs._getPartition(d)));
+  });
+  docs._data.delete(d._rid);
+}
+function purgeExpired(docs) {
+  for (const it of [...docs._data.values()]) {
+    const d = it.read();
+    if (d && isExpired(docs, d)) purge(docs, d);
+  }
+}
+const origItem = Items.prototype._item;
+Documents.prototype._item = function (keyPath, value, partition) {
+  const it = origItem.call(this, keyPath, value, partition);
+  const d = it.read();
+  if (d && isExpired(this, d)) {
+    purge(this, d);
+    return this._newItem();
+  }
+  return it;
+};
+Documents.prototype.query = function (params, { maxItemCount, continuation }) {
+  if (!this._parent.read()) return null;
+  purgeExpired(this);
+  let data = [...this._data.values()].map((i) => i.read());
+  const ctx = als.getStore();
+  if (ctx && ctx.hasPk) data = data.filter((d) => this._getPartition(d) === ctx.pk);
+  const parent = this._parent.read();
+  const compositeIndexes = (parent.indexingPolicy ? parent.indexingPolicy.compositeIndexes : null) || [];
+  const udf = this._userDefinedFunctions();
+  try {
+    // OFFSET/LIMIT and DISTINCT are not in the engine's grammar. When the SDK sends them to one partition
+    // (pk-scoped passthrough) run the rest of the query, then dedupe/slice/page here with our own continuation.
+    let sql = params.query, off = null, lim = null, distinct = false;
+    const m = OL_RE.exec(sql);
+    if (m) { off = resolveNum(m[1], params.parameters); lim = resolveNum(m[2], params.parameters); sql = sql.slice(0, m.index); }
+    if (DISTINCT_RE.test(sql)) { distinct = true; sql = sql.replace(DISTINCT_RE, "SELECT "); }
+    if (m || distinct) {
+      let rows = this._getQuery(sql).exec(data, { parameters: params.parameters, udf, compositeIndexes }).result;
+      if (distinct) {
+        const seen = new Set();
+        rows = rows.filter((r) => { const k = JSON.stringify(r); if (seen.has(k)) return false; seen.add(k); return true; });
+      }
+      if (m) rows = rows.slice(off, off + lim);
+      const start = continuation && typeof continuation.shimSkip === "number" ? continuation.shimSkip : 0;
+      const size = maxItemCount > 0 ? maxItemCount : rows.length;
+      const next = start + size < rows.length ? { shimSkip: start + size } : null;
+      return { result: rows.slice(start, start + size), continuation: next };
+    }
+    const q = this._getQuery(params.query);
+    return q.exec(data, { parameters: params.parameters, udf, maxItemCount, continuation, compositeIndexes });
+  } catch (err) {
+    err.badRequest = true;
+    throw err;
+  }
+};
+const origRead = Items.prototype.read;
+Documents.prototype.read = function (opts) {
+  if (this._parent.read()) purgeExpired(this);
+  return origRead.call(this, opts);
+};
+
+// ---- 9: incremental change feed (server only returned everything once, then 304 forever)
+let account = null;
+const accountMod = require(lib("account/index.js"));
+const OrigAccount = accountMod.default;
+accountMod.default = class extends OrigAccount {
+  constructor(...a) { super(...a); account = this; }
+};
+let lsn = 0;
+const origSet = Items.prototype._set;
+Documents.prototype._set = function (data) {
+  lsn += 1;
+  data._lsn = lsn;
+  return origSet.call(this, data);
+};
+function changeFeed(req, res, dbId, collId) {
+  const h = req.headers;
+  const send = (status, body, etag) => {
+    const hdrs = { "content-type": "application/json", "x-ms-request-charge": "1", "x-ms-activity-id": require("crypto").randomUUID(), etag: String(etag) };
+    hdrs["x-ms-item-count"] = String(body ? body.Documents.length : 0);
+    res.writeHead(status, hdrs);
+    res.end(body ? JSON.stringify(body) : "");
+  };
+  const coll = account && account.database(dbId).collection(decodeURIComponent(collId));
+  if (!coll || !coll.read()) return send(404, null, 0);
+  const docs = coll.documents;
+  purgeExpired(docs);
+  let rows = [...docs._data.values()].map((i) => i.read()).sort((a, b) => a._lsn - b._lsn);
+  const inm = h["if-none-match"];
+  let from = 0;
+  if (inm === "*") from = lsn;
+  else if (inm) from = parseInt(String(inm).replace(/"/g, ""), 10) || 0;
+  else if (h["if-modified-since"]) { const t = Date.parse(h["if-modified-since"]) / 1000; rows = rows.filter((d) => d._ts >= t); }
+  rows = rows.filter((d) => d._lsn > from);
+  const pkh = h["x-ms-documentdb-partitionkey"];
+  if (pkh && pkh !== "[{}]" && pkh !== "[]") {
+    try { const p = JSON.parse(pkh); const v = Array.isArray(p) ? p[0] : p; rows = rows.filter((d) => docs._getPartition(d) === v); } catch (_) { /* ignore */ }
+  }
+  const max = parseInt(h["x-ms-max-item-count"] || "-1", 10);
+  if (max > 0) rows = rows.slice(0, max);
+  if (!rows.length) return send(304, null, inm === "*" || !inm ? lsn : from);
+  return send(200, { _rid: coll.read()._rid, Documents: rows, _count: rows.length }, rows[rows.length - 1]._lsn);
+}
+
+// ---- 6: extra / extended built-in SQL functions
+const qdir = path.dirname(require.resolve("@zeit/cosmosdb-query/package.json", { paths: [pkgDir] }));
+const b = require(path.join(qdir, "lib/builtin-functions.js"));
+const isStr = (v) => typeof v === "string";
+const ci = (f) => (a, c, ignoreCase) => {
+  if (!isStr(a) || !isStr(c)) return undefined;
+  return ignoreCase === true ? f(a.toLowerCase(), c.toLowerCase()) : f(a, c);
+};
+b.CONTAINS = ci((a, c) => a.includes(c));
+b.STARTSWITH = ci((a, c) => a.startsWith(c));
+b.ENDSWITH = ci((a, c) => a.endsWith(c));
+b.STRINGEQUALS = ci((a, c) => a === c);
+b.ARRAY_CONTAINS_ANY = (arr, ...vals) => Array.isArray(arr) ? vals.some((v) => arr.some((x) => JSON.stringify(x) === JSON.stringify(v))) : undefined;
+b.ARRAY_CONTAINS_ALL = (arr, ...vals) => Array.isArray(arr) ? vals.every((v) => arr.some((x) => JSON.stringify(x) === JSON.stringify(v))) : undefined;
+b.GETCURRENTDATETIME = () => new Date().toISOString().replace("Z", "0000Z");
+b.GETCURRENTTIMESTAMP = () => Date.now();
+b.IIF = (cond, a, c) => (cond === true ? a : c);
+
+// ---- 1: query plan + server wiring
+const { createHttpsServer } = require(pkgDir);
+const server = createHttpsServer({ cert: fs.readFileSync(certPath), key: fs.readFileSync(keyPath) });
+const inner = server.listeners("request");
+server.removeAllListeners("request");
+
+// The engine (@zeit/cosmosdb-query 0.7.2) has no OFFSET/LIMIT or DISTINCT; like the real gateway, the plan
+// rewrites the query and lets the SDK apply offset/limit/distinct client-side. Everything else is passed through.
+function makePlan(body) {
+  let query = "", parameters = [];
+  try { const j = JSON.parse(body); query = j.query || ""; parameters = j.parameters || []; } catch (_) { /* ignore */ }
+  const param = (tok) => {
+    if (/^@/.test(tok)) { const p = parameters.find((x) => x.name === tok); return p ? Number(p.value) : null; }
+    return Number(tok);
+  };
+  let offset = null, limit = null, distinctType = "None", rewritten = query;
+  const ol = OL_RE.exec(rewritten);
+  if (ol) { offset = param(ol[1]); limit = param(ol[2]); rewritten = rewritten.slice(0, ol.index); }
+  if (DISTINCT_RE.test(rewritten)) { distinctType = "Unordered"; rewritten = rewritten.replace(DISTINCT_RE, "SELECT "); }
+  return JSON.stringify({
+    partitionedQueryExecutionInfoVersion: 2,
+    queryInfo: {
+      distinctType, top: null, offset, limit,
+      orderBy: [], orderByExpressions: [], groupByExpressions: [], groupByAliases: [],
+      aggregates: [], groupByAliasToAggregateType: {}, rewrittenQuery: rewritten === query ? "" : rewritten,
+      hasSelectValue: /^\s*SELECT\s+(DISTINCT\s+)?(TOP\s+\S+\s+)?VALUE\s/i.test(query),
+      dCountInfo: null, hasNonStreamingOrderBy: false
+    },
+    queryRanges: [{ min: "", max: "FF", isMinInclusive: true, isMaxInclusive: false }]
+  });
+}
+const isTrue = (v) => String(v || "").toLowerCase() === "true";
+
+server.on("request", (req, res) => {
+  const h = req.headers;
+  const t0 = Date.now();
+  res.on("finish", () => log(`${req.method} ${req.url} -> ${res.statusCode} ${Date.now() - t0}ms pk=${h["x-ms-documentdb-partitionkey"] || ""} pkr=${h["x-ms-documentdb-partitionkeyrangeid"] || ""} qp=${h["x-ms-cosmos-is-query-plan-request"] || ""} cont=${h["x-ms-continuation"] || ""} max=${h["x-ms-max-item-count"] || ""} ct=${h["content-type"] || ""}`));
+  const isQuery = req.method === "POST" && (isTrue(h["x-ms-documentdb-isquery"]) || h["content-type"] === "application/query+json");
+  if (isQuery && isTrue(h["x-ms-cosmos-is-query-plan-request"])) {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const plan = makePlan(Buffer.concat(chunks).toString("utf8"));
+      log("query plan:", plan);
+      res.writeHead(200, { "content-type": "application/json", "x-ms-request-charge": "0", "x-ms-activity-id": require("crypto").randomUUID() });
+      res.end(plan);
+    });
+    return;
+  }
+  const cf = req.method === "GET" && h["a-im"] && /^\/*dbs\/([^/]+)\/colls\/([^/]+)\/docs\/?$/.exec(req.url.split("?")[0]);
+  if (cf) { req.resume(); return changeFeed(req, res, decodeURIComponent(cf[1]), cf[2]); }
+  const ctx = {};
+  if (isQuery && /\/docs\/?$/.test(req.url.split("?")[0])) {
+    const pkh = h["x-ms-documentdb-partitionkey"];
+    if (pkh && pkh !== "[{}]" && pkh !== "[]") {
+      try {
+        const parsed = JSON.parse(pkh);
+        ctx.pk = Array.isArray(parsed) ? parsed[0] : parsed;
+        ctx.hasPk = true;
+      } catch (_) { /* ignore */ }
+    }
+    h["x-ms-documentdb-query-enablecrosspartition"] = "True"; // scoping is done by ctx.pk, not by the WHERE clause
+  }
+  als.run(ctx, () => inner.forEach((l) => l.call(server, req, res)));
+});
+
+server.listen(parseInt(portArg, 10), "127.0.0.1", () => {
+  console.log(`cosmosdb-server (shimmed) ready at https://127.0.0.1:${portArg}`);
+});
