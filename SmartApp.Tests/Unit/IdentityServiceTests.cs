@@ -1,0 +1,65 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+using Moq;
+using SmartApp.Domain.Common.Errors;
+using SmartApp.Domain.Identity;
+
+namespace SmartApp.Tests.Unit;
+
+public sealed class IdentityServiceTests
+{
+    private readonly Mock<IUserRepository> _users = new();
+
+    private IdentityService Service()
+    {
+        var keys = new Mock<ISigningKeyStore>();
+        keys.Setup(k => k.GetSigningKeyAsync(It.IsAny<CancellationToken>())).ReturnsAsync(new RsaSecurityKey(RSA.Create(2048)));
+        _users.Setup(u => u.UpsertFromSignInAsync(It.IsAny<UserSignIn>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync((UserSignIn s, CancellationToken _) => new User(s.UserId, s.Email, s.Name, "free", s.Provider, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch));
+        var tokens = new DemoTokenService(keys.Object, Options.Create(new AuthOptions()), TimeProvider.System, NullLogger<DemoTokenService>.Instance);
+        return new IdentityService(_users.Object, tokens);
+    }
+
+    [Fact]
+    public async Task Demo_sign_in_without_details_uses_the_default_demo_user()
+    {
+        var result = await Service().SignInDemoAsync(null, "  ", default);
+        Assert.Equal(IdentityService.DefaultDemoEmail, result.User.Email);
+        Assert.Equal(IdentityService.DefaultDemoName, result.User.Name);
+        Assert.Equal("Bearer", result.TokenType);
+        Assert.NotEmpty(result.AccessToken);
+    }
+
+    [Fact]
+    public void The_same_email_in_any_case_is_the_same_demo_user()
+    {
+        Assert.Equal(IdentityService.DemoUserId("Ada@Example.com"), IdentityService.DemoUserId("ada@example.com"));
+        Assert.NotEqual(IdentityService.DemoUserId("ada@example.com"), IdentityService.DemoUserId("bob@example.com"));
+        Assert.Matches("^demo_[0-9a-f]{24}$", IdentityService.DemoUserId("ada@example.com"));
+    }
+
+    [Theory]
+    [InlineData("not-an-email", null, "email")]
+    [InlineData("Ada <ada@example.com>", null, "email")]
+    [InlineData("ada@example.com", "bad\u0001name", "name")]
+    public async Task Bad_details_are_refused_naming_the_field_and_nothing_is_written(string email, string? name, string field)
+    {
+        var error = await Assert.ThrowsAsync<ValidationFailedException>(() => Service().SignInDemoAsync(email, name, default));
+        Assert.Contains(field, error.Errors.Keys);
+        _users.Verify(u => u.UpsertFromSignInAsync(It.IsAny<UserSignIn>(), It.IsAny<CancellationToken>()), Times.Never);
+    }
+
+    [Fact]
+    public async Task A_name_over_100_characters_is_refused() =>
+        await Assert.ThrowsAsync<ValidationFailedException>(() => Service().SignInDemoAsync("ada@example.com", new string('a', 101), default));
+
+    [Fact]
+    public async Task A_user_that_no_longer_exists_is_not_found()
+    {
+        var service = Service();
+        _users.Setup(u => u.FindAsync("gone", It.IsAny<CancellationToken>())).ReturnsAsync((User?)null);
+        await Assert.ThrowsAsync<NotFoundException>(() => service.GetUserAsync(new CurrentUser("gone", null, null, false), default));
+    }
+}
