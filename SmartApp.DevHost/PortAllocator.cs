@@ -3,7 +3,7 @@ using System.Net.Sockets;
 
 namespace SmartApp.DevHost;
 
-internal static class PortAllocator
+public static class PortAllocator
 {
     /// <summary>A port on 127.0.0.1 that is free now (the OS picks it).</summary>
     public static int FreePort()

@@ -68,6 +68,8 @@ public sealed partial class EmulatorProcesses(DevHostOptions options, ILogger<Em
         await WaitForPortsAsync(azurite, [BlobPort, QueuePort, TablePort], cancellationToken);
         await WaitForPortsAsync(cosmos, [CosmosPort], cancellationToken);
         LogStarted(logger, BlobPort, CosmosPort, (long)started.Elapsed.TotalMilliseconds);
+        if (options.Emulators == EmulatorMode.Only && options.ReadyFile is { } readyFile)
+            await ReadyFile.WriteAsync(readyFile, WorkerSettings);
     }
 
     public Task StopAsync(CancellationToken cancellationToken)

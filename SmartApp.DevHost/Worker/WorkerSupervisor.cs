@@ -212,9 +212,7 @@ public sealed partial class WorkerSupervisor(
                 var state = new Dictionary<string, string> { ["baseUrl"] = endpoints.BaseUrl, ["apiUrl"] = endpoints.BaseUrl + "/" + host.RoutePrefix };
                 if (emulators is not null)
                     foreach (var (key, value) in emulators.WorkerSettings) state[key] = value;
-                var temporary = readyFile + ".tmp";
-                await File.WriteAllTextAsync(temporary, JsonSerializer.Serialize(state));
-                File.Move(temporary, readyFile, overwrite: true);
+                await ReadyFile.WriteAsync(readyFile, state);
             }
         }
         catch (Exception ex) when (ex is WorkerUnavailableException or TimeoutException)

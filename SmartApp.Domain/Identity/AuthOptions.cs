@@ -33,6 +33,10 @@ public sealed class AuthOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long an instance may serve a user record from memory (zero turns the cache off).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan UserCacheDuration { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Users with these emails may read operator-only routes such as <c>/api/health/details</c>.</summary>
     public string[] AdminEmails { get; set; } = [];
 }

@@ -18,7 +18,9 @@ public static class IdentityServiceCollectionExtensions
                 "Auth:Mode is Demo outside the Development environment; set Auth:AllowDemoOutsideDevelopment to allow it.")
             .ValidateOnStart();
 
-        services.AddSingleton<IUserRepository, CosmosUserRepository>();
+        services.AddMemoryCache(o => o.SizeLimit = 100_000);
+        services.AddSingleton<CosmosUserRepository>();
+        services.AddSingleton<IUserRepository>(sp => ActivatorUtilities.CreateInstance<CachedUserRepository>(sp, sp.GetRequiredService<CosmosUserRepository>()));
         services.AddSingleton<ISigningKeyStore, BlobSigningKeyStore>();
         services.AddSingleton<DemoTokenService>();
         services.AddSingleton<IAccessTokenValidator>(sp => sp.GetRequiredService<DemoTokenService>());

@@ -9,7 +9,7 @@ namespace SmartApp.Domain.Common.Health;
 public sealed class HealthReporter(HealthCheckService checks, TimeProvider clock)
 {
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(2);
-    private static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(4);
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile Snapshot? _last;
@@ -21,9 +21,7 @@ public sealed class HealthReporter(HealthCheckService checks, TimeProvider clock
         try
         {
             if (Fresh() is { } again) return again;
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(CheckTimeout);
-            var report = await checks.CheckHealthAsync(timeout.Token).ConfigureAwait(false);
+            var report = await checks.CheckHealthAsync(cancellationToken).ConfigureAwait(false);
             _last = new Snapshot(report, clock.GetUtcNow());
             return report;
         }

@@ -16,7 +16,7 @@ public sealed class CosmosHealthCheck(CosmosStore store) : IHealthCheck
             await store.Database.ReadAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             return HealthCheckResult.Healthy("Azure Cosmos DB answers.", Data(started));
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
             return new HealthCheckResult(context.Registration.FailureStatus, "Azure Cosmos DB does not answer.", data: Data(started));
         }
@@ -38,7 +38,7 @@ public sealed class BlobHealthCheck(BlobStore store) : IHealthCheck
             await store.Files.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             return HealthCheckResult.Healthy("Azure Blob Storage answers.", Data(started));
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
             return new HealthCheckResult(context.Registration.FailureStatus, "Azure Blob Storage does not answer.", data: Data(started));
         }

@@ -30,9 +30,10 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<BlobStore>();
         services.AddHostedService<StorageWarmUp>();
 
+        // A check that runs past its timeout reports Unhealthy ("A timeout occurred while running check").
         services.AddHealthChecks()
-            .AddCheck<CosmosHealthCheck>("cosmos", tags: ["storage"])
-            .AddCheck<BlobHealthCheck>("blob", tags: ["storage"]);
+            .AddCheck<CosmosHealthCheck>("cosmos", tags: ["storage"], timeout: HealthReporter.CheckTimeout)
+            .AddCheck<BlobHealthCheck>("blob", tags: ["storage"], timeout: HealthReporter.CheckTimeout);
         services.AddSingleton<HealthReporter>();
         services.AddSingleton(TimeProvider.System);
         return services;
@@ -50,6 +51,8 @@ public static class StorageServiceCollectionExtensions
         };
         if (options.IsLocalEmulator)
         {
+            // Off Azure there is no instance metadata service: the SDK must not probe for one.
+            Environment.SetEnvironmentVariable("COSMOS_DISABLE_IMDS_ACCESS", "true");
             // The local emulator speaks the gateway protocol only, on its one endpoint, with a
             // self-signed certificate. Accepting that certificate is limited to a loopback endpoint.
             clientOptions.ConnectionMode = ConnectionMode.Gateway;

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+
+namespace SmartApp.DevHost;
+
+/// <summary>
+/// A dev host run as a child process (by the end-to-end tests and the benchmark): started with
+/// arguments and extra environment, ready once it writes its <c>--ready-file</c>, and ended with
+/// SIGTERM — its own clean shutdown — when disposed.
+/// </summary>
+public sealed partial class DevHostProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private DevHostProcess(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { lock (_output) _output.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    /// <summary>Everything the dev host (and through it the worker and emulators) printed so far.</summary>
+    public string Output { get { lock (_output) return _output.ToString(); } }
+
+    /// <summary>What the ready file said: <c>baseUrl</c>, <c>apiUrl</c> and, with emulators, their settings.</summary>
+    public IReadOnlyDictionary<string, string> State { get; private set; } = new Dictionary<string, string>();
+
+    /// <summary>Starts the dev host without waiting for it.</summary>
+    public static DevHostProcess Launch(string devHostAssembly, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        // Standard input is a pipe the child may watch: it closes if this process dies.
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        start.ArgumentList.Add(devHostAssembly);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
+        return new DevHostProcess(Process.Start(start) ?? throw new InvalidOperationException("Could not start dotnet."));
+    }
+
+    /// <summary>Starts the dev host and waits until it serves (or fails, or <paramref name="timeout"/> passes).</summary>
+    public static async Task<DevHostProcess> StartAsync(string devHostAssembly, IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var readyFile = Path.Combine(Path.GetTempPath(), $"smartapp-devhost-{Guid.NewGuid():N}.json");
+        var host = Launch(devHostAssembly, [.. arguments, "--ready-file", readyFile], environment);
+        var waited = Stopwatch.StartNew();
+        while (!File.Exists(readyFile))
+        {
+            if (host._process.HasExited || waited.Elapsed > timeout)
+            {
+                var reason = host._process.HasExited ? $"exited with code {host._process.ExitCode}" : $"was not ready within {timeout}";
+                await host.DisposeAsync();
+                throw new InvalidOperationException($"The dev host {reason}:\n{host.Output}");
+            }
+            await Task.Delay(50);
+        }
+        host.State = JsonSerializer.Deserialize<Dictionary<string, string>>(await File.ReadAllTextAsync(readyFile))!;
+        File.Delete(readyFile);
+        return host;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _ = Kill(_process.Id, 15); // SIGTERM
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            try { await _process.WaitForExitAsync(timeout.Token); }
+            catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
+        }
+        _process.Dispose();
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill")]
+    private static partial int Kill(int pid, int signal);
+}
