@@ -145,7 +145,7 @@ public sealed class FoundationTests(DevHostFixture app)
         Assert.DoesNotContain("Deliberate", text);
         Assert.Matches("^[0-9a-f]{32}$", problem.GetProperty("traceId").GetString());
         // The operator can find it: the worker logged the failure with the exception.
-        Assert.Contains("DiagnosticsFault failed", app.Output);
+        Assert.True(await app.OutputShowsAsync("DiagnosticsFault failed", TimeSpan.FromSeconds(10)), "the failure was not logged");
     }
 
     [Fact]
