@@ -6,6 +6,9 @@ public enum AuthMode
 {
     /// <summary>Local demo users signed in by <c>POST /api/auth/demo</c>, with tokens signed by the app's own key.</summary>
     Demo,
+
+    /// <summary>WorkOS AuthKit: tokens issued by WorkOS, verified against its published keys.</summary>
+    WorkOS,
 }
 
 /// <summary>Sign-in settings: section <c>Auth</c>.</summary>

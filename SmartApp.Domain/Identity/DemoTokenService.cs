@@ -62,7 +62,7 @@ public sealed partial class DemoTokenService(
         if (string.IsNullOrEmpty(sub)) return null;
         var email = result.Claims.TryGetValue(JwtRegisteredClaimNames.Email, out var e) ? e as string : null;
         var name = result.Claims.TryGetValue(JwtRegisteredClaimNames.Name, out var n) ? n as string : null;
-        return new CurrentUser(sub, email, name, IsAdmin(email, settings));
+        return new CurrentUser(sub, email, name, IsAdmin(email, settings)) { ExpiresAt = new DateTimeOffset(result.SecurityToken.ValidTo, TimeSpan.Zero) };
     }
 
     // Lifetime is checked against the injected clock, not the machine's, so it is testable.

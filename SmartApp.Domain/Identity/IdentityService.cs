@@ -1,4 +1,6 @@
 using System.Net.Mail;
+using System.Text.RegularExpressions;
+using Microsoft.IdentityModel.JsonWebTokens;
 using System.Security.Cryptography;
 using System.Text;
 using SmartApp.Domain.Common.Errors;
@@ -6,7 +8,7 @@ using SmartApp.Domain.Common.Errors;
 namespace SmartApp.Domain.Identity;
 
 /// <summary>Sign-in and the signed-in user's profile.</summary>
-public sealed class IdentityService(IUserRepository users, DemoTokenService demoTokens)
+public sealed partial class IdentityService(IUserRepository users, DemoTokenService demoTokens, IIdentityProvider? provider = null)
 {
     public const string DefaultDemoEmail = "demo@smartapp.local";
     public const string DefaultDemoName = "Demo User";
@@ -30,6 +32,32 @@ public sealed class IdentityService(IUserRepository users, DemoTokenService demo
         return new SignInResult(token.AccessToken, "Bearer", token.ExpiresAt, user);
     }
 
+    /// <summary>
+    /// The mobile flow: exchanges an authorization code (with its PKCE verifier) or a refresh token
+    /// at the provider, brings the user record up to date, and returns the provider's tokens.
+    /// </summary>
+    public async Task<SignInResult> ExchangeAsync(string? code, string? codeVerifier, string? refreshToken, CancellationToken cancellationToken)
+    {
+        if (provider is null) throw new NotFoundException("Token exchange is available with WorkOS sign-in only.");
+        var errors = new Dictionary<string, string[]>();
+        var hasCode = !string.IsNullOrWhiteSpace(code);
+        var hasRefresh = !string.IsNullOrWhiteSpace(refreshToken);
+        if (hasCode == hasRefresh)
+            errors["body"] = ["Send either { code, codeVerifier } or { refreshToken }."];
+        if (hasCode && code!.Length > 1024) errors["code"] = ["Must be at most 1024 characters."];
+        if (codeVerifier is not null && !PkceVerifier().IsMatch(codeVerifier))
+            errors["codeVerifier"] = ["Must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_' or '~' (RFC 7636)."];
+        if (hasRefresh && refreshToken!.Length > 4096) errors["refreshToken"] = ["Must be at most 4096 characters."];
+        if (errors.Count > 0) throw new ValidationFailedException(errors);
+
+        var signIn = hasCode
+            ? await provider.AuthenticateWithCodeAsync(code!, codeVerifier, cancellationToken).ConfigureAwait(false)
+            : await provider.RefreshAsync(refreshToken!, cancellationToken).ConfigureAwait(false);
+        var user = await users.UpsertFromSignInAsync(signIn.User, cancellationToken).ConfigureAwait(false);
+        var expiresAt = new DateTimeOffset(new JsonWebToken(signIn.AccessToken).ValidTo, TimeSpan.Zero);
+        return new SignInResult(signIn.AccessToken, "Bearer", expiresAt, user, signIn.RefreshToken);
+    }
+
     public async Task<User> GetUserAsync(CurrentUser caller, CancellationToken cancellationToken) =>
         await users.FindAsync(caller.UserId, cancellationToken).ConfigureAwait(false)
         ?? throw new NotFoundException("The signed-in user no longer exists.");
@@ -37,4 +65,7 @@ public sealed class IdentityService(IUserRepository users, DemoTokenService demo
     /// <summary>The same email always signs in as the same demo user.</summary>
     internal static string DemoUserId(string email) =>
         "demo_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(email.ToLowerInvariant())))[..24];
+
+    [GeneratedRegex("^[A-Za-z0-9._~-]{43,128}$")]
+    private static partial Regex PkceVerifier();
 }

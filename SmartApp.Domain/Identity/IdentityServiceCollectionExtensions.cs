@@ -1,9 +1,11 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using SmartApp.Domain.Identity.Adapters.Blob;
 using SmartApp.Domain.Identity.Adapters.Cosmos;
+using SmartApp.Domain.Identity.Adapters.WorkOS;
 
 namespace SmartApp.Domain.Identity;
 
@@ -23,8 +25,32 @@ public static class IdentityServiceCollectionExtensions
         services.AddSingleton<IUserRepository>(sp => ActivatorUtilities.CreateInstance<CachedUserRepository>(sp, sp.GetRequiredService<CosmosUserRepository>()));
         services.AddSingleton<ISigningKeyStore, BlobSigningKeyStore>();
         services.AddSingleton<DemoTokenService>();
-        services.AddSingleton<IAccessTokenValidator>(sp => sp.GetRequiredService<DemoTokenService>());
         services.AddSingleton<IdentityService>();
+
+        var mode = configuration.GetSection(AuthOptions.Section).GetValue<AuthMode?>(nameof(AuthOptions.Mode)) ?? AuthMode.Demo;
+        if (mode == AuthMode.WorkOS)
+        {
+            services.AddOptions<WorkOSOptions>().Bind(configuration.GetSection(WorkOSOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+            services.AddHttpClient<WorkOSClient>((sp, http) =>
+                {
+                    var workOS = sp.GetRequiredService<IOptions<WorkOSOptions>>().Value;
+                    http.BaseAddress = new Uri(workOS.ApiBaseUrl.TrimEnd('/') + "/");
+                    http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", workOS.ApiKey);
+                })
+                .AddStandardResilienceHandler(o =>
+                {
+                    // Retries honour Retry-After; a code exchange is not retried once WorkOS has answered it.
+                    o.Retry.MaxRetryAttempts = 2;
+                    o.Retry.DisableForUnsafeHttpMethods();
+                    o.AttemptTimeout.Timeout = TimeSpan.FromSeconds(5);
+                    o.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(15);
+                });
+            services.AddSingleton<IIdentityProvider>(sp => sp.GetRequiredService<WorkOSClient>());
+            services.AddSingleton<WorkOSTokenValidator>();
+        }
+        services.AddSingleton<IAccessTokenValidator>(sp => new CachingTokenValidator(
+            mode == AuthMode.WorkOS ? sp.GetRequiredService<WorkOSTokenValidator>() : sp.GetRequiredService<DemoTokenService>(),
+            sp.GetRequiredService<Microsoft.Extensions.Caching.Memory.IMemoryCache>(), sp.GetRequiredService<TimeProvider>()));
         return services;
     }
 }

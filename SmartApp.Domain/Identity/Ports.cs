@@ -18,6 +18,16 @@ public interface IAccessTokenValidator
     Task<CurrentUser?> ValidateAsync(string token, CancellationToken cancellationToken);
 }
 
+/// <summary>The sign-in provider (WorkOS AuthKit): exchanges codes and refresh tokens for tokens.</summary>
+public interface IIdentityProvider
+{
+    /// <summary>Exchanges an authorization code (with its PKCE verifier, when one was used).</summary>
+    Task<ProviderSignIn> AuthenticateWithCodeAsync(string code, string? codeVerifier, CancellationToken cancellationToken);
+
+    /// <summary>Exchanges a refresh token; refresh tokens are single use, so the answer carries the next one.</summary>
+    Task<ProviderSignIn> RefreshAsync(string refreshToken, CancellationToken cancellationToken);
+}
+
 /// <summary>The key that signs demo tokens. It outlives a restart, so sessions do too.</summary>
 public interface ISigningKeyStore
 {

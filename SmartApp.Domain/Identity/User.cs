@@ -14,10 +14,20 @@ public sealed record User(
 public sealed record UserSignIn(string UserId, string Email, string? Name, string Provider);
 
 /// <summary>The caller of a request, as proven by a verified token. The user id never comes from anywhere else.</summary>
-public sealed record CurrentUser(string UserId, string? Email, string? Name, bool IsAdmin);
+public sealed record CurrentUser(string UserId, string? Email, string? Name, bool IsAdmin)
+{
+    /// <summary>The sign-in session the token belongs to (WorkOS <c>sid</c>), when there is one.</summary>
+    public string? SessionId { get; init; }
+
+    /// <summary>When the token that proved this stops being valid.</summary>
+    public DateTimeOffset ExpiresAt { get; init; } = DateTimeOffset.MaxValue;
+}
 
 /// <summary>An access token and when it stops being accepted.</summary>
 public sealed record IssuedToken(string AccessToken, DateTimeOffset ExpiresAt);
 
-/// <summary>The answer to a sign-in: the token and the user it speaks for.</summary>
-public sealed record SignInResult(string AccessToken, string TokenType, DateTimeOffset ExpiresAt, User User);
+/// <summary>The answer to a sign-in: the tokens and the user they speak for (a refresh token where the provider issues one).</summary>
+public sealed record SignInResult(string AccessToken, string TokenType, DateTimeOffset ExpiresAt, User User, string? RefreshToken = null);
+
+/// <summary>What the identity provider answers to a code or refresh-token exchange.</summary>
+public sealed record ProviderSignIn(UserSignIn User, string AccessToken, string RefreshToken);

@@ -21,6 +21,16 @@ public sealed class IdentityFunctions(IdentityService identity, IOptions<AuthOpt
         return new OkObjectResult(new TokenResponse(result.AccessToken, result.TokenType, result.ExpiresAt, UserResponse.From(result.User)));
     }
 
+    /// <summary>Mobile sign-in (WorkOS mode): <c>{ code, codeVerifier }</c> or <c>{ refreshToken }</c> -> tokens. Refresh tokens are single use.</summary>
+    [Function("AuthToken"), AllowAnonymous]
+    public async Task<IActionResult> Token([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "auth/token")] HttpRequest req)
+    {
+        var body = await req.ReadJsonAsync<TokenRequest>().ConfigureAwait(false);
+        var result = await identity.ExchangeAsync(body.Code, body.CodeVerifier, body.RefreshToken, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        req.HttpContext.Response.Headers.CacheControl = "no-store";
+        return new OkObjectResult(new TokenResponse(result.AccessToken, result.TokenType, result.ExpiresAt, UserResponse.From(result.User), result.RefreshToken));
+    }
+
     [Function("Me")]
     public async Task<IActionResult> Me([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "me")] HttpRequest req)
     {
@@ -30,7 +40,9 @@ public sealed class IdentityFunctions(IdentityService identity, IOptions<AuthOpt
 
     public sealed record DemoSignInRequest(string? Email, string? Name);
 
-    public sealed record TokenResponse(string AccessToken, string TokenType, DateTimeOffset ExpiresAt, UserResponse User);
+    public sealed record TokenRequest(string? Code, string? CodeVerifier, string? RefreshToken);
+
+    public sealed record TokenResponse(string AccessToken, string TokenType, DateTimeOffset ExpiresAt, UserResponse User, string? RefreshToken = null);
 
     public sealed record UserResponse(string Id, string Email, string? Name, string Plan, DateTimeOffset CreatedAt)
     {

@@ -31,7 +31,7 @@ public sealed class DemoTokenServiceTests
         Assert.Equal(_clock.GetUtcNow() + _options.AccessTokenLifetime, token.ExpiresAt);
 
         var user = await service.ValidateAsync(token.AccessToken, default);
-        Assert.Equal(new CurrentUser("demo_ada", "ada@example.com", "Ada", IsAdmin: false), user);
+        Assert.Equal(new CurrentUser("demo_ada", "ada@example.com", "Ada", IsAdmin: false) { ExpiresAt = token.ExpiresAt }, user);
     }
 
     [Fact]

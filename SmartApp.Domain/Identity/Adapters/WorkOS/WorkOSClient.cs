@@ -1,0 +1,115 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+using SmartApp.Domain.Common.Errors;
+
+namespace SmartApp.Domain.Identity.Adapters.WorkOS;
+
+/// <summary>
+/// The WorkOS User Management HTTP API (the .NET SDK is not used): code and refresh-token
+/// exchange, and the JWKS that signs access tokens. Transient failures are retried by the
+/// HttpClient's resilience pipeline; what still fails is an <see cref="UpstreamUnavailableException"/>.
+/// </summary>
+public sealed partial class WorkOSClient(HttpClient http, IOptions<WorkOSOptions> options, ILogger<WorkOSClient> logger) : IIdentityProvider
+{
+    public Task<ProviderSignIn> AuthenticateWithCodeAsync(string code, string? codeVerifier, CancellationToken cancellationToken) =>
+        AuthenticateAsync(new Dictionary<string, string?>
+        {
+            ["grant_type"] = "authorization_code",
+            ["code"] = code,
+            ["code_verifier"] = codeVerifier,
+        }, cancellationToken);
+
+    public Task<ProviderSignIn> RefreshAsync(string refreshToken, CancellationToken cancellationToken) =>
+        AuthenticateAsync(new Dictionary<string, string?>
+        {
+            ["grant_type"] = "refresh_token",
+            ["refresh_token"] = refreshToken,
+        }, cancellationToken);
+
+    /// <summary>The current signing keys (<c>GET /sso/jwks/{clientId}</c>).</summary>
+    public async Task<IReadOnlyList<SecurityKey>> GetSigningKeysAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await http.GetAsync($"sso/jwks/{Uri.EscapeDataString(options.Value.ClientId)}", cancellationToken).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+                throw Unavailable($"the key set answered {(int)response.StatusCode}", null);
+            var json = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            return new JsonWebKeySet(json).GetSigningKeys().ToList();
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or ArgumentException or JsonException && !cancellationToken.IsCancellationRequested)
+        {
+            throw Unavailable("the key set could not be read", ex);
+        }
+    }
+
+    private async Task<ProviderSignIn> AuthenticateAsync(Dictionary<string, string?> grant, CancellationToken cancellationToken)
+    {
+        grant["client_id"] = options.Value.ClientId;
+        grant["client_secret"] = options.Value.ApiKey;
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.PostAsJsonAsync("user_management/authenticate",
+                grant.Where(g => g.Value is not null).ToDictionary(g => g.Key, g => g.Value), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw Unavailable("authenticate did not answer", ex);
+        }
+        using (response)
+        {
+            if (response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden
+                or HttpStatusCode.NotFound or HttpStatusCode.UnprocessableEntity)
+            {
+                var error = await ReadErrorCodeAsync(response, cancellationToken).ConfigureAwait(false);
+                LogRefused(logger, (int)response.StatusCode, error);
+                throw new UnauthorizedException("The sign-in code or refresh token is invalid, expired or already used.");
+            }
+            if (!response.IsSuccessStatusCode)
+                throw Unavailable($"authenticate answered {(int)response.StatusCode}", null);
+            var body = await response.Content.ReadFromJsonAsync<AuthenticateResponse>(WireJson, cancellationToken).ConfigureAwait(false);
+            if (body?.User is not { Id.Length: > 0, Email.Length: > 0 } user || string.IsNullOrEmpty(body.AccessToken) || string.IsNullOrEmpty(body.RefreshToken))
+                throw Unavailable("authenticate answered without a user or tokens", null);
+            var name = user.Name ?? string.Join(' ', new[] { user.FirstName, user.LastName }.Where(n => !string.IsNullOrWhiteSpace(n)));
+            return new ProviderSignIn(new UserSignIn(user.Id, user.Email, string.IsNullOrWhiteSpace(name) ? null : name, "workos"), body.AccessToken, body.RefreshToken);
+        }
+    }
+
+    private static async Task<string> ReadErrorCodeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var error = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken).ConfigureAwait(false);
+            return error.TryGetProperty("code", out var code) ? code.ToString()
+                : error.TryGetProperty("error", out var e) ? e.ToString() : "unknown";
+        }
+        catch (JsonException)
+        {
+            return "unreadable";
+        }
+    }
+
+    private UpstreamUnavailableException Unavailable(string what, Exception? inner)
+    {
+        LogUnavailable(logger, inner, what);
+        return new UpstreamUnavailableException("Sign-in is unavailable right now; try again shortly.", TimeSpan.FromSeconds(10), inner);
+    }
+
+    private static readonly JsonSerializerOptions WireJson = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private sealed record AuthenticateResponse(WorkOSUser? User, string? AccessToken, string? RefreshToken);
+
+    private sealed record WorkOSUser(string Id, string Email, string? FirstName, string? LastName, string? Name);
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "WorkOS refused a code or refresh token: {Status} {ErrorCode}")]
+    private static partial void LogRefused(ILogger logger, int status, string errorCode);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "WorkOS is unavailable: {What}")]
+    private static partial void LogUnavailable(ILogger logger, Exception? exception, string what);
+}

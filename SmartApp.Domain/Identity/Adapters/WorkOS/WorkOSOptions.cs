@@ -1,0 +1,44 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace SmartApp.Domain.Identity.Adapters.WorkOS;
+
+/// <summary>WorkOS User Management (AuthKit) settings: section <c>WorkOS</c>. Required when Auth:Mode is WorkOS.</summary>
+public sealed class WorkOSOptions : IValidatableObject
+{
+    public const string Section = "WorkOS";
+
+    [Url]
+    public string ApiBaseUrl { get; set; } = "https://api.workos.com";
+
+    /// <summary>The AuthKit client id (<c>client_…</c>).</summary>
+    public string ClientId { get; set; } = "";
+
+    /// <summary>The API key (<c>sk_…</c>), also the client secret when exchanging codes. A Key Vault reference in Azure.</summary>
+    public string ApiKey { get; set; } = "";
+
+    /// <summary>
+    /// Accepted <c>iss</c> values. Empty: the two forms WorkOS is known to issue,
+    /// <c>{ApiBaseUrl}</c> and <c>{ApiBaseUrl}/user_management/{ClientId}</c>.
+    /// </summary>
+    public string[] Issuers { get; set; } = [];
+
+    /// <summary>How long fetched signing keys are used before they are fetched again.</summary>
+    [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
+    public TimeSpan JwksCacheDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>At most one refetch of the keys per this interval when a token names an unknown key id.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan JwksRefetchCooldown { get; set; } = TimeSpan.FromSeconds(30);
+
+    [Range(typeof(TimeSpan), "00:00:01", "00:01:00")]
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    public IReadOnlyList<string> EffectiveIssuers =>
+        Issuers.Length > 0 ? Issuers : [ApiBaseUrl.TrimEnd('/'), $"{ApiBaseUrl.TrimEnd('/')}/user_management/{ClientId}"];
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (string.IsNullOrWhiteSpace(ClientId)) yield return new ValidationResult("WorkOS:ClientId is required in WorkOS mode.", [nameof(ClientId)]);
+        if (string.IsNullOrWhiteSpace(ApiKey)) yield return new ValidationResult("WorkOS:ApiKey is required in WorkOS mode.", [nameof(ApiKey)]);
+    }
+}

@@ -1,0 +1,146 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace SmartApp.Tests.EndToEnd;
+
+/// <summary>A person as WorkOS knows them.</summary>
+public sealed record FakeWorkOSUser(string Id, string Email, string FirstName, string LastName);
+
+/// <summary>
+/// WorkOS User Management on 127.0.0.1, speaking its wire format: <c>POST /user_management/authenticate</c>
+/// (authorization_code with PKCE, single-use codes; refresh_token, single use and rotated) and
+/// <c>GET /sso/jwks/{clientId}</c>, with access tokens signed RS256 by a key it can rotate.
+/// </summary>
+public sealed class FakeWorkOS : IAsyncDisposable
+{
+    public const string ClientId = "client_e2e";
+    public const string ApiKey = "sk_test_e2e_secret";
+
+    private readonly ConcurrentDictionary<string, (FakeWorkOSUser User, string? Challenge)> _codes = new();
+    private readonly ConcurrentDictionary<string, FakeWorkOSUser> _refreshTokens = new();
+    private WebApplication? _app;
+    private int _jwksFetches;
+
+    public RsaSecurityKey SigningKey { get; private set; } = NewKey();
+    public string BaseUrl { get; private set; } = "";
+    public string Issuer => $"{BaseUrl}/user_management/{ClientId}";
+    public int JwksFetches => Volatile.Read(ref _jwksFetches);
+
+    public static async Task<FakeWorkOS> StartAsync()
+    {
+        var fake = new FakeWorkOS();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        app.MapGet("/sso/jwks/{clientId}", (string clientId) => fake.Jwks(clientId));
+        app.MapPost("/user_management/authenticate", (HttpRequest request) => fake.AuthenticateAsync(request));
+        await app.StartAsync();
+        fake._app = app;
+        fake.BaseUrl = app.Urls.Single().TrimEnd('/');
+        return fake;
+    }
+
+    /// <summary>An authorization code for the user, as the AuthKit callback would deliver it.</summary>
+    public string IssueCode(FakeWorkOSUser user, string? codeChallenge = null)
+    {
+        var code = "code_" + Guid.NewGuid().ToString("N");
+        _codes[code] = (user, codeChallenge);
+        return code;
+    }
+
+    /// <summary>Rotates the signing key (a new key id); tokens signed by the old key stop verifying after a refetch.</summary>
+    public void RotateKey() => SigningKey = NewKey();
+
+    public string MintAccessToken(string? sub, DateTime? expires = null, string? issuer = null, SecurityKey? key = null, string algorithm = SecurityAlgorithms.RsaSha256)
+    {
+        var now = DateTime.UtcNow;
+        var claims = new Dictionary<string, object> { ["sid"] = "session_" + Guid.NewGuid().ToString("N"), ["jti"] = Guid.NewGuid().ToString("N") };
+        if (sub is not null) claims["sub"] = sub;
+        var exp = expires ?? now.AddMinutes(5);
+        return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = issuer ?? Issuer,
+            IssuedAt = exp.AddMinutes(-10) < now ? exp.AddMinutes(-10) : now,
+            Expires = exp,
+            Claims = claims,
+            SigningCredentials = new SigningCredentials(key ?? SigningKey, algorithm),
+        });
+    }
+
+    private IResult Jwks(string clientId)
+    {
+        if (clientId != ClientId) return Results.NotFound();
+        Interlocked.Increment(ref _jwksFetches);
+        var parameters = SigningKey.Rsa.ExportParameters(false);
+        return Results.Json(new
+        {
+            keys = new[]
+            {
+                new { alg = "RS256", kty = "RSA", use = "sig", kid = SigningKey.KeyId, n = Base64UrlEncoder.Encode(parameters.Modulus), e = Base64UrlEncoder.Encode(parameters.Exponent) },
+            },
+        });
+    }
+
+    private async Task<IResult> AuthenticateAsync(HttpRequest request)
+    {
+        var body = await JsonSerializer.DeserializeAsync<Dictionary<string, string>>(request.Body) ?? [];
+        string Field(string name) => body.TryGetValue(name, out var value) ? value : "";
+        if (Field("client_id") != ClientId || Field("client_secret") != ApiKey)
+            return Error(HttpStatusCode.Unauthorized, "invalid_client");
+
+        FakeWorkOSUser user;
+        switch (Field("grant_type"))
+        {
+            case "authorization_code":
+                if (!_codes.TryRemove(Field("code"), out var pending)) return Error(HttpStatusCode.BadRequest, "invalid_grant");
+                if (pending.Challenge is not null && pending.Challenge != Challenge(Field("code_verifier")))
+                    return Error(HttpStatusCode.BadRequest, "invalid_grant");
+                user = pending.User;
+                break;
+            case "refresh_token":
+                if (!_refreshTokens.TryRemove(Field("refresh_token"), out var owner)) return Error(HttpStatusCode.BadRequest, "invalid_grant");
+                user = owner;
+                break;
+            default:
+                return Error(HttpStatusCode.BadRequest, "unsupported_grant_type");
+        }
+        var refreshToken = "refresh_" + Guid.NewGuid().ToString("N");
+        _refreshTokens[refreshToken] = user;
+        return Results.Json(new Dictionary<string, object>
+        {
+            ["user"] = new Dictionary<string, object?>
+            {
+                ["object"] = "user", ["id"] = user.Id, ["email"] = user.Email, ["email_verified"] = true,
+                ["first_name"] = user.FirstName, ["last_name"] = user.LastName,
+                ["created_at"] = "2026-01-01T00:00:00.000Z", ["updated_at"] = "2026-01-01T00:00:00.000Z",
+            },
+            ["access_token"] = MintAccessToken(user.Id),
+            ["refresh_token"] = refreshToken,
+            ["authentication_method"] = "Password",
+        });
+    }
+
+    /// <summary>The S256 PKCE challenge of a verifier.</summary>
+    public static string Challenge(string verifier) => Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
+
+    private static IResult Error(HttpStatusCode status, string code) =>
+        Results.Json(new { code, message = code.Replace('_', ' ') }, statusCode: (int)status);
+
+    private static RsaSecurityKey NewKey() => new(RSA.Create(2048)) { KeyId = "key_" + Guid.NewGuid().ToString("N")[..12] };
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null) await _app.DisposeAsync();
+    }
+}
