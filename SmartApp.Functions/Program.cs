@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using SmartApp.Domain.Common.Storage;
 using SmartApp.Domain.Identity;
 using SmartApp.Functions.Http;
+using SmartApp.Functions.Identity;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
@@ -10,6 +11,7 @@ builder.AddHttpEdge();
 
 builder.Services
     .AddStorage(builder.Configuration)
-    .AddIdentity(builder.Configuration, builder.Environment);
+    .AddIdentity(builder.Configuration, builder.Environment)
+    .AddIdentityEdge();
 
 builder.Build().Run();

@@ -40,6 +40,16 @@ public sealed class AuthOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan UserCacheDuration { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// Web origins the app serves (e.g. https://app.example.com): where sign-in may return to, and
+    /// the only origins from which cookie-authenticated requests may change anything.
+    /// </summary>
+    public string[] AllowedOrigins { get; set; } = [];
+
+    /// <summary>How long the browser has to finish signing in (the signed state cookie's lifetime).</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "01:00:00")]
+    public TimeSpan SignInTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Users with these emails may read operator-only routes such as <c>/api/health/details</c>.</summary>
     public string[] AdminEmails { get; set; } = [];
 }

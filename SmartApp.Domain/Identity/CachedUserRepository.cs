@@ -25,6 +25,13 @@ public sealed class CachedUserRepository(IUserRepository inner, IMemoryCache cac
         return user;
     }
 
+    public async Task DeleteAsync(string userId, CancellationToken cancellationToken)
+    {
+        cache.Remove(Key(userId));
+        await inner.DeleteAsync(userId, cancellationToken).ConfigureAwait(false);
+        cache.Remove(Key(userId));
+    }
+
     private void Remember(User user)
     {
         if (options.Value.UserCacheDuration > TimeSpan.Zero)

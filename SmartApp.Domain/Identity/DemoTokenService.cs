@@ -22,6 +22,7 @@ public sealed partial class DemoTokenService(
             [JwtRegisteredClaimNames.Sub] = user.Id,
             [JwtRegisteredClaimNames.Email] = user.Email,
             [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
+            ["sid"] = "demo_session_" + Guid.NewGuid().ToString("N"),
         };
         if (user.Name is { Length: > 0 } name) claims[JwtRegisteredClaimNames.Name] = name;
         var token = _handler.CreateToken(new SecurityTokenDescriptor
@@ -62,7 +63,8 @@ public sealed partial class DemoTokenService(
         if (string.IsNullOrEmpty(sub)) return null;
         var email = result.Claims.TryGetValue(JwtRegisteredClaimNames.Email, out var e) ? e as string : null;
         var name = result.Claims.TryGetValue(JwtRegisteredClaimNames.Name, out var n) ? n as string : null;
-        return new CurrentUser(sub, email, name, IsAdmin(email, settings)) { ExpiresAt = new DateTimeOffset(result.SecurityToken.ValidTo, TimeSpan.Zero) };
+        var sessionId = result.Claims.TryGetValue("sid", out var sid) ? sid as string : null;
+        return new CurrentUser(sub, email, name, IsAdmin(email, settings)) { SessionId = sessionId, ExpiresAt = new DateTimeOffset(result.SecurityToken.ValidTo, TimeSpan.Zero) };
     }
 
     // Lifetime is checked against the injected clock, not the machine's, so it is testable.

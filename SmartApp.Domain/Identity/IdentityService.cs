@@ -8,7 +8,13 @@ using SmartApp.Domain.Common.Errors;
 namespace SmartApp.Domain.Identity;
 
 /// <summary>Sign-in and the signed-in user's profile.</summary>
-public sealed partial class IdentityService(IUserRepository users, DemoTokenService demoTokens, IIdentityProvider? provider = null)
+public sealed partial class IdentityService(
+    IUserRepository users,
+    DemoTokenService demoTokens,
+    IAccessTokenValidator tokens,
+    SessionRevocations revocations,
+    Microsoft.Extensions.Options.IOptions<AuthOptions> options,
+    IIdentityProvider? provider = null)
 {
     public const string DefaultDemoEmail = "demo@smartapp.local";
     public const string DefaultDemoName = "Demo User";
@@ -57,6 +63,59 @@ public sealed partial class IdentityService(IUserRepository users, DemoTokenServ
         var expiresAt = new DateTimeOffset(new JsonWebToken(signIn.AccessToken).ValidTo, TimeSpan.Zero);
         return new SignInResult(signIn.AccessToken, "Bearer", expiresAt, user, signIn.RefreshToken);
     }
+
+    /// <summary>
+    /// The caller a bearer token proves: the token verifies, its session was not signed out, and
+    /// the account still exists. Anything else is a 401.
+    /// </summary>
+    public async Task<CurrentUser> AuthenticateAsync(string token, CancellationToken cancellationToken)
+    {
+        var caller = await tokens.ValidateAsync(token, cancellationToken).ConfigureAwait(false)
+            ?? throw new UnauthorizedException("The bearer token is invalid or expired.");
+        if (caller.SessionId is { } session && revocations.IsRevoked(session))
+            throw new UnauthorizedException("This session was signed out.");
+        var user = await users.FindAsync(caller.UserId, cancellationToken).ConfigureAwait(false)
+            ?? throw new UnauthorizedException("The account no longer exists.");
+        return caller with { Email = user.Email, Name = user.Name, IsAdmin = DemoTokenService.IsAdmin(user.Email, options.Value) };
+    }
+
+    /// <summary>Starts the web flow: where to send the browser, and what to keep (signed) until the callback.</summary>
+    public WebSignIn BeginWebSignIn(string? returnTo)
+    {
+        if (provider is null) throw new NotFoundException("Web sign-in is available with WorkOS sign-in only.");
+        if (returnTo is not null && !IsAllowedReturn(returnTo))
+            throw new ValidationFailedException("returnTo", "Must be a path on this app or a URL on one of its allowed origins.");
+        var state = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var verifier = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var challenge = Base64Url(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
+        return new WebSignIn(provider.GetAuthorizationUrl(state, challenge), state, verifier, returnTo);
+    }
+
+    /// <summary>Signs the caller's session out here and at the provider; answers where to send the browser next.</summary>
+    public async Task<Uri?> SignOutAsync(CurrentUser caller, string? returnTo, CancellationToken cancellationToken)
+    {
+        if (returnTo is not null && !IsAllowedReturn(returnTo))
+            throw new ValidationFailedException("returnTo", "Must be a path on this app or a URL on one of its allowed origins.");
+        if (caller.SessionId is not { } session) return null;
+        revocations.Revoke(session, caller.ExpiresAt);
+        if (provider is null) return null;
+        await provider.RevokeSessionAsync(session, cancellationToken).ConfigureAwait(false);
+        return provider.GetLogoutUrl(session, returnTo);
+    }
+
+    /// <summary>A relative path on this app (not protocol-relative), or an absolute URL on an allowed origin.</summary>
+    public bool IsAllowedReturn(string returnTo)
+    {
+        if (returnTo.Length > 2048 || returnTo.Any(char.IsControl)) return false;
+        if (returnTo.StartsWith('/')) return !returnTo.StartsWith("//", StringComparison.Ordinal) && !returnTo.StartsWith("/\\", StringComparison.Ordinal);
+        return Uri.TryCreate(returnTo, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http"
+            && IsAllowedOrigin(uri.GetLeftPart(UriPartial.Authority));
+    }
+
+    public bool IsAllowedOrigin(string origin) =>
+        options.Value.AllowedOrigins.Any(allowed => string.Equals(allowed.TrimEnd('/'), origin.TrimEnd('/'), StringComparison.OrdinalIgnoreCase));
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     public async Task<User> GetUserAsync(CurrentUser caller, CancellationToken cancellationToken) =>
         await users.FindAsync(caller.UserId, cancellationToken).ConfigureAwait(false)

@@ -26,6 +26,11 @@ public static class IdentityServiceCollectionExtensions
         services.AddSingleton<ISigningKeyStore, BlobSigningKeyStore>();
         services.AddSingleton<DemoTokenService>();
         services.AddSingleton<IdentityService>();
+        services.AddSingleton<SessionRevocations>();
+        services.AddSingleton<IAccountDataStore, Adapters.Storage.StorageAccountDataStore>();
+        services.AddSingleton<IAccountDeletionStore, CosmosAccountDeletionStore>();
+        services.AddSingleton<AccountService>();
+        services.AddHostedService(sp => sp.GetRequiredService<AccountService>());
 
         var mode = configuration.GetSection(AuthOptions.Section).GetValue<AuthMode?>(nameof(AuthOptions.Mode)) ?? AuthMode.Demo;
         if (mode == AuthMode.WorkOS)

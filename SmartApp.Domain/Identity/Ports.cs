@@ -9,6 +9,9 @@ public interface IUserRepository
 
     /// <summary>Creates the user on first sign-in, or updates email and name; keeps plan and creation time.</summary>
     Task<User> UpsertFromSignInAsync(UserSignIn signIn, CancellationToken cancellationToken);
+
+    /// <summary>Removes the user record; from then on the user's tokens are refused.</summary>
+    Task DeleteAsync(string userId, CancellationToken cancellationToken);
 }
 
 /// <summary>Verifies a bearer token and says who it speaks for.</summary>
@@ -26,6 +29,15 @@ public interface IIdentityProvider
 
     /// <summary>Exchanges a refresh token; refresh tokens are single use, so the answer carries the next one.</summary>
     Task<ProviderSignIn> RefreshAsync(string refreshToken, CancellationToken cancellationToken);
+
+    /// <summary>Where to send the browser to start signing in (AuthKit's authorize URL, with state and the PKCE challenge).</summary>
+    Uri GetAuthorizationUrl(string state, string codeChallenge);
+
+    /// <summary>Ends the session at the provider: its refresh tokens stop working.</summary>
+    Task RevokeSessionAsync(string sessionId, CancellationToken cancellationToken);
+
+    /// <summary>Where to send the browser to end the provider's session.</summary>
+    Uri GetLogoutUrl(string sessionId, string? returnTo);
 }
 
 /// <summary>The key that signs demo tokens. It outlives a restart, so sessions do too.</summary>

@@ -8,7 +8,10 @@ public sealed record User(
     string Plan,
     string Provider,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt)
+{
+    public DateTimeOffset? LastSignInAt { get; init; }
+}
 
 /// <summary>What a sign-in tells us about the person; the user record is created or brought up to date from it.</summary>
 public sealed record UserSignIn(string UserId, string Email, string? Name, string Provider);
@@ -31,3 +34,6 @@ public sealed record SignInResult(string AccessToken, string TokenType, DateTime
 
 /// <summary>What the identity provider answers to a code or refresh-token exchange.</summary>
 public sealed record ProviderSignIn(UserSignIn User, string AccessToken, string RefreshToken);
+
+/// <summary>A web sign-in under way: the provider URL to visit, and the state and PKCE verifier kept for the callback.</summary>
+public sealed record WebSignIn(Uri AuthorizationUrl, string State, string CodeVerifier, string? ReturnTo);

@@ -5,14 +5,17 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Middleware;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Identity;
+using SmartApp.Functions.Identity;
 
 namespace SmartApp.Functions.Http;
 
 /// <summary>
-/// Bearer token -> the current user, for every HTTP function not marked <see cref="AllowAnonymousAttribute"/>.
-/// The user id a function sees comes only from here.
+/// The current user, for every HTTP function not marked <see cref="AllowAnonymousAttribute"/>: from a
+/// bearer token, or from the web session cookie (refreshed when its access token has expired; a
+/// request that changes anything must then come from an allowed Origin). The user id a function
+/// sees comes only from here.
 /// </summary>
-internal sealed class AuthenticationMiddleware(IAccessTokenValidator tokens) : IFunctionsWorkerMiddleware
+internal sealed class AuthenticationMiddleware(IdentityService identity, AuthCookies cookies) : IFunctionsWorkerMiddleware
 {
     private const int MaxTokenLength = 8 * 1024;
     private static readonly ConcurrentDictionary<string, Access> AccessByEntryPoint = new();
@@ -23,22 +26,52 @@ internal sealed class AuthenticationMiddleware(IAccessTokenValidator tokens) : I
         if (access != Access.Anonymous)
         {
             var http = context.GetHttpContext()!;
-            var user = await AuthenticateAsync(http.Request, context.CancellationToken).ConfigureAwait(false);
+            var user = http.Request.Headers.Authorization.Count > 0 || !http.Request.Cookies.ContainsKey(AuthCookies.SessionCookie)
+                ? await FromBearerAsync(http.Request, context.CancellationToken).ConfigureAwait(false)
+                : await FromSessionAsync(http, context.CancellationToken).ConfigureAwait(false);
             if (access == Access.Admin && !user.IsAdmin) throw new ForbiddenException("This route is for administrators.");
             http.Items[typeof(CurrentUser)] = user;
         }
         await next(context).ConfigureAwait(false);
     }
 
-    private async Task<CurrentUser> AuthenticateAsync(HttpRequest request, CancellationToken cancellationToken)
+    private async Task<CurrentUser> FromBearerAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         var header = request.Headers.Authorization.ToString();
         if (header.Length == 0) throw new UnauthorizedException("A bearer token is required: send 'Authorization: Bearer <token>'.");
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) throw new UnauthorizedException("Only bearer tokens are accepted.");
         var token = header["Bearer ".Length..].Trim();
         if (token.Length is 0 or > MaxTokenLength) throw new UnauthorizedException("The bearer token is invalid or expired.");
-        return await tokens.ValidateAsync(token, cancellationToken).ConfigureAwait(false)
-            ?? throw new UnauthorizedException("The bearer token is invalid or expired.");
+        return await identity.AuthenticateAsync(token, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<CurrentUser> FromSessionAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var request = http.Request;
+        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !HttpMethods.IsOptions(request.Method)
+            && !identity.IsAllowedOrigin(request.Headers.Origin.ToString()))
+            throw new ForbiddenException("Requests that change data with a session cookie must come from an allowed Origin.");
+        var session = cookies.ReadSession(request) ?? throw new UnauthorizedException("The session has ended; sign in again.");
+        try
+        {
+            return await identity.AuthenticateAsync(session.AccessToken, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UnauthorizedException)
+        {
+            // The access token expired (or was refused): the refresh token gets a new pair, once.
+            SignInResult refreshed;
+            try
+            {
+                refreshed = await identity.ExchangeAsync(null, null, session.RefreshToken, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DomainException ex) when (ex is UnauthorizedException or NotFoundException)
+            {
+                AuthCookies.Clear(http.Response, AuthCookies.SessionCookie);
+                throw new UnauthorizedException("The session has ended; sign in again.");
+            }
+            cookies.WriteSession(http.Response, refreshed.AccessToken, refreshed.RefreshToken!);
+            return await identity.AuthenticateAsync(refreshed.AccessToken, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private enum Access { Anonymous, User, Admin }

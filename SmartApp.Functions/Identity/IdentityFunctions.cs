@@ -9,7 +9,7 @@ using SmartApp.Functions.Http;
 namespace SmartApp.Functions.Identity;
 
 /// <summary>Sign-in and the signed-in user (API.md "Identity").</summary>
-public sealed class IdentityFunctions(IdentityService identity, IOptions<AuthOptions> auth)
+public sealed class IdentityFunctions(IdentityService identity, AccountService account, AuthCookies cookies, IOptions<AuthOptions> auth)
 {
     /// <summary>Demo mode only: tokens for a local demo user.</summary>
     [Function("AuthDemo"), AllowAnonymous]
@@ -31,6 +31,79 @@ public sealed class IdentityFunctions(IdentityService identity, IOptions<AuthOpt
         return new OkObjectResult(new TokenResponse(result.AccessToken, result.TokenType, result.ExpiresAt, UserResponse.From(result.User), result.RefreshToken));
     }
 
+    /// <summary>Web sign-in: to AuthKit, with state and a PKCE challenge; both kept in a signed, short-lived cookie.</summary>
+    [Function("AuthLogin"), AllowAnonymous]
+    public IActionResult Login([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "auth/login")] HttpRequest req)
+    {
+        var signIn = identity.BeginWebSignIn(NullIfEmpty(req.Query["returnTo"]));
+        cookies.WriteSignIn(req.HttpContext.Response, signIn);
+        req.HttpContext.Response.Headers.CacheControl = "no-store";
+        return new RedirectResult(signIn.AuthorizationUrl.ToString());
+    }
+
+    /// <summary>
+    /// AuthKit's callback: the state must match the sign-in cookie, the code is exchanged with its
+    /// verifier; then a redirect to <c>returnTo</c> with the session cookie, or the tokens as JSON.
+    /// </summary>
+    [Function("AuthCallback"), AllowAnonymous]
+    public async Task<IActionResult> Callback([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "auth/callback")] HttpRequest req)
+    {
+        var response = req.HttpContext.Response;
+        response.Headers.CacheControl = "no-store";
+        var pending = cookies.ReadSignIn(req) ?? throw new ValidationFailedException("state", "The sign-in has expired or was not started here; start again.");
+        AuthCookies.Clear(response, AuthCookies.SignInCookie);
+        var state = req.Query["state"].ToString();
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                System.Text.Encoding.UTF8.GetBytes(state), System.Text.Encoding.UTF8.GetBytes(pending.State)))
+            throw new ValidationFailedException("state", "The sign-in state does not match; start again.");
+        var code = NullIfEmpty(req.Query["code"]) ?? throw new ValidationFailedException("code", "The callback carries no code.");
+        var result = await identity.ExchangeAsync(code, pending.CodeVerifier, null, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        if (pending.ReturnTo is null)
+            return new OkObjectResult(new TokenResponse(result.AccessToken, result.TokenType, result.ExpiresAt, UserResponse.From(result.User), result.RefreshToken));
+        cookies.WriteSession(response, result.AccessToken, result.RefreshToken!);
+        return new RedirectResult(pending.ReturnTo);
+    }
+
+    /// <summary>Signs the session out here and at WorkOS; answers where to send the browser.</summary>
+    [Function("AuthLogout")]
+    public async Task<IActionResult> Logout([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "auth/logout")] HttpRequest req)
+    {
+        var body = await req.ReadJsonAsync(whenEmpty: new LogoutRequest(null)).ConfigureAwait(false);
+        var logoutUrl = await identity.SignOutAsync(req.CurrentUser(), body.ReturnTo, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        AuthCookies.Clear(req.HttpContext.Response, AuthCookies.SessionCookie);
+        return new OkObjectResult(new { logoutUrl = logoutUrl?.ToString() ?? body.ReturnTo });
+    }
+
+    /// <summary>Everything the user owns, as one JSON document, streamed as it is read.</summary>
+    [Function("MeExport")]
+    public async Task Export([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "me/export")] HttpRequest req)
+    {
+        var response = req.HttpContext.Response;
+        response.ContentType = "application/json";
+        response.Headers.CacheControl = "no-store";
+        response.Headers.ContentDisposition = "attachment; filename=\"smartapp-export.json\"";
+        await account.ExportAsync(req.CurrentUser(), response.Body, req.HttpContext.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes everything the user owns: 202 with where to follow it; their tokens stop working when it runs.</summary>
+    [Function("MeDelete")]
+    public async Task<IActionResult> Delete([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "me")] HttpRequest req)
+    {
+        var deletion = await account.RequestDeletionAsync(req.CurrentUser(), req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var location = $"/api/me/deletions/{deletion.Id}";
+        return new AcceptedResult(location, DeletionResponse.From(deletion));
+    }
+
+    /// <summary>How an account deletion is going. Anonymous (the account may be gone); the id is unguessable.</summary>
+    [Function("MeDeletionStatus"), AllowAnonymous]
+    public async Task<IActionResult> DeletionStatus(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "me/deletions/{deletionId}")] HttpRequest req, string deletionId)
+    {
+        var deletion = await account.GetDeletionAsync(deletionId, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        req.HttpContext.Response.Headers.CacheControl = "no-store";
+        return new OkObjectResult(DeletionResponse.From(deletion));
+    }
+
     [Function("Me")]
     public async Task<IActionResult> Me([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "me")] HttpRequest req)
     {
@@ -38,7 +111,16 @@ public sealed class IdentityFunctions(IdentityService identity, IOptions<AuthOpt
         return new OkObjectResult(MeResponse.From(user));
     }
 
+    private static string? NullIfEmpty(Microsoft.Extensions.Primitives.StringValues value) => string.IsNullOrEmpty(value) ? null : value.ToString();
+
     public sealed record DemoSignInRequest(string? Email, string? Name);
+
+    public sealed record LogoutRequest(string? ReturnTo);
+
+    public sealed record DeletionResponse(string Id, AccountDeletionStatus Status, DateTimeOffset RequestedAt, DateTimeOffset? CompletedAt, IReadOnlyDictionary<string, int>? Deleted, string? Error)
+    {
+        public static DeletionResponse From(AccountDeletion d) => new(d.Id, d.Status, d.RequestedAt, d.CompletedAt, d.Deleted, d.Error);
+    }
 
     public sealed record TokenRequest(string? Code, string? CodeVerifier, string? RefreshToken);
 

@@ -31,7 +31,8 @@ public sealed class DemoTokenServiceTests
         Assert.Equal(_clock.GetUtcNow() + _options.AccessTokenLifetime, token.ExpiresAt);
 
         var user = await service.ValidateAsync(token.AccessToken, default);
-        Assert.Equal(new CurrentUser("demo_ada", "ada@example.com", "Ada", IsAdmin: false) { ExpiresAt = token.ExpiresAt }, user);
+        Assert.Equal(new CurrentUser("demo_ada", "ada@example.com", "Ada", IsAdmin: false) { ExpiresAt = token.ExpiresAt, SessionId = user!.SessionId }, user);
+        Assert.StartsWith("demo_session_", user.SessionId);
     }
 
     [Fact]

@@ -19,7 +19,9 @@ public sealed class IdentityServiceTests
         _users.Setup(u => u.UpsertFromSignInAsync(It.IsAny<UserSignIn>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((UserSignIn s, CancellationToken _) => new User(s.UserId, s.Email, s.Name, "free", s.Provider, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch));
         var tokens = new DemoTokenService(keys.Object, Options.Create(new AuthOptions()), TimeProvider.System, NullLogger<DemoTokenService>.Instance);
-        return new IdentityService(_users.Object, tokens);
+        return new IdentityService(_users.Object, tokens, tokens,
+            new SessionRevocations(new Microsoft.Extensions.Caching.Memory.MemoryCache(new Microsoft.Extensions.Caching.Memory.MemoryCacheOptions()), TimeProvider.System),
+            Options.Create(new AuthOptions { AllowedOrigins = ["https://app.example.com"] }));
     }
 
     [Fact]
@@ -54,6 +56,42 @@ public sealed class IdentityServiceTests
     [Fact]
     public async Task A_name_over_100_characters_is_refused() =>
         await Assert.ThrowsAsync<ValidationFailedException>(() => Service().SignInDemoAsync("ada@example.com", new string('a', 101), default));
+
+    [Theory]
+    [InlineData("/dashboard", true)]
+    [InlineData("https://app.example.com/welcome?x=1", true)]
+    [InlineData("https://APP.example.com", true)]
+    [InlineData("//evil.example/path", false)]
+    [InlineData("/\\evil.example", false)]
+    [InlineData("https://evil.example/", false)]
+    [InlineData("https://app.example.com.evil.example/", false)]
+    [InlineData("javascript:alert(1)", false)]
+    [InlineData("http://app.example.com/", false)]
+    public void Only_paths_and_allowed_origins_are_places_to_return_to(string returnTo, bool allowed) =>
+        Assert.Equal(allowed, Service().IsAllowedReturn(returnTo));
+
+    [Fact]
+    public async Task A_token_for_an_account_that_no_longer_exists_is_refused()
+    {
+        var service = Service();
+        var signIn = await service.SignInDemoAsync("ada@example.com", null, default);
+        _users.Setup(u => u.FindAsync(signIn.User.Id, It.IsAny<CancellationToken>())).ReturnsAsync(signIn.User);
+        Assert.Equal(signIn.User.Id, (await service.AuthenticateAsync(signIn.AccessToken, default)).UserId);
+
+        _users.Setup(u => u.FindAsync(signIn.User.Id, It.IsAny<CancellationToken>())).ReturnsAsync((User?)null);
+        await Assert.ThrowsAsync<UnauthorizedException>(() => service.AuthenticateAsync(signIn.AccessToken, default));
+    }
+
+    [Fact]
+    public async Task A_signed_out_session_is_refused()
+    {
+        var service = Service();
+        var signIn = await service.SignInDemoAsync("ada@example.com", null, default);
+        _users.Setup(u => u.FindAsync(signIn.User.Id, It.IsAny<CancellationToken>())).ReturnsAsync(signIn.User);
+        var caller = await service.AuthenticateAsync(signIn.AccessToken, default);
+        await service.SignOutAsync(caller, null, default);
+        await Assert.ThrowsAsync<UnauthorizedException>(() => service.AuthenticateAsync(signIn.AccessToken, default));
+    }
 
     [Fact]
     public async Task A_user_that_no_longer_exists_is_not_found()

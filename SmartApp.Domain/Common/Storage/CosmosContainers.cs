@@ -18,6 +18,13 @@ public static class CosmosContainers
     public static readonly CosmosContainerSpec Leases = new("leases", "/id");
     public static readonly CosmosContainerSpec WebhookEvents = new("webhook-events", "/id", DefaultTimeToLiveSeconds: -1);
 
+    /// <summary>Account deletions in progress and done (kept 30 days so their status can be read).</summary>
+    public static readonly CosmosContainerSpec AccountDeletions = new("account-deletions", "/id", DefaultTimeToLiveSeconds: 30 * 24 * 60 * 60);
+
     public static IReadOnlyList<CosmosContainerSpec> All { get; } =
-        [Users, Conversations, Memories, Files, Records, Usage, Idempotency, Leases, WebhookEvents];
+        [Users, Conversations, Memories, Files, Records, Usage, Idempotency, Leases, WebhookEvents, AccountDeletions];
+
+    /// <summary>The containers that hold a user's own records, one partition per user: what export and deletion sweep.</summary>
+    public static IReadOnlyList<CosmosContainerSpec> UserOwned { get; } =
+        [Users, Conversations, Memories, Files, Records, Usage, Idempotency];
 }

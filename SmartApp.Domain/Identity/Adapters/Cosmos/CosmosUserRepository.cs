@@ -29,14 +29,12 @@ public sealed class CosmosUserRepository(CosmosStore store, TimeProvider clock) 
             {
                 if (existing is null)
                 {
-                    var created = new UserDocument(signIn.UserId, signIn.UserId, signIn.Email, signIn.Name, DefaultPlan, signIn.Provider, now, now);
+                    var created = new UserDocument(signIn.UserId, signIn.UserId, signIn.Email, signIn.Name, DefaultPlan, signIn.Provider, now, now) { LastSignInAt = now };
                     var response = await container.CreateItemAsync(created, partition, cancellationToken: cancellationToken).ConfigureAwait(false);
                     return response.Resource.ToUser();
                 }
                 var current = existing.Resource;
-                if (current.Email == signIn.Email && current.Name == signIn.Name && current.Provider == signIn.Provider)
-                    return current.ToUser();
-                var updated = current with { Email = signIn.Email, Name = signIn.Name, Provider = signIn.Provider, UpdatedAt = now };
+                var updated = current with { Email = signIn.Email, Name = signIn.Name, Provider = signIn.Provider, UpdatedAt = now, LastSignInAt = now };
                 var replaced = await container.ReplaceItemAsync(updated, updated.Id, partition,
                     new ItemRequestOptions { IfMatchEtag = existing.ETag }, cancellationToken).ConfigureAwait(false);
                 return replaced.Resource.ToUser();
@@ -45,6 +43,19 @@ public sealed class CosmosUserRepository(CosmosStore store, TimeProvider clock) 
             {
                 // Someone else wrote the user between our read and write: read again and re-apply.
             }
+        }
+    }
+
+    public async Task DeleteAsync(string userId, CancellationToken cancellationToken)
+    {
+        var container = await store.GetContainerAsync(CosmosContainers.Users, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await container.DeleteItemAsync<UserDocument>(userId, new PartitionKey(userId), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            // Already deleted.
         }
     }
 
@@ -66,6 +77,8 @@ public sealed class CosmosUserRepository(CosmosStore store, TimeProvider clock) 
         string Id, string UserId, string Email, string? Name, string Plan, string Provider,
         DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
     {
-        public User ToUser() => new(Id, Email, Name, Plan, Provider, CreatedAt, UpdatedAt);
+        public DateTimeOffset? LastSignInAt { get; init; }
+
+        public User ToUser() => new(Id, Email, Name, Plan, Provider, CreatedAt, UpdatedAt) { LastSignInAt = LastSignInAt };
     }
 }

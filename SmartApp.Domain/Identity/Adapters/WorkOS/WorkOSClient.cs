@@ -31,6 +31,49 @@ public sealed partial class WorkOSClient(HttpClient http, IOptions<WorkOSOptions
             ["refresh_token"] = refreshToken,
         }, cancellationToken);
 
+    public Uri GetAuthorizationUrl(string state, string codeChallenge)
+    {
+        var settings = options.Value;
+        if (string.IsNullOrEmpty(settings.RedirectUri))
+            throw new NotFoundException("Web sign-in is not configured (WorkOS:RedirectUri).");
+        var query = new Dictionary<string, string>
+        {
+            ["client_id"] = settings.ClientId,
+            ["redirect_uri"] = settings.RedirectUri,
+            ["response_type"] = "code",
+            ["provider"] = "authkit",
+            ["state"] = state,
+            ["code_challenge"] = codeChallenge,
+            ["code_challenge_method"] = "S256",
+        };
+        return new Uri($"{settings.ApiBaseUrl.TrimEnd('/')}/user_management/authorize?{Query(query)}");
+    }
+
+    public Uri GetLogoutUrl(string sessionId, string? returnTo)
+    {
+        var query = new Dictionary<string, string> { ["session_id"] = sessionId };
+        if (returnTo is not null) query["return_to"] = returnTo;
+        return new Uri($"{options.Value.ApiBaseUrl.TrimEnd('/')}/user_management/sessions/logout?{Query(query)}");
+    }
+
+    public async Task RevokeSessionAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await http.PostAsJsonAsync("user_management/sessions/revoke", new Dictionary<string, string> { ["session_id"] = sessionId }, cancellationToken).ConfigureAwait(false);
+            // 404: the session is already gone, which is what was asked.
+            if (!response.IsSuccessStatusCode && response.StatusCode != HttpStatusCode.NotFound)
+                throw Unavailable($"session revoke answered {(int)response.StatusCode}", null);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw Unavailable("session revoke did not answer", ex);
+        }
+    }
+
+    private static string Query(Dictionary<string, string> values) =>
+        string.Join('&', values.Select(v => $"{Uri.EscapeDataString(v.Key)}={Uri.EscapeDataString(v.Value)}"));
+
     /// <summary>The current signing keys (<c>GET /sso/jwks/{clientId}</c>).</summary>
     public async Task<IReadOnlyList<SecurityKey>> GetSigningKeysAsync(CancellationToken cancellationToken)
     {

@@ -16,6 +16,10 @@ public sealed class WorkOSOptions : IValidatableObject
     /// <summary>The API key (<c>sk_…</c>), also the client secret when exchanging codes. A Key Vault reference in Azure.</summary>
     public string ApiKey { get; set; } = "";
 
+    /// <summary>The app's callback, registered with WorkOS (e.g. https://app.example.com/api/auth/callback).</summary>
+    [Url]
+    public string? RedirectUri { get; set; }
+
     /// <summary>
     /// Accepted <c>iss</c> values. Empty: the two forms WorkOS is known to issue,
     /// <c>{ApiBaseUrl}</c> and <c>{ApiBaseUrl}/user_management/{ClientId}</c>.

@@ -1,0 +1,99 @@
+using System.Net;
+using System.Text.Json;
+using Azure;
+using Microsoft.Azure.Cosmos;
+using SmartApp.Domain.Common.Storage;
+
+namespace SmartApp.Domain.Identity.Adapters.Storage;
+
+/// <summary>
+/// A user's data across Cosmos and Blob Storage: every user-partitioned container (one partition per
+/// user, so a query never leaves that user's data) and every blob under <c>users/{userId}/</c>.
+/// A capability that stores its records in those places joins export and deletion by doing so.
+/// </summary>
+public sealed class StorageAccountDataStore(CosmosStore cosmos, BlobStore blobs) : IAccountDataStore
+{
+    public async Task ExportAsync(string userId, Utf8JsonWriter writer, CancellationToken cancellationToken)
+    {
+        foreach (var spec in CosmosContainers.UserOwned)
+        {
+            var container = await cosmos.GetContainerAsync(spec, cancellationToken).ConfigureAwait(false);
+            writer.WriteStartArray(spec.Name);
+            using var query = container.GetItemQueryIterator<JsonElement>("SELECT * FROM c",
+                requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(userId), MaxItemCount = 100 });
+            while (query.HasMoreResults)
+            {
+                foreach (var item in await query.ReadNextAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    writer.WriteStartObject();
+                    foreach (var property in item.EnumerateObject())
+                        if (!property.Name.StartsWith('_')) property.WriteTo(writer); // not Cosmos' system properties
+                    writer.WriteEndObject();
+                }
+                await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            writer.WriteEndArray();
+        }
+
+        await blobs.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        writer.WriteStartArray("blobs");
+        await foreach (var blob in blobs.Files.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, Prefix(userId), cancellationToken).ConfigureAwait(false))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("name", blob.Name);
+            writer.WriteNumber("size", blob.Properties.ContentLength ?? 0);
+            writer.WriteString("contentType", blob.Properties.ContentType);
+            if (blob.Properties.LastModified is { } modified) writer.WriteString("lastModified", modified);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyDictionary<string, int>> DeleteAllAsync(string userId, CancellationToken cancellationToken)
+    {
+        var deleted = new Dictionary<string, int>();
+        foreach (var spec in CosmosContainers.UserOwned)
+        {
+            var container = await cosmos.GetContainerAsync(spec, cancellationToken).ConfigureAwait(false);
+            var partition = new PartitionKey(userId);
+            var ids = new List<string>();
+            using (var query = container.GetItemQueryIterator<IdOnly>("SELECT c.id FROM c", requestOptions: new QueryRequestOptions { PartitionKey = partition }))
+                while (query.HasMoreResults)
+                    ids.AddRange((await query.ReadNextAsync(cancellationToken).ConfigureAwait(false)).Select(i => i.Id));
+            foreach (var id in ids)
+            {
+                try
+                {
+                    await container.DeleteItemAsync<object>(id, partition, cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+                catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+                {
+                    // Already gone (a retry of an interrupted deletion).
+                }
+            }
+            deleted[spec.Name] = ids.Count;
+        }
+
+        await blobs.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var blobCount = 0;
+        await foreach (var blob in blobs.Files.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, Prefix(userId), cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                await blobs.Files.DeleteBlobIfExistsAsync(blob.Name, Azure.Storage.Blobs.Models.DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: cancellationToken).ConfigureAwait(false);
+                blobCount++;
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+            }
+        }
+        deleted["blobs"] = blobCount;
+        return deleted;
+    }
+
+    /// <summary>Where a user's blobs live.</summary>
+    public static string Prefix(string userId) => $"users/{userId}/";
+
+    private sealed record IdOnly(string Id);
+}
