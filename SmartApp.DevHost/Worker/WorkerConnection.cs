@@ -70,7 +70,7 @@ public sealed partial class WorkerConnection(string workerId, string appDirector
                     break;
                 }
                 if (Interlocked.Decrement(ref _loadsOutstanding) == 0)
-                    _ready.TrySetResult(new HttpRouteTable(_routes));
+                    _ = BecomeReadyAsync();
                 break;
 
             case StreamingMessage.ContentOneofCase.InvocationResponse:
@@ -111,6 +111,26 @@ public sealed partial class WorkerConnection(string workerId, string appDirector
         foreach (var id in _pending.Keys)
             if (_pending.TryRemove(id, out var invocation))
                 invocation.TrySetException(new WorkerUnavailableException($"The worker stopped during the request: {reason}."));
+    }
+
+    /// <summary>
+    /// Ready once every function is loaded and the worker's HTTP server accepts connections: the
+    /// worker reports its URI and loads functions before its server is listening.
+    /// </summary>
+    private async Task BecomeReadyAsync()
+    {
+        var uri = new Uri(HttpUri!);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!await PortAllocator.IsListeningAsync(uri.Port, CancellationToken.None))
+        {
+            if (waited.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                Fail($"the worker's HTTP server did not open port {uri.Port}");
+                return;
+            }
+            await Task.Delay(10);
+        }
+        _ready.TrySetResult(new HttpRouteTable(_routes));
     }
 
     private void OnMetadata(FunctionMetadataResponse response)

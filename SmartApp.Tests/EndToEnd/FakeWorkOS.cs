@@ -27,7 +27,8 @@ public sealed class FakeWorkOS : IAsyncDisposable
     public const string ApiKey = "sk_test_e2e_secret";
 
     private readonly ConcurrentDictionary<string, (FakeWorkOSUser User, string? Challenge)> _codes = new();
-    private readonly ConcurrentDictionary<string, FakeWorkOSUser> _refreshTokens = new();
+    private readonly ConcurrentDictionary<string, (FakeWorkOSUser User, string SessionId)> _refreshTokens = new();
+    private readonly ConcurrentDictionary<string, bool> _revokedSessions = new();
     private WebApplication? _app;
     private int _jwksFetches;
 
@@ -45,11 +46,18 @@ public sealed class FakeWorkOS : IAsyncDisposable
         var app = builder.Build();
         app.MapGet("/sso/jwks/{clientId}", (string clientId) => fake.Jwks(clientId));
         app.MapPost("/user_management/authenticate", (HttpRequest request) => fake.AuthenticateAsync(request));
+        app.MapGet("/user_management/authorize", (HttpRequest request) => fake.Authorize(request));
+        app.MapPost("/user_management/sessions/revoke", (HttpRequest request) => fake.RevokeAsync(request));
         await app.StartAsync();
         fake._app = app;
         fake.BaseUrl = app.Urls.Single().TrimEnd('/');
         return fake;
     }
+
+    /// <summary>Who signs in when a browser reaches the authorize page (AuthKit's hosted UI, signed in at once).</summary>
+    public FakeWorkOSUser? NextBrowserUser { get; set; }
+
+    public bool IsRevoked(string sessionId) => _revokedSessions.ContainsKey(sessionId);
 
     /// <summary>An authorization code for the user, as the AuthKit callback would deliver it.</summary>
     public string IssueCode(FakeWorkOSUser user, string? codeChallenge = null)
@@ -62,10 +70,10 @@ public sealed class FakeWorkOS : IAsyncDisposable
     /// <summary>Rotates the signing key (a new key id); tokens signed by the old key stop verifying after a refetch.</summary>
     public void RotateKey() => SigningKey = NewKey();
 
-    public string MintAccessToken(string? sub, DateTime? expires = null, string? issuer = null, SecurityKey? key = null, string algorithm = SecurityAlgorithms.RsaSha256)
+    public string MintAccessToken(string? sub, DateTime? expires = null, string? issuer = null, SecurityKey? key = null, string algorithm = SecurityAlgorithms.RsaSha256, string? sessionId = null)
     {
         var now = DateTime.UtcNow;
-        var claims = new Dictionary<string, object> { ["sid"] = "session_" + Guid.NewGuid().ToString("N"), ["jti"] = Guid.NewGuid().ToString("N") };
+        var claims = new Dictionary<string, object> { ["sid"] = sessionId ?? "session_" + Guid.NewGuid().ToString("N"), ["jti"] = Guid.NewGuid().ToString("N") };
         if (sub is not null) claims["sub"] = sub;
         var exp = expires ?? now.AddMinutes(5);
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
@@ -100,6 +108,7 @@ public sealed class FakeWorkOS : IAsyncDisposable
             return Error(HttpStatusCode.Unauthorized, "invalid_client");
 
         FakeWorkOSUser user;
+        string sessionId;
         switch (Field("grant_type"))
         {
             case "authorization_code":
@@ -107,16 +116,18 @@ public sealed class FakeWorkOS : IAsyncDisposable
                 if (pending.Challenge is not null && pending.Challenge != Challenge(Field("code_verifier")))
                     return Error(HttpStatusCode.BadRequest, "invalid_grant");
                 user = pending.User;
+                sessionId = "session_" + Guid.NewGuid().ToString("N");
                 break;
             case "refresh_token":
-                if (!_refreshTokens.TryRemove(Field("refresh_token"), out var owner)) return Error(HttpStatusCode.BadRequest, "invalid_grant");
-                user = owner;
+                if (!_refreshTokens.TryRemove(Field("refresh_token"), out var owner) || IsRevoked(owner.SessionId))
+                    return Error(HttpStatusCode.BadRequest, "invalid_grant");
+                (user, sessionId) = owner;
                 break;
             default:
                 return Error(HttpStatusCode.BadRequest, "unsupported_grant_type");
         }
         var refreshToken = "refresh_" + Guid.NewGuid().ToString("N");
-        _refreshTokens[refreshToken] = user;
+        _refreshTokens[refreshToken] = (user, sessionId);
         return Results.Json(new Dictionary<string, object>
         {
             ["user"] = new Dictionary<string, object?>
@@ -125,10 +136,28 @@ public sealed class FakeWorkOS : IAsyncDisposable
                 ["first_name"] = user.FirstName, ["last_name"] = user.LastName,
                 ["created_at"] = "2026-01-01T00:00:00.000Z", ["updated_at"] = "2026-01-01T00:00:00.000Z",
             },
-            ["access_token"] = MintAccessToken(user.Id),
+            ["access_token"] = MintAccessToken(user.Id, sessionId: sessionId),
             ["refresh_token"] = refreshToken,
             ["authentication_method"] = "Password",
         });
+    }
+
+    // AuthKit's hosted sign-in, reduced to its answer: straight back to the app with a code and the state.
+    private IResult Authorize(HttpRequest request)
+    {
+        var q = request.Query;
+        if (q["client_id"] != ClientId || q["response_type"] != "code" || q["code_challenge_method"] != "S256" || NextBrowserUser is null)
+            return Error(HttpStatusCode.BadRequest, "invalid_request");
+        var code = IssueCode(NextBrowserUser, q["code_challenge"]);
+        return Results.Redirect($"{q["redirect_uri"]}?code={Uri.EscapeDataString(code)}&state={Uri.EscapeDataString(q["state"].ToString())}");
+    }
+
+    private async Task<IResult> RevokeAsync(HttpRequest request)
+    {
+        if (request.Headers.Authorization.ToString() != "Bearer " + ApiKey) return Error(HttpStatusCode.Unauthorized, "unauthorized");
+        var body = await JsonSerializer.DeserializeAsync<Dictionary<string, string>>(request.Body) ?? [];
+        _revokedSessions[body.GetValueOrDefault("session_id", "")] = true;
+        return Results.Ok(new { });
     }
 
     /// <summary>The S256 PKCE challenge of a verifier.</summary>

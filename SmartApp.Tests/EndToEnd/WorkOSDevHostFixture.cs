@@ -11,12 +11,20 @@ public sealed class WorkOSDevHostFixture : IAsyncLifetime
     public FakeWorkOS WorkOS { get; private set; } = null!;
     public HttpClient Client { get; private set; } = null!;
 
+    /// <summary>The app's own origin (where web sign-in returns), e.g. http://127.0.0.1:40123.</summary>
+    public string Origin { get; private set; } = "";
+
     public async Task InitializeAsync()
     {
         WorkOS = await FakeWorkOS.StartAsync();
         var devHost = typeof(WorkOSDevHostFixture).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!;
-        _host = await DevHostProcess.StartAsync(devHost, ["--emulators", "--port", "0"], TimeSpan.FromMinutes(5), new Dictionary<string, string>
+        var port = PortAllocator.FreePort();
+        Origin = $"http://127.0.0.1:{port}";
+        _host = await DevHostProcess.StartAsync(devHost, ["--emulators", "--port", $"{port}"], TimeSpan.FromMinutes(5), new Dictionary<string, string>
         {
+            ["WorkOS__RedirectUri"] = $"{Origin}/api/auth/callback",
+            ["Auth__AllowedOrigins__0"] = Origin,
+            ["Auth__AllowedOrigins__1"] = "https://app.e2e.test",
             ["Auth__Mode"] = "WorkOS",
             ["WorkOS__ApiBaseUrl"] = WorkOS.BaseUrl,
             ["WorkOS__ClientId"] = FakeWorkOS.ClientId,

@@ -1,0 +1,124 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using Microsoft.Azure.Cosmos;
+
+namespace SmartApp.Tests.EndToEnd;
+
+/// <summary>Export and account deletion, checked directly in Cosmos and Blob Storage.</summary>
+[Collection(DevHostCollection.Name)]
+public sealed class AccountDataTests(DevHostFixture app) : IDisposable
+{
+    private readonly CosmosClient _cosmos = new(app.State["Cosmos__AccountEndpoint"], app.State["Cosmos__AccountKey"], new CosmosClientOptions
+    {
+        ConnectionMode = ConnectionMode.Gateway,
+        LimitToEndpoint = true,
+        HttpClientFactory = () => new HttpClient(new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true } }),
+        UseSystemTextJsonSerializerWithOptions = new JsonSerializerOptions(JsonSerializerDefaults.Web),
+    });
+
+    private readonly BlobContainerClient _files = new BlobServiceClient(app.StorageConnectionString).GetBlobContainerClient("files");
+
+    public void Dispose() => _cosmos.Dispose();
+
+    private Container Records => _cosmos.GetContainer("smartapp", "records");
+
+    /// <summary>Gives a user a record and a file, as the data and files capabilities would.</summary>
+    private async Task SeedAsync(string userId, string marker)
+    {
+        await Records.UpsertItemAsync(new { id = "rec-" + marker, userId, table = "notes", text = marker }, new PartitionKey(userId));
+        await _files.UploadBlobAsync($"users/{userId}/file-{marker}", BinaryData.FromString("bytes of " + marker));
+    }
+
+    private async Task<int> CountCosmosAsync(string container, string userId)
+    {
+        using var query = _cosmos.GetContainer("smartapp", container).GetItemQueryIterator<JsonElement>("SELECT c.id FROM c",
+            requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(userId) });
+        var count = 0;
+        while (query.HasMoreResults) count += (await query.ReadNextAsync()).Count;
+        return count;
+    }
+
+    private async Task<int> CountBlobsAsync(string userId)
+    {
+        var count = 0;
+        await foreach (var _ in _files.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, $"users/{userId}/", default)) count++;
+        return count;
+    }
+
+    [Fact]
+    public async Task Export_holds_everything_the_user_owns_and_nothing_of_anyone_else()
+    {
+        var (alice, aliceSignIn) = await app.SignInAsync(TestUsers.NewEmail("alice"), "Alice");
+        var (_, bobSignIn) = await app.SignInAsync(TestUsers.NewEmail("bob"), "Bob");
+        var aliceId = aliceSignIn.GetProperty("user").GetProperty("id").GetString()!;
+        var bobId = bobSignIn.GetProperty("user").GetProperty("id").GetString()!;
+        await SeedAsync(aliceId, "alice-secret");
+        await SeedAsync(bobId, "bob-secret");
+
+        using var response = await alice.GetAsync("me/export", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var text = await response.Content.ReadAsStringAsync();
+        var export = JsonDocument.Parse(text).RootElement;
+        Assert.Equal(aliceId, export.GetProperty("userId").GetString());
+        var stores = export.GetProperty("stores");
+        Assert.Equal("Alice", stores.GetProperty("users")[0].GetProperty("name").GetString());
+        Assert.Equal("alice-secret", stores.GetProperty("records")[0].GetProperty("text").GetString());
+        Assert.Equal($"users/{aliceId}/file-alice-secret", stores.GetProperty("blobs")[0].GetProperty("name").GetString());
+        Assert.DoesNotContain("bob-secret", text);
+        Assert.DoesNotContain(bobId, text);
+        Assert.DoesNotContain("\"_rid\"", text);
+    }
+
+    [Fact]
+    public async Task Deleting_the_account_removes_its_data_from_every_store_and_leaves_others_untouched()
+    {
+        var (alice, aliceSignIn) = await app.SignInAsync(TestUsers.NewEmail("alice"));
+        var (bob, bobSignIn) = await app.SignInAsync(TestUsers.NewEmail("bob"));
+        var aliceId = aliceSignIn.GetProperty("user").GetProperty("id").GetString()!;
+        var bobId = bobSignIn.GetProperty("user").GetProperty("id").GetString()!;
+        await SeedAsync(aliceId, "a1");
+        await SeedAsync(aliceId, "a2");
+        await SeedAsync(bobId, "b1");
+
+        using var accepted = await alice.DeleteAsync("me");
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var location = accepted.Headers.Location!.ToString();
+        Assert.StartsWith("/api/me/deletions/del_", location);
+
+        // Follow the status (anonymously: the account is going away) until it is done.
+        JsonElement status = default;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            status = await app.Client.GetFromJsonAsync<JsonElement>(new Uri(new Uri(app.State["baseUrl"]), location));
+            if (status.GetProperty("status").GetString() is "completed" or "failed") break;
+            await Task.Delay(100);
+        }
+        Assert.Equal("completed", status.GetProperty("status").GetString());
+        Assert.Equal(2, status.GetProperty("deleted").GetProperty("records").GetInt32());
+        Assert.Equal(2, status.GetProperty("deleted").GetProperty("blobs").GetInt32());
+
+        foreach (var container in new[] { "users", "records" })
+            Assert.Equal(0, await CountCosmosAsync(container, aliceId));
+        Assert.Equal(0, await CountBlobsAsync(aliceId));
+
+        using var gone = await alice.GetAsync("me");
+        await ProblemAssert.IsProblemAsync(gone, HttpStatusCode.Unauthorized, "unauthorized");
+
+        Assert.Equal(1, await CountCosmosAsync("records", bobId));
+        Assert.Equal(1, await CountCosmosAsync("users", bobId));
+        Assert.Equal(1, await CountBlobsAsync(bobId));
+        using var bobMe = await bob.GetAsync("me");
+        Assert.Equal(HttpStatusCode.OK, bobMe.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_unknown_deletion_is_404()
+    {
+        using var response = await app.Client.GetAsync("me/deletions/del_nope");
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound, "not-found");
+    }
+}
