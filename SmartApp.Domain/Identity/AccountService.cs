@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SmartApp.Domain.Common.Errors;
@@ -12,9 +13,11 @@ namespace SmartApp.Domain.Identity;
 /// </summary>
 public sealed partial class AccountService(
     IUserRepository users, IAccountDataStore data, IAccountDeletionStore deletions, TimeProvider clock, ILogger<AccountService> logger)
-    : BackgroundService
 {
     private const int MaxAttempts = 5;
+
+    /// <summary>Unfinished deletions are picked up this long after start, out of the way of a cold start.</summary>
+    public static readonly TimeSpan ResumeDelay = TimeSpan.FromSeconds(5);
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>();
 
     /// <summary>Writes one JSON document with everything the user owns, streaming it as it is read.</summary>
@@ -47,9 +50,9 @@ public sealed partial class AccountService(
         (deletionId.Length <= 64 ? await deletions.FindAsync(deletionId, cancellationToken).ConfigureAwait(false) : null)
         ?? throw new NotFoundException("No such account deletion.");
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Carries out queued deletions until the app stops, starting with those a restart interrupted.</summary>
+    public async Task ProcessDeletionsAsync(CancellationToken stoppingToken)
     {
-        // Deletions acknowledged before a restart are finished first.
         try
         {
             foreach (var unfinished in await deletions.UnfinishedAsync(stoppingToken).ConfigureAwait(false))
@@ -113,4 +116,17 @@ public sealed partial class AccountService(
 
     [LoggerMessage(EventId = 2204, Level = LogLevel.Error, Message = "Could not resume unfinished account deletions")]
     private static partial void LogResumeFailed(ILogger logger, Exception exception);
+
+    /// <summary>
+    /// Runs the deletions in the background. It starts <see cref="ResumeDelay"/> after the app, out
+    /// of the way of a cold start; requests queued meanwhile wait in the queue.
+    /// </summary>
+    public sealed class Runner(IServiceProvider services, TimeProvider clock) : BackgroundService
+    {
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            await Task.Delay(ResumeDelay, clock, stoppingToken).ConfigureAwait(false);
+            await services.GetRequiredService<AccountService>().ProcessDeletionsAsync(stoppingToken).ConfigureAwait(false);
+        }
+    }
 }

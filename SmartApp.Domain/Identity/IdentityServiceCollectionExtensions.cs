@@ -30,7 +30,7 @@ public static class IdentityServiceCollectionExtensions
         services.AddSingleton<IAccountDataStore, Adapters.Storage.StorageAccountDataStore>();
         services.AddSingleton<IAccountDeletionStore, CosmosAccountDeletionStore>();
         services.AddSingleton<AccountService>();
-        services.AddHostedService(sp => sp.GetRequiredService<AccountService>());
+        services.AddHostedService<AccountService.Runner>();
 
         var mode = configuration.GetSection(AuthOptions.Section).GetValue<AuthMode?>(nameof(AuthOptions.Mode)) ?? AuthMode.Demo;
         if (mode == AuthMode.WorkOS)

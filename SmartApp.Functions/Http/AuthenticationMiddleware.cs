@@ -6,6 +6,7 @@ using Microsoft.Azure.Functions.Worker.Middleware;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Identity;
 using SmartApp.Functions.Identity;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace SmartApp.Functions.Http;
 
@@ -15,8 +16,12 @@ namespace SmartApp.Functions.Http;
 /// request that changes anything must then come from an allowed Origin). The user id a function
 /// sees comes only from here.
 /// </summary>
-internal sealed class AuthenticationMiddleware(IdentityService identity, AuthCookies cookies) : IFunctionsWorkerMiddleware
+internal sealed class AuthenticationMiddleware(IServiceProvider services) : IFunctionsWorkerMiddleware
 {
+    // Resolved on first use: anonymous routes (health first of all, on a cold start) never build the sign-in machinery.
+    private IdentityService Identity => services.GetRequiredService<IdentityService>();
+    private AuthCookies Cookies => services.GetRequiredService<AuthCookies>();
+
     private const int MaxTokenLength = 8 * 1024;
     private static readonly ConcurrentDictionary<string, Access> AccessByEntryPoint = new();
 
@@ -42,19 +47,19 @@ internal sealed class AuthenticationMiddleware(IdentityService identity, AuthCoo
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) throw new UnauthorizedException("Only bearer tokens are accepted.");
         var token = header["Bearer ".Length..].Trim();
         if (token.Length is 0 or > MaxTokenLength) throw new UnauthorizedException("The bearer token is invalid or expired.");
-        return await identity.AuthenticateAsync(token, cancellationToken).ConfigureAwait(false);
+        return await Identity.AuthenticateAsync(token, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<CurrentUser> FromSessionAsync(HttpContext http, CancellationToken cancellationToken)
     {
         var request = http.Request;
         if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !HttpMethods.IsOptions(request.Method)
-            && !identity.IsAllowedOrigin(request.Headers.Origin.ToString()))
+            && !Identity.IsAllowedOrigin(request.Headers.Origin.ToString()))
             throw new ForbiddenException("Requests that change data with a session cookie must come from an allowed Origin.");
-        var session = cookies.ReadSession(request) ?? throw new UnauthorizedException("The session has ended; sign in again.");
+        var session = Cookies.ReadSession(request) ?? throw new UnauthorizedException("The session has ended; sign in again.");
         try
         {
-            return await identity.AuthenticateAsync(session.AccessToken, cancellationToken).ConfigureAwait(false);
+            return await Identity.AuthenticateAsync(session.AccessToken, cancellationToken).ConfigureAwait(false);
         }
         catch (UnauthorizedException)
         {
@@ -62,15 +67,15 @@ internal sealed class AuthenticationMiddleware(IdentityService identity, AuthCoo
             SignInResult refreshed;
             try
             {
-                refreshed = await identity.ExchangeAsync(null, null, session.RefreshToken, cancellationToken).ConfigureAwait(false);
+                refreshed = await Identity.ExchangeAsync(null, null, session.RefreshToken, cancellationToken).ConfigureAwait(false);
             }
             catch (DomainException ex) when (ex is UnauthorizedException or NotFoundException)
             {
                 AuthCookies.Clear(http.Response, AuthCookies.SessionCookie);
                 throw new UnauthorizedException("The session has ended; sign in again.");
             }
-            cookies.WriteSession(http.Response, refreshed.AccessToken, refreshed.RefreshToken!);
-            return await identity.AuthenticateAsync(refreshed.AccessToken, cancellationToken).ConfigureAwait(false);
+            Cookies.WriteSession(http.Response, refreshed.AccessToken, refreshed.RefreshToken!);
+            return await Identity.AuthenticateAsync(refreshed.AccessToken, cancellationToken).ConfigureAwait(false);
         }
     }
 
