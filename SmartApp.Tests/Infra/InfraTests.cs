@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SmartApp.Domain.Common.Storage;
+
+namespace SmartApp.Tests.Infra;
+
+/// <summary>infra/ compiles and lints clean, and provisions what the code expects: its containers and its settings.</summary>
+public sealed class InfraTests
+{
+    private static string Metadata(string key) =>
+        typeof(InfraTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
+
+    private static readonly string Root = Metadata("RepositoryRoot");
+    private static readonly Lazy<(int ExitCode, string Output)> Build = new(() => RunBicep("build", "infra/main.bicep", "--stdout"));
+
+    // Settings the app reads locally that Azure provides another way, and why.
+    private static readonly Dictionary<string, string> LocalOnly = new()
+    {
+        ["Cosmos__AccountKey"] = "Azure uses the managed identity (local auth is off)",
+        ["Storage__ConnectionString"] = "Azure uses Storage__BlobServiceUri with the managed identity",
+        ["Auth__AllowDemoOutsideDevelopment"] = "Azure runs in WorkOS mode",
+        ["WorkOS__Issuers"] = "empty: derived from WorkOS__ApiBaseUrl and WorkOS__ClientId",
+    };
+
+    private static (int ExitCode, string Output) RunBicep(params string[] arguments)
+    {
+        var bicep = Metadata("BicepCli");
+        if (!OperatingSystem.IsWindows()) // NuGet does not keep the execute bit
+            File.SetUnixFileMode(bicep, File.GetUnixFileMode(bicep) | UnixFileMode.UserExecute);
+        var start = new ProcessStartInfo(bicep) { WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output.Result + errors);
+    }
+
+    private static IEnumerable<JsonObject> Resources(JsonNode? node)
+    {
+        if (node is JsonObject obj)
+        {
+            if (obj["type"] is JsonValue && obj["name"] is not null) yield return obj;
+            foreach (var (_, child) in obj)
+                foreach (var found in Resources(child)) yield return found;
+        }
+        else if (node is JsonArray array)
+        {
+            foreach (var child in array)
+                foreach (var found in Resources(child)) yield return found;
+        }
+    }
+
+    private static JsonNode Template()
+    {
+        var (exitCode, output) = Build.Value;
+        Assert.True(exitCode == 0, output);
+        return JsonNode.Parse(output)!;
+    }
+
+    [Fact]
+    public void Every_bicep_file_compiles_and_lints_with_no_errors_or_warnings()
+    {
+        var files = Directory.GetFiles(Path.Combine(Root, "infra"), "*.bicep", SearchOption.AllDirectories);
+        Assert.NotEmpty(files);
+        foreach (var file in files)
+        {
+            var (buildExit, buildOutput) = RunBicep("build", file, "--stdout");
+            Assert.True(buildExit == 0, $"{file}: {buildOutput}");
+            var (lintExit, lintOutput) = RunBicep("lint", file);
+            Assert.True(lintExit == 0 && lintOutput.Trim().Length == 0, $"{file}: {lintOutput}");
+        }
+    }
+
+    [Fact]
+    public void The_cosmos_containers_in_bicep_are_the_ones_the_code_creates()
+    {
+        var list = FindArray(Template(), "containers") ?? throw new Xunit.Sdk.XunitException("no containers variable in the compiled template");
+        var inBicep = list.Select(c => (Name: (string)c!["name"]!, Key: (string)c["partitionKey"]!, Ttl: c["defaultTtl"] is JsonValue v ? v.GetValue<int>() : (int?)null))
+            .OrderBy(c => c.Name).ToList();
+        var inCode = CosmosContainers.All.Select(c => (c.Name, Key: c.PartitionKeyPath, Ttl: c.DefaultTimeToLiveSeconds)).OrderBy(c => c.Name).ToList();
+        Assert.Equal(inCode, inBicep);
+    }
+
+    [Fact]
+    public void Every_setting_the_app_reads_is_in_the_sample_and_in_bicep()
+    {
+        var sample = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "local.settings.sample.json"))).RootElement.GetProperty("Values")
+            .EnumerateObject().Select(p => p.Name).ToHashSet();
+        var settings = Resources(Template()).Single(r => (string?)r["type"] == "Microsoft.Web/sites/config")["properties"]!.AsObject()
+            .Select(p => p.Key).ToHashSet();
+
+        var read = SettingsTheAppReads().ToList();
+        Assert.Contains(("Cosmos__AccountEndpoint", false), read);
+        foreach (var (name, isArray) in read)
+        {
+            bool Has(HashSet<string> keys) => keys.Contains(name) || (isArray && keys.Contains(name + "__0"));
+            if (name != "WorkOS__Issuers")
+                Assert.True(Has(sample), $"{name} is read by the app but missing from local.settings.sample.json");
+            if (!LocalOnly.ContainsKey(name))
+                Assert.True(Has(settings), $"{name} is read by the app but not set by infra/main.bicep");
+        }
+    }
+
+    /// <summary>Every settable property of every options class (a class with a <c>Section</c> constant), as an app-setting name.</summary>
+    private static IEnumerable<(string Name, bool IsArray)> SettingsTheAppReads()
+    {
+        var assemblies = new[] { typeof(CosmosOptions).Assembly, typeof(SmartApp.Functions.Diagnostics.DiagnosticsOptions).Assembly };
+        foreach (var type in assemblies.SelectMany(a => a.GetTypes()))
+        {
+            if (type.GetField("Section", BindingFlags.Public | BindingFlags.Static) is not { IsLiteral: true } section) continue;
+            foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
+                yield return ($"{section.GetRawConstantValue()}__{property.Name}", property.PropertyType.IsArray);
+        }
+    }
+
+    private static JsonArray? FindArray(JsonNode? node, string name)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                if (obj[name] is JsonArray array && array.All(i => i is JsonObject o && o.ContainsKey("partitionKey"))) return array;
+                foreach (var (_, child) in obj)
+                    if (FindArray(child, name) is { } found) return found;
+                break;
+            case JsonArray items:
+                foreach (var child in items)
+                    if (FindArray(child, name) is { } found) return found;
+                break;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,97 @@
+// The function app on Flex Consumption (FC1, dotnet-isolated 10.0), running as the user-assigned
+// identity. Its settings carry the same names the app reads locally (local.settings.sample.json);
+// connections are identity-based and secrets are Key Vault references.
+param name string
+param location string
+param tags object
+param identityId string
+param identityClientId string
+param storageAccountName string
+param deploymentContainerUrl string
+param blobServiceUri string
+param cosmosEndpoint string
+param cosmosDatabaseName string
+param appInsightsConnectionString string
+param keyVaultUri string
+param workOSClientId string
+param allowedOrigin string
+param instanceMemoryMB int
+param maximumInstanceCount int
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: 'plan-${name}'
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: { tier: 'FlexConsumption', name: 'FC1' }
+  properties: { reserved: true }
+}
+
+var hostName = '${name}.azurewebsites.net'
+
+resource app 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: union(tags, { 'azd-service-name': 'api' })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${identityId}': {} }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    keyVaultReferenceIdentity: identityId
+    siteConfig: { minTlsVersion: '1.2', ftpsState: 'Disabled' }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: deploymentContainerUrl
+          authentication: { type: 'UserAssignedIdentity', userAssignedIdentityResourceId: identityId }
+        }
+      }
+      scaleAndConcurrency: { instanceMemoryMB: instanceMemoryMB, maximumInstanceCount: maximumInstanceCount }
+      runtime: { name: 'dotnet-isolated', version: '10.0' }
+    }
+  }
+}
+
+resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: app
+  name: 'appsettings'
+  properties: {
+    AzureWebJobsStorage__accountName: storageAccountName
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: identityClientId
+    APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+    Azure__ManagedIdentityClientId: identityClientId
+    Cosmos__AccountEndpoint: cosmosEndpoint
+    Cosmos__DatabaseName: cosmosDatabaseName
+    Cosmos__RequestTimeout: '00:00:10'
+    Storage__BlobServiceUri: blobServiceUri
+    Storage__FilesContainer: 'files'
+    Storage__SystemContainer: 'system'
+    Auth__Mode: 'WorkOS'
+    Auth__AccessTokenLifetime: '01:00:00'
+    Auth__DemoIssuer: 'smartapp-demo'
+    Auth__Audience: 'smartapp'
+    Auth__ClockSkew: '00:01:00'
+    Auth__UserCacheDuration: '00:00:15'
+    Auth__SignInTimeout: '00:10:00'
+    Auth__AllowedOrigins__0: allowedOrigin
+    Auth__AdminEmails__0: ''
+    WorkOS__ApiBaseUrl: 'https://api.workos.com'
+    WorkOS__ClientId: workOSClientId
+    WorkOS__ApiKey: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/workos-api-key)'
+    WorkOS__RedirectUri: 'https://${hostName}/api/auth/callback'
+    WorkOS__JwksCacheDuration: '00:05:00'
+    WorkOS__JwksRefetchCooldown: '00:00:30'
+    WorkOS__RequestTimeout: '00:00:10'
+    Diagnostics__EnableFaultRoute: 'false'
+  }
+}
+
+output name string = app.name
+output uri string = 'https://${hostName}'
