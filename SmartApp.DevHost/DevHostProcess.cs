@@ -24,6 +24,9 @@ public sealed partial class DevHostProcess : IAsyncDisposable
         process.BeginErrorReadLine();
     }
 
+    /// <summary>The dev host's process id.</summary>
+    public int Id => _process.Id;
+
     /// <summary>Everything the dev host (and through it the worker and emulators) printed so far.</summary>
     public string Output { get { lock (_output) return _output.ToString(); } }
 

@@ -32,6 +32,9 @@ public sealed partial class WorkerConnection(string workerId, string appDirector
 
     public ChannelReader<StreamingMessage> Outbound => _outbound.Reader;
 
+    /// <summary>The worker behind this connection has gone (exited, or its stream ended).</summary>
+    public bool IsClosed { get; private set; }
+
     public void OnMessage(StreamingMessage message)
     {
         switch (message.ContentCase)
@@ -106,6 +109,7 @@ public sealed partial class WorkerConnection(string workerId, string appDirector
     /// <summary>The worker is gone: whoever waits on it is told so.</summary>
     public void Close(string reason)
     {
+        IsClosed = true;
         _outbound.Writer.TryComplete();
         Fail(reason);
         foreach (var id in _pending.Keys)

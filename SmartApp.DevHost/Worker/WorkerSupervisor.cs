@@ -33,6 +33,7 @@ public sealed partial class WorkerSupervisor(
     private WorkerConnection? _current;
     private Process? _process;
     private bool _stopping;
+    private volatile bool _gaveUp;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -47,25 +48,29 @@ public sealed partial class WorkerSupervisor(
         return Task.CompletedTask;
     }
 
-    /// <summary>The connection whose functions are loaded, waiting for start-up (or a restart) if need be.</summary>
+    /// <summary>
+    /// The connection whose functions are loaded, waiting for start-up or for a restart in progress;
+    /// fails at once when the worker is down for good.
+    /// </summary>
     public async Task<(WorkerConnection Worker, HttpRouteTable Routes)> GetReadyAsync(CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.StartNew();
-        var current = await _firstStart.Task.WaitAsync(ReadyTimeout, cancellationToken);
+        await _firstStart.Task.WaitAsync(ReadyTimeout, cancellationToken);
         while (true)
         {
+            var current = Volatile.Read(ref _current)!;
             try
             {
                 var routes = await current.Ready.WaitAsync(ReadyTimeout - deadline.Elapsed, cancellationToken);
-                return (current, routes);
+                if (!current.IsClosed) return (current, routes);
             }
-            catch (Exception) when (!cancellationToken.IsCancellationRequested && deadline.Elapsed < ReadyTimeout)
+            catch (WorkerUnavailableException) when (!_gaveUp && deadline.Elapsed < ReadyTimeout)
             {
-                // A restart may have replaced the failed worker: wait on the new one, else give up.
-                var next = Volatile.Read(ref _current);
-                if (next is null || ReferenceEquals(next, current)) throw;
-                current = next;
+                // This worker failed; a restart may be on its way.
             }
+            if (_gaveUp) throw new WorkerUnavailableException("The function app has stopped and is not being restarted.");
+            if (deadline.Elapsed >= ReadyTimeout) throw new TimeoutException("The function app did not become ready in time.");
+            await Task.Delay(50, cancellationToken); // the replacement is starting
         }
     }
 
@@ -140,6 +145,7 @@ public sealed partial class WorkerSupervisor(
         }
         else
         {
+            _gaveUp = true;
             LogGaveUp(logger, code, MaxRestartsPerMinute);
         }
     }

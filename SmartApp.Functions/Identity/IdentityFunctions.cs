@@ -132,8 +132,8 @@ public sealed class IdentityFunctions(IdentityService identity, AccountService a
     }
 
     /// <summary><c>usage</c> is filled by billing's counters once they exist; until then it is empty.</summary>
-    public sealed record MeResponse(string Id, string Email, string? Name, string Plan, IReadOnlyDictionary<string, long> Usage, DateTimeOffset CreatedAt)
+    public sealed record MeResponse(string Id, string Email, string? Name, string Plan, IReadOnlyDictionary<string, long> Usage, DateTimeOffset CreatedAt, DateTimeOffset? LastSignInAt)
     {
-        public static MeResponse From(User user) => new(user.Id, user.Email, user.Name, user.Plan, new Dictionary<string, long>(), user.CreatedAt);
+        public static MeResponse From(User user) => new(user.Id, user.Email, user.Name, user.Plan, new Dictionary<string, long>(), user.CreatedAt, user.LastSignInAt);
     }
 }

@@ -37,6 +37,20 @@ public sealed class DevHostFixture : IAsyncLifetime
         return true;
     }
 
+    /// <summary>The worker process the dev host runs now (its child running SmartApp.Functions.dll).</summary>
+    public int WorkerProcessId() =>
+        Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
+            .Where(pid => pid > 0).Single(pid =>
+            {
+                try
+                {
+                    var stat = File.ReadAllText($"/proc/{pid}/stat");
+                    var parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+                    return parent == _host!.Id && File.ReadAllText($"/proc/{pid}/cmdline").Contains("SmartApp.Functions.dll", StringComparison.Ordinal);
+                }
+                catch (IOException) { return false; }
+            });
+
     public async Task InitializeAsync()
     {
         var devHost = typeof(DevHostFixture).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!;

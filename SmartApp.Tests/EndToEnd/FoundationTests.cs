@@ -41,6 +41,7 @@ public sealed class FoundationTests(DevHostFixture app)
         Assert.Equal("free", me.GetProperty("plan").GetString());
         Assert.Equal(JsonValueKind.Object, me.GetProperty("usage").ValueKind);
         Assert.True(me.GetProperty("createdAt").GetDateTimeOffset() <= DateTimeOffset.UtcNow);
+        Assert.True(me.GetProperty("lastSignInAt").GetDateTimeOffset() >= me.GetProperty("createdAt").GetDateTimeOffset());
     }
 
     [Fact]
@@ -53,6 +54,30 @@ public sealed class FoundationTests(DevHostFixture app)
         var me = await client.GetFromJsonAsync<JsonElement>("me");
         Assert.Equal("Second Name", me.GetProperty("name").GetString());
         Assert.Equal(first.GetProperty("user").GetProperty("createdAt").GetDateTimeOffset(), me.GetProperty("createdAt").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task A_worker_that_dies_is_restarted_and_sessions_survive_it()
+    {
+        var (client, _) = await app.SignInAsync(TestUsers.NewEmail());
+        var worker = app.WorkerProcessId();
+        System.Diagnostics.Process.GetProcessById(worker).Kill();
+
+        // Until the new worker is up, the host answers 503 problems; then the same token works again.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        HttpStatusCode status;
+        do
+        {
+            using var response = await client.GetAsync("me");
+            status = response.StatusCode;
+            if (status != HttpStatusCode.OK)
+                Assert.Contains((int)status, new[] { 502, 503 });
+            else break;
+            await Task.Delay(100);
+        }
+        while (DateTime.UtcNow < deadline);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.NotEqual(worker, app.WorkerProcessId());
     }
 
     [Fact]
