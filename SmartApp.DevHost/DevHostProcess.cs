@@ -30,6 +30,18 @@ public sealed partial class DevHostProcess : IAsyncDisposable
     /// <summary>Everything the dev host (and through it the worker and emulators) printed so far.</summary>
     public string Output { get { lock (_output) return _output.ToString(); } }
 
+    /// <summary>Whether the output shows <paramref name="text"/> within <paramref name="timeout"/> (logs arrive after responses).</summary>
+    public async Task<bool> OutputShowsAsync(string text, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (deadline.Elapsed > timeout) return false;
+            await Task.Delay(20);
+        }
+        return true;
+    }
+
     /// <summary>What the ready file said: <c>baseUrl</c>, <c>apiUrl</c> and, with emulators, their settings.</summary>
     public IReadOnlyDictionary<string, string> State { get; private set; } = new Dictionary<string, string>();
 

@@ -25,17 +25,8 @@ public sealed class DevHostFixture : IAsyncLifetime
     /// <summary>Everything the dev host, the worker and the emulators printed.</summary>
     public string Output => _host!.Output;
 
-    /// <summary>Whether the output shows <paramref name="text"/> within <paramref name="timeout"/> (logs arrive after responses).</summary>
-    public async Task<bool> OutputShowsAsync(string text, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!Output.Contains(text, StringComparison.Ordinal))
-        {
-            if (DateTime.UtcNow > deadline) return false;
-            await Task.Delay(20);
-        }
-        return true;
-    }
+    /// <summary>Whether the output shows <paramref name="text"/> within <paramref name="timeout"/>.</summary>
+    public Task<bool> OutputShowsAsync(string text, TimeSpan timeout) => _host!.OutputShowsAsync(text, timeout);
 
     /// <summary>The worker process the dev host runs now (its child running SmartApp.Functions.dll).</summary>
     public int WorkerProcessId() =>

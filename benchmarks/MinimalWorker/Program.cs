@@ -17,6 +17,28 @@ public sealed class HelloFunctions
     public IActionResult Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest req) =>
         new OkObjectResult(new { status = "healthy" });
 
+    // For the dev host's own tests: a function that fails outside any error-handling middleware,
+    // and one that runs until it is cancelled.
+    [Function("Fail")]
+    public IActionResult Fail([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "fail")] HttpRequest req) =>
+        throw new InvalidOperationException("internal detail: Password=hunter2");
+
+    [Function("Slow")]
+    public async Task<IActionResult> Slow([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "slow")] HttpRequest req, FunctionContext context)
+    {
+        var logger = context.GetLogger("Slow");
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(30), req.HttpContext.RequestAborted);
+            return new OkObjectResult(new { finished = true });
+        }
+        catch (OperationCanceledException)
+        {
+            logger.LogWarning("Slow was cancelled by the client going away");
+            throw;
+        }
+    }
+
     [Function("Hello")]
     public IActionResult Hello([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "hello")] HttpRequest req) =>
         new OkObjectResult(new { message = "hello" });

@@ -1,0 +1,62 @@
+using System.Net;
+using System.Reflection;
+using SmartApp.DevHost;
+
+namespace SmartApp.Tests.EndToEnd;
+
+/// <summary>The dev host playing the Functions host for a bare worker (no error middleware of its own).</summary>
+public sealed class MinimalWorkerFixture : IAsyncLifetime
+{
+    public DevHostProcess Host { get; private set; } = null!;
+    public HttpClient Client { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        string Meta(string key) => typeof(MinimalWorkerFixture).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
+        Host = await DevHostProcess.StartAsync(Meta("DevHostAssembly"), ["--app", Meta("MinimalWorkerDirectory"), "--port", "0"], TimeSpan.FromMinutes(2));
+        Client = new HttpClient { BaseAddress = new Uri(Host.State["apiUrl"] + "/"), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        Client?.Dispose();
+        if (Host is not null) await Host.DisposeAsync();
+    }
+}
+
+public sealed class DevHostBehaviourTests(MinimalWorkerFixture app) : IClassFixture<MinimalWorkerFixture>
+{
+    [Fact]
+    public async Task A_failed_invocation_becomes_a_500_problem_without_internals()
+    {
+        using var response = await app.Client.GetAsync("fail");
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError, "unexpected");
+        Assert.DoesNotContain("hunter2", problem.GetRawText());
+    }
+
+    [Fact]
+    public async Task A_client_that_goes_away_cancels_the_invocation()
+    {
+        using var impatient = new CancellationTokenSource(TimeSpan.FromMilliseconds(700));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => app.Client.GetAsync("slow", impatient.Token));
+        Assert.True(await app.Host.OutputShowsAsync("Slow was cancelled by the client going away", TimeSpan.FromSeconds(10)), app.Host.Output);
+        Assert.True(await app.Host.OutputShowsAsync("client disconnected", TimeSpan.FromSeconds(10)), app.Host.Output);
+    }
+
+    [Fact]
+    public async Task Routes_and_methods_that_match_no_function_are_404_problems()
+    {
+        using var unknown = await app.Client.GetAsync("nothing/here");
+        await ProblemAssert.IsProblemAsync(unknown, HttpStatusCode.NotFound, "not-found");
+        using var wrongMethod = await app.Client.DeleteAsync("hello");
+        await ProblemAssert.IsProblemAsync(wrongMethod, HttpStatusCode.NotFound, "not-found");
+    }
+
+    [Fact]
+    public async Task A_function_answers_through_the_host()
+    {
+        using var response = await app.Client.GetAsync("hello");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("hello", await response.Content.ReadAsStringAsync());
+    }
+}
