@@ -4,10 +4,12 @@ using SmartApp.Domain.Common.Storage;
 using SmartApp.Domain.Identity;
 using SmartApp.Functions.Http;
 using SmartApp.Functions.Identity;
+using SmartApp.Functions.Telemetry;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.AddHttpEdge();
+builder.AddTelemetry();
 
 builder.Services
     .AddStorage(builder.Configuration)

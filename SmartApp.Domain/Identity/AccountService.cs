@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SmartApp.Domain.Common.Errors;
+using SmartApp.Domain.Common.Telemetry;
 
 namespace SmartApp.Domain.Identity;
 
@@ -82,11 +83,14 @@ public sealed partial class AccountService(
             var deleted = await data.DeleteAllAsync(deletion.UserId, stoppingToken).ConfigureAwait(false);
             await deletions.SaveAsync(deletion with { Status = AccountDeletionStatus.Completed, CompletedAt = clock.GetUtcNow(), Deleted = deleted }, stoppingToken).ConfigureAwait(false);
             LogCompleted(logger, deletion.Id, deleted.Values.Sum());
+            SmartAppTelemetry.AccountDeletions.Add(1, new KeyValuePair<string, object?>("outcome", "completed"));
+            SmartAppTelemetry.AccountDeletionDuration.Record((clock.GetUtcNow() - deletion.RequestedAt).TotalSeconds);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
         {
             LogAttemptFailed(logger, ex, deletion.Id, deletion.Attempts);
             var failed = deletion.Attempts >= MaxAttempts;
+            if (failed) SmartAppTelemetry.AccountDeletions.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
             try
             {
                 await deletions.SaveAsync(deletion with

@@ -4,6 +4,7 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using System.Security.Cryptography;
 using System.Text;
 using SmartApp.Domain.Common.Errors;
+using SmartApp.Domain.Common.Telemetry;
 
 namespace SmartApp.Domain.Identity;
 
@@ -35,6 +36,7 @@ public sealed partial class IdentityService(
 
         var user = await users.UpsertFromSignInAsync(new UserSignIn(DemoUserId(email), email, name, "demo"), cancellationToken).ConfigureAwait(false);
         var token = await demoTokens.IssueAsync(user, cancellationToken).ConfigureAwait(false);
+        SmartAppTelemetry.SignIns.Add(1, new("provider", "demo"), new("grant", "demo"));
         return new SignInResult(token.AccessToken, "Bearer", token.ExpiresAt, user);
     }
 
@@ -60,6 +62,7 @@ public sealed partial class IdentityService(
             ? await provider.AuthenticateWithCodeAsync(code!, codeVerifier, cancellationToken).ConfigureAwait(false)
             : await provider.RefreshAsync(refreshToken!, cancellationToken).ConfigureAwait(false);
         var user = await users.UpsertFromSignInAsync(signIn.User, cancellationToken).ConfigureAwait(false);
+        SmartAppTelemetry.SignIns.Add(1, new("provider", signIn.User.Provider), new("grant", hasCode ? "code" : "refresh"));
         var expiresAt = new DateTimeOffset(new JsonWebToken(signIn.AccessToken).ValidTo, TimeSpan.Zero);
         return new SignInResult(signIn.AccessToken, "Bearer", expiresAt, user, signIn.RefreshToken);
     }

@@ -90,6 +90,7 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
     WorkOS__JwksRefetchCooldown: '00:00:30'
     WorkOS__RequestTimeout: '00:00:10'
     Diagnostics__EnableFaultRoute: 'false'
+    Telemetry__ConsoleExporter: 'false'
   }
 }
 

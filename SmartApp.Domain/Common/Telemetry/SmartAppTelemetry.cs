@@ -1,0 +1,25 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace SmartApp.Domain.Common.Telemetry;
+
+/// <summary>
+/// The app's own traces and metrics (source and meter "SmartApp"). Each capability records its
+/// measures here, so that one OpenTelemetry registration exports them all.
+/// </summary>
+public static class SmartAppTelemetry
+{
+    public const string Name = "SmartApp";
+
+    public static readonly ActivitySource Source = new(Name);
+    public static readonly Meter Meter = new(Name);
+
+    /// <summary>Sign-ins, by provider (demo, workos) and grant (demo, code, refresh).</summary>
+    public static readonly Counter<long> SignIns = Meter.CreateCounter<long>("smartapp.identity.sign_ins", "{sign-in}", "Completed sign-ins and token refreshes");
+
+    /// <summary>Account deletions finished, by outcome (completed, failed).</summary>
+    public static readonly Counter<long> AccountDeletions = Meter.CreateCounter<long>("smartapp.identity.account_deletions", "{deletion}", "Account deletions carried out");
+
+    /// <summary>How long an account deletion took from request to completion.</summary>
+    public static readonly Histogram<double> AccountDeletionDuration = Meter.CreateHistogram<double>("smartapp.identity.account_deletion.duration", "s", "From request to completion");
+}
