@@ -34,8 +34,15 @@ internal static class TelemetryExtensions
     {
         var options = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
         var appInsights = builder.Configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"];
-        if (string.IsNullOrWhiteSpace(appInsights) && !options.ConsoleExporter) return builder;
+        if (!string.IsNullOrWhiteSpace(appInsights) || options.ConsoleExporter)
+            AddOpenTelemetry(builder, appInsights, options);
+        return builder;
+    }
 
+    // Kept apart so that, with telemetry off, the OpenTelemetry assemblies are never loaded.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void AddOpenTelemetry(FunctionsApplicationBuilder builder, string? appInsights, TelemetryOptions options)
+    {
         var telemetry = builder.Services.AddOpenTelemetry()
             .UseFunctionsWorkerDefaults()
             .WithTracing(tracing => tracing.AddSource(SmartAppTelemetry.Name, "Azure.*").AddHttpClientInstrumentation())
@@ -46,6 +53,5 @@ internal static class TelemetryExtensions
             telemetry.WithTracing(t => t.AddConsoleExporter()).WithMetrics(m => m.AddConsoleExporter()).WithLogging(l => l.AddConsoleExporter());
         if (!string.IsNullOrWhiteSpace(appInsights))
             builder.Services.AddOptions<AzureMonitorExporterOptions>().Configure<TokenCredential>((o, credential) => o.Credential = credential);
-        return builder;
     }
 }
