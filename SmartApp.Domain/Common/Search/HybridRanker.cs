@@ -1,0 +1,68 @@
+using System.Text.RegularExpressions;
+
+namespace SmartApp.Domain.Common.Search;
+
+/// <summary>Something that can be found: its id, its text, and the embedding of that text.</summary>
+public sealed record SearchCandidate(string Id, string Text, float[] Embedding);
+
+/// <summary>A found candidate: its fused score and the two ranks it came from (null where it did not rank).</summary>
+public sealed record RankedResult(string Id, double Score, int? KeywordRank, int? VectorRank);
+
+/// <summary>
+/// Hybrid search over one user's candidates: BM25 keyword scores and cosine similarity ranked
+/// separately, then fused by reciprocal rank (score = Σ 1 / (k + rank)), so a result strong in
+/// either sense rises and one strong in both rises most.
+/// </summary>
+public static partial class HybridRanker
+{
+    public const int RrfK = 60;
+    private const double K1 = 1.2, B = 0.75;
+
+    /// <param name="minimumCosine">Vector matches below this similarity are not counted as matches.</param>
+    public static IReadOnlyList<RankedResult> Rank(string query, float[] queryEmbedding, IReadOnlyList<SearchCandidate> candidates, int limit, float minimumCosine = 0.2f)
+    {
+        var keyword = Bm25(query, candidates)
+            .Where(s => s.Score > 0).OrderByDescending(s => s.Score).Select((s, i) => (s.Id, Rank: i + 1)).ToDictionary(x => x.Id, x => x.Rank);
+        var vector = candidates
+            .Select(c => (c.Id, Score: Vectors.Cosine(queryEmbedding, c.Embedding)))
+            .Where(s => s.Score >= minimumCosine).OrderByDescending(s => s.Score).Select((s, i) => (s.Id, Rank: i + 1)).ToDictionary(x => x.Id, x => x.Rank);
+
+        return candidates
+            .Select(c => (c.Id, Keyword: keyword.TryGetValue(c.Id, out var k) ? k : (int?)null, Vector: vector.TryGetValue(c.Id, out var v) ? v : (int?)null))
+            .Where(r => r.Keyword is not null || r.Vector is not null)
+            .Select(r => new RankedResult(r.Id, Fuse(r.Keyword) + Fuse(r.Vector), r.Keyword, r.Vector))
+            .OrderByDescending(r => r.Score).ThenBy(r => r.Id, StringComparer.Ordinal)
+            .Take(limit)
+            .ToList();
+    }
+
+    private static double Fuse(int? rank) => rank is { } r ? 1.0 / (RrfK + r) : 0;
+
+    /// <summary>Okapi BM25 of the query against each candidate, with the candidates as the corpus.</summary>
+    public static IEnumerable<(string Id, double Score)> Bm25(string query, IReadOnlyList<SearchCandidate> candidates)
+    {
+        var terms = Tokenize(query).Distinct().ToList();
+        if (terms.Count == 0 || candidates.Count == 0) return candidates.Select(c => (c.Id, 0.0));
+        var documents = candidates.Select(c => (c.Id, Terms: Tokenize(c.Text).ToList())).ToList();
+        var averageLength = documents.Average(d => d.Terms.Count);
+        var documentFrequency = terms.ToDictionary(t => t, t => documents.Count(d => d.Terms.Contains(t)));
+        return documents.Select(d =>
+        {
+            var score = 0.0;
+            foreach (var term in terms)
+            {
+                var frequency = d.Terms.Count(t => t == term);
+                if (frequency == 0) continue;
+                var idf = Math.Log(1 + (documents.Count - documentFrequency[term] + 0.5) / (documentFrequency[term] + 0.5));
+                score += idf * frequency * (K1 + 1) / (frequency + K1 * (1 - B + B * d.Terms.Count / Math.Max(averageLength, 1)));
+            }
+            return (d.Id, score);
+        });
+    }
+
+    /// <summary>Lower-cased words and numbers (any script).</summary>
+    public static IEnumerable<string> Tokenize(string text) => Word().Matches(text.ToLowerInvariant()).Select(m => m.Value);
+
+    [GeneratedRegex(@"[\p{L}\p{N}]+")]
+    private static partial Regex Word();
+}
