@@ -52,4 +52,7 @@ public sealed class AuthOptions
 
     /// <summary>Users with these emails may read operator-only routes such as <c>/api/health/details</c>.</summary>
     public string[] AdminEmails { get; set; } = [];
+
+    /// <summary>Whether the user with this email may use operator routes.</summary>
+    public bool IsAdmin(string? email) => email is not null && AdminEmails.Contains(email, StringComparer.OrdinalIgnoreCase);
 }

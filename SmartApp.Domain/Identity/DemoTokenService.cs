@@ -64,7 +64,7 @@ public sealed partial class DemoTokenService(
         var email = result.Claims.TryGetValue(JwtRegisteredClaimNames.Email, out var e) ? e as string : null;
         var name = result.Claims.TryGetValue(JwtRegisteredClaimNames.Name, out var n) ? n as string : null;
         var sessionId = result.Claims.TryGetValue("sid", out var sid) ? sid as string : null;
-        return new CurrentUser(sub, email, name, IsAdmin(email, settings)) { SessionId = sessionId, ExpiresAt = new DateTimeOffset(result.SecurityToken.ValidTo, TimeSpan.Zero) };
+        return new CurrentUser(sub, email, name, settings.IsAdmin(email)) { SessionId = sessionId, ExpiresAt = new DateTimeOffset(result.SecurityToken.ValidTo, TimeSpan.Zero) };
     }
 
     // Lifetime is checked against the injected clock, not the machine's, so it is testable.
@@ -73,9 +73,6 @@ public sealed partial class DemoTokenService(
         var now = clock.GetUtcNow().UtcDateTime;
         return expires is { } exp && now <= exp + skew && (notBefore is not { } nbf || now >= nbf - skew);
     }
-
-    internal static bool IsAdmin(string? email, AuthOptions settings) =>
-        email is not null && settings.AdminEmails.Contains(email, StringComparer.OrdinalIgnoreCase);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Rejected a demo token: {Reason}")]
     private static partial void LogRejected(ILogger logger, string reason);

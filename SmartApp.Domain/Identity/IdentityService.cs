@@ -79,7 +79,7 @@ public sealed partial class IdentityService(
             throw new UnauthorizedException("This session was signed out.");
         var user = await users.FindAsync(caller.UserId, cancellationToken).ConfigureAwait(false)
             ?? throw new UnauthorizedException("The account no longer exists.");
-        return caller with { Email = user.Email, Name = user.Name, IsAdmin = DemoTokenService.IsAdmin(user.Email, options.Value) };
+        return caller with { Email = user.Email, Name = user.Name, IsAdmin = options.Value.IsAdmin(user.Email) };
     }
 
     /// <summary>Starts the web flow: where to send the browser, and what to keep (signed) until the callback.</summary>

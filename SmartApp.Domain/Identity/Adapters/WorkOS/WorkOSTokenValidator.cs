@@ -42,7 +42,7 @@ public sealed partial class WorkOSTokenValidator(
         // WorkOS access tokens carry no email; admin rights come from the user record's email where needed.
         var email = result.Claims.TryGetValue(JwtRegisteredClaimNames.Email, out var e) ? e as string : null;
         var sessionId = result.Claims.TryGetValue("sid", out var sid) ? sid as string : null;
-        return new CurrentUser(sub, email, null, DemoTokenService.IsAdmin(email, auth.Value)) { SessionId = sessionId, ExpiresAt = new DateTimeOffset(result.SecurityToken.ValidTo, TimeSpan.Zero) };
+        return new CurrentUser(sub, email, null, auth.Value.IsAdmin(email)) { SessionId = sessionId, ExpiresAt = new DateTimeOffset(result.SecurityToken.ValidTo, TimeSpan.Zero) };
     }
 
     private static string? KeyIdOf(string token)
