@@ -1,7 +1,9 @@
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Hosting;
+using SmartApp.Domain.Chat;
 using SmartApp.Domain.Common.Storage;
 using SmartApp.Domain.Identity;
+using SmartApp.Domain.Memory;
 using SmartApp.Functions.Http;
 using SmartApp.Functions.Identity;
 using SmartApp.Functions.Telemetry;
@@ -14,6 +16,8 @@ builder.AddTelemetry();
 builder.Services
     .AddStorage(builder.Configuration)
     .AddIdentity(builder.Configuration, builder.Environment)
-    .AddIdentityEdge();
+    .AddIdentityEdge()
+    .AddChatModel(builder.Configuration)
+    .AddMemory(builder.Configuration);
 
 builder.Build().Run();

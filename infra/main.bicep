@@ -34,6 +34,9 @@ param workOSApiKey string = ''
 @description('Vultr Serverless Inference API key; stored in Key Vault when given.')
 param vultrApiKey string = ''
 
+@description('Vultr chat model id (GET /v1/models lists the current catalogue).')
+param vultrModel string = 'llama-3.3-70b-instruct-fp8'
+
 @secure()
 @description('Stripe secret key; stored in Key Vault when given.')
 param stripeSecretKey string = ''
@@ -103,6 +106,7 @@ module function 'app/function.bicep' = {
     keyVaultUri: vault.outputs.uri
     workOSClientId: workOSClientId
     allowedOrigin: allowedOrigin
+    vultrModel: vultrModel
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
   }

@@ -88,15 +88,7 @@ public sealed class AccountDataTests(DevHostFixture app) : IDisposable
         var location = accepted.Headers.Location!.ToString();
         Assert.StartsWith("/api/me/deletions/del_", location);
 
-        // Follow the status (anonymously: the account is going away) until it is done.
-        JsonElement status = default;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            status = await app.Client.GetFromJsonAsync<JsonElement>(new Uri(new Uri(app.State["baseUrl"]), location));
-            if (status.GetProperty("status").GetString() is "completed" or "failed") break;
-            await Task.Delay(100);
-        }
+        var status = await app.WaitForDeletionAsync(location);
         Assert.Equal("completed", status.GetProperty("status").GetString());
         Assert.Equal(2, status.GetProperty("deleted").GetProperty("records").GetInt32());
         Assert.Equal(2, status.GetProperty("deleted").GetProperty("blobs").GetInt32());

@@ -15,6 +15,9 @@ public sealed class DevHostFixture : IAsyncLifetime
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(5); // the first run installs the emulators with npm ci
     private DevHostProcess? _host;
 
+    /// <summary>The language model the app talks to (Vultr's wire format on loopback).</summary>
+    public FakeVultr Model { get; private set; } = null!;
+
     public HttpClient Client { get; private set; } = null!;
 
     /// <summary>What the dev host reported when it was ready: URLs and the emulators' settings.</summary>
@@ -44,11 +47,16 @@ public sealed class DevHostFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        Model = await FakeVultr.StartAsync();
         var devHost = typeof(DevHostFixture).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!;
         _host = await DevHostProcess.StartAsync(devHost, ["--emulators", "--port", "0"], StartTimeout, new Dictionary<string, string>
         {
             ["Diagnostics__EnableFaultRoute"] = "true",
             ["Auth__AdminEmails__0"] = TestUsers.AdminEmail,
+            ["Vultr__BaseUrl"] = Model.BaseUrl,
+            ["Vultr__ApiKey"] = FakeVultr.ApiKey,
+            ["Vultr__Model"] = "e2e-model",
+            ["Vultr__RequestTimeout"] = "00:00:05",
         });
         Client = new HttpClient { BaseAddress = new Uri(State["apiUrl"] + "/"), Timeout = TimeSpan.FromSeconds(60) };
     }
@@ -64,10 +72,25 @@ public sealed class DevHostFixture : IAsyncLifetime
         return (client, body);
     }
 
+    /// <summary>Follows an account deletion's status (anonymously: the account is going away) until it is done, or 30 s pass.</summary>
+    public async Task<JsonElement> WaitForDeletionAsync(string location)
+    {
+        JsonElement status = default;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            status = await Client.GetFromJsonAsync<JsonElement>(new Uri(new Uri(State["baseUrl"]), location));
+            if (status.GetProperty("status").GetString() is "completed" or "failed") break;
+            await Task.Delay(100);
+        }
+        return status;
+    }
+
     public async Task DisposeAsync()
     {
         Client?.Dispose();
         if (_host is not null) await _host.DisposeAsync();
+        if (Model is not null) await Model.DisposeAsync();
     }
 }
 

@@ -15,6 +15,7 @@ param appInsightsConnectionString string
 param keyVaultUri string
 param workOSClientId string
 param allowedOrigin string
+param vultrModel string
 param instanceMemoryMB int
 param maximumInstanceCount int
 
@@ -89,6 +90,16 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
     WorkOS__JwksCacheDuration: '00:05:00'
     WorkOS__JwksRefetchCooldown: '00:00:30'
     WorkOS__RequestTimeout: '00:00:10'
+    Vultr__BaseUrl: 'https://api.vultrinference.com/v1'
+    Vultr__ApiKey: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/vultr-api-key)'
+    Vultr__Model: vultrModel
+    Vultr__RequestTimeout: '00:00:30'
+    Memory__MaxContentBytes: '32768'
+    Memory__MaxDocumentBytes: '262144'
+    Memory__SummaryTimeout: '00:00:20'
+    Memory__MaxSummaryEntries: '500'
+    Memory__SearchIndexMaxEntries: '200000'
+    Memory__SearchIndexMaxAge: '00:10:00'
     Diagnostics__EnableFaultRoute: 'false'
     Telemetry__ConsoleExporter: 'false'
   }

@@ -2,8 +2,33 @@ using System.Text.RegularExpressions;
 
 namespace SmartApp.Domain.Common.Search;
 
-/// <summary>Something that can be found: its id, its text, and the embedding of that text.</summary>
-public sealed record SearchCandidate(string Id, string Text, float[] Embedding);
+/// <summary>Something that can be found: its id, its words, and the embedding of its text.</summary>
+public sealed record SearchCandidate(string Id, SearchText Text, float[] Embedding)
+{
+    public SearchCandidate(string id, string text, float[] embedding) : this(id, SearchText.From(text), embedding) { }
+}
+
+/// <summary>A text as BM25 sees it: how often each word occurs, and how many words there are. Computed once per text.</summary>
+public sealed class SearchText
+{
+    private SearchText(Dictionary<string, int> frequencies, int length) => (Frequencies, Length) = (frequencies, length);
+
+    public IReadOnlyDictionary<string, int> Frequencies { get; }
+
+    public int Length { get; }
+
+    public static SearchText From(string text)
+    {
+        var frequencies = new Dictionary<string, int>(StringComparer.Ordinal);
+        var length = 0;
+        foreach (var word in HybridRanker.Tokenize(text))
+        {
+            frequencies[word] = frequencies.GetValueOrDefault(word) + 1;
+            length++;
+        }
+        return new SearchText(frequencies, length);
+    }
+}
 
 /// <summary>A found candidate: its fused score and the two ranks it came from (null where it did not rank).</summary>
 public sealed record RankedResult(string Id, double Score, int? KeywordRank, int? VectorRank);
@@ -43,20 +68,18 @@ public static partial class HybridRanker
     {
         var terms = Tokenize(query).Distinct().ToList();
         if (terms.Count == 0 || candidates.Count == 0) return candidates.Select(c => (c.Id, 0.0));
-        var documents = candidates.Select(c => (c.Id, Terms: Tokenize(c.Text).ToList())).ToList();
-        var averageLength = documents.Average(d => d.Terms.Count);
-        var documentFrequency = terms.ToDictionary(t => t, t => documents.Count(d => d.Terms.Contains(t)));
-        return documents.Select(d =>
+        var averageLength = candidates.Average(c => c.Text.Length);
+        var documentFrequency = terms.ToDictionary(t => t, t => candidates.Count(c => c.Text.Frequencies.ContainsKey(t)));
+        return candidates.Select(c =>
         {
             var score = 0.0;
             foreach (var term in terms)
             {
-                var frequency = d.Terms.Count(t => t == term);
-                if (frequency == 0) continue;
-                var idf = Math.Log(1 + (documents.Count - documentFrequency[term] + 0.5) / (documentFrequency[term] + 0.5));
-                score += idf * frequency * (K1 + 1) / (frequency + K1 * (1 - B + B * d.Terms.Count / Math.Max(averageLength, 1)));
+                if (!c.Text.Frequencies.TryGetValue(term, out var frequency)) continue;
+                var idf = Math.Log(1 + (candidates.Count - documentFrequency[term] + 0.5) / (documentFrequency[term] + 0.5));
+                score += idf * frequency * (K1 + 1) / (frequency + K1 * (1 - B + B * c.Text.Length / Math.Max(averageLength, 1)));
             }
-            return (d.Id, score);
+            return (c.Id, score);
         });
     }
 

@@ -22,4 +22,10 @@ public static class SmartAppTelemetry
 
     /// <summary>How long an account deletion took from request to completion.</summary>
     public static readonly Histogram<double> AccountDeletionDuration = Meter.CreateHistogram<double>("smartapp.identity.account_deletion.duration", "s", "From request to completion");
+
+    /// <summary>Sessions summarised into episodic memory, by method (model, extractive).</summary>
+    public static readonly Counter<long> SessionsSummarized = Meter.CreateCounter<long>("smartapp.memory.sessions_summarized", "{session}", "Ended sessions written to episodic memory");
+
+    /// <summary>How long a memory search took inside the app, by where it ran (local).</summary>
+    public static readonly Histogram<double> MemorySearchDuration = Meter.CreateHistogram<double>("smartapp.memory.search.duration", "ms", "Memory search, from query to ranked results");
 }

@@ -1,0 +1,26 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace SmartApp.Domain.Chat.Adapters.Vultr;
+
+/// <summary>Vultr Serverless Inference (OpenAI-compatible) settings: section <c>Vultr</c>. Without an API key the model is reported unavailable.</summary>
+public sealed class VultrOptions
+{
+    public const string Section = "Vultr";
+
+    /// <summary>The OpenAI-compatible base, ending in <c>/v1</c>.</summary>
+    [Required, Url]
+    public string BaseUrl { get; set; } = "https://api.vultrinference.com/v1";
+
+    /// <summary>The subscription's inference key. A Key Vault reference in Azure; empty locally unless you have one.</summary>
+    public string ApiKey { get; set; } = "";
+
+    /// <summary>The chat model id (Vultr's catalogue changes; <c>GET /v1/models</c> lists it).</summary>
+    [Required]
+    public string Model { get; set; } = "llama-3.3-70b-instruct-fp8";
+
+    /// <summary>Longest wait for one model call before it is retried or given up.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(ApiKey);
+}

@@ -1,0 +1,144 @@
+using System.Net;
+using Microsoft.Azure.Cosmos;
+using SmartApp.Domain.Common.Storage;
+
+namespace SmartApp.Domain.Memory.Adapters.Cosmos;
+
+/// <summary>Memory in container <c>memories</c>; every read and write names the user's partition.</summary>
+public sealed class CosmosMemoryStore(CosmosStore store) : IMemoryStore
+{
+    private const string Live = "c.type = 'memory' AND NOT IS_DEFINED(c.deleted)";
+    private const string EntryFields = "c.id, c.kind, c.content, c.sessionId, c.timeline, c.key, c.agent, c.at";
+
+    public async Task CreateSessionAsync(string userId, MemorySession session, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        await container.CreateItemAsync(MemoryDocument.From(userId, session), new PartitionKey(userId), NoContent, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<MemorySession?> FindSessionAsync(string userId, string sessionId, CancellationToken cancellationToken)
+    {
+        var document = await ReadAsync(userId, sessionId, cancellationToken).ConfigureAwait(false);
+        return document?.Resource.Type == MemoryDocument.SessionType ? document.Resource.ToSession() : null;
+    }
+
+    public async Task<bool> TryEndSessionAsync(string userId, MemorySession ended, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var current = await ReadAsync(userId, ended.Id, cancellationToken).ConfigureAwait(false);
+        if (current is null || current.Resource.EndedAt is not null) return false;
+        try
+        {
+            await container.ReplaceItemAsync(MemoryDocument.From(userId, ended), ended.Id, new PartitionKey(userId),
+                new ItemRequestOptions { IfMatchEtag = current.ETag, EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.PreconditionFailed)
+        {
+            return false; // ended at the same moment elsewhere
+        }
+    }
+
+    public async Task PutAsync(string userId, NewMemory memory, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var partition = new PartitionKey(userId);
+        var document = MemoryDocument.From(userId, memory);
+        try
+        {
+            await container.CreateItemAsync(document, partition, NoContent, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.Conflict)
+        {
+            // The same memory again (its id is derived from what it says): keep the one stored,
+            // unless what is stored is the tombstone of a deleted one, which the repeat brings back.
+            var existing = await ReadAsync(userId, document.Id, cancellationToken).ConfigureAwait(false);
+            if (existing is null || existing.Resource.Deleted == true)
+                await container.UpsertItemAsync(document, partition,
+                    new ItemRequestOptions { IfMatchEtag = existing?.ETag, EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task UpsertAsync(string userId, NewMemory memory, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        await container.UpsertItemAsync(MemoryDocument.From(userId, memory), new PartitionKey(userId), NoContent, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<MemoryEntry?> FindAsync(string userId, string memoryId, CancellationToken cancellationToken)
+    {
+        var document = await ReadAsync(userId, memoryId, cancellationToken).ConfigureAwait(false);
+        return document?.Resource is { Type: MemoryDocument.MemoryType, Deleted: not true } memory ? memory.ToEntry() : null;
+    }
+
+    public async Task<IReadOnlyList<MemoryEntry>> ListSessionAsync(string userId, string sessionId, MemoryListQuery query, CancellationToken cancellationToken)
+    {
+        var filters = new List<string> { Live, "c.kind = 'working'", "c.sessionId = @session" };
+        var parameters = new Dictionary<string, object> { ["@session"] = sessionId, ["@last"] = query.Last };
+        void Filter(string clause, string name, object? value)
+        {
+            if (value is null) return;
+            filters.Add(clause);
+            parameters[name] = value;
+        }
+        Filter("c.timeline = @timeline", "@timeline", query.Timeline);
+        Filter("c.key = @key", "@key", query.Key);
+        Filter("c.at >= @from", "@from", query.From?.ToUniversalTime());
+        Filter("c.at < @to", "@to", query.To?.ToUniversalTime());
+        var definition = new QueryDefinition($"SELECT {EntryFields} FROM c WHERE {string.Join(" AND ", filters)} ORDER BY c.at DESC OFFSET 0 LIMIT @last");
+        foreach (var (name, value) in parameters) definition.WithParameter(name, value);
+        return (await QueryAsync(userId, definition, cancellationToken).ConfigureAwait(false)).Select(d => d.ToEntry()).ToList();
+    }
+
+    public async Task<IReadOnlyList<NewMemory>> ReadSessionForSummaryAsync(string userId, string sessionId, int max, CancellationToken cancellationToken)
+    {
+        var definition = new QueryDefinition($"SELECT {EntryFields}, c.embedding FROM c WHERE {Live} AND c.kind = 'working' AND c.sessionId = @session ORDER BY c.at DESC OFFSET 0 LIMIT @max")
+            .WithParameter("@session", sessionId).WithParameter("@max", max);
+        var newestFirst = await QueryAsync(userId, definition, cancellationToken).ConfigureAwait(false);
+        return newestFirst.AsEnumerable().Reverse().Select(d => new NewMemory(d.ToEntry(), d.DecodeEmbedding())).ToList();
+    }
+
+    public async Task<IReadOnlyList<MemoryEntry>> ListProceduresAsync(string userId, CancellationToken cancellationToken)
+    {
+        var definition = new QueryDefinition($"SELECT {EntryFields}, c.updatedAt FROM c WHERE {Live} AND c.kind = 'procedural' ORDER BY c.key");
+        return (await QueryAsync(userId, definition, cancellationToken).ConfigureAwait(false)).Select(d => d.ToEntry()).ToList();
+    }
+
+    public async Task<bool> DeleteAsync(string userId, string memoryId, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var existing = await ReadAsync(userId, memoryId, cancellationToken).ConfigureAwait(false);
+        if (existing?.Resource is not { Type: MemoryDocument.MemoryType, Deleted: not true } memory) return false;
+        try
+        {
+            await container.ReplaceItemAsync(MemoryDocument.Tombstone(userId, memoryId, memory.Kind), memoryId, new PartitionKey(userId),
+                new ItemRequestOptions { IfMatchEtag = existing.ETag, EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (CosmosException ex) when (ex.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.NotFound)
+        {
+            // Changed or deleted meanwhile: delete whatever is there now.
+            return await DeleteAsync(userId, memoryId, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static readonly ItemRequestOptions NoContent = new() { EnableContentResponseOnWrite = false };
+
+    private ValueTask<Container> ContainerAsync(CancellationToken cancellationToken) => store.GetContainerAsync(CosmosContainers.Memories, cancellationToken);
+
+    private async Task<ItemResponse<MemoryDocument>?> ReadAsync(string userId, string id, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await container.ReadItemAsync<MemoryDocument>(id, new PartitionKey(userId), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    private async Task<List<MemoryDocument>> QueryAsync(string userId, QueryDefinition definition, CancellationToken cancellationToken) =>
+        await (await ContainerAsync(cancellationToken).ConfigureAwait(false)).QueryPartitionAsync<MemoryDocument>(userId, definition, cancellationToken).ConfigureAwait(false);
+}

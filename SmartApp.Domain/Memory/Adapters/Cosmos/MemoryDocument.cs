@@ -1,0 +1,82 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace SmartApp.Domain.Memory.Adapters.Cosmos;
+
+/// <summary>
+/// One item in container <c>memories</c> (partition <c>/userId</c>): a session (<c>type: session</c>)
+/// or a memory of any kind (<c>type: memory</c>). A deleted memory is kept as a tombstone (no content,
+/// <c>deleted: true</c>, a TTL) so the deletion shows in the change feed that mirrors memory elsewhere.
+/// </summary>
+internal sealed record MemoryDocument(string Id, string UserId, string Type)
+{
+    public const string SessionType = "session", MemoryType = "memory";
+
+    /// <summary>Tombstones are removed by Cosmos a day after the deletion.</summary>
+    public const int TombstoneTtlSeconds = 24 * 60 * 60;
+
+    public MemoryKind? Kind { get; init; }
+    public string? Content { get; init; }
+    public string? SessionId { get; init; }
+    public string? Timeline { get; init; }
+    public string? Key { get; init; }
+    public string? Agent { get; init; }
+    public JsonElement? Document { get; init; }
+    public DateTimeOffset? At { get; init; }
+    public DateTimeOffset? UpdatedAt { get; init; }
+    public SummaryMethod? SummarizedBy { get; init; }
+    public int? EntryCount { get; init; }
+    public int? TimelineCount { get; init; }
+    public long? DurationMs { get; init; }
+
+    /// <summary>The content's embedding: 32-bit floats, little-endian, base64 (half the size of a JSON array).</summary>
+    public string? Embedding { get; init; }
+
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? EndedAt { get; init; }
+    public string? EpisodicMemoryId { get; init; }
+
+    public bool? Deleted { get; init; }
+    public int? Ttl { get; init; }
+
+    public static MemoryDocument From(string userId, MemorySession session) =>
+        new(session.Id, userId, SessionType)
+        {
+            StartedAt = session.StartedAt,
+            EndedAt = session.EndedAt,
+            EpisodicMemoryId = session.EpisodicMemoryId,
+            SummarizedBy = session.SummarizedBy,
+        };
+
+    public static MemoryDocument From(string userId, NewMemory memory)
+    {
+        var e = memory.Entry;
+        return new MemoryDocument(e.Id, userId, MemoryType)
+        {
+            Kind = e.Kind, Content = e.Content, SessionId = e.SessionId, Timeline = e.Timeline, Key = e.Key, Agent = e.Agent,
+            Document = e.Document, At = e.At.ToUniversalTime(), UpdatedAt = e.UpdatedAt?.ToUniversalTime(), SummarizedBy = e.SummarizedBy,
+            EntryCount = e.EntryCount, TimelineCount = e.TimelineCount, DurationMs = e.DurationMs,
+            Embedding = EncodeEmbedding(memory.Embedding),
+        };
+    }
+
+    public static MemoryDocument Tombstone(string userId, string id, MemoryKind? kind) =>
+        new(id, userId, MemoryType) { Kind = kind, Deleted = true, Ttl = TombstoneTtlSeconds };
+
+    public MemorySession ToSession() =>
+        new(Id, StartedAt ?? default) { EndedAt = EndedAt, EpisodicMemoryId = EpisodicMemoryId, SummarizedBy = SummarizedBy };
+
+    public MemoryEntry ToEntry() =>
+        new(Id, Kind ?? MemoryKind.Working, Content ?? "", At ?? default)
+        {
+            SessionId = SessionId, Timeline = Timeline, Key = Key, Agent = Agent, Document = Document, UpdatedAt = UpdatedAt,
+            SummarizedBy = SummarizedBy, EntryCount = EntryCount, TimelineCount = TimelineCount, DurationMs = DurationMs,
+        };
+
+    public float[] DecodeEmbedding() => DecodeEmbedding(Embedding);
+
+    public static float[] DecodeEmbedding(string? base64) =>
+        base64 is null ? [] : MemoryMarshal.Cast<byte, float>(Convert.FromBase64String(base64)).ToArray();
+
+    public static string EncodeEmbedding(float[] embedding) => Convert.ToBase64String(MemoryMarshal.AsBytes(embedding.AsSpan()));
+}

@@ -1,0 +1,35 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace SmartApp.Domain.Memory;
+
+/// <summary>
+/// Memory ids: a prefix for what the id names and 32 hex digits. Repeats of a working memory, a
+/// procedure's key and a session's summary have fixed ids, so writing them again never stores a copy.
+/// </summary>
+public static partial class MemoryIds
+{
+    public const string Session = "ses", Working = "mem", Episodic = "epi", Semantic = "doc", Procedural = "proc";
+
+    public static string NewSession() => $"{Session}_{Guid.NewGuid():N}";
+
+    public static string NewDocument() => $"{Semantic}_{Guid.NewGuid():N}";
+
+    public static string ForWorking(string sessionId, string timeline, string? key, string content) =>
+        $"{Working}_{Hash(sessionId, timeline, key ?? "", content)}";
+
+    public static string ForEpisodic(string sessionId) => $"{Episodic}_{Hash(sessionId)}";
+
+    public static string ForProcedure(string key) => $"{Procedural}_{Hash(key)}";
+
+    /// <summary>Whether <paramref name="id"/> has the shape of an id with <paramref name="prefix"/> (anything else cannot exist).</summary>
+    public static bool IsWellFormed(string? id, string prefix) =>
+        id is not null && id.Length == prefix.Length + 33 && id.StartsWith(prefix, StringComparison.Ordinal) && id[prefix.Length] == '_' && Hex().IsMatch(id.AsSpan(prefix.Length + 1));
+
+    private static string Hash(params string[] parts) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\0', parts))))[..32];
+
+    [GeneratedRegex("^[0-9a-f]{32}$")]
+    private static partial Regex Hex();
+}

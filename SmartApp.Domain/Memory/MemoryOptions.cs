@@ -1,0 +1,33 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace SmartApp.Domain.Memory;
+
+/// <summary>Memory limits and tuning: section <c>Memory</c>.</summary>
+public sealed class MemoryOptions
+{
+    public const string Section = "Memory";
+
+    /// <summary>Largest memory content or procedure value, in UTF-8 bytes.</summary>
+    [Range(1, 1024 * 1024)]
+    public int MaxContentBytes { get; set; } = 32 * 1024;
+
+    /// <summary>Largest semantic document, in UTF-8 bytes of its JSON.</summary>
+    [Range(1, 1536 * 1024)]
+    public int MaxDocumentBytes { get; set; } = 256 * 1024;
+
+    /// <summary>How long the model may take to summarise a session before the extractive summary is written instead.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan SummaryTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>At most this many of a session's most recent memories go into its summary.</summary>
+    [Range(1, 10_000)]
+    public int MaxSummaryEntries { get; set; } = 500;
+
+    /// <summary>Memories kept in this instance's search index, across users; the least recently searched users are dropped first.</summary>
+    [Range(1_000, 10_000_000)]
+    public int SearchIndexMaxEntries { get; set; } = 200_000;
+
+    /// <summary>A user's search index is rebuilt from storage at least this often (it is brought up to date on every search).</summary>
+    [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
+    public TimeSpan SearchIndexMaxAge { get; set; } = TimeSpan.FromMinutes(10);
+}

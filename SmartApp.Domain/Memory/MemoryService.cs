@@ -1,0 +1,264 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SmartApp.Domain.Common;
+using SmartApp.Domain.Common.Errors;
+using SmartApp.Domain.Common.Search;
+using SmartApp.Domain.Common.Telemetry;
+using SmartApp.Domain.Identity;
+
+namespace SmartApp.Domain.Memory;
+
+/// <summary>
+/// The four kinds of memory for the signed-in user: working memory in sessions, episodic summaries of
+/// ended sessions, semantic documents and procedures, and search across them.
+/// </summary>
+public sealed partial class MemoryService
+{
+    public const string DefaultTimeline = "default";
+    public const int DefaultListCount = 100, MaxListCount = 1000, DefaultSearchLimit = 10, MaxSearchLimit = 100, MaxNameLength = 256;
+
+    private readonly IMemoryStore _store;
+    private readonly IMemorySearch _search;
+    private readonly IEmbedder _embedder;
+    private readonly SessionSummarizer _summarizer;
+    private readonly IOptions<MemoryOptions> _options;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<MemoryService> _logger;
+
+    public MemoryService(IMemoryStore store, IMemorySearch search, IEmbedder embedder, SessionSummarizer summarizer,
+        IOptions<MemoryOptions> options, TimeProvider clock, ILogger<MemoryService> logger)
+    {
+        (_store, _search, _embedder, _summarizer, _options, _clock, _logger) = (store, search, embedder, summarizer, options, clock, logger);
+        // The first memory request of this instance starts loading the embedding model, so the
+        // write or search that needs it next finds it loaded or nearly so.
+        (embedder as MiniLmEmbedder)?.Warm();
+    }
+
+    // ---- Working memory -------------------------------------------------------------------
+
+    public async Task<MemorySession> StartSessionAsync(CurrentUser user, CancellationToken cancellationToken)
+    {
+        var session = new MemorySession(MemoryIds.NewSession(), _clock.GetUtcNow());
+        await _store.CreateSessionAsync(user.UserId, session, cancellationToken).ConfigureAwait(false);
+        return session;
+    }
+
+    /// <summary>
+    /// Ends the session; with <paramref name="flush"/> its memories are summarised into one episodic
+    /// memory. Ending an ended session again answers what the first end did.
+    /// </summary>
+    public async Task<SessionEnded> EndSessionAsync(CurrentUser user, string sessionId, bool flush, CancellationToken cancellationToken)
+    {
+        var session = await RequireSessionAsync(user, sessionId, cancellationToken).ConfigureAwait(false);
+        while (session.EndedAt is null)
+        {
+            var now = _clock.GetUtcNow();
+            MemoryEntry? episodic = null;
+            if (flush)
+                episodic = await SummarizeAsync(user.UserId, session, now, cancellationToken).ConfigureAwait(false);
+            var ended = session with { EndedAt = now, EpisodicMemoryId = episodic?.Id, SummarizedBy = episodic?.SummarizedBy };
+            if (await _store.TryEndSessionAsync(user.UserId, ended, cancellationToken).ConfigureAwait(false))
+            {
+                LogSessionEnded(_logger, sessionId, episodic?.SummarizedBy?.ToString() ?? "none", episodic?.EntryCount ?? 0);
+                return new SessionEnded(ended, episodic);
+            }
+            session = await RequireSessionAsync(user, sessionId, cancellationToken).ConfigureAwait(false);
+        }
+        var written = session.EpisodicMemoryId is { } id ? await _store.FindAsync(user.UserId, id, cancellationToken).ConfigureAwait(false) : null;
+        return new SessionEnded(session, written);
+    }
+
+    private async Task<MemoryEntry?> SummarizeAsync(string userId, MemorySession session, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var memories = await _store.ReadSessionForSummaryAsync(userId, session.Id, _options.Value.MaxSummaryEntries, cancellationToken).ConfigureAwait(false);
+        if (memories.Count == 0) return null;
+        var (summary, method) = await _summarizer.SummarizeAsync(memories, cancellationToken).ConfigureAwait(false);
+        var entries = memories.Select(m => m.Entry).ToList();
+        var episodic = new MemoryEntry(MemoryIds.ForEpisodic(session.Id), MemoryKind.Episodic, summary, now)
+        {
+            SessionId = session.Id,
+            Agent = entries.Where(e => e.Agent is not null).GroupBy(e => e.Agent).OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault(),
+            SummarizedBy = method,
+            EntryCount = entries.Count,
+            TimelineCount = entries.Select(e => e.Timeline).Distinct().Count(),
+            DurationMs = (long)(entries.Max(e => e.At) - session.StartedAt).TotalMilliseconds,
+        };
+        // A fixed id per session: a retried end rewrites the same summary instead of adding another.
+        await _store.UpsertAsync(userId, new NewMemory(episodic, await EmbedAsync(summary, cancellationToken).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
+        SmartAppTelemetry.SessionsSummarized.Add(1, new KeyValuePair<string, object?>("method", method.ToString().ToLowerInvariant()));
+        return episodic;
+    }
+
+    /// <summary>Adds a memory to an open session. An exact repeat (same content, timeline and key) returns the id it already has.</summary>
+    public async Task<string> PutAsync(CurrentUser user, string sessionId, string? content, string? timeline, string? key, string? agent, CancellationToken cancellationToken)
+    {
+        RequireContent(content, "content");
+        timeline = OptionalName(timeline, "timeline") ?? DefaultTimeline;
+        key = OptionalName(key, "key");
+        agent = OptionalName(agent, "agent");
+
+        // The session check and the embedding run side by side; both are needed before the write.
+        var embedding = EmbedAsync(content!, cancellationToken);
+        var session = await RequireSessionAsync(user, sessionId, cancellationToken).ConfigureAwait(false);
+        if (session.EndedAt is not null)
+            throw new ConflictException("The session has ended; start a new session to add memories.");
+        var entry = new MemoryEntry(MemoryIds.ForWorking(sessionId, timeline, key, content!), MemoryKind.Working, content!, _clock.GetUtcNow())
+        {
+            SessionId = sessionId,
+            Timeline = timeline,
+            Key = key,
+            Agent = agent,
+        };
+        await _store.PutAsync(user.UserId, new NewMemory(entry, await embedding.ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
+        return entry.Id;
+    }
+
+    public async Task<IReadOnlyList<MemoryEntry>> ListAsync(CurrentUser user, string sessionId, string? timeline, string? key, int? last, TimeRange range, CancellationToken cancellationToken)
+    {
+        var count = last ?? DefaultListCount;
+        if (count is < 1 or > MaxListCount)
+            throw new ValidationFailedException("last", $"'last' must be between 1 and {MaxListCount}.");
+        await RequireSessionAsync(user, sessionId, cancellationToken).ConfigureAwait(false);
+        return await _store.ListSessionAsync(user.UserId, sessionId,
+            new MemoryListQuery(OptionalName(timeline, "timeline"), OptionalName(key, "key"), count, range.From, range.To), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task DeleteMemoryAsync(CurrentUser user, string sessionId, string memoryId, CancellationToken cancellationToken)
+    {
+        await RequireSessionAsync(user, sessionId, cancellationToken).ConfigureAwait(false);
+        var memory = MemoryIds.IsWellFormed(memoryId, MemoryIds.Working) ? await _store.FindAsync(user.UserId, memoryId, cancellationToken).ConfigureAwait(false) : null;
+        if (memory is null || memory.SessionId != sessionId || !await _store.DeleteAsync(user.UserId, memoryId, cancellationToken).ConfigureAwait(false))
+            throw new NotFoundException("No such memory in this session.");
+    }
+
+    // ---- Search -----------------------------------------------------------------------------
+
+    public async Task<IReadOnlyList<MemorySearchHit>> SearchAsync(CurrentUser user, string? terms, IReadOnlyList<string>? kinds, string? sessionId,
+        string? timeline, int? limit, TimeRange range, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(terms))
+            throw new ValidationFailedException("terms", "'terms' is required: the words or question to search for.");
+        if (Encoding.UTF8.GetByteCount(terms) > _options.Value.MaxContentBytes)
+            throw new ValidationFailedException("terms", $"'terms' may be at most {_options.Value.MaxContentBytes} bytes.");
+        var count = limit ?? DefaultSearchLimit;
+        if (count is < 1 or > MaxSearchLimit)
+            throw new ValidationFailedException("limit", $"'limit' must be between 1 and {MaxSearchLimit}.");
+        var kindSet = ParseKinds(kinds);
+        if (sessionId is not null)
+            await RequireSessionAsync(user, sessionId, cancellationToken).ConfigureAwait(false);
+
+        var query = new MemorySearchQuery(terms.Trim(), kindSet, count)
+        {
+            SessionId = sessionId,
+            Timeline = OptionalName(timeline, "timeline"),
+            From = range.From,
+            To = range.To,
+        };
+        return await _search.SearchAsync(user.UserId, query, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Kind names as the API spells them; none means every kind.</summary>
+    public static IReadOnlySet<MemoryKind> ParseKinds(IReadOnlyList<string>? kinds)
+    {
+        if (kinds is null || kinds.Count == 0) return Enum.GetValues<MemoryKind>().ToHashSet();
+        var parsed = new HashSet<MemoryKind>();
+        foreach (var name in kinds)
+        {
+            if (!Enum.TryParse<MemoryKind>(name, ignoreCase: true, out var kind) || !Enum.IsDefined(kind) || int.TryParse(name, out _))
+                throw new ValidationFailedException("kinds", $"Unknown memory kind '{name}'; use working, episodic, semantic or procedural.");
+            parsed.Add(kind);
+        }
+        return parsed;
+    }
+
+    // ---- Semantic memory --------------------------------------------------------------------
+
+    public async Task<string> PutDocumentAsync(CurrentUser user, JsonElement document, CancellationToken cancellationToken)
+    {
+        if (document.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+            throw new ValidationFailedException("document", "'document' is required: any JSON value other than null.");
+        var json = document.GetRawText();
+        if (Encoding.UTF8.GetByteCount(json) > _options.Value.MaxDocumentBytes)
+            throw new ValidationFailedException("document", $"'document' may be at most {_options.Value.MaxDocumentBytes} bytes of JSON.");
+        var text = DocumentText.Of(document);
+        if (text.Length == 0)
+            throw new ValidationFailedException("document", "'document' holds no text to remember.");
+        var entry = new MemoryEntry(MemoryIds.NewDocument(), MemoryKind.Semantic, text, _clock.GetUtcNow()) { Document = document.Clone() };
+        await _store.PutAsync(user.UserId, new NewMemory(entry, await EmbedAsync(text, cancellationToken).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
+        return entry.Id;
+    }
+
+    public Task<MemoryEntry> GetDocumentAsync(CurrentUser user, string documentId, CancellationToken cancellationToken) =>
+        RequireAsync(user, documentId, MemoryIds.Semantic, "No such document.", cancellationToken);
+
+    public async Task DeleteDocumentAsync(CurrentUser user, string documentId, CancellationToken cancellationToken)
+    {
+        if (!MemoryIds.IsWellFormed(documentId, MemoryIds.Semantic) || !await _store.DeleteAsync(user.UserId, documentId, cancellationToken).ConfigureAwait(false))
+            throw new NotFoundException("No such document.");
+    }
+
+    // ---- Procedural memory ------------------------------------------------------------------
+
+    public Task<IReadOnlyList<MemoryEntry>> ListProceduresAsync(CurrentUser user, CancellationToken cancellationToken) =>
+        _store.ListProceduresAsync(user.UserId, cancellationToken);
+
+    public async Task<MemoryEntry> PutProcedureAsync(CurrentUser user, string key, string? value, CancellationToken cancellationToken)
+    {
+        key = RequireName(key, "key");
+        RequireContent(value, "value");
+        var id = MemoryIds.ForProcedure(key);
+        var embedding = EmbedAsync($"{key}: {value}", cancellationToken);
+        var existing = await _store.FindAsync(user.UserId, id, cancellationToken).ConfigureAwait(false);
+        var now = _clock.GetUtcNow();
+        var entry = new MemoryEntry(id, MemoryKind.Procedural, value!, existing?.At ?? now) { Key = key, UpdatedAt = now };
+        await _store.UpsertAsync(user.UserId, new NewMemory(entry, await embedding.ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
+        return entry;
+    }
+
+    public Task<MemoryEntry> GetProcedureAsync(CurrentUser user, string key, CancellationToken cancellationToken) =>
+        RequireAsync(user, MemoryIds.ForProcedure(RequireName(key, "key")), MemoryIds.Procedural, "No procedure with this key.", cancellationToken);
+
+    public async Task DeleteProcedureAsync(CurrentUser user, string key, CancellationToken cancellationToken)
+    {
+        if (!await _store.DeleteAsync(user.UserId, MemoryIds.ForProcedure(RequireName(key, "key")), cancellationToken).ConfigureAwait(false))
+            throw new NotFoundException("No procedure with this key.");
+    }
+
+    // ---- Shared checks ----------------------------------------------------------------------
+
+    /// <summary>The user's session, or 404 (also for another user's session: ids cannot be probed).</summary>
+    private async Task<MemorySession> RequireSessionAsync(CurrentUser user, string sessionId, CancellationToken cancellationToken) =>
+        (MemoryIds.IsWellFormed(sessionId, MemoryIds.Session) ? await _store.FindSessionAsync(user.UserId, sessionId, cancellationToken).ConfigureAwait(false) : null)
+        ?? throw new NotFoundException("No such memory session.");
+
+    private async Task<MemoryEntry> RequireAsync(CurrentUser user, string id, string prefix, string notFound, CancellationToken cancellationToken) =>
+        (MemoryIds.IsWellFormed(id, prefix) ? await _store.FindAsync(user.UserId, id, cancellationToken).ConfigureAwait(false) : null)
+        ?? throw new NotFoundException(notFound);
+
+    private void RequireContent(string? content, string field)
+    {
+        if (string.IsNullOrWhiteSpace(content))
+            throw new ValidationFailedException(field, $"'{field}' is required and may not be empty.");
+        if (Encoding.UTF8.GetByteCount(content) > _options.Value.MaxContentBytes)
+            throw new ValidationFailedException(field, $"'{field}' may be at most {_options.Value.MaxContentBytes} bytes (UTF-8).");
+    }
+
+    private static string RequireName(string? name, string field) =>
+        OptionalName(name, field) ?? throw new ValidationFailedException(field, $"'{field}' is required.");
+
+    /// <summary>Timelines, keys and agents: trimmed, at most <see cref="MaxNameLength"/> characters; empty means absent.</summary>
+    private static string? OptionalName(string? name, string field)
+    {
+        if (string.IsNullOrWhiteSpace(name)) return null;
+        name = name.Trim();
+        return name.Length <= MaxNameLength ? name : throw new ValidationFailedException(field, $"'{field}' may be at most {MaxNameLength} characters.");
+    }
+
+    private async Task<float[]> EmbedAsync(string text, CancellationToken cancellationToken) =>
+        (await _embedder.EmbedAsync([text], cancellationToken).ConfigureAwait(false))[0];
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Memory session {SessionId} ended; summary: {SummarizedBy}, {EntryCount} entries")]
+    private static partial void LogSessionEnded(ILogger logger, string sessionId, string summarizedBy, int entryCount);
+}

@@ -1,0 +1,43 @@
+namespace SmartApp.Domain.Memory;
+
+/// <summary>
+/// The system of record for memory (Cosmos). Every call is scoped to one user's partition; an id
+/// that belongs to another user is simply not found.
+/// </summary>
+public interface IMemoryStore
+{
+    Task CreateSessionAsync(string userId, MemorySession session, CancellationToken cancellationToken);
+
+    Task<MemorySession?> FindSessionAsync(string userId, string sessionId, CancellationToken cancellationToken);
+
+    /// <summary>Marks the session ended. False when it was already ended by someone else (the caller reads it again).</summary>
+    Task<bool> TryEndSessionAsync(string userId, MemorySession ended, CancellationToken cancellationToken);
+
+    /// <summary>Writes the memory; an entry with the same id is left as it is (ids of repeats are equal), unless it was deleted.</summary>
+    Task PutAsync(string userId, NewMemory memory, CancellationToken cancellationToken);
+
+    /// <summary>Writes the memory over any entry with the same id (procedures, episodic summaries).</summary>
+    Task UpsertAsync(string userId, NewMemory memory, CancellationToken cancellationToken);
+
+    Task<MemoryEntry?> FindAsync(string userId, string memoryId, CancellationToken cancellationToken);
+
+    /// <summary>One session's working memory, newest first.</summary>
+    Task<IReadOnlyList<MemoryEntry>> ListSessionAsync(string userId, string sessionId, MemoryListQuery query, CancellationToken cancellationToken);
+
+    /// <summary>A session's working memory with embeddings, oldest first (for summaries).</summary>
+    Task<IReadOnlyList<NewMemory>> ReadSessionForSummaryAsync(string userId, string sessionId, int max, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<MemoryEntry>> ListProceduresAsync(string userId, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the memory. False when it did not exist.</summary>
+    Task<bool> DeleteAsync(string userId, string memoryId, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Search over one user's memory. Locally: hybrid keyword + vector search over the user's Cosmos
+/// partition. A Raindrop SmartMemory adapter implements the same port.
+/// </summary>
+public interface IMemorySearch
+{
+    Task<IReadOnlyList<MemorySearchHit>> SearchAsync(string userId, MemorySearchQuery query, CancellationToken cancellationToken);
+}
