@@ -23,6 +23,13 @@ public sealed class MemoryOptions
     [Range(1, 10_000)]
     public int MaxSummaryEntries { get; set; } = 500;
 
+    /// <summary>
+    /// How long an instance trusts that a session it saw open is still open. Writes in a burst read the
+    /// session once; a session ended on another instance may take one more write within this time.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan OpenSessionCacheDuration { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Memories kept in this instance's search index, across users; the least recently searched users are dropped first.</summary>
     [Range(1_000, 10_000_000)]
     public int SearchIndexMaxEntries { get; set; } = 200_000;

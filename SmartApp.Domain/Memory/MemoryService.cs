@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmartApp.Domain.Common;
@@ -26,11 +27,12 @@ public sealed partial class MemoryService
     private readonly IOptions<MemoryOptions> _options;
     private readonly TimeProvider _clock;
     private readonly ILogger<MemoryService> _logger;
+    private readonly IMemoryCache _openSessions;
 
     public MemoryService(IMemoryStore store, IMemorySearch search, IEmbedder embedder, SessionSummarizer summarizer,
-        IOptions<MemoryOptions> options, TimeProvider clock, ILogger<MemoryService> logger)
+        IOptions<MemoryOptions> options, TimeProvider clock, IMemoryCache cache, ILogger<MemoryService> logger)
     {
-        (_store, _search, _embedder, _summarizer, _options, _clock, _logger) = (store, search, embedder, summarizer, options, clock, logger);
+        (_store, _search, _embedder, _summarizer, _options, _clock, _openSessions, _logger) = (store, search, embedder, summarizer, options, clock, cache, logger);
         // The first memory request of this instance starts loading the embedding model, so the
         // write or search that needs it next finds it loaded or nearly so.
         (embedder as MiniLmEmbedder)?.Warm();
@@ -61,6 +63,7 @@ public sealed partial class MemoryService
             var ended = session with { EndedAt = now, EpisodicMemoryId = episodic?.Id, SummarizedBy = episodic?.SummarizedBy };
             if (await _store.TryEndSessionAsync(user.UserId, ended, cancellationToken).ConfigureAwait(false))
             {
+                _openSessions.Remove(OpenSessionKey(user.UserId, sessionId));
                 LogSessionEnded(_logger, sessionId, episodic?.SummarizedBy?.ToString() ?? "none", episodic?.EntryCount ?? 0);
                 return new SessionEnded(ended, episodic);
             }
@@ -101,9 +104,7 @@ public sealed partial class MemoryService
 
         // The session check and the embedding run side by side; both are needed before the write.
         var embedding = EmbedAsync(content!, cancellationToken);
-        var session = await RequireSessionAsync(user, sessionId, cancellationToken).ConfigureAwait(false);
-        if (session.EndedAt is not null)
-            throw new ConflictException("The session has ended; start a new session to add memories.");
+        await RequireOpenSessionAsync(user, sessionId, cancellationToken).ConfigureAwait(false);
         var entry = new MemoryEntry(MemoryIds.ForWorking(sessionId, timeline, key, content!), MemoryKind.Working, content!, _clock.GetUtcNow())
         {
             SessionId = sessionId,
@@ -232,6 +233,23 @@ public sealed partial class MemoryService
     private async Task<MemorySession> RequireSessionAsync(CurrentUser user, string sessionId, CancellationToken cancellationToken) =>
         (MemoryIds.IsWellFormed(sessionId, MemoryIds.Session) ? await _store.FindSessionAsync(user.UserId, sessionId, cancellationToken).ConfigureAwait(false) : null)
         ?? throw new NotFoundException("No such memory session.");
+
+    /// <summary>
+    /// The user's session, which must be open. An open session is remembered for a few seconds
+    /// (<see cref="MemoryOptions.OpenSessionCacheDuration"/>), so a burst of writes reads it once; ending
+    /// it here forgets it at once (elsewhere, within that time).
+    /// </summary>
+    private async Task RequireOpenSessionAsync(CurrentUser user, string sessionId, CancellationToken cancellationToken)
+    {
+        var key = OpenSessionKey(user.UserId, sessionId);
+        if (_openSessions.TryGetValue(key, out _)) return;
+        var session = await RequireSessionAsync(user, sessionId, cancellationToken).ConfigureAwait(false);
+        if (session.EndedAt is not null)
+            throw new ConflictException("The session has ended; start a new session to add memories.");
+        _openSessions.Set(key, true, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _options.Value.OpenSessionCacheDuration });
+    }
+
+    private static (string, string, string) OpenSessionKey(string userId, string sessionId) => ("open-memory-session", userId, sessionId);
 
     private async Task<MemoryEntry> RequireAsync(CurrentUser user, string id, string prefix, string notFound, CancellationToken cancellationToken) =>
         (MemoryIds.IsWellFormed(id, prefix) ? await _store.FindAsync(user.UserId, id, cancellationToken).ConfigureAwait(false) : null)

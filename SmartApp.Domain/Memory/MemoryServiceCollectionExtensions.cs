@@ -12,6 +12,7 @@ public static class MemoryServiceCollectionExtensions
     public static IServiceCollection AddMemory(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<MemoryOptions>().Bind(configuration.GetSection(MemoryOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddMemoryCache();
         services.TryAddSingleton<MiniLmEmbedder>();
         services.TryAddSingleton<IEmbedder>(sp => sp.GetRequiredService<MiniLmEmbedder>());
         services.AddSingleton<IMemoryStore, CosmosMemoryStore>();

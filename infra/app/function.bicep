@@ -98,6 +98,7 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
     Memory__MaxDocumentBytes: '262144'
     Memory__SummaryTimeout: '00:00:20'
     Memory__MaxSummaryEntries: '500'
+    Memory__OpenSessionCacheDuration: '00:00:10'
     Memory__SearchIndexMaxEntries: '200000'
     Memory__SearchIndexMaxAge: '00:10:00'
     Diagnostics__EnableFaultRoute: 'false'

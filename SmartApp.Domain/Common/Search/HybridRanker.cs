@@ -46,19 +46,44 @@ public static partial class HybridRanker
     /// <param name="minimumCosine">Vector matches below this similarity are not counted as matches.</param>
     public static IReadOnlyList<RankedResult> Rank(string query, float[] queryEmbedding, IReadOnlyList<SearchCandidate> candidates, int limit, float minimumCosine = 0.2f)
     {
-        var keyword = Bm25(query, candidates)
-            .Where(s => s.Score > 0).OrderByDescending(s => s.Score).Select((s, i) => (s.Id, Rank: i + 1)).ToDictionary(x => x.Id, x => x.Rank);
-        var vector = candidates
-            .Select(c => (c.Id, Score: Vectors.Cosine(queryEmbedding, c.Embedding)))
-            .Where(s => s.Score >= minimumCosine).OrderByDescending(s => s.Score).Select((s, i) => (s.Id, Rank: i + 1)).ToDictionary(x => x.Id, x => x.Rank);
+        // Each retriever contributes its best few (as a search engine's retrievers do); ranks below that add almost nothing to the fusion.
+        var depth = Math.Max(limit * 5, 50);
+        var keyword = TopRanks(Bm25(query, candidates).Where(s => s.Score > 0), depth);
+        var vector = TopRanks(candidates.Select(c => (c.Id, Score: (double)Vectors.Cosine(queryEmbedding, c.Embedding))).Where(s => s.Score >= minimumCosine), depth);
 
-        return candidates
-            .Select(c => (c.Id, Keyword: keyword.TryGetValue(c.Id, out var k) ? k : (int?)null, Vector: vector.TryGetValue(c.Id, out var v) ? v : (int?)null))
-            .Where(r => r.Keyword is not null || r.Vector is not null)
+        return keyword.Keys.Union(vector.Keys)
+            .Select(id => (Id: id, Keyword: keyword.TryGetValue(id, out var k) ? k : (int?)null, Vector: vector.TryGetValue(id, out var v) ? v : (int?)null))
             .Select(r => new RankedResult(r.Id, Fuse(r.Keyword) + Fuse(r.Vector), r.Keyword, r.Vector))
             .OrderByDescending(r => r.Score).ThenBy(r => r.Id, StringComparer.Ordinal)
             .Take(limit)
             .ToList();
+    }
+
+    /// <summary>The ranks (1 = best) of the <paramref name="depth"/> highest scores, kept in a bounded heap rather than sorting them all.</summary>
+    private static Dictionary<string, int> TopRanks(IEnumerable<(string Id, double Score)> scores, int depth)
+    {
+        var best = new PriorityQueue<(string Id, double Score), (double, string)>(depth + 1, TieBreak.Instance);
+        foreach (var score in scores)
+        {
+            best.Enqueue(score, (score.Score, score.Id));
+            if (best.Count > depth) best.Dequeue(); // drops the lowest
+        }
+        var ranked = new List<(string Id, double Score)>(best.Count);
+        while (best.Count > 0) ranked.Add(best.Dequeue());
+        ranked.Reverse();
+        return ranked.Select((s, i) => (s.Id, Rank: i + 1)).ToDictionary(x => x.Id, x => x.Rank, StringComparer.Ordinal);
+    }
+
+    /// <summary>Lowest score first, and among equal scores the later id first, so that ties rank by id.</summary>
+    private sealed class TieBreak : IComparer<(double Score, string Id)>
+    {
+        public static readonly TieBreak Instance = new();
+
+        public int Compare((double Score, string Id) x, (double Score, string Id) y)
+        {
+            var byScore = x.Score.CompareTo(y.Score);
+            return byScore != 0 ? byScore : string.CompareOrdinal(y.Id, x.Id);
+        }
     }
 
     private static double Fuse(int? rank) => rank is { } r ? 1.0 / (RrfK + r) : 0;

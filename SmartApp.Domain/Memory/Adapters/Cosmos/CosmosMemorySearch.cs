@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Text.Json.Serialization;
+using System.Net;
 using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
@@ -13,14 +13,13 @@ namespace SmartApp.Domain.Memory.Adapters.Cosmos;
 /// <summary>
 /// Hybrid search (BM25 + cosine, fused by reciprocal rank) over one user's memories, in process.
 /// Each user's memories and embeddings are held in an index that is loaded once from their
-/// partition and brought up to date on every search by reading only what changed since (by
-/// <c>_ts</c>); the results are then read back from storage, so a deleted or changed memory is
+/// partition and brought up to date on every search from the partition's change feed (only what
+/// changed since the last look); the results are then read back from storage, so a deleted or changed memory is
 /// never returned as it was. The index is rebuilt every <see cref="MemoryOptions.SearchIndexMaxAge"/>.
 /// </summary>
 public sealed partial class CosmosMemorySearch : IMemorySearch, IDisposable
 {
-    private const string IndexFields = "c.id, c.kind, c.sessionId, c.timeline, c.at, c.content, c.embedding, c.deleted, c._ts";
-    private const string HitFields = "c.id, c.kind, c.content, c.sessionId, c.timeline, c.key, c.agent, c.at, c.updatedAt, c.document, c.summarizedBy, c.entryCount, c.timelineCount, c.durationMs";
+    private const string IndexFields = "c.id, c.type, c.kind, c.sessionId, c.timeline, c.at, c.content, c.embedding, c.deleted";
 
     private readonly CosmosStore _store;
     private readonly IEmbedder _embedder;
@@ -74,19 +73,20 @@ public sealed partial class CosmosMemorySearch : IMemorySearch, IDisposable
             var now = _clock.GetUtcNow();
             if (index.Stale || index.LoadedAt is null || now - index.LoadedAt > maxAge)
             {
+                // Mark the change feed's position first: what is written during the load shows up in both (harmlessly).
+                var position = await ReadChangesAsync(container, userId, null, [], cancellationToken).ConfigureAwait(false);
                 var rows = await container.QueryPartitionAsync<IndexRow>(userId,
                     new QueryDefinition($"SELECT {IndexFields} FROM c WHERE c.type = 'memory' AND NOT IS_DEFINED(c.deleted)"), cancellationToken).ConfigureAwait(false);
-                index.Reload(rows, now);
+                index.Reload(rows, position, now);
                 _indexes.Set(userId, index, new MemoryCacheEntryOptions { Size = Math.Max(1, rows.Count), SlidingExpiration = maxAge });
                 LogIndexLoaded(_logger, rows.Count);
             }
             else
             {
-                // Everything written since the last look, including the second of the last look (_ts is in seconds).
-                var rows = await container.QueryPartitionAsync<IndexRow>(userId,
-                    new QueryDefinition($"SELECT {IndexFields} FROM c WHERE c.type = 'memory' AND c._ts >= @since").WithParameter("@since", index.HighWater),
-                    cancellationToken).ConfigureAwait(false);
-                index.Apply(rows);
+                // What changed in the user's partition since the last look (the change feed shows each item's latest version).
+                var rows = new List<IndexRow>();
+                var position = await ReadChangesAsync(container, userId, index.FeedPosition, rows, cancellationToken).ConfigureAwait(false);
+                index.Apply(rows, position);
             }
             return index;
         }
@@ -96,14 +96,41 @@ public sealed partial class CosmosMemorySearch : IMemorySearch, IDisposable
         }
     }
 
+    /// <summary>Reads the partition's change feed from <paramref name="position"/> (null: from now) into <paramref name="rows"/>; returns the new position.</summary>
+    private static async Task<string?> ReadChangesAsync(Container container, string userId, string? position, List<IndexRow> rows, CancellationToken cancellationToken)
+    {
+        var start = position is null
+            ? ChangeFeedStartFrom.Now(FeedRange.FromPartitionKey(new PartitionKey(userId)))
+            : ChangeFeedStartFrom.ContinuationToken(position);
+        using var feed = container.GetChangeFeedIterator<IndexRow>(start, ChangeFeedMode.LatestVersion, new ChangeFeedRequestOptions { PageSizeHint = 1000 });
+        while (feed.HasMoreResults)
+        {
+            var page = await feed.ReadNextAsync(cancellationToken).ConfigureAwait(false);
+            position = page.ContinuationToken;
+            if (page.StatusCode == HttpStatusCode.NotModified) break;
+            rows.AddRange(page);
+        }
+        return position;
+    }
+
+    /// <summary>The current version of each result (point reads, side by side); a result deleted meanwhile is missing.</summary>
     private async Task<Dictionary<string, MemoryDocument>> ReadCurrentAsync(string userId, IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
         if (ids.Count == 0) return [];
         var container = await _store.GetContainerAsync(CosmosContainers.Memories, cancellationToken).ConfigureAwait(false);
-        var definition = new QueryDefinition($"SELECT {HitFields} FROM c WHERE ARRAY_CONTAINS(@ids, c.id) AND c.type = 'memory' AND NOT IS_DEFINED(c.deleted)")
-            .WithParameter("@ids", ids);
-        var rows = await container.QueryPartitionAsync<MemoryDocument>(userId, definition, cancellationToken).ConfigureAwait(false);
-        return rows.ToDictionary(r => r.Id, StringComparer.Ordinal);
+        var partition = new PartitionKey(userId);
+        var reads = await Task.WhenAll(ids.Select(async id =>
+        {
+            try
+            {
+                return (await container.ReadItemAsync<MemoryDocument>(id, partition, cancellationToken: cancellationToken).ConfigureAwait(false)).Resource;
+            }
+            catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+        })).ConfigureAwait(false);
+        return reads.Where(r => r is { Type: MemoryDocument.MemoryType, Deleted: not true }).ToDictionary(r => r!.Id, r => r!, StringComparer.Ordinal);
     }
 
     public void Dispose() => _indexes.Dispose();
@@ -112,11 +139,7 @@ public sealed partial class CosmosMemorySearch : IMemorySearch, IDisposable
     private static partial void LogIndexLoaded(ILogger logger, int count);
 
     /// <summary>What the index reads of a memory: enough to filter and rank it.</summary>
-    internal sealed record IndexRow(string Id, MemoryKind? Kind, string? SessionId, string? Timeline, DateTimeOffset? At, string? Content, string? Embedding, bool? Deleted)
-    {
-        [JsonPropertyName("_ts")]
-        public long Ts { get; init; }
-    }
+    internal sealed record IndexRow(string Id, string? Type, MemoryKind? Kind, string? SessionId, string? Timeline, DateTimeOffset? At, string? Content, string? Embedding, bool? Deleted);
 
     private sealed record IndexedMemory(IndexRow Row, SearchCandidate Candidate)
     {
@@ -133,32 +156,30 @@ public sealed partial class CosmosMemorySearch : IMemorySearch, IDisposable
 
         public SemaphoreSlim Gate { get; } = new(1, 1);
         public IReadOnlyList<IndexedMemory> Items { get; private set; } = [];
-        public long HighWater { get; private set; }
+        public string? FeedPosition { get; private set; }
         public DateTimeOffset? LoadedAt { get; private set; }
         public volatile bool Stale;
 
-        public void Reload(IReadOnlyList<IndexRow> rows, DateTimeOffset now)
+        public void Reload(IReadOnlyList<IndexRow> rows, string? position, DateTimeOffset now)
         {
             _byId.Clear();
-            HighWater = 0;
-            Apply(rows);
+            Apply(rows, position);
             LoadedAt = now;
             Stale = false;
         }
 
-        public void Apply(IReadOnlyList<IndexRow> rows)
+        public void Apply(IReadOnlyList<IndexRow> rows, string? position)
         {
+            FeedPosition = position;
             var changed = false;
             foreach (var row in rows)
             {
-                HighWater = Math.Max(HighWater, row.Ts);
-                _byId.TryGetValue(row.Id, out var known);
+                if (row.Type != MemoryDocument.MemoryType) continue; // sessions
                 if (row.Deleted == true || row.Embedding is null)
                 {
                     changed |= _byId.Remove(row.Id);
                     continue;
                 }
-                if (known is not null && known.Row.Ts == row.Ts && known.Row.Content == row.Content) continue; // seen already
                 _byId[row.Id] = new IndexedMemory(row, new SearchCandidate(row.Id, row.Content ?? "", MemoryDocument.DecodeEmbedding(row.Embedding)));
                 changed = true;
             }
