@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
 using System.Text.Json;
+using SmartApp.Domain.Common.Search;
 
 namespace SmartApp.Domain.Memory.Adapters.Cosmos;
 
@@ -29,7 +29,7 @@ internal sealed record MemoryDocument(string Id, string UserId, string Type)
     public int? TimelineCount { get; init; }
     public long? DurationMs { get; init; }
 
-    /// <summary>The content's embedding: 32-bit floats, little-endian, base64 (half the size of a JSON array).</summary>
+    /// <summary>The content's embedding (<see cref="EmbeddingCodec"/>).</summary>
     public string? Embedding { get; init; }
 
     public DateTimeOffset? StartedAt { get; init; }
@@ -56,7 +56,7 @@ internal sealed record MemoryDocument(string Id, string UserId, string Type)
             Kind = e.Kind, Content = e.Content, SessionId = e.SessionId, Timeline = e.Timeline, Key = e.Key, Agent = e.Agent,
             Document = e.Document, At = e.At.ToUniversalTime(), UpdatedAt = e.UpdatedAt?.ToUniversalTime(), SummarizedBy = e.SummarizedBy,
             EntryCount = e.EntryCount, TimelineCount = e.TimelineCount, DurationMs = e.DurationMs,
-            Embedding = EncodeEmbedding(memory.Embedding),
+            Embedding = EmbeddingCodec.Encode(memory.Embedding),
         };
     }
 
@@ -73,10 +73,5 @@ internal sealed record MemoryDocument(string Id, string UserId, string Type)
             SummarizedBy = SummarizedBy, EntryCount = EntryCount, TimelineCount = TimelineCount, DurationMs = DurationMs,
         };
 
-    public float[] DecodeEmbedding() => DecodeEmbedding(Embedding);
-
-    public static float[] DecodeEmbedding(string? base64) =>
-        base64 is null ? [] : MemoryMarshal.Cast<byte, float>(Convert.FromBase64String(base64)).ToArray();
-
-    public static string EncodeEmbedding(float[] embedding) => Convert.ToBase64String(MemoryMarshal.AsBytes(embedding.AsSpan()));
+    public float[] DecodeEmbedding() => EmbeddingCodec.Decode(Embedding);
 }
