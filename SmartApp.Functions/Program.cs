@@ -2,6 +2,7 @@ using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Hosting;
 using SmartApp.Domain.Chat;
 using SmartApp.Domain.Common.Storage;
+using SmartApp.Domain.Files;
 using SmartApp.Domain.Identity;
 using SmartApp.Domain.Memory;
 using SmartApp.Functions.Http;
@@ -18,6 +19,7 @@ builder.Services
     .AddIdentity(builder.Configuration, builder.Environment)
     .AddIdentityEdge()
     .AddChatModel(builder.Configuration)
-    .AddMemory(builder.Configuration);
+    .AddMemory(builder.Configuration)
+    .AddFiles(builder.Configuration);
 
 builder.Build().Run();

@@ -15,6 +15,9 @@ public sealed class DevHostFixture : IAsyncLifetime
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(5); // the first run installs the emulators with npm ci
     private DevHostProcess? _host;
 
+    /// <summary>The largest file the app under test accepts (small, so that the limit can be tested cheaply).</summary>
+    public const long FileLimitBytes = 4 * 1024 * 1024;
+
     /// <summary>The language model the app talks to (Vultr's wire format on loopback).</summary>
     public FakeVultr Model { get; private set; } = null!;
 
@@ -57,6 +60,7 @@ public sealed class DevHostFixture : IAsyncLifetime
             ["Vultr__ApiKey"] = FakeVultr.ApiKey,
             ["Vultr__Model"] = "e2e-model",
             ["Vultr__RequestTimeout"] = "00:00:05",
+            ["Files__MaxFileBytes"] = FileLimitBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         Client = new HttpClient { BaseAddress = new Uri(State["apiUrl"] + "/"), Timeout = TimeSpan.FromSeconds(60) };
     }

@@ -1,10 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Azure.Cosmos;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using SmartApp.DevHost;
-using SmartApp.Domain.Chat;
 using SmartApp.Domain.Common.Search;
 using SmartApp.Domain.Common.Storage;
 using SmartApp.Domain.Identity;
@@ -37,20 +34,7 @@ internal static class MemoryBenchmark
     {
         Console.WriteLine($"Memory benchmark — {Environment.ProcessorCount} cores, {samples} samples per measure, in process against the emulators");
         await using var emulators = await DevHostProcess.StartAsync(devHost, ["--emulators-only"], TimeSpan.FromMinutes(5));
-        var state = emulators.State;
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Cosmos:AccountEndpoint"] = state["Cosmos__AccountEndpoint"],
-            ["Cosmos:AccountKey"] = state["Cosmos__AccountKey"],
-            ["Cosmos:DatabaseName"] = "bench" + Guid.NewGuid().ToString("N")[..8],
-            ["Storage:ConnectionString"] = state["Storage__ConnectionString"],
-        }).Build();
-        var services = new ServiceCollection()
-            .AddLogging(l => l.SetMinimumLevel(LogLevel.Warning))
-            .AddStorage(configuration)
-            .AddChatModel(configuration)
-            .AddMemory(configuration);
-        await using var provider = services.BuildServiceProvider();
+        await using var provider = Bench.InProcess(emulators.State, (services, configuration) => services.AddMemory(configuration));
         var memory = provider.GetRequiredService<MemoryService>();
         var store = provider.GetRequiredService<IMemoryStore>();
         var embedder = provider.GetRequiredService<IEmbedder>();
@@ -125,24 +109,18 @@ internal static class MemoryBenchmark
                 latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 if (hits.Count == 0) throw new InvalidOperationException("search found nothing");
             }
-            rows.Add((target, firstMs, Percentile(latencies, 0.5), Percentile(latencies, 0.95)));
+            rows.Add((target, firstMs, Bench.Percentile(latencies, 0.5), Bench.Percentile(latencies, 0.95)));
         }
 
-        var putRatio = Percentile(put, 0.5) / Percentile(direct, 0.5);
+        var putRatio = Bench.Percentile(put, 0.5) / Bench.Percentile(direct, 0.5);
         Console.WriteLine();
         Console.WriteLine("| measure | p50 (ms) | p95 (ms) | target |");
         Console.WriteLine("|---|---|---|---|");
-        Console.WriteLine($"| direct Cosmos point write (same item shape) | {Percentile(direct, 0.5):F1} | {Percentile(direct, 0.95):F1} | |");
-        Console.WriteLine($"| memory put (validation, open-session check, embedding, deduplicating write) | {Percentile(put, 0.5):F1} | {Percentile(put, 0.95):F1} | p50 <= 2.5x direct: {putRatio:F2}x {(putRatio <= 2.5 ? "met" : "MISSED")} |");
-        Console.WriteLine($"| embedding one memory alone (local MiniLM) | {Percentile(embedOnly, 0.5):F1} | {Percentile(embedOnly, 0.95):F1} | |");
+        Console.WriteLine($"| direct Cosmos point write (same item shape) | {Bench.Percentile(direct, 0.5):F1} | {Bench.Percentile(direct, 0.95):F1} | |");
+        Console.WriteLine($"| memory put (validation, open-session check, embedding, deduplicating write) | {Bench.Percentile(put, 0.5):F1} | {Bench.Percentile(put, 0.95):F1} | p50 <= 2.5x direct: {putRatio:F2}x {(putRatio <= 2.5 ? "met" : "MISSED")} |");
+        Console.WriteLine($"| embedding one memory alone (local MiniLM) | {Bench.Percentile(embedOnly, 0.5):F1} | {Bench.Percentile(embedOnly, 0.95):F1} | |");
         foreach (var row in rows)
             Console.WriteLine($"| search, {row.Memories:N0} memories (first search after seeding: {row.First:F0} ms) | {row.P50:F1} | {row.P95:F1} | {(row.Memories == 10_000 ? $"p50 <= 60 ms: {(row.P50 <= 60 ? "met" : "MISSED")}" : "")} |");
         return 0;
-    }
-
-    private static double Percentile(List<double> values, double p)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
     }
 }

@@ -5,6 +5,8 @@
 // Usage: dotnet run -c Release --project benchmarks/SmartApp.Benchmarks [-- --launches 7 --seconds 15]
 // Memory figures instead (put vs a direct Cosmos write; search at 1k and 10k memories):
 //        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --memory [--samples 200]
+// Files figures (100 MB upload vs a direct SDK upload, worker memory, ingestion, search at 20k chunks):
+//        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --files [--megabytes 100 --samples 100]
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -15,6 +17,12 @@ using SmartApp.DevHost;
 if (args.Contains("--memory"))
     return await SmartApp.Benchmarks.MemoryBenchmark.RunAsync(
         typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!, Arg("--samples", 200));
+
+if (args.Contains("--files"))
+    return await SmartApp.Benchmarks.FilesBenchmark.RunAsync(
+        typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!,
+        typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SmartAppDirectory").Value!,
+        Arg("--megabytes", 100), Arg("--samples", 100));
 
 var launches = Arg("--launches", 7);
 var seconds = Arg("--seconds", 15);
@@ -105,7 +113,7 @@ async Task<LoadResult> ThroughputAsync(string app, string path, string? token)
     var port = PortAllocator.FreePort();
     await using var host = DevHostProcess.Launch(devHost, ["--app", app, "--port", $"{port}"]);
     using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Concurrency }) { BaseAddress = new Uri($"http://127.0.0.1:{port}/api/"), Timeout = TimeSpan.FromSeconds(30) };
-    await WaitHealthyAsync(client);
+    await SmartApp.Benchmarks.Bench.WaitHealthyAsync(client);
     if (token is not null)
     {
         var signIn = await (await client.PostAsJsonAsync("auth/demo", new { email = "bench@smartapp.local" })).Content.ReadFromJsonAsync<JsonElement>();
@@ -134,16 +142,6 @@ static async Task<LoadResult> RunLoadAsync(HttpClient client, string path, TimeS
     }));
     var all = latencies.SelectMany(l => l).Order().ToArray();
     return new LoadResult(all.Length / clock.Elapsed.TotalSeconds, Percentile(all, 0.50), Percentile(all, 0.95), errors);
-}
-
-static async Task WaitHealthyAsync(HttpClient client)
-{
-    for (var i = 0; i < 600; i++)
-    {
-        try { if ((await client.GetAsync("health")).IsSuccessStatusCode) return; } catch (HttpRequestException) { }
-        await Task.Delay(50);
-    }
-    throw new TimeoutException("The app did not become healthy.");
 }
 
 static double Median(List<double> values) => Percentile(values.Order().ToArray(), 0.5);

@@ -27,6 +27,12 @@ public sealed partial class BlobStore
     /// <summary>The app's own state (signing keys and the like); never user data.</summary>
     public BlobContainerClient System => _service.GetBlobContainerClient(_options.Value.SystemContainer);
 
+    /// <summary>Where a user's blobs live: every blob of theirs is under this prefix, and nothing else is.</summary>
+    public static string UserPrefix(string userId) => $"users/{userId}/";
+
+    /// <summary>The account, for what spans containers (user delegation keys for signed URLs).</summary>
+    public BlobServiceClient Service => _service;
+
     public Task EnsureCreatedAsync(CancellationToken cancellationToken) => _created.GetAsync(cancellationToken);
 
     private async Task<bool> CreateAsync()

@@ -28,4 +28,7 @@ public static class SmartAppTelemetry
 
     /// <summary>How long a memory search took inside the app, by where it ran (local).</summary>
     public static readonly Histogram<double> MemorySearchDuration = Meter.CreateHistogram<double>("smartapp.memory.search.duration", "ms", "Memory search, from query to ranked results");
+
+    /// <summary>Ingestions finished, by outcome (indexed, retrying, failed).</summary>
+    public static readonly Counter<long> FilesIngested = Meter.CreateCounter<long>("smartapp.files.ingested", "{file}", "File ingestions finished");
 }

@@ -92,8 +92,7 @@ public sealed class StorageAccountDataStore(CosmosStore cosmos, BlobStore blobs)
         return deleted;
     }
 
-    /// <summary>Where a user's blobs live.</summary>
-    public static string Prefix(string userId) => $"users/{userId}/";
+    private static string Prefix(string userId) => BlobStore.UserPrefix(userId);
 
     private sealed record IdOnly(string Id);
 }

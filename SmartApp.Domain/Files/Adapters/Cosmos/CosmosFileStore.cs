@@ -1,0 +1,150 @@
+using System.Buffers.Text;
+using System.Net;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Microsoft.Azure.Cosmos;
+using SmartApp.Domain.Common.Errors;
+using SmartApp.Domain.Common.Search;
+using SmartApp.Domain.Common.Storage;
+
+namespace SmartApp.Domain.Files.Adapters.Cosmos;
+
+/// <summary>File records and chunks in container <c>files</c>; every call names the user's partition (except the resume sweep).</summary>
+public sealed class CosmosFileStore(CosmosStore store) : IFileStore
+{
+    private const int WriteParallelism = 8;
+    private static readonly ItemRequestOptions NoContent = new() { EnableContentResponseOnWrite = false };
+
+    public async Task CreateAsync(string userId, StoredFile file, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        await container.CreateItemAsync(FileDocument.From(userId, file), new PartitionKey(userId), NoContent, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<StoredFile?> FindAsync(string userId, string fileId, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var response = await container.ReadItemAsync<FileDocument>(fileId, new PartitionKey(userId), cancellationToken: cancellationToken).ConfigureAwait(false);
+            return response.Resource is { Type: FileDocument.FileType, Deleted: not true } file ? file.ToFile(response.ETag) : null;
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public async Task<StoredFile?> TryUpdateAsync(string userId, StoredFile file, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var response = await container.ReplaceItemAsync(FileDocument.From(userId, file), file.Id, new PartitionKey(userId),
+                new ItemRequestOptions { IfMatchEtag = file.ETag, EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
+            return file with { ETag = response.ETag };
+        }
+        catch (CosmosException ex) when (ex.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public async Task<FilePage> ListAsync(string userId, string? prefix, string? cursor, int limit, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var query = new QueryDefinition(
+                $"SELECT * FROM c WHERE c.type = 'file' AND NOT IS_DEFINED(c.deleted){(prefix is null ? "" : " AND STARTSWITH(c.name, @prefix)")} ORDER BY c.createdAt DESC")
+            .WithParameter("@prefix", prefix);
+        string? continuation;
+        try
+        {
+            // The cursor is the store's continuation token, base64url so that it travels in a query string.
+            continuation = cursor is null ? null : Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor));
+        }
+        catch (FormatException)
+        {
+            throw new ValidationFailedException("cursor", "'cursor' is not one this API returned.");
+        }
+        using var iterator = container.GetItemQueryIterator<FileDocument>(query, continuation,
+            new QueryRequestOptions { PartitionKey = new PartitionKey(userId), MaxItemCount = limit });
+        try
+        {
+            var page = await iterator.ReadNextAsync(cancellationToken).ConfigureAwait(false);
+            var next = page.ContinuationToken is { } token ? Base64Url.EncodeToString(Encoding.UTF8.GetBytes(token)) : null;
+            return new FilePage(page.Select(d => d.ToFile(null)).ToList(), next);
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.BadRequest && cursor is not null)
+        {
+            throw new ValidationFailedException("cursor", "'cursor' is not one this API returned.");
+        }
+    }
+
+    public async Task WriteChunksAsync(string userId, string fileId, IReadOnlyList<(FileChunk Chunk, float[] Embedding)> chunks, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var partition = new PartitionKey(userId);
+        var keep = chunks.Select(c => c.Chunk.Id).ToHashSet(StringComparer.Ordinal);
+        var stale = (await ChunkIdsAsync(container, userId, fileId, cancellationToken).ConfigureAwait(false)).Where(id => !keep.Contains(id)).ToList();
+        await Parallel.ForEachAsync(chunks, new ParallelOptions { MaxDegreeOfParallelism = WriteParallelism, CancellationToken = cancellationToken }, async (item, token) =>
+        {
+            var (chunk, embedding) = item;
+            var document = new ChunkDocument(chunk.Id, userId, ChunkDocument.ChunkType, fileId, chunk.Index, chunk.Page, chunk.Start, chunk.End, chunk.Text, EmbeddingCodec.Encode(embedding));
+            await container.UpsertItemAsync(document, partition, NoContent, token).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        await DeleteItemsAsync(container, partition, stale, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> DeleteAsync(string userId, string fileId, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var partition = new PartitionKey(userId);
+        var existing = await FindAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
+        if (existing is null) return false;
+        try
+        {
+            // The tombstone first: from here on the file is not found and search drops its chunks.
+            await container.ReplaceItemAsync(FileDocument.Tombstone(userId, fileId), fileId, partition,
+                new ItemRequestOptions { IfMatchEtag = existing.ETag, EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CosmosException ex) when (ex.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.NotFound)
+        {
+            return await DeleteAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
+        }
+        await DeleteItemsAsync(container, partition, await ChunkIdsAsync(container, userId, fileId, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    public async IAsyncEnumerable<(string UserId, string FileId)> FindUnfinishedAsync(DateTimeOffset stuckBefore, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var query = new QueryDefinition(
+                "SELECT c.id, c.userId FROM c WHERE c.type = 'file' AND NOT IS_DEFINED(c.deleted) AND (c.status = 'queued' OR c.status = 'processing') AND c.updatedAt < @before")
+            .WithParameter("@before", stuckBefore.ToUniversalTime());
+        using var iterator = container.GetItemQueryIterator<Owned>(query);
+        while (iterator.HasMoreResults)
+            foreach (var file in await iterator.ReadNextAsync(cancellationToken).ConfigureAwait(false))
+                yield return (file.UserId, file.Id);
+    }
+
+    private static async Task<List<string>> ChunkIdsAsync(Container container, string userId, string fileId, CancellationToken cancellationToken) =>
+        (await container.QueryPartitionAsync<Owned>(userId,
+            new QueryDefinition("SELECT c.id, c.userId FROM c WHERE c.type = 'chunk' AND c.fileId = @file").WithParameter("@file", fileId), cancellationToken).ConfigureAwait(false))
+        .Select(c => c.Id).ToList();
+
+    private static Task DeleteItemsAsync(Container container, PartitionKey partition, IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
+        Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = WriteParallelism, CancellationToken = cancellationToken }, async (id, token) =>
+        {
+            try
+            {
+                await container.DeleteItemAsync<object>(id, partition, cancellationToken: token).ConfigureAwait(false);
+            }
+            catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+            {
+            }
+        });
+
+    private ValueTask<Container> ContainerAsync(CancellationToken cancellationToken) => store.GetContainerAsync(CosmosContainers.Files, cancellationToken);
+
+    private sealed record Owned(string Id, string UserId);
+}

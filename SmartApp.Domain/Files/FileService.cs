@@ -1,0 +1,199 @@
+using System.Text;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SmartApp.Domain.Common.Errors;
+using SmartApp.Domain.Common.Search;
+using SmartApp.Domain.Files.Ingestion;
+using SmartApp.Domain.Identity;
+
+namespace SmartApp.Domain.Files;
+
+/// <summary>The signed-in user's files: upload (through the app or directly to storage), ingestion, search with citations, questions about one file.</summary>
+public sealed partial class FileService(
+    IFileStore files, IFileContentStore contents, IFileSearch search, IIngestionQueue ingestion, IChatClient model,
+    IOptions<FilesOptions> options, TimeProvider clock, ILogger<FileService> logger)
+{
+    public const int DefaultListCount = 50, MaxListCount = 200, DefaultSearchLimit = 10, MaxSearchLimit = 50, AskPassages = 5, MaxQueryBytes = 4096;
+    private const string IdPrefix = "file_";
+
+    internal const string AnswerInstructions =
+        "Answer the question using only the numbered passages from the user's document. Cite the passages you use as [1], [2]. " +
+        "If the passages do not contain the answer, say that the document does not say.";
+
+    /// <summary>Streams the body into storage (never whole in memory), then queues ingestion. Over the limit: 413 as soon as it is crossed.</summary>
+    public async Task<StoredFile> UploadAsync(CurrentUser user, string? name, string? contentType, Stream body, long? contentLength, CancellationToken cancellationToken)
+    {
+        name = FileNames.Check(name);
+        contentType = FileNames.CheckContentType(contentType);
+        var max = options.Value.MaxFileBytes;
+        if (contentLength > max) throw new PayloadTooLargeException($"The file may be at most {max} bytes.");
+        if (contentLength == 0) throw new ValidationFailedException("body", "The file is empty.");
+
+        var fileId = NewId();
+        var uploaded = await contents.UploadAsync(user.UserId, fileId, body, contentType, max, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var file = Accept(new StoredFile(fileId, name, contentType, uploaded.Size, clock.GetUtcNow()), uploaded);
+            await files.CreateAsync(user.UserId, file, cancellationToken).ConfigureAwait(false);
+            if (file.Status == FileStatus.Queued) await ingestion.EnqueueAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false);
+            return file;
+        }
+        catch
+        {
+            await contents.DeleteAsync(user.UserId, fileId, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>For large files: a record waiting for its bytes, and a short-lived URL that may write only that blob.</summary>
+    public async Task<(StoredFile File, SignedUrl Upload)> BeginUploadAsync(CurrentUser user, string? name, string? contentType, long? size, CancellationToken cancellationToken)
+    {
+        name = FileNames.Check(name);
+        contentType = FileNames.CheckContentType(contentType);
+        if (size is null or <= 0) throw new ValidationFailedException("size", "'size' is required: the file's length in bytes.");
+        if (size > options.Value.MaxFileBytes) throw new PayloadTooLargeException($"The file may be at most {options.Value.MaxFileBytes} bytes.");
+        var file = new StoredFile(NewId(), name, contentType, size.Value, clock.GetUtcNow()) { Status = FileStatus.Uploading };
+        await files.CreateAsync(user.UserId, file, cancellationToken).ConfigureAwait(false);
+        var url = await contents.CreateUploadUrlAsync(user.UserId, file.Id, options.Value.SignedUrlLifetime, cancellationToken).ConfigureAwait(false);
+        return (file, url);
+    }
+
+    /// <summary>After a direct upload: checks what arrived, records its size and hash, and queues ingestion. Completing again changes nothing.</summary>
+    public async Task<StoredFile> CompleteUploadAsync(CurrentUser user, string fileId, CancellationToken cancellationToken)
+    {
+        var file = await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false);
+        if (file.Status != FileStatus.Uploading) return file;
+        var uploaded = await contents.MeasureAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false)
+            ?? throw new ConflictException("No bytes have been committed for this upload yet: put the blocks and the block list first.");
+        try
+        {
+            if (uploaded.Size > options.Value.MaxFileBytes) throw new PayloadTooLargeException($"The file may be at most {options.Value.MaxFileBytes} bytes.");
+            file = Accept(file with { Size = uploaded.Size, UpdatedAt = clock.GetUtcNow() }, uploaded);
+        }
+        catch (DomainException)
+        {
+            await contents.DeleteAsync(user.UserId, fileId, CancellationToken.None).ConfigureAwait(false); // the next attempt starts clean
+            throw;
+        }
+        var saved = await files.TryUpdateAsync(user.UserId, file, cancellationToken).ConfigureAwait(false);
+        if (saved is null) return await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false); // completed concurrently
+        if (saved.Status == FileStatus.Queued) await ingestion.EnqueueAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false);
+        return saved;
+    }
+
+    /// <summary>The file as stored: empty is refused, and a type its first bytes contradict (where it matters) is refused with 415.</summary>
+    private static StoredFile Accept(StoredFile file, UploadedContent uploaded)
+    {
+        if (uploaded.Size == 0) throw new ValidationFailedException("body", "The file is empty.");
+        var format = FileFormats.Declared(file.Name, file.ContentType);
+        if (!FileFormats.HeadMatches(format, uploaded.Head))
+            throw new UnsupportedMediaTypeException($"The bytes are not a {format} file, as '{file.ContentType}' / '{file.Name}' says.");
+        return file with { Sha256 = uploaded.Sha256, Status = format == FileFormat.Unsupported ? FileStatus.NotIndexed : FileStatus.Queued };
+    }
+
+    public Task<FilePage> ListAsync(CurrentUser user, string? prefix, string? cursor, int? limit, CancellationToken cancellationToken)
+    {
+        var count = limit ?? DefaultListCount;
+        if (count is < 1 or > MaxListCount) throw new ValidationFailedException("limit", $"'limit' must be between 1 and {MaxListCount}.");
+        return files.ListAsync(user.UserId, string.IsNullOrEmpty(prefix) ? null : prefix, string.IsNullOrEmpty(cursor) ? null : cursor, count, cancellationToken);
+    }
+
+    public Task<StoredFile> GetAsync(CurrentUser user, string fileId, CancellationToken cancellationToken) => RequireAsync(user, fileId, cancellationToken);
+
+    public async Task<SignedUrl> GetDownloadUrlAsync(CurrentUser user, string fileId, CancellationToken cancellationToken)
+    {
+        var file = await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false);
+        if (file.Status == FileStatus.Uploading) throw new ConflictException("The upload has not been completed.");
+        return await contents.CreateDownloadUrlAsync(user.UserId, fileId, file.Name, file.ContentType, options.Value.SignedUrlLifetime, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes the record (at once, so no search returns the file), its chunks and its bytes.</summary>
+    public async Task DeleteAsync(CurrentUser user, string fileId, CancellationToken cancellationToken)
+    {
+        if (!IsWellFormed(fileId) || !await files.DeleteAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false))
+            throw new NotFoundException("No such file.");
+        await contents.DeleteAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Queues a failed file for ingestion again.</summary>
+    public async Task<StoredFile> RetryAsync(CurrentUser user, string fileId, CancellationToken cancellationToken)
+    {
+        var file = await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false);
+        if (file.Status != FileStatus.Failed) throw new ConflictException($"Only a failed file can be retried; this one is {file.Status.ToString().ToLowerInvariant()}.");
+        var queued = await files.TryUpdateAsync(user.UserId, file with { Status = FileStatus.Queued, Attempts = 0, UpdatedAt = clock.GetUtcNow() }, cancellationToken).ConfigureAwait(false)
+            ?? throw new ConflictException("The file changed meanwhile; read it again.");
+        await ingestion.EnqueueAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false);
+        return queued;
+    }
+
+    public async Task<IReadOnlyList<FileSearchHit>> SearchAsync(CurrentUser user, string? query, IReadOnlyList<string>? fileIds, int? limit, CancellationToken cancellationToken)
+    {
+        query = RequireQuery(query, "query");
+        var count = limit ?? DefaultSearchLimit;
+        if (count is < 1 or > MaxSearchLimit) throw new ValidationFailedException("limit", $"'limit' must be between 1 and {MaxSearchLimit}.");
+        HashSet<string>? only = null;
+        if (fileIds is { Count: > 0 })
+        {
+            if (fileIds.Count > 50) throw new ValidationFailedException("fileIds", "At most 50 file ids.");
+            foreach (var id in fileIds) await RequireAsync(user, id, cancellationToken).ConfigureAwait(false);
+            only = fileIds.ToHashSet(StringComparer.Ordinal);
+        }
+        return await search.SearchAsync(user.UserId, query, only, count, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Answers from the file's best passages, citing them. When the model is unavailable the answer is
+    /// those passages, flagged <see cref="FileAnswer.RetrievalOnly"/>: the user still gets what the file says.
+    /// </summary>
+    public async Task<FileAnswer> AskAsync(CurrentUser user, string fileId, string? question, CancellationToken cancellationToken)
+    {
+        question = RequireQuery(question, "question");
+        var file = await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false);
+        if (file.Status != FileStatus.Indexed)
+            throw new ConflictException($"The file is not indexed (it is {file.Status.ToString().ToLowerInvariant()}); ask again when it is.");
+        var passages = await search.SearchAsync(user.UserId, question, new HashSet<string> { fileId }, AskPassages, cancellationToken).ConfigureAwait(false);
+        if (passages.Count == 0) return new FileAnswer("The document does not say.", [], RetrievalOnly: false);
+
+        var prompt = new StringBuilder().Append("Document: ").Append(file.Name).Append("\n\n");
+        for (var i = 0; i < passages.Count; i++)
+            prompt.Append('[').Append(i + 1).Append("] ").Append(passages[i].Chunk.Page is { } page ? $"(page {page}) " : "").Append(passages[i].Chunk.Text).Append("\n\n");
+        prompt.Append("Question: ").Append(question);
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.Value.AnswerTimeout);
+        try
+        {
+            var response = await model.GetResponseAsync(
+                [new ChatMessage(ChatRole.System, AnswerInstructions), new ChatMessage(ChatRole.User, prompt.ToString())],
+                new ChatOptions { Temperature = 0.1f, MaxOutputTokens = 600 }, timeout.Token).ConfigureAwait(false);
+            if (response.Text.Trim() is { Length: > 0 } answer) return new FileAnswer(answer, passages, RetrievalOnly: false);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogModelUnavailable(logger, ex.GetType().Name, ex.Message);
+        }
+        var fallback = new StringBuilder("The model is unavailable; these passages of the document best match the question:");
+        for (var i = 0; i < passages.Count; i++) fallback.Append("\n[").Append(i + 1).Append("] ").Append(passages[i].Chunk.Text);
+        return new FileAnswer(fallback.ToString(), passages, RetrievalOnly: true);
+    }
+
+    private async Task<StoredFile> RequireAsync(CurrentUser user, string fileId, CancellationToken cancellationToken) =>
+        (IsWellFormed(fileId) ? await files.FindAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false) : null)
+        ?? throw new NotFoundException("No such file.");
+
+    private static string RequireQuery(string? text, string field)
+    {
+        if (string.IsNullOrWhiteSpace(text)) throw new ValidationFailedException(field, $"'{field}' is required.");
+        if (Encoding.UTF8.GetByteCount(text) > MaxQueryBytes) throw new ValidationFailedException(field, $"'{field}' may be at most {MaxQueryBytes} bytes.");
+        return text.Trim();
+    }
+
+    private static string NewId() => $"{IdPrefix}{Guid.NewGuid():N}";
+
+    private static bool IsWellFormed(string? id) =>
+        id is { Length: 37 } && id.StartsWith(IdPrefix, StringComparison.Ordinal) && id.AsSpan(IdPrefix.Length).IndexOfAnyExcept("0123456789abcdef") < 0;
+
+    [LoggerMessage(EventId = 5010, Level = LogLevel.Warning, Message = "The model could not answer about a file ({ErrorType}: {Error}); answered with the passages")]
+    private static partial void LogModelUnavailable(ILogger logger, string errorType, string error);
+}

@@ -1,0 +1,29 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using SmartApp.Domain.Common.Search;
+using SmartApp.Domain.Files.Adapters.Blob;
+using SmartApp.Domain.Files.Adapters.Cosmos;
+using SmartApp.Domain.Files.Ingestion;
+
+namespace SmartApp.Domain.Files;
+
+public static class FileServiceCollectionExtensions
+{
+    /// <summary>Files: bytes in Blob Storage, records and chunks in Cosmos, ingestion in process, local hybrid search. Needs storage and the chat model.</summary>
+    public static IServiceCollection AddFiles(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<FilesOptions>().Bind(configuration.GetSection(FilesOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<MiniLmEmbedder>();
+        services.TryAddSingleton<IEmbedder>(sp => sp.GetRequiredService<MiniLmEmbedder>());
+        services.AddSingleton<IFileStore, CosmosFileStore>();
+        services.AddSingleton<IFileContentStore, BlobFileContentStore>();
+        services.AddSingleton<IFileSearch, CosmosFileSearch>();
+        services.AddSingleton<FileIngestor>();
+        services.AddSingleton<InProcessIngestionQueue>();
+        services.AddSingleton<IIngestionQueue>(sp => sp.GetRequiredService<InProcessIngestionQueue>());
+        services.AddHostedService<InProcessIngestionQueue.Runner>();
+        services.AddSingleton<FileService>();
+        return services;
+    }
+}

@@ -1,0 +1,57 @@
+namespace SmartApp.Domain.Files;
+
+/// <summary>File metadata, status and chunks (Cosmos, container <c>files</c>, partition <c>/userId</c>).</summary>
+public interface IFileStore
+{
+    Task CreateAsync(string userId, StoredFile file, CancellationToken cancellationToken);
+
+    /// <summary>The file, or null when it does not exist or is being deleted.</summary>
+    Task<StoredFile?> FindAsync(string userId, string fileId, CancellationToken cancellationToken);
+
+    /// <summary>Replaces the record if it still has <see cref="StoredFile.ETag"/>: the record as stored (with its new ETag), or null when it changed meanwhile or is gone.</summary>
+    Task<StoredFile?> TryUpdateAsync(string userId, StoredFile file, CancellationToken cancellationToken);
+
+    Task<FilePage> ListAsync(string userId, string? prefix, string? cursor, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Writes the file's chunks with their embeddings (replacing any of a previous attempt).</summary>
+    Task WriteChunksAsync(string userId, string fileId, IReadOnlyList<(FileChunk Chunk, float[] Embedding)> chunks, CancellationToken cancellationToken);
+
+    /// <summary>Marks the file deleted (from then on it is not found and its chunks are not returned), then removes its chunks.</summary>
+    Task<bool> DeleteAsync(string userId, string fileId, CancellationToken cancellationToken);
+
+    /// <summary>Files of any user whose ingestion is queued or has not moved since <paramref name="stuckBefore"/> (to resume after a restart).</summary>
+    IAsyncEnumerable<(string UserId, string FileId)> FindUnfinishedAsync(DateTimeOffset stuckBefore, CancellationToken cancellationToken);
+}
+
+/// <summary>File bytes (Blob Storage, <c>users/{userId}/{fileId}</c>).</summary>
+public interface IFileContentStore
+{
+    /// <summary>Streams <paramref name="content"/> into the blob, measuring size and SHA-256 as it goes; over <paramref name="maxBytes"/> stops at once (413).</summary>
+    Task<UploadedContent> UploadAsync(string userId, string fileId, Stream content, string contentType, long maxBytes, CancellationToken cancellationToken);
+
+    /// <summary>Size and SHA-256 of what a direct upload left, or null when nothing was committed.</summary>
+    Task<UploadedContent?> MeasureAsync(string userId, string fileId, CancellationToken cancellationToken);
+
+    /// <summary>Copies the bytes to a local temporary file (deleted when the stream is closed), for readers that need to seek.</summary>
+    Task<Stream> DownloadToTempAsync(string userId, string fileId, CancellationToken cancellationToken);
+
+    Task DeleteAsync(string userId, string fileId, CancellationToken cancellationToken);
+
+    /// <summary>A URL that may create and write this one blob (blocks and block list) until it expires.</summary>
+    Task<SignedUrl> CreateUploadUrlAsync(string userId, string fileId, TimeSpan lifetime, CancellationToken cancellationToken);
+
+    /// <summary>A URL that may read this one blob until it expires, served with the file's name.</summary>
+    Task<SignedUrl> CreateDownloadUrlAsync(string userId, string fileId, string fileName, string contentType, TimeSpan lifetime, CancellationToken cancellationToken);
+}
+
+/// <summary>Search over a user's file chunks. Locally hybrid search over Cosmos; a Raindrop SmartBuckets adapter implements the same port.</summary>
+public interface IFileSearch
+{
+    Task<IReadOnlyList<FileSearchHit>> SearchAsync(string userId, string query, IReadOnlySet<string>? fileIds, int limit, CancellationToken cancellationToken);
+}
+
+/// <summary>Where files wait for ingestion.</summary>
+public interface IIngestionQueue
+{
+    ValueTask EnqueueAsync(string userId, string fileId, CancellationToken cancellationToken);
+}
