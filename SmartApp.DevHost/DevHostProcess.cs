@@ -79,6 +79,7 @@ public sealed partial class DevHostProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         if (!_process.HasExited)
         {
             _ = Kill(_process.Id, 15); // SIGTERM
@@ -88,6 +89,8 @@ public sealed partial class DevHostProcess : IAsyncDisposable
         }
         _process.Dispose();
     }
+
+    private int _disposed;
 
     [LibraryImport("libc", EntryPoint = "kill")]
     private static partial int Kill(int pid, int signal);

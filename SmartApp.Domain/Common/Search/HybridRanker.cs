@@ -30,8 +30,91 @@ public sealed class SearchText
     }
 }
 
-/// <summary>A found candidate: its fused score and the two ranks it came from (null where it did not rank).</summary>
-public sealed record RankedResult(string Id, double Score, int? KeywordRank, int? VectorRank);
+/// <summary>A found candidate: its fused score, the two ranks it came from (null where it did not rank), and its position among the candidates.</summary>
+public sealed record RankedResult(string Id, double Score, int? KeywordRank, int? VectorRank, int Position);
+
+/// <summary>
+/// Candidates laid out for ranking: embeddings in one contiguous matrix and words in an inverted
+/// index (term -> the candidates holding it, with counts), so a query touches contiguous arrays
+/// instead of one dictionary per candidate. Built once per set of candidates.
+/// </summary>
+public sealed class SearchCorpus
+{
+    private readonly string[] _ids;
+    private readonly float[] _embeddings;
+    private readonly int[] _lengths;
+    private readonly Dictionary<string, (int[] Documents, int[] Counts)> _postings;
+
+    private SearchCorpus(string[] ids, float[] embeddings, int dimensions, int[] lengths, Dictionary<string, (int[], int[])> postings) =>
+        (_ids, _embeddings, Dimensions, _lengths, _postings) = (ids, embeddings, dimensions, lengths, postings);
+
+    public static SearchCorpus Empty { get; } = Build([]);
+
+    public int Count => _ids.Length;
+    public int Dimensions { get; }
+
+    public string Id(int index) => _ids[index];
+
+    public static SearchCorpus Build(IReadOnlyList<SearchCandidate> candidates)
+    {
+        var dimensions = candidates.Count == 0 ? 0 : candidates[0].Embedding.Length;
+        var embeddings = new float[candidates.Count * dimensions];
+        var lengths = new int[candidates.Count];
+        var postings = new Dictionary<string, (List<int> Documents, List<int> Counts)>(StringComparer.Ordinal);
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            var candidate = candidates[i];
+            if (candidate.Embedding.Length == dimensions) candidate.Embedding.CopyTo(embeddings, i * dimensions);
+            lengths[i] = candidate.Text.Length;
+            foreach (var (term, count) in candidate.Text.Frequencies)
+            {
+                if (!postings.TryGetValue(term, out var list)) postings[term] = list = ([], []);
+                list.Documents.Add(i);
+                list.Counts.Add(count);
+            }
+        }
+        return new SearchCorpus([.. candidates.Select(c => c.Id)], embeddings, dimensions, lengths,
+            postings.ToDictionary(p => p.Key, p => (p.Value.Documents.ToArray(), p.Value.Counts.ToArray()), StringComparer.Ordinal));
+    }
+
+    /// <summary>Okapi BM25 of each query term against the included candidates, which are the corpus for document frequencies.</summary>
+    internal double[] Bm25(IReadOnlyList<string> terms, bool[] included, int includedCount)
+    {
+        const double K1 = 1.2, B = 0.75;
+        var scores = new double[Count];
+        if (includedCount == 0) return scores;
+        long totalLength = 0;
+        for (var i = 0; i < Count; i++) if (included[i]) totalLength += _lengths[i];
+        var averageLength = Math.Max(1.0, (double)totalLength / includedCount);
+        foreach (var term in terms)
+        {
+            if (!_postings.TryGetValue(term, out var posting)) continue;
+            var frequency = 0;
+            foreach (var document in posting.Documents) if (included[document]) frequency++;
+            if (frequency == 0) continue;
+            var idf = Math.Log(1 + (includedCount - frequency + 0.5) / (frequency + 0.5));
+            for (var p = 0; p < posting.Documents.Length; p++)
+            {
+                var document = posting.Documents[p];
+                if (!included[document]) continue;
+                var count = posting.Counts[p];
+                scores[document] += idf * count * (K1 + 1) / (count + K1 * (1 - B + B * _lengths[document] / averageLength));
+            }
+        }
+        return scores;
+    }
+
+    /// <summary>Cosine similarity of the query to each included candidate (unit vectors: their dot product).</summary>
+    internal double[] Cosines(float[] query, bool[] included)
+    {
+        var scores = new double[Count];
+        if (query.Length != Dimensions) return scores;
+        var matrix = _embeddings.AsSpan();
+        for (var i = 0; i < Count; i++)
+            if (included[i]) scores[i] = Vectors.Cosine(query, matrix.Slice(i * Dimensions, Dimensions));
+        return scores;
+    }
+}
 
 /// <summary>
 /// Hybrid search over one user's candidates: BM25 keyword scores and cosine similarity ranked
@@ -41,37 +124,56 @@ public sealed record RankedResult(string Id, double Score, int? KeywordRank, int
 public static partial class HybridRanker
 {
     public const int RrfK = 60;
-    private const double K1 = 1.2, B = 0.75;
 
+    public static IReadOnlyList<RankedResult> Rank(string query, float[] queryEmbedding, IReadOnlyList<SearchCandidate> candidates, int limit, float minimumCosine = 0.2f) =>
+        Rank(query, queryEmbedding, SearchCorpus.Build(candidates), limit, null, minimumCosine);
+
+    /// <param name="include">Which candidates (by position) may be found; null: all.</param>
     /// <param name="minimumCosine">Vector matches below this similarity are not counted as matches.</param>
-    public static IReadOnlyList<RankedResult> Rank(string query, float[] queryEmbedding, IReadOnlyList<SearchCandidate> candidates, int limit, float minimumCosine = 0.2f)
+    public static IReadOnlyList<RankedResult> Rank(string query, float[] queryEmbedding, SearchCorpus corpus, int limit, Func<int, bool>? include, float minimumCosine = 0.2f)
     {
+        var included = new bool[corpus.Count];
+        var includedCount = 0;
+        for (var i = 0; i < corpus.Count; i++)
+            if (included[i] = include?.Invoke(i) ?? true) includedCount++;
+
         // Each retriever contributes its best few (as a search engine's retrievers do); ranks below that add almost nothing to the fusion.
         var depth = Math.Max(limit * 5, 50);
-        var keyword = TopRanks(Bm25(query, candidates).Where(s => s.Score > 0), depth);
-        var vector = TopRanks(candidates.Select(c => (c.Id, Score: (double)Vectors.Cosine(queryEmbedding, c.Embedding))).Where(s => s.Score >= minimumCosine), depth);
+        var terms = Tokenize(query).Distinct().ToList();
+        var keyword = TopRanks(corpus, corpus.Bm25(terms, included, includedCount), included, 0, strict: true, depth);
+        var vector = TopRanks(corpus, corpus.Cosines(queryEmbedding, included), included, minimumCosine, strict: false, depth);
 
         return keyword.Keys.Union(vector.Keys)
-            .Select(id => (Id: id, Keyword: keyword.TryGetValue(id, out var k) ? k : (int?)null, Vector: vector.TryGetValue(id, out var v) ? v : (int?)null))
-            .Select(r => new RankedResult(r.Id, Fuse(r.Keyword) + Fuse(r.Vector), r.Keyword, r.Vector))
+            .Select(position => (Position: position, Keyword: keyword.TryGetValue(position, out var k) ? k : (int?)null, Vector: vector.TryGetValue(position, out var v) ? v : (int?)null))
+            .Select(r => new RankedResult(corpus.Id(r.Position), Fuse(r.Keyword) + Fuse(r.Vector), r.Keyword, r.Vector, r.Position))
             .OrderByDescending(r => r.Score).ThenBy(r => r.Id, StringComparer.Ordinal)
             .Take(limit)
             .ToList();
     }
 
-    /// <summary>The ranks (1 = best) of the <paramref name="depth"/> highest scores, kept in a bounded heap rather than sorting them all.</summary>
-    private static Dictionary<string, int> TopRanks(IEnumerable<(string Id, double Score)> scores, int depth)
+    /// <summary>Okapi BM25 of the query against each candidate, with the candidates as the corpus.</summary>
+    public static IEnumerable<(string Id, double Score)> Bm25(string query, IReadOnlyList<SearchCandidate> candidates)
     {
-        var best = new PriorityQueue<(string Id, double Score), (double, string)>(depth + 1, TieBreak.Instance);
-        foreach (var score in scores)
+        var corpus = SearchCorpus.Build(candidates);
+        var included = Enumerable.Repeat(true, corpus.Count).ToArray();
+        var scores = corpus.Bm25(Tokenize(query).Distinct().ToList(), included, corpus.Count);
+        return scores.Select((score, i) => (corpus.Id(i), score));
+    }
+
+    /// <summary>The ranks (1 = best), by position, of the <paramref name="depth"/> highest scores above (or at) the threshold, kept in a bounded heap rather than sorting them all.</summary>
+    private static Dictionary<int, int> TopRanks(SearchCorpus corpus, double[] scores, bool[] included, double threshold, bool strict, int depth)
+    {
+        var best = new PriorityQueue<int, (double, string)>(depth + 1, TieBreak.Instance);
+        for (var i = 0; i < scores.Length; i++)
         {
-            best.Enqueue(score, (score.Score, score.Id));
+            if (!included[i] || (strict ? scores[i] <= threshold : scores[i] < threshold)) continue;
+            best.Enqueue(i, (scores[i], corpus.Id(i)));
             if (best.Count > depth) best.Dequeue(); // drops the lowest
         }
-        var ranked = new List<(string Id, double Score)>(best.Count);
+        var ranked = new List<int>(best.Count);
         while (best.Count > 0) ranked.Add(best.Dequeue());
         ranked.Reverse();
-        return ranked.Select((s, i) => (s.Id, Rank: i + 1)).ToDictionary(x => x.Id, x => x.Rank, StringComparer.Ordinal);
+        return ranked.Select((position, rank) => (Position: position, Rank: rank + 1)).ToDictionary(x => x.Position, x => x.Rank);
     }
 
     /// <summary>Lowest score first, and among equal scores the later id first, so that ties rank by id.</summary>
@@ -87,26 +189,6 @@ public static partial class HybridRanker
     }
 
     private static double Fuse(int? rank) => rank is { } r ? 1.0 / (RrfK + r) : 0;
-
-    /// <summary>Okapi BM25 of the query against each candidate, with the candidates as the corpus.</summary>
-    public static IEnumerable<(string Id, double Score)> Bm25(string query, IReadOnlyList<SearchCandidate> candidates)
-    {
-        var terms = Tokenize(query).Distinct().ToList();
-        if (terms.Count == 0 || candidates.Count == 0) return candidates.Select(c => (c.Id, 0.0));
-        var averageLength = candidates.Average(c => c.Text.Length);
-        var documentFrequency = terms.ToDictionary(t => t, t => candidates.Count(c => c.Text.Frequencies.ContainsKey(t)));
-        return candidates.Select(c =>
-        {
-            var score = 0.0;
-            foreach (var term in terms)
-            {
-                if (!c.Text.Frequencies.TryGetValue(term, out var frequency)) continue;
-                var idf = Math.Log(1 + (candidates.Count - documentFrequency[term] + 0.5) / (documentFrequency[term] + 0.5));
-                score += idf * frequency * (K1 + 1) / (frequency + K1 * (1 - B + B * c.Text.Length / Math.Max(averageLength, 1)));
-            }
-            return (c.Id, score);
-        });
-    }
 
     /// <summary>Lower-cased words and numbers (any script).</summary>
     public static IEnumerable<string> Tokenize(string text) => Word().Matches(text.ToLowerInvariant()).Select(m => m.Value);

@@ -21,29 +21,41 @@ public interface ISearchRow
 
 public sealed record IndexedRow<TRow>(TRow Row, SearchCandidate Candidate);
 
+/// <summary>A partition's searchable rows at one moment, and the same rows laid out for ranking (row i is corpus entry i).</summary>
+public sealed class SearchSnapshot<TRow>(IReadOnlyList<IndexedRow<TRow>> rows)
+{
+    private readonly Lazy<SearchCorpus> _corpus = new(() => SearchCorpus.Build([.. rows.Select(r => r.Candidate)]));
+
+    public static SearchSnapshot<TRow> Empty { get; } = new([]);
+
+    public IReadOnlyList<IndexedRow<TRow>> Rows { get; } = rows;
+
+    /// <summary>Built on first use after a change, once.</summary>
+    public SearchCorpus Corpus => _corpus.Value;
+}
+
 /// <summary>
 /// In-memory search candidates for one Cosmos partition (one user) at a time, per instance: loaded
-/// once with <c>loadQuery</c>, brought up to date from the partition's change feed on every use (only
-/// what changed since the last look), rebuilt after <c>maxAge</c> or when marked stale. Bounded across
+/// once from the partition's change feed, then brought up to date from it on every use (only what
+/// changed since the last look), rebuilt after <c>maxAge</c> or when marked stale. Bounded across
 /// partitions by <c>maxEntries</c> rows; the least recently used partitions are dropped first.
 /// </summary>
 public sealed class PartitionSearchIndex<TRow> : IDisposable where TRow : class, ISearchRow
 {
     private readonly CosmosStore _store;
     private readonly CosmosContainerSpec _container;
-    private readonly QueryDefinition _loadQuery;
     private readonly TimeSpan _maxAge;
     private readonly TimeProvider _clock;
     private readonly MemoryCache _partitions;
 
-    public PartitionSearchIndex(CosmosStore store, CosmosContainerSpec container, string loadQuery, int maxEntries, TimeSpan maxAge, TimeProvider clock)
+    public PartitionSearchIndex(CosmosStore store, CosmosContainerSpec container, int maxEntries, TimeSpan maxAge, TimeProvider clock)
     {
-        (_store, _container, _loadQuery, _maxAge, _clock) = (store, container, new QueryDefinition(loadQuery), maxAge, clock);
+        (_store, _container, _maxAge, _clock) = (store, container, maxAge, clock);
         _partitions = new MemoryCache(new MemoryCacheOptions { SizeLimit = maxEntries });
     }
 
     /// <summary>The partition's searchable rows, up to date as of this call.</summary>
-    public async Task<IReadOnlyList<IndexedRow<TRow>>> RowsAsync(string partition, CancellationToken cancellationToken)
+    public async Task<SearchSnapshot<TRow>> SnapshotAsync(string partition, CancellationToken cancellationToken)
     {
         var index = _partitions.GetOrCreate(partition, entry =>
         {
@@ -58,11 +70,11 @@ public sealed class PartitionSearchIndex<TRow> : IDisposable where TRow : class,
             var now = _clock.GetUtcNow();
             if (index.Stale || index.LoadedAt is null || now - index.LoadedAt > _maxAge)
             {
-                // Mark the change feed's position first: what is written during the load shows up in both (harmlessly).
-                var position = await ReadChangesAsync(container, partition, null, [], cancellationToken).ConfigureAwait(false);
-                var rows = await container.QueryPartitionAsync<TRow>(partition, _loadQuery, cancellationToken).ConfigureAwait(false);
+                // The partition's change feed from the beginning holds the latest version of every item, and ends where the next refresh starts.
+                var rows = new List<TRow>();
+                var position = await ReadChangesAsync(container, partition, null, rows, cancellationToken).ConfigureAwait(false);
                 index.Reload(rows, position, now);
-                _partitions.Set(partition, index, new MemoryCacheEntryOptions { Size = Math.Max(1, rows.Count), SlidingExpiration = _maxAge });
+                _partitions.Set(partition, index, new MemoryCacheEntryOptions { Size = Math.Max(1, index.Snapshot.Rows.Count), SlidingExpiration = _maxAge });
             }
             else
             {
@@ -70,7 +82,7 @@ public sealed class PartitionSearchIndex<TRow> : IDisposable where TRow : class,
                 var position = await ReadChangesAsync(container, partition, index.FeedPosition, rows, cancellationToken).ConfigureAwait(false);
                 index.Apply(rows, position);
             }
-            return index.Items;
+            return index.Snapshot;
         }
         finally
         {
@@ -86,11 +98,11 @@ public sealed class PartitionSearchIndex<TRow> : IDisposable where TRow : class,
 
     public void Dispose() => _partitions.Dispose();
 
-    /// <summary>Reads the partition's change feed from <paramref name="position"/> (null: from now) into <paramref name="rows"/>; returns the new position.</summary>
+    /// <summary>Reads the partition's change feed from <paramref name="position"/> (null: from the beginning) into <paramref name="rows"/>; returns the new position.</summary>
     private static async Task<string?> ReadChangesAsync(Container container, string partition, string? position, List<TRow> rows, CancellationToken cancellationToken)
     {
         var start = position is null
-            ? ChangeFeedStartFrom.Now(FeedRange.FromPartitionKey(new PartitionKey(partition)))
+            ? ChangeFeedStartFrom.Beginning(FeedRange.FromPartitionKey(new PartitionKey(partition)))
             : ChangeFeedStartFrom.ContinuationToken(position);
         using var feed = container.GetChangeFeedIterator<TRow>(start, ChangeFeedMode.LatestVersion, new ChangeFeedRequestOptions { PageSizeHint = 1000 });
         while (feed.HasMoreResults)
@@ -103,13 +115,13 @@ public sealed class PartitionSearchIndex<TRow> : IDisposable where TRow : class,
         return position;
     }
 
-    /// <summary>One partition's rows. Changed under <see cref="Gate"/>; <see cref="Items"/> is an immutable snapshot.</summary>
+    /// <summary>One partition's rows. Changed under <see cref="Gate"/>; <see cref="Snapshot"/> is immutable.</summary>
     private sealed class Partition
     {
         private readonly Dictionary<string, IndexedRow<TRow>> _byId = new(StringComparer.Ordinal);
 
         public SemaphoreSlim Gate { get; } = new(1, 1);
-        public IReadOnlyList<IndexedRow<TRow>> Items { get; private set; } = [];
+        public SearchSnapshot<TRow> Snapshot { get; private set; } = SearchSnapshot<TRow>.Empty;
         public string? FeedPosition { get; private set; }
         public DateTimeOffset? LoadedAt { get; private set; }
         public volatile bool Stale;
@@ -136,7 +148,7 @@ public sealed class PartitionSearchIndex<TRow> : IDisposable where TRow : class,
                 _byId[row.Id] = new IndexedRow<TRow>(row, new SearchCandidate(row.Id, row.Text ?? "", EmbeddingCodec.Decode(row.Embedding)));
                 changed = true;
             }
-            if (changed) Items = [.. _byId.Values];
+            if (changed) Snapshot = new SearchSnapshot<TRow>([.. _byId.Values]);
         }
     }
 }

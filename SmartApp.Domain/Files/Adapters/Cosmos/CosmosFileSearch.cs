@@ -18,24 +18,23 @@ public sealed class CosmosFileSearch : IFileSearch, IDisposable
     public CosmosFileSearch(CosmosStore store, IFileStore files, IEmbedder embedder, IOptions<FilesOptions> options, TimeProvider clock)
     {
         (_files, _embedder) = (files, embedder);
-        _index = new PartitionSearchIndex<ChunkDocument>(store, CosmosContainers.Files, "SELECT * FROM c WHERE c.type = 'chunk'",
-            options.Value.SearchIndexMaxEntries, options.Value.SearchIndexMaxAge, clock);
+        _index = new PartitionSearchIndex<ChunkDocument>(store, CosmosContainers.Files, options.Value.SearchIndexMaxEntries, options.Value.SearchIndexMaxAge, clock);
     }
 
     public async Task<IReadOnlyList<FileSearchHit>> SearchAsync(string userId, string query, IReadOnlySet<string>? fileIds, int limit, CancellationToken cancellationToken)
     {
         var queryEmbedding = _embedder.EmbedAsync([query], cancellationToken);
-        var rows = await _index.RowsAsync(userId, cancellationToken).ConfigureAwait(false);
-        var byId = rows.Where(r => fileIds is null || fileIds.Contains(r.Row.FileId)).ToDictionary(r => r.Row.Id, r => r.Row, StringComparer.Ordinal);
+        var snapshot = await _index.SnapshotAsync(userId, cancellationToken).ConfigureAwait(false);
         // A little more than asked for, since chunks of a file deleted meanwhile are dropped below.
-        var ranked = HybridRanker.Rank(query, (await queryEmbedding.ConfigureAwait(false))[0],
-            rows.Where(r => byId.ContainsKey(r.Row.Id)).Select(r => r.Candidate).ToList(), limit + 5);
+        var ranked = HybridRanker.Rank(query, (await queryEmbedding.ConfigureAwait(false))[0], snapshot.Corpus, limit + 5,
+            fileIds is null ? null : i => fileIds.Contains(snapshot.Rows[i].Row.FileId));
+        var chunks = ranked.ToDictionary(r => r.Id, r => snapshot.Rows[r.Position].Row, StringComparer.Ordinal);
 
-        var fileIdsFound = ranked.Select(r => byId[r.Id].FileId).Distinct().ToList();
+        var fileIdsFound = ranked.Select(r => chunks[r.Id].FileId).Distinct().ToList();
         var found = await Task.WhenAll(fileIdsFound.Select(id => _files.FindAsync(userId, id, cancellationToken))).ConfigureAwait(false);
         var files = fileIdsFound.Zip(found).ToDictionary(x => x.First, x => x.Second, StringComparer.Ordinal);
         return ranked
-            .Select(r => (Chunk: byId[r.Id], r.Score))
+            .Select(r => (Chunk: chunks[r.Id], r.Score))
             .Where(x => files[x.Chunk.FileId] is { Status: FileStatus.Indexed })
             .Take(limit)
             .Select(x => new FileSearchHit(x.Chunk.ToChunk(), files[x.Chunk.FileId]!.Name, x.Score))

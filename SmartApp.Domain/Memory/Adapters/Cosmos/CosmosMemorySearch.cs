@@ -22,18 +22,16 @@ public sealed class CosmosMemorySearch : IMemorySearch, IDisposable
     public CosmosMemorySearch(CosmosStore store, IEmbedder embedder, IOptions<MemoryOptions> options, TimeProvider clock)
     {
         (_store, _embedder) = (store, embedder);
-        _index = new PartitionSearchIndex<IndexRow>(store, CosmosContainers.Memories,
-            "SELECT c.id, c.type, c.kind, c.sessionId, c.timeline, c.at, c.content, c.embedding, c.deleted FROM c WHERE c.type = 'memory' AND NOT IS_DEFINED(c.deleted)",
-            options.Value.SearchIndexMaxEntries, options.Value.SearchIndexMaxAge, clock);
+        _index = new PartitionSearchIndex<IndexRow>(store, CosmosContainers.Memories, options.Value.SearchIndexMaxEntries, options.Value.SearchIndexMaxAge, clock);
     }
 
     public async Task<IReadOnlyList<MemorySearchHit>> SearchAsync(string userId, MemorySearchQuery query, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var queryEmbedding = _embedder.EmbedAsync([query.Terms], cancellationToken);
-        var rows = await _index.RowsAsync(userId, cancellationToken).ConfigureAwait(false);
-        var candidates = rows.Where(r => Matches(r.Row, query)).Select(r => r.Candidate).ToList();
-        var ranked = HybridRanker.Rank(query.Terms, (await queryEmbedding.ConfigureAwait(false))[0], candidates, query.Limit);
+        var snapshot = await _index.SnapshotAsync(userId, cancellationToken).ConfigureAwait(false);
+        var ranked = HybridRanker.Rank(query.Terms, (await queryEmbedding.ConfigureAwait(false))[0], snapshot.Corpus, query.Limit,
+            i => Matches(snapshot.Rows[i].Row, query));
 
         var current = await ReadCurrentAsync(userId, ranked.Select(r => r.Id).ToList(), cancellationToken).ConfigureAwait(false);
         if (current.Count < ranked.Count) _index.MarkStale(userId); // removed outside the change feed's view (e.g. account deletion)
