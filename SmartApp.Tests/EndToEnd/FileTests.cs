@@ -299,6 +299,30 @@ public sealed class FileTests(DevHostFixture app)
         Assert.Single(await SearchAsync(alice, new { query = "bank PIN hint" }));
     }
 
+    [Fact]
+    public async Task Files_are_in_the_export_and_gone_with_the_account()
+    {
+        var email = TestUsers.NewEmail("leaving");
+        var (user, signIn) = await app.SignInAsync(email);
+        var userId = signIn.GetProperty("user").GetProperty("id").GetString()!;
+        var file = await UploadAsync(user, TestDocuments.Utf8("Our wedding was in Sintra."), "wedding-notes.txt", "text/plain");
+        await WaitForAsync(user, Id(file), "indexed");
+
+        var export = JsonDocument.Parse(await user.GetStringAsync("me/export")).RootElement.GetProperty("stores");
+        Assert.Contains(export.GetProperty("files").EnumerateArray(), f => f.GetProperty("name").GetString() == "wedding-notes.txt");
+        Assert.Contains(export.GetProperty("blobs").EnumerateArray(), b => b.GetProperty("name").GetString() == $"users/{userId}/{Id(file)}");
+
+        using var accepted = await user.DeleteAsync("me");
+        var status = await app.WaitForDeletionAsync(accepted.Headers.Location!.ToString());
+        Assert.Equal("completed", status.GetProperty("status").GetString());
+        Assert.True(status.GetProperty("deleted").GetProperty("files").GetInt32() >= 2); // the record and its passage
+        Assert.Equal(1, status.GetProperty("deleted").GetProperty("blobs").GetInt32());
+
+        var (again, _) = await app.SignInAsync(email);
+        Assert.Empty(await SearchAsync(again, new { query = "where was the wedding" }));
+        Assert.Empty((await again.GetFromJsonAsync<JsonElement>("files")).GetProperty("files").EnumerateArray());
+    }
+
     /// <summary>A body sent without Content-Length (chunked), as a client streaming from a pipe does.</summary>
     private sealed class NoLengthStream(byte[] bytes) : MemoryStream(bytes)
     {

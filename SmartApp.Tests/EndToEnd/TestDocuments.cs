@@ -4,6 +4,7 @@ using DocumentFormat.OpenXml.Packaging;
 using UglyToad.PdfPig.Core;
 using UglyToad.PdfPig.Fonts.Standard14Fonts;
 using UglyToad.PdfPig.Writer;
+using S = DocumentFormat.OpenXml.Spreadsheet;
 using W = DocumentFormat.OpenXml.Wordprocessing;
 
 namespace SmartApp.Tests.EndToEnd;
@@ -38,6 +39,35 @@ public static class TestDocuments
             var main = document.AddMainDocumentPart();
             main.Document = new W.Document(new W.Body(paragraphs.Select(p => new W.Paragraph(new W.Run(new W.Text(p))))));
             main.Document.Save();
+        }
+        return stream.ToArray();
+    }
+
+    /// <summary>A workbook with one sheet per entry; cells hold shared strings, as Excel writes them.</summary>
+    public static byte[] Xlsx(params (string Name, string[][] Rows)[] sheets)
+    {
+        using var stream = new MemoryStream();
+        using (var document = SpreadsheetDocument.Create(stream, SpreadsheetDocumentType.Workbook))
+        {
+            var workbook = document.AddWorkbookPart();
+            workbook.Workbook = new S.Workbook(new S.Sheets());
+            var shared = workbook.AddNewPart<SharedStringTablePart>();
+            shared.SharedStringTable = new S.SharedStringTable();
+            var strings = new List<string>();
+            uint id = 1;
+            foreach (var (name, rows) in sheets)
+            {
+                var part = workbook.AddNewPart<WorksheetPart>();
+                var data = new S.SheetData(rows.Select(row => new S.Row(row.Select(text =>
+                {
+                    var index = strings.IndexOf(text);
+                    if (index < 0) { strings.Add(text); index = strings.Count - 1; shared.SharedStringTable.AppendChild(new S.SharedStringItem(new S.Text(text))); }
+                    return new S.Cell { DataType = S.CellValues.SharedString, CellValue = new S.CellValue(index.ToString(System.Globalization.CultureInfo.InvariantCulture)) };
+                }))));
+                part.Worksheet = new S.Worksheet(data);
+                workbook.Workbook.Sheets!.AppendChild(new S.Sheet { Id = workbook.GetIdOfPart(part), SheetId = id++, Name = name });
+            }
+            workbook.Workbook.Save();
         }
         return stream.ToArray();
     }

@@ -94,4 +94,24 @@ public sealed class FileInputTests
         Assert.Null(docx.Page);
         Assert.Equal("One.\nTwo.", docx.Text);
     }
+
+    [Fact]
+    public void Each_sheet_of_a_workbook_is_a_page_with_its_name_and_rows()
+    {
+        var xlsx = TestDocuments.Xlsx(("Prices", [["item", "price"], ["tea", "3.50"]]), ("Stock", [["tea", "12 boxes"]]));
+        var pages = TextExtractor.Extract(new MemoryStream(xlsx), FileFormat.Excel, default);
+        Assert.Equal([1, 2], pages.Select(p => p.Page!.Value));
+        Assert.Equal("Prices\nitem\tprice\ntea\t3.50\n", pages[0].Text);
+        Assert.Contains("12 boxes", pages[1].Text);
+    }
+
+    [Fact]
+    public void Html_keeps_visible_text_and_drops_scripts_and_markdown_loses_its_markup()
+    {
+        var html = TextExtractor.Extract(new MemoryStream(TestDocuments.Utf8("<html><head><title>T</title><style>p{}</style></head><body><p>Hello <b>there</b></p><script>alert(1)</script><ul><li>one</li><li>two</li></ul></body></html>")), FileFormat.Html, default);
+        Assert.Equal("T\nHello there\none\ntwo", Assert.Single(html).Text);
+        var markdown = TextExtractor.Extract(new MemoryStream(TestDocuments.Utf8("# Title\n\nSome **bold** [link](http://x)")), FileFormat.Markdown, default);
+        Assert.DoesNotContain("**", markdown[0].Text);
+        Assert.Contains("Some bold link", markdown[0].Text);
+    }
 }
