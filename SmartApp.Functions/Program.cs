@@ -20,6 +20,7 @@ builder.Services
     .AddIdentityEdge()
     .AddChatModel(builder.Configuration)
     .AddMemory(builder.Configuration)
-    .AddFiles(builder.Configuration);
+    .AddFiles(builder.Configuration)
+    .AddChat(builder.Configuration);
 
 builder.Build().Run();

@@ -52,6 +52,16 @@ public static class ChatModelServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>Chat: conversations on Cosmos, grounded in memory and files. Needs storage, the model, memory and files.</summary>
+    public static IServiceCollection AddChat(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ChatSettings>().Bind(configuration.GetSection(ChatSettings.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IConversationStore, Adapters.Cosmos.CosmosConversationStore>();
+        services.AddSingleton<IUsageStore, Adapters.Cosmos.CosmosUsageStore>();
+        services.AddSingleton<ChatService>();
+        return services;
+    }
+
     /// <summary>The model when no key is configured: every call fails the way an outage does, so callers fall back.</summary>
     private sealed class UnavailableChatClient : IChatClient
     {

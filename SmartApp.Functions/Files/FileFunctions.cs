@@ -66,10 +66,7 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
     [Function("FileList")]
     public async Task<IActionResult> List([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "files")] HttpRequest req)
     {
-        var limit = req.Query["limit"].ToString() is { Length: > 0 } text
-            ? int.TryParse(text, out var value) ? value : throw new ValidationFailedException("limit", "'limit' must be a whole number.")
-            : (int?)null;
-        var page = await files.ListAsync(req.CurrentUser(), req.Query["prefix"], req.Query["cursor"], limit, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var page = await files.ListAsync(req.CurrentUser(), req.Query["prefix"], req.Query["cursor"], req.QueryInt("limit"), req.HttpContext.RequestAborted).ConfigureAwait(false);
         return new OkObjectResult(new { files = page.Files.Select(FileResponse.From), cursor = page.Cursor });
     }
 

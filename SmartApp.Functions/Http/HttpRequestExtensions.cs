@@ -17,6 +17,14 @@ internal static class HttpRequestExtensions
             ? current
             : throw new UnauthorizedException();
 
+    /// <summary>An optional whole-number query parameter; anything else is a 400 naming it.</summary>
+    public static int? QueryInt(this HttpRequest request, string name) =>
+        request.Query[name].ToString() is { Length: > 0 } text
+            ? int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value)
+                ? value
+                : throw new ValidationFailedException(name, $"'{name}' must be a whole number.")
+            : null;
+
     /// <summary>
     /// Reads a JSON body. An absent body gives <paramref name="whenEmpty"/> (or a 400 when that is null);
     /// a non-JSON content type is a 415, an oversized body a 413, malformed JSON a 400 saying where.

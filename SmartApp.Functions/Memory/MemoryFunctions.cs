@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -51,7 +50,7 @@ public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions
     public async Task<IActionResult> List([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "memory/sessions/{sessionId}/memories")] HttpRequest req, string sessionId)
     {
         var query = req.Query;
-        var memories = await memory.ListAsync(req.CurrentUser(), sessionId, query["timeline"], query["key"], OptionalInt(query["last"], "last"),
+        var memories = await memory.ListAsync(req.CurrentUser(), sessionId, query["timeline"], query["key"], req.QueryInt("last"),
             TimeRange.Parse(query["from"], query["to"]), req.HttpContext.RequestAborted).ConfigureAwait(false);
         return new OkObjectResult(new { memories = memories.Select(MemoryResponse.From) });
     }
@@ -124,11 +123,6 @@ public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions
         await memory.DeleteProcedureAsync(req.CurrentUser(), key, req.HttpContext.RequestAborted).ConfigureAwait(false);
         return new NoContentResult();
     }
-
-    private static int? OptionalInt(string? text, string field) =>
-        string.IsNullOrEmpty(text) ? null
-        : int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value
-        : throw new ValidationFailedException(field, $"'{field}' must be a whole number.");
 
     public sealed record EndSessionRequest(bool? Flush);
 

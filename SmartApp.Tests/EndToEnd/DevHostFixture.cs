@@ -60,6 +60,8 @@ public sealed class DevHostFixture : IAsyncLifetime
             ["Vultr__ApiKey"] = FakeVultr.ApiKey,
             ["Vultr__Model"] = "e2e-model",
             ["Vultr__RequestTimeout"] = "00:00:05",
+            ["Chat__FirstTokenTimeout"] = "00:00:03",
+            ["Chat__IdleTimeout"] = "00:00:02",
             ["Files__MaxFileBytes"] = FileLimitBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         Client = new HttpClient { BaseAddress = new Uri(State["apiUrl"] + "/"), Timeout = TimeSpan.FromSeconds(60) };

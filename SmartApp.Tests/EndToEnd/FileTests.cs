@@ -19,7 +19,7 @@ public sealed class FileTests(DevHostFixture app)
         ["Cleaning", "Descale the kettle with white vinegar once a month."],
     ];
 
-    private static async Task<JsonElement> UploadAsync(HttpClient user, byte[] bytes, string name, string contentType)
+    internal static async Task<JsonElement> UploadAsync(HttpClient user, byte[] bytes, string name, string contentType)
     {
         using var content = new ByteArrayContent(bytes);
         content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
@@ -31,7 +31,7 @@ public sealed class FileTests(DevHostFixture app)
         return body;
     }
 
-    private static async Task<JsonElement> WaitForAsync(HttpClient user, string fileId, params string[] statuses)
+    internal static async Task<JsonElement> WaitForAsync(HttpClient user, string fileId, params string[] statuses)
     {
         var deadline = DateTime.UtcNow.AddSeconds(90);
         JsonElement file;

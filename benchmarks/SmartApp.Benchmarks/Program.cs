@@ -7,6 +7,8 @@
 //        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --memory [--samples 200]
 // Files figures (100 MB upload vs a direct SDK upload, worker memory, ingestion, search at 20k chunks):
 //        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --files [--megabytes 100 --samples 100]
+// Chat figures (token relay delay through SSE; time to the first meta event with retrieval on):
+//        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --chat [--turns 30]
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -23,6 +25,12 @@ if (args.Contains("--files"))
         typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!,
         typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SmartAppDirectory").Value!,
         Arg("--megabytes", 100), Arg("--samples", 100));
+
+if (args.Contains("--chat"))
+    return await SmartApp.Benchmarks.ChatBenchmark.RunAsync(
+        typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!,
+        typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SmartAppDirectory").Value!,
+        Arg("--turns", 30));
 
 var launches = Arg("--launches", 7);
 var seconds = Arg("--seconds", 15);

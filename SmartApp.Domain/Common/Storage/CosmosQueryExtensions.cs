@@ -1,4 +1,8 @@
+using System.Buffers.Text;
+using System.Net;
+using System.Text;
 using Microsoft.Azure.Cosmos;
+using SmartApp.Domain.Common.Errors;
 
 namespace SmartApp.Domain.Common.Storage;
 
@@ -14,4 +18,33 @@ public static class CosmosQueryExtensions
             results.AddRange(await iterator.ReadNextAsync(cancellationToken).ConfigureAwait(false));
         return results;
     }
+
+    /// <summary>
+    /// One page of a query within one partition. The cursor is the store's continuation token,
+    /// base64url so that it travels in a query string; one the API did not hand out is a 400 naming <c>cursor</c>.
+    /// </summary>
+    public static async Task<(List<T> Items, string? Cursor)> QueryPageAsync<T>(this Container container, string partitionKey, QueryDefinition query, string? cursor, int limit, CancellationToken cancellationToken)
+    {
+        string? continuation;
+        try
+        {
+            continuation = cursor is null ? null : Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor));
+        }
+        catch (FormatException)
+        {
+            throw InvalidCursor();
+        }
+        using var iterator = container.GetItemQueryIterator<T>(query, continuation, new QueryRequestOptions { PartitionKey = new PartitionKey(partitionKey), MaxItemCount = limit });
+        try
+        {
+            var page = await iterator.ReadNextAsync(cancellationToken).ConfigureAwait(false);
+            return ([.. page], page.ContinuationToken is { } token ? Base64Url.EncodeToString(Encoding.UTF8.GetBytes(token)) : null);
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.BadRequest && cursor is not null)
+        {
+            throw InvalidCursor();
+        }
+    }
+
+    private static ValidationFailedException InvalidCursor() => new("cursor", "'cursor' is not one this API returned.");
 }

@@ -31,4 +31,7 @@ public static class SmartAppTelemetry
 
     /// <summary>Ingestions finished, by outcome (indexed, retrying, failed).</summary>
     public static readonly Counter<long> FilesIngested = Meter.CreateCounter<long>("smartapp.files.ingested", "{file}", "File ingestions finished");
+
+    /// <summary>Model tokens used by chat, by direction (prompt, completion).</summary>
+    public static readonly Counter<long> ModelTokens = Meter.CreateCounter<long>("smartapp.chat.model_tokens", "{token}", "Tokens sent to and received from the model");
 }

@@ -1,9 +1,6 @@
-using System.Buffers.Text;
 using System.Net;
 using System.Runtime.CompilerServices;
-using System.Text;
 using Microsoft.Azure.Cosmos;
-using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Common.Search;
 using SmartApp.Domain.Common.Storage;
 
@@ -56,28 +53,8 @@ public sealed class CosmosFileStore(CosmosStore store) : IFileStore
         var query = new QueryDefinition(
                 $"SELECT * FROM c WHERE c.type = 'file' AND NOT IS_DEFINED(c.deleted){(prefix is null ? "" : " AND STARTSWITH(c.name, @prefix)")} ORDER BY c.createdAt DESC")
             .WithParameter("@prefix", prefix);
-        string? continuation;
-        try
-        {
-            // The cursor is the store's continuation token, base64url so that it travels in a query string.
-            continuation = cursor is null ? null : Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor));
-        }
-        catch (FormatException)
-        {
-            throw new ValidationFailedException("cursor", "'cursor' is not one this API returned.");
-        }
-        using var iterator = container.GetItemQueryIterator<FileDocument>(query, continuation,
-            new QueryRequestOptions { PartitionKey = new PartitionKey(userId), MaxItemCount = limit });
-        try
-        {
-            var page = await iterator.ReadNextAsync(cancellationToken).ConfigureAwait(false);
-            var next = page.ContinuationToken is { } token ? Base64Url.EncodeToString(Encoding.UTF8.GetBytes(token)) : null;
-            return new FilePage(page.Select(d => d.ToFile(null)).ToList(), next);
-        }
-        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.BadRequest && cursor is not null)
-        {
-            throw new ValidationFailedException("cursor", "'cursor' is not one this API returned.");
-        }
+        var (documents, next) = await container.QueryPageAsync<FileDocument>(userId, query, cursor, limit, cancellationToken).ConfigureAwait(false);
+        return new FilePage(documents.Select(d => d.ToFile(null)).ToList(), next);
     }
 
     public async Task WriteChunksAsync(string userId, string fileId, IReadOnlyList<(FileChunk Chunk, float[] Embedding)> chunks, CancellationToken cancellationToken)

@@ -1,0 +1,149 @@
+using System.Net;
+using Microsoft.Azure.Cosmos;
+using SmartApp.Domain.Common.Storage;
+
+namespace SmartApp.Domain.Chat.Adapters.Cosmos;
+
+/// <summary>
+/// Conversations (<c>type: conversation</c>) and messages (<c>type: message</c>) in container
+/// <c>conversations</c>, partition <c>/userId</c>. Deleting a conversation deletes its record, then its messages.
+/// </summary>
+public sealed class CosmosConversationStore(CosmosStore store) : IConversationStore
+{
+    private static readonly ItemRequestOptions NoContent = new() { EnableContentResponseOnWrite = false };
+
+    public async Task CreateAsync(string userId, Conversation conversation, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        await container.CreateItemAsync(ConversationDocument.From(userId, conversation), new PartitionKey(userId), NoContent, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<Conversation?> FindAsync(string userId, string conversationId, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var response = await container.ReadItemAsync<ConversationDocument>(conversationId, new PartitionKey(userId), cancellationToken: cancellationToken).ConfigureAwait(false);
+            return response.Resource.Type == ConversationDocument.ConversationType ? response.Resource.ToConversation(response.ETag) : null;
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public async Task<Conversation?> TryUpdateAsync(string userId, Conversation conversation, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var response = await container.ReplaceItemAsync(ConversationDocument.From(userId, conversation), conversation.Id, new PartitionKey(userId),
+                new ItemRequestOptions { IfMatchEtag = conversation.ETag, EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
+            return conversation with { ETag = response.ETag };
+        }
+        catch (CosmosException ex) when (ex.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public async Task<ConversationPage> ListAsync(string userId, string? cursor, int limit, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var (items, next) = await container.QueryPageAsync<ConversationDocument>(userId,
+            new QueryDefinition("SELECT * FROM c WHERE c.type = 'conversation' ORDER BY c.updatedAt DESC"), cursor, limit, cancellationToken).ConfigureAwait(false);
+        return new ConversationPage(items.Select(d => d.ToConversation(null)).ToList(), next);
+    }
+
+    public async Task<bool> DeleteAsync(string userId, string conversationId, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var partition = new PartitionKey(userId);
+        try
+        {
+            await container.DeleteItemAsync<object>(conversationId, partition, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+        var ids = await container.QueryPartitionAsync<MessageDocument>(userId,
+            new QueryDefinition("SELECT c.id FROM c WHERE c.type = 'message' AND c.conversationId = @conversation").WithParameter("@conversation", conversationId),
+            cancellationToken).ConfigureAwait(false);
+        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (message, token) =>
+        {
+            try { await container.DeleteItemAsync<object>(message.Id, partition, cancellationToken: token).ConfigureAwait(false); }
+            catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound) { }
+        }).ConfigureAwait(false);
+        return true;
+    }
+
+    public async Task AddMessageAsync(string userId, ChatMessageRecord message, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        await container.UpsertItemAsync(MessageDocument.From(userId, message), new PartitionKey(userId), NoContent, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<MessagePage> ListMessagesAsync(string userId, string conversationId, string? cursor, int limit, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var (items, next) = await container.QueryPageAsync<MessageDocument>(userId,
+            new QueryDefinition("SELECT * FROM c WHERE c.type = 'message' AND c.conversationId = @conversation ORDER BY c.sequence ASC").WithParameter("@conversation", conversationId),
+            cursor, limit, cancellationToken).ConfigureAwait(false);
+        return new MessagePage(items.Select(d => d.ToMessage()).ToList(), next);
+    }
+
+    public async Task<IReadOnlyList<ChatMessageRecord>> RecentMessagesAsync(string userId, string conversationId, int count, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var newestFirst = await container.QueryPartitionAsync<MessageDocument>(userId,
+            new QueryDefinition("SELECT * FROM c WHERE c.type = 'message' AND c.conversationId = @conversation ORDER BY c.sequence DESC OFFSET 0 LIMIT @count")
+                .WithParameter("@conversation", conversationId).WithParameter("@count", count), cancellationToken).ConfigureAwait(false);
+        return newestFirst.AsEnumerable().Reverse().Select(d => d.ToMessage()).ToList();
+    }
+
+    private ValueTask<Container> ContainerAsync(CancellationToken cancellationToken) => store.GetContainerAsync(CosmosContainers.Conversations, cancellationToken);
+}
+
+internal sealed record ConversationDocument(string Id, string UserId, string Type)
+{
+    public const string ConversationType = "conversation";
+
+    public string? Title { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; init; }
+    public string? MemorySessionId { get; init; }
+
+    public static ConversationDocument From(string userId, Conversation c) =>
+        new(c.Id, userId, ConversationType) { Title = c.Title, CreatedAt = c.CreatedAt, UpdatedAt = c.UpdatedAt, MemorySessionId = c.MemorySessionId };
+
+    public Conversation ToConversation(string? etag) => new(Id, Title, CreatedAt, UpdatedAt) { MemorySessionId = MemorySessionId, ETag = etag };
+}
+
+/// <summary>A message; <c>sequence</c> (ticks of its time) orders a conversation even when two share a timestamp's text form.</summary>
+internal sealed record MessageDocument(string Id, string UserId, string Type)
+{
+    public const string MessageType = "message";
+
+    public string? ConversationId { get; init; }
+    public MessageRole Role { get; init; }
+    public string? Content { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public long Sequence { get; init; }
+    public List<Citation>? Citations { get; init; }
+    public TokenUsage? Usage { get; init; }
+    public bool Degraded { get; init; }
+    public bool Incomplete { get; init; }
+
+    public static MessageDocument From(string userId, ChatMessageRecord m) => new(m.Id, userId, MessageType)
+    {
+        ConversationId = m.ConversationId, Role = m.Role, Content = m.Content, CreatedAt = m.CreatedAt,
+        Sequence = m.CreatedAt.UtcTicks + (m.Role == MessageRole.Assistant ? 1 : 0),
+        Citations = [.. m.Citations], Usage = m.Usage, Degraded = m.Degraded, Incomplete = m.Incomplete,
+    };
+
+    public ChatMessageRecord ToMessage() => new(Id, ConversationId ?? "", Role, Content ?? "", CreatedAt)
+    {
+        Citations = Citations ?? [], Usage = Usage, Degraded = Degraded, Incomplete = Incomplete,
+    };
+}

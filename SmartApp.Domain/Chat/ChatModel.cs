@@ -1,0 +1,62 @@
+namespace SmartApp.Domain.Chat;
+
+public sealed record Conversation(string Id, string? Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    /// <summary>The working-memory session the conversation's turns are written to.</summary>
+    public string? MemorySessionId { get; init; }
+
+    public string? ETag { get; init; }
+}
+
+public enum MessageRole
+{
+    User,
+    Assistant,
+}
+
+/// <summary>Where part of a reply came from: a passage of a file, or a memory.</summary>
+public sealed record Citation(string Type, double Score, string Text)
+{
+    public const string FileType = "file", MemoryType = "memory";
+
+    public string? FileId { get; init; }
+    public string? FileName { get; init; }
+    public string? ChunkId { get; init; }
+    public int? Page { get; init; }
+    public int? Start { get; init; }
+    public int? End { get; init; }
+    public string? MemoryId { get; init; }
+    public string? Kind { get; init; }
+}
+
+public sealed record TokenUsage(int PromptTokens, int CompletionTokens);
+
+public sealed record ChatMessageRecord(string Id, string ConversationId, MessageRole Role, string Content, DateTimeOffset CreatedAt)
+{
+    public IReadOnlyList<Citation> Citations { get; init; } = [];
+    public TokenUsage? Usage { get; init; }
+
+    /// <summary>The model was unavailable: the reply is what memory and files say, not the model's words.</summary>
+    public bool Degraded { get; init; }
+
+    /// <summary>The reply stopped before the model finished (the client left, or the model stalled or failed mid-way).</summary>
+    public bool Incomplete { get; init; }
+}
+
+public sealed record ConversationPage(IReadOnlyList<Conversation> Conversations, string? Cursor);
+
+public sealed record MessagePage(IReadOnlyList<ChatMessageRecord> Messages, string? Cursor);
+
+/// <summary>A generated reply: its text, what it drew on, what it cost, and how it ended.</summary>
+public sealed record ChatResult(string Text, IReadOnlyList<Citation> Citations, TokenUsage Usage, bool Degraded, bool Incomplete, Exception? Failure);
+
+/// <summary>What one turn stored: the user's message and the reply.</summary>
+public sealed record ChatTurn(ChatMessageRecord Message, ChatMessageRecord Reply);
+
+/// <summary>Where a reply goes as it is made (an SSE stream, or nowhere until the JSON answer).</summary>
+public interface IReplySink
+{
+    Task StartAsync(string messageId, string replyId, IReadOnlyList<Citation> citations, CancellationToken cancellationToken);
+
+    Task DeltaAsync(string text, CancellationToken cancellationToken);
+}

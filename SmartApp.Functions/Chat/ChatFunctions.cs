@@ -1,0 +1,127 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Net.Http.Headers;
+using SmartApp.Domain.Chat;
+using SmartApp.Domain.Common;
+using SmartApp.Domain.Common.Errors;
+using SmartApp.Functions.Http;
+
+namespace SmartApp.Functions.Chat;
+
+/// <summary>Conversations with the model (API.md "Chat"), grounded in the user's memory and files.</summary>
+public sealed class ChatFunctions(ChatService chat)
+{
+    [Function("ChatConversationStart")]
+    public async Task<IActionResult> Start([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "chat/conversations")] HttpRequest req)
+    {
+        var body = await req.ReadJsonAsync(whenEmpty: new StartRequest(null)).ConfigureAwait(false);
+        var conversation = await chat.StartAsync(req.CurrentUser(), body.Title, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        return new CreatedResult($"/api/chat/conversations/{conversation.Id}", ConversationResponse.From(conversation));
+    }
+
+    [Function("ChatConversationList")]
+    public async Task<IActionResult> List([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "chat/conversations")] HttpRequest req)
+    {
+        var page = await chat.ListAsync(req.CurrentUser(), req.Query["cursor"], req.QueryInt("limit"), req.HttpContext.RequestAborted).ConfigureAwait(false);
+        return new OkObjectResult(new { conversations = page.Conversations.Select(ConversationResponse.From), cursor = page.Cursor });
+    }
+
+    /// <summary>The conversation and a page of its messages, oldest first.</summary>
+    [Function("ChatConversationGet")]
+    public async Task<IActionResult> Get([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "chat/conversations/{conversationId}")] HttpRequest req, string conversationId)
+    {
+        var (conversation, messages) = await chat.GetAsync(req.CurrentUser(), conversationId, req.Query["cursor"], req.QueryInt("limit"), req.HttpContext.RequestAborted).ConfigureAwait(false);
+        return new OkObjectResult(new { conversation = ConversationResponse.From(conversation), messages = messages.Messages, cursor = messages.Cursor });
+    }
+
+    [Function("ChatConversationDelete")]
+    public async Task<IActionResult> Delete([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "chat/conversations/{conversationId}")] HttpRequest req, string conversationId)
+    {
+        await chat.DeleteAsync(req.CurrentUser(), conversationId, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        return new NoContentResult();
+    }
+
+    /// <summary>
+    /// One turn. With <c>Accept: text/event-stream</c> the reply streams as SSE (<c>meta</c>, <c>delta</c>…,
+    /// then <c>done</c> or <c>error</c>), each event flushed as it is made; otherwise one JSON answer.
+    /// </summary>
+    [Function("ChatMessageSend")]
+    public async Task Send([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "chat/conversations/{conversationId}/messages")] HttpRequest req, string conversationId)
+    {
+        var body = await req.ReadJsonAsync<SendRequest>().ConfigureAwait(false);
+        var request = new ChatRequest(body.Content, body.UseMemory ?? true, body.UseFiles ?? true, body.FileIds);
+        var response = req.HttpContext.Response;
+        var cancellationToken = req.HttpContext.RequestAborted;
+        if (!req.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase)))
+        {
+            var turn = await chat.SendAsync(req.CurrentUser(), conversationId, request, NoSink.Instance, cancellationToken).ConfigureAwait(false);
+            response.ContentType = "application/json";
+            await JsonSerializer.SerializeAsync(response.Body, new
+            {
+                message = turn.Message,
+                reply = turn.Reply,
+                citations = turn.Reply.Citations,
+                usage = turn.Reply.Usage,
+                degraded = turn.Reply.Degraded,
+            }, JsonDefaults.Options, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var sink = new SseSink(response);
+        try
+        {
+            var turn = await chat.SendAsync(req.CurrentUser(), conversationId, request, sink, cancellationToken).ConfigureAwait(false);
+            await sink.EventAsync("done", new { usage = turn.Reply.Usage, degraded = turn.Reply.Degraded, incomplete = turn.Reply.Incomplete }, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (sink.Started && !cancellationToken.IsCancellationRequested)
+        {
+            // The stream has begun (status 200 is sent): the failure travels as an `error` event with the same ProblemDetails shape.
+            var problem = ProblemTypes.From(ex);
+            await sink.EventAsync("error", ProblemWriter.ToProblemDetails(problem, req.HttpContext), CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    public sealed record StartRequest(string? Title);
+
+    public sealed record SendRequest(string? Content, bool? UseMemory, bool? UseFiles, IReadOnlyList<string>? FileIds);
+
+    public sealed record ConversationResponse(string Id, string? Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+    {
+        public static ConversationResponse From(Conversation c) => new(c.Id, c.Title, c.CreatedAt, c.UpdatedAt);
+    }
+
+    private sealed class NoSink : IReplySink
+    {
+        public static readonly NoSink Instance = new();
+        public Task StartAsync(string messageId, string replyId, IReadOnlyList<Citation> citations, CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task DeltaAsync(string text, CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    /// <summary>Server-sent events on the response: each event written and flushed at once (no buffering on the way).</summary>
+    private sealed class SseSink(HttpResponse response) : IReplySink
+    {
+        public bool Started { get; private set; }
+
+        public async Task StartAsync(string messageId, string replyId, IReadOnlyList<Citation> citations, CancellationToken cancellationToken)
+        {
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "text/event-stream";
+            response.Headers.CacheControl = "no-cache";
+            response.Headers["X-Accel-Buffering"] = "no";
+            Started = true;
+            await EventAsync("meta", new { messageId, replyId, citations }, cancellationToken).ConfigureAwait(false);
+        }
+
+        public Task DeltaAsync(string text, CancellationToken cancellationToken) => EventAsync("delta", new { text }, cancellationToken);
+
+        public async Task EventAsync(string name, object data, CancellationToken cancellationToken)
+        {
+            var payload = Encoding.UTF8.GetBytes($"event: {name}\ndata: {JsonSerializer.Serialize(data, data.GetType(), JsonDefaults.Options)}\n\n");
+            await response.Body.WriteAsync(payload, cancellationToken).ConfigureAwait(false);
+            await response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+}
