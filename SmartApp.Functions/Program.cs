@@ -1,5 +1,6 @@
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Hosting;
+using SmartApp.Domain.Billing;
 using SmartApp.Domain.Chat;
 using SmartApp.Domain.Common.Storage;
 using SmartApp.Domain.Files;
@@ -21,6 +22,7 @@ builder.Services
     .AddChatModel(builder.Configuration)
     .AddMemory(builder.Configuration)
     .AddFiles(builder.Configuration)
-    .AddChat(builder.Configuration);
+    .AddChat(builder.Configuration)
+    .AddBilling(builder.Configuration);
 
 builder.Build().Run();

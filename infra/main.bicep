@@ -37,6 +37,9 @@ param vultrApiKey string = ''
 @description('Vultr chat model id (GET /v1/models lists the current catalogue).')
 param vultrModel string = 'llama-3.3-70b-instruct-fp8'
 
+@description('Stripe price id of the Pro plan.')
+param stripeProPriceId string = 'price_pro_monthly'
+
 @secure()
 @description('Stripe secret key; stored in Key Vault when given.')
 param stripeSecretKey string = ''
@@ -107,6 +110,7 @@ module function 'app/function.bicep' = {
     workOSClientId: workOSClientId
     allowedOrigin: allowedOrigin
     vultrModel: vultrModel
+    stripeProPriceId: stripeProPriceId
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
   }

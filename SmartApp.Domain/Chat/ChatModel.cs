@@ -31,6 +31,9 @@ public sealed record Citation(string Type, double Score, string Text)
 
 public sealed record TokenUsage(int PromptTokens, int CompletionTokens);
 
+/// <summary>One user's chat use on one day: replies, and the tokens they cost.</summary>
+public sealed record DailyUsage(int Messages, int PromptTokens, int CompletionTokens);
+
 public sealed record ChatMessageRecord(string Id, string ConversationId, MessageRole Role, string Content, DateTimeOffset CreatedAt)
 {
     public IReadOnlyList<Citation> Citations { get; init; } = [];

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.ML.Tokenizers;
 using SmartApp.Domain.Common.Errors;
+using SmartApp.Domain.Common.Quotas;
 using SmartApp.Domain.Common.Telemetry;
 using SmartApp.Domain.Files;
 using SmartApp.Domain.Identity;
@@ -21,7 +22,7 @@ public sealed record ChatRequest(string? Content, bool UseMemory = true, bool Us
 /// comes, then stores the reply with its citations and token usage and writes the turn to working memory.
 /// </summary>
 public sealed partial class ChatService(
-    IConversationStore conversations, IUsageStore usage, IChatClient model, MemoryService memory, FileService files,
+    IConversationStore conversations, IUsageStore usage, IChatClient model, MemoryService memory, FileService files, IQuotaGate quotas,
     IOptions<ChatSettings> settings, TimeProvider clock, ILogger<ChatService> logger)
 {
     public const int DefaultPageSize = 50, MaxPageSize = 200;
@@ -72,6 +73,7 @@ public sealed partial class ChatService(
         if (Encoding.UTF8.GetByteCount(content) > settings.Value.MaxMessageBytes)
             throw new ValidationFailedException("content", $"'content' may be at most {settings.Value.MaxMessageBytes} bytes (UTF-8).");
         var conversation = await RequireAsync(user, conversationId, cancellationToken).ConfigureAwait(false);
+        await quotas.EnsureAsync(user, QuotaKind.ChatMessage, cancellationToken).ConfigureAwait(false);
 
         var history = await conversations.RecentMessagesAsync(user.UserId, conversationId, settings.Value.HistoryMessages, cancellationToken).ConfigureAwait(false);
         var message = new ChatMessageRecord(NewMessageId(), conversationId, MessageRole.User, content, clock.GetUtcNow());
@@ -102,6 +104,7 @@ public sealed partial class ChatService(
             throw new ValidationFailedException("messages", "The last message must be a non-empty message from the user.");
         if (Encoding.UTF8.GetByteCount(last.Content) > settings.Value.MaxMessageBytes)
             throw new ValidationFailedException("messages", $"The last message may be at most {settings.Value.MaxMessageBytes} bytes (UTF-8).");
+        await quotas.EnsureAsync(user, QuotaKind.ChatMessage, cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
         var history = messages.Take(messages.Count - 1).Where(m => m.Role is not null)
             .Select(m => new ChatMessageRecord("", "", m.Role!.Value, m.Content, now)).TakeLast(settings.Value.HistoryMessages).ToList();

@@ -28,5 +28,5 @@ public interface IUsageStore
 {
     Task AddAsync(string userId, DateOnly day, TokenUsage usage, CancellationToken cancellationToken);
 
-    Task<TokenUsage> GetAsync(string userId, DateOnly day, CancellationToken cancellationToken);
+    Task<DailyUsage> GetAsync(string userId, DateOnly day, CancellationToken cancellationToken);
 }

@@ -25,6 +25,12 @@ public sealed class CachedUserRepository(IUserRepository inner, IMemoryCache cac
         return user;
     }
 
+    public async Task SetPlanAsync(string userId, string plan, CancellationToken cancellationToken)
+    {
+        await inner.SetPlanAsync(userId, plan, cancellationToken).ConfigureAwait(false);
+        cache.Remove(Key(userId));
+    }
+
     public async Task DeleteAsync(string userId, CancellationToken cancellationToken)
     {
         cache.Remove(Key(userId));

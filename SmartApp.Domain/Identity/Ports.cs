@@ -12,6 +12,9 @@ public interface IUserRepository
 
     /// <summary>Removes the user record; from then on the user's tokens are refused.</summary>
     Task DeleteAsync(string userId, CancellationToken cancellationToken);
+
+    /// <summary>Sets the user's plan (billing decides it); a user that does not exist is left alone.</summary>
+    Task SetPlanAsync(string userId, string plan, CancellationToken cancellationToken);
 }
 
 /// <summary>Verifies a bearer token and says who it speaks for.</summary>

@@ -14,13 +14,14 @@ internal static class HttpEdgeExtensions
 {
     /// <summary>
     /// The HTTP edge: the worker middleware (correlation id, then errors to ProblemDetails, then
-    /// authentication), applied to HTTP-triggered functions, and the JSON shape of responses.
+    /// authentication, then the per-user rate limit), applied to HTTP-triggered functions, and the JSON shape of responses.
     /// </summary>
     public static FunctionsApplicationBuilder AddHttpEdge(this FunctionsApplicationBuilder builder)
     {
         builder.UseWhen<CorrelationId>(IsHttp);
         builder.UseWhen<ProblemDetailsMiddleware>(IsHttp);
         builder.UseWhen<AuthenticationMiddleware>(IsHttp);
+        builder.UseWhen<RateLimitMiddleware>(IsHttp);
 
         // Per-request framework chatter stays out of the logs; the edge logs each request's outcome itself.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);

@@ -90,6 +90,11 @@ public sealed class ChatTests(DevHostFixture app) : IAsyncLifetime
         Assert.Equal(streamed, messages[1].GetProperty("content").GetString());
         Assert.Equal(events[0].Data.GetProperty("replyId").GetString(), messages[1].GetProperty("id").GetString());
 
+        // The conversation and the day's token count are in the user's export.
+        var export = JsonDocument.Parse(await user.GetStringAsync("me/export")).RootElement.GetProperty("stores");
+        Assert.Contains(export.GetProperty("conversations").EnumerateArray(), m => m.TryGetProperty("content", out var c) && c.GetString() == streamed);
+        Assert.Contains(export.GetProperty("usage").EnumerateArray(), u => u.GetProperty("completionTokens").GetInt32() > 0);
+
         // The turn went to working memory: a later search finds it.
         using var search = await user.PostAsJsonAsync("memory/search", new { terms = "kettle warranty water damage", kinds = new[] { "working" } });
         Assert.Contains((await search.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results").EnumerateArray(),

@@ -21,6 +21,12 @@ public sealed class DevHostFixture : IAsyncLifetime
     /// <summary>The language model the app talks to (Vultr's wire format on loopback).</summary>
     public FakeVultr Model { get; private set; } = null!;
 
+    /// <summary>Stripe's API as the app sees it (loopback).</summary>
+    public FakeStripe Stripe { get; private set; } = null!;
+
+    /// <summary>Chat messages a free user may send a day in the app under test (small, so the limit can be reached).</summary>
+    public const int FreeMessagesPerDay = 3;
+
     public HttpClient Client { get; private set; } = null!;
 
     /// <summary>What the dev host reported when it was ready: URLs and the emulators' settings.</summary>
@@ -51,6 +57,7 @@ public sealed class DevHostFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Model = await FakeVultr.StartAsync();
+        Stripe = await FakeStripe.StartAsync();
         var devHost = typeof(DevHostFixture).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!;
         _host = await DevHostProcess.StartAsync(devHost, ["--emulators", "--port", "0"], StartTimeout, new Dictionary<string, string>
         {
@@ -60,6 +67,10 @@ public sealed class DevHostFixture : IAsyncLifetime
             ["Vultr__ApiKey"] = FakeVultr.ApiKey,
             ["Vultr__Model"] = "e2e-model",
             ["Vultr__RequestTimeout"] = "00:00:05",
+            ["Billing__StripeApiBase"] = Stripe.BaseUrl,
+            ["Billing__StripeSecretKey"] = FakeStripe.SecretKey,
+            ["Billing__StripeWebhookSecret"] = FakeStripe.WebhookSecret,
+            ["Billing__Plans__free__Entitlements__MessagesPerDay"] = FreeMessagesPerDay.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Chat__FirstTokenTimeout"] = "00:00:03",
             ["Chat__IdleTimeout"] = "00:00:02",
             ["Files__MaxFileBytes"] = FileLimitBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -97,6 +108,7 @@ public sealed class DevHostFixture : IAsyncLifetime
         Client?.Dispose();
         if (_host is not null) await _host.DisposeAsync();
         if (Model is not null) await Model.DisposeAsync();
+        if (Stripe is not null) await Stripe.DisposeAsync();
     }
 }
 

@@ -96,7 +96,7 @@ public sealed class InfraTests
         Assert.Contains(("Cosmos__AccountEndpoint", false), read);
         foreach (var (name, isArray) in read)
         {
-            bool Has(HashSet<string> keys) => keys.Contains(name) || (isArray && keys.Contains(name + "__0"));
+            bool Has(HashSet<string> keys) => keys.Contains(name) || (isArray && keys.Any(k => k.StartsWith(name + "__", StringComparison.Ordinal)));
             if (name != "WorkOS__Issuers")
                 Assert.True(Has(sample), $"{name} is read by the app but missing from local.settings.sample.json");
             if (!LocalOnly.ContainsKey(name))
@@ -104,7 +104,7 @@ public sealed class InfraTests
         }
     }
 
-    /// <summary>Every settable property of every options class (a class with a <c>Section</c> constant), as an app-setting name.</summary>
+    /// <summary>Every settable property of every options class (a class with a <c>Section</c> constant), as an app-setting name; collections (arrays, dictionaries) are set by their entries.</summary>
     private static IEnumerable<(string Name, bool IsArray)> SettingsTheAppReads()
     {
         var assemblies = new[] { typeof(CosmosOptions).Assembly, typeof(SmartApp.Functions.Diagnostics.DiagnosticsOptions).Assembly };
@@ -112,7 +112,8 @@ public sealed class InfraTests
         {
             if (type.GetField("Section", BindingFlags.Public | BindingFlags.Static) is not { IsLiteral: true } section) continue;
             foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
-                yield return ($"{section.GetRawConstantValue()}__{property.Name}", property.PropertyType.IsArray);
+                yield return ($"{section.GetRawConstantValue()}__{property.Name}",
+                    property.PropertyType.IsArray || property.PropertyType.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IDictionary<,>)));
         }
     }
 

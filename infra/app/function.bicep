@@ -16,6 +16,7 @@ param keyVaultUri string
 param workOSClientId string
 param allowedOrigin string
 param vultrModel string
+param stripeProPriceId string
 param instanceMemoryMB int
 param maximumInstanceCount int
 
@@ -119,6 +120,13 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
     Chat__HistoryMessages: '20'
     Chat__ContextItems: '5'
     Chat__OutageRetryAfter: '00:00:30'
+    Billing__Plans__pro__StripePriceId: stripeProPriceId
+    Billing__StripeApiBase: 'https://api.stripe.com'
+    Billing__StripeSecretKey: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/stripe-secret-key)'
+    Billing__StripeWebhookSecret: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/stripe-webhook-secret)'
+    Billing__WebhookTolerance: '00:05:00'
+    Billing__DefaultReturnUrl: '${allowedOrigin}/billing'
+    Billing__RequestsPerMinute: '600'
     Diagnostics__EnableFaultRoute: 'false'
     Telemetry__ConsoleExporter: 'false'
   }

@@ -37,17 +37,17 @@ public sealed class CosmosUsageStore(CosmosStore store) : IUsageStore
         }
     }
 
-    public async Task<TokenUsage> GetAsync(string userId, DateOnly day, CancellationToken cancellationToken)
+    public async Task<DailyUsage> GetAsync(string userId, DateOnly day, CancellationToken cancellationToken)
     {
         var container = await store.GetContainerAsync(CosmosContainers.Usage, cancellationToken).ConfigureAwait(false);
         try
         {
             var item = (await container.ReadItemAsync<UsageDocument>(Id(day), new PartitionKey(userId), cancellationToken: cancellationToken).ConfigureAwait(false)).Resource;
-            return new TokenUsage(item.PromptTokens, item.CompletionTokens);
+            return new DailyUsage(item.Messages, item.PromptTokens, item.CompletionTokens);
         }
         catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
         {
-            return new TokenUsage(0, 0);
+            return new DailyUsage(0, 0, 0);
         }
     }
 

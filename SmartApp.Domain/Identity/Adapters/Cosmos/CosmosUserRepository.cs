@@ -59,6 +59,21 @@ public sealed class CosmosUserRepository(CosmosStore store, TimeProvider clock) 
         }
     }
 
+    public async Task SetPlanAsync(string userId, string plan, CancellationToken cancellationToken)
+    {
+        var container = await store.GetContainerAsync(CosmosContainers.Users, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await container.PatchItemAsync<UserDocument>(userId, new PartitionKey(userId),
+                [PatchOperation.Set("/plan", plan), PatchOperation.Set("/updatedAt", clock.GetUtcNow())],
+                new PatchItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            // The account was deleted; billing has nothing to update.
+        }
+    }
+
     private async Task<ItemResponse<UserDocument>?> ReadAsync(string userId, CancellationToken cancellationToken)
     {
         var container = await store.GetContainerAsync(CosmosContainers.Users, cancellationToken).ConfigureAwait(false);

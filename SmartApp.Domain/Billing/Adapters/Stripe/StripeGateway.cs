@@ -1,0 +1,109 @@
+using System.Net;
+using System.Net.Http;
+using Microsoft.Extensions.Options;
+using SmartApp.Domain.Common.Errors;
+using Stripe;
+
+namespace SmartApp.Domain.Billing.Adapters.Stripe;
+
+/// <summary>Stripe through Stripe.net, at a configurable API base; every failure to reach it is an upstream error, never Stripe's own text.</summary>
+public sealed class StripeGateway : IStripeGateway
+{
+    private readonly IOptions<BillingOptions> _options;
+    private readonly StripeClient _client;
+
+    public StripeGateway(IHttpClientFactory httpClients, IOptions<BillingOptions> options)
+    {
+        _options = options;
+        _client = new StripeClient(new StripeClientOptions
+        {
+            ApiKey = string.IsNullOrEmpty(options.Value.StripeSecretKey) ? "sk_unset" : options.Value.StripeSecretKey,
+            ApiBase = options.Value.StripeApiBase.TrimEnd('/'),
+            // One quick retry of a connection error or 5xx; beyond that the webhook answers 500 and Stripe delivers again.
+            HttpClient = new SystemNetHttpClient(httpClients.CreateClient(BillingServiceCollectionExtensions.HttpClientName), maxNetworkRetries: 1),
+        });
+    }
+
+    public BillingEvent ParseWebhook(string body, string? signatureHeader)
+    {
+        if (string.IsNullOrEmpty(_options.Value.StripeWebhookSecret))
+            throw new UpstreamUnavailableException("Stripe webhooks are not configured (Billing:StripeWebhookSecret).");
+        if (string.IsNullOrWhiteSpace(signatureHeader))
+            throw new ValidationFailedException("Stripe-Signature", "The Stripe-Signature header is required.");
+        Event stripeEvent;
+        try
+        {
+            stripeEvent = EventUtility.ConstructEvent(body, signatureHeader, _options.Value.StripeWebhookSecret,
+                (long)_options.Value.WebhookTolerance.TotalSeconds, throwOnApiVersionMismatch: false);
+        }
+        catch (StripeException ex) when (ex.Message.Contains("signature", StringComparison.OrdinalIgnoreCase) || ex.Message.Contains("timestamp", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ValidationFailedException("Stripe-Signature", "The signature does not match this body, or its timestamp is outside the tolerance.");
+        }
+        catch (Exception ex) when (ex is StripeException or System.Text.Json.JsonException or Newtonsoft.Json.JsonException or ArgumentException or InvalidOperationException)
+        {
+            throw new ValidationFailedException("body", "The body is not a Stripe event.");
+        }
+        if (string.IsNullOrEmpty(stripeEvent.Id) || string.IsNullOrEmpty(stripeEvent.Type))
+            throw new ValidationFailedException("body", "The body is not a Stripe event.");
+
+        return stripeEvent.Data?.Object switch
+        {
+            global::Stripe.Checkout.Session session => new BillingEvent(stripeEvent.Id, stripeEvent.Type, session.SubscriptionId, session.CustomerId, session.ClientReferenceId),
+            Subscription subscription => new BillingEvent(stripeEvent.Id, stripeEvent.Type, subscription.Id, subscription.CustomerId, subscription.Metadata?.GetValueOrDefault("userId")),
+            Invoice invoice => new BillingEvent(stripeEvent.Id, stripeEvent.Type, invoice.Parent?.SubscriptionDetails?.SubscriptionId, invoice.CustomerId, null),
+            _ => new BillingEvent(stripeEvent.Id, stripeEvent.Type, null, null, null),
+        };
+    }
+
+    public async Task<StripeSubscription> GetSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken)
+    {
+        var subscription = await CallAsync(() => new SubscriptionService(_client).GetAsync(subscriptionId, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var item = subscription.Items?.Data?.FirstOrDefault();
+        return new StripeSubscription(subscription.Id, subscription.CustomerId, subscription.Status, item?.Price?.Id,
+            item is null || item.CurrentPeriodEnd == default ? null : new DateTimeOffset(DateTime.SpecifyKind(item.CurrentPeriodEnd, DateTimeKind.Utc)),
+            subscription.CancelAtPeriodEnd, subscription.Metadata?.GetValueOrDefault("userId"));
+    }
+
+    public async Task<Uri> CreateCheckoutAsync(string userId, string? email, string? customerId, string priceId, string successUrl, string cancelUrl, CancellationToken cancellationToken)
+    {
+        var options = new global::Stripe.Checkout.SessionCreateOptions
+        {
+            Mode = "subscription",
+            LineItems = [new global::Stripe.Checkout.SessionLineItemOptions { Price = priceId, Quantity = 1 }],
+            ClientReferenceId = userId,
+            Customer = customerId,
+            CustomerEmail = customerId is null ? email : null,
+            SuccessUrl = successUrl,
+            CancelUrl = cancelUrl,
+            SubscriptionData = new global::Stripe.Checkout.SessionSubscriptionDataOptions { Metadata = new Dictionary<string, string> { ["userId"] = userId } },
+        };
+        var session = await CallAsync(() => new global::Stripe.Checkout.SessionService(_client).CreateAsync(options, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return new Uri(session.Url);
+    }
+
+    public async Task<Uri> CreatePortalAsync(string customerId, string returnUrl, CancellationToken cancellationToken)
+    {
+        var session = await CallAsync(() => new global::Stripe.BillingPortal.SessionService(_client)
+            .CreateAsync(new global::Stripe.BillingPortal.SessionCreateOptions { Customer = customerId, ReturnUrl = returnUrl }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return new Uri(session.Url);
+    }
+
+    private async Task<T> CallAsync<T>(Func<Task<T>> call)
+    {
+        if (string.IsNullOrEmpty(_options.Value.StripeSecretKey))
+            throw new UpstreamUnavailableException("Billing is not configured (Billing:StripeSecretKey).");
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (StripeException ex) when (ex.HttpStatusCode == HttpStatusCode.NotFound)
+        {
+            throw new NotFoundException("Stripe does not know this subscription or customer.");
+        }
+        catch (Exception ex) when (ex is StripeException or HttpRequestException or TaskCanceledException)
+        {
+            throw new UpstreamUnavailableException("Stripe could not be reached; try again.", TimeSpan.FromSeconds(10), ex);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using SmartApp.Domain.Billing;
+using SmartApp.Domain.Common.Errors;
+using SmartApp.Functions.Http;
+
+namespace SmartApp.Functions.Billing;
+
+/// <summary>Plans, Stripe Checkout and portal, the subscription, and Stripe's webhook (API.md "Billing").</summary>
+public sealed class BillingFunctions(BillingService billing)
+{
+    private const int MaxWebhookBytes = 512 * 1024;
+
+    [Function("BillingPlans"), AllowAnonymous]
+    public IActionResult Plans([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "billing/plans")] HttpRequest req) =>
+        new OkObjectResult(new
+        {
+            plans = billing.Plans.Select(p => new { id = p.Key.ToLowerInvariant(), name = p.Value.Name, monthlyPriceCents = p.Value.MonthlyPriceCents, entitlements = p.Value.Entitlements }),
+        });
+
+    [Function("BillingCheckout")]
+    public async Task<IActionResult> Checkout([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "billing/checkout")] HttpRequest req)
+    {
+        var body = await req.ReadJsonAsync<CheckoutRequest>().ConfigureAwait(false);
+        var url = await billing.CheckoutAsync(req.CurrentUser(), body.Plan, body.SuccessUrl, body.CancelUrl, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        return new OkObjectResult(new { url });
+    }
+
+    [Function("BillingPortal")]
+    public async Task<IActionResult> Portal([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "billing/portal")] HttpRequest req)
+    {
+        var body = await req.ReadJsonAsync(whenEmpty: new PortalRequest(null)).ConfigureAwait(false);
+        var url = await billing.PortalAsync(req.CurrentUser(), body.ReturnUrl, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        return new OkObjectResult(new { url });
+    }
+
+    [Function("BillingSubscription")]
+    public async Task<IActionResult> Subscription([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "billing/subscription")] HttpRequest req)
+    {
+        var (state, entitlements, today) = await billing.GetSubscriptionAsync(req.CurrentUser(), req.HttpContext.RequestAborted).ConfigureAwait(false);
+        return new OkObjectResult(new
+        {
+            plan = state.Plan, status = state.Status, currentPeriodEnd = state.CurrentPeriodEnd, cancelAtPeriodEnd = state.CancelAtPeriodEnd,
+            entitlements, usage = new { messagesToday = today.Messages, promptTokensToday = today.PromptTokens, completionTokensToday = today.CompletionTokens },
+        });
+    }
+
+    /// <summary>
+    /// Stripe's deliveries: the signature is checked on the raw body; 200 once the event is applied (or
+    /// was before); 400 for a bad signature or body; 500 when Stripe could not be asked, so it delivers again.
+    /// </summary>
+    [Function("BillingWebhook"), AllowAnonymous]
+    public async Task<IActionResult> Webhook([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "billing/webhook")] HttpRequest req)
+    {
+        if (req.ContentLength > MaxWebhookBytes) throw new PayloadTooLargeException($"A webhook body may be at most {MaxWebhookBytes} bytes.");
+        using var reader = new StreamReader(req.Body, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync(req.HttpContext.RequestAborted).ConfigureAwait(false);
+        try
+        {
+            var outcome = await billing.HandleWebhookAsync(body, req.Headers["Stripe-Signature"], req.HttpContext.RequestAborted).ConfigureAwait(false);
+            return new OkObjectResult(new { received = true, eventId = outcome.EventId, alreadyApplied = outcome.AlreadyApplied });
+        }
+        catch (UpstreamUnavailableException ex)
+        {
+            var problem = ProblemWriter.ToProblemDetails(ProblemTypes.From(ex), req.HttpContext);
+            problem.Status = StatusCodes.Status500InternalServerError;
+            return new ObjectResult(problem) { StatusCode = StatusCodes.Status500InternalServerError, ContentTypes = { ProblemWriter.ContentType } };
+        }
+    }
+
+    public sealed record CheckoutRequest(string? Plan, string? SuccessUrl, string? CancelUrl);
+
+    public sealed record PortalRequest(string? ReturnUrl);
+}

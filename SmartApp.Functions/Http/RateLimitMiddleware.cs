@@ -1,0 +1,46 @@
+using System.Threading.RateLimiting;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Middleware;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using SmartApp.Domain.Billing;
+using SmartApp.Domain.Common.Errors;
+using SmartApp.Domain.Identity;
+
+namespace SmartApp.Functions.Http;
+
+/// <summary>
+/// A token bucket per signed-in user on this instance (<see cref="BillingOptions.RequestsPerMinute"/>,
+/// bursts up to that many): past it, 429 with Retry-After. Anonymous requests are not counted here.
+/// </summary>
+internal sealed class RateLimitMiddleware(IServiceProvider services) : IFunctionsWorkerMiddleware, IDisposable
+{
+    private PartitionedRateLimiter<string>? _limiter;
+
+    public async Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
+    {
+        if (context.GetHttpContext()?.Items.TryGetValue(typeof(CurrentUser), out var value) == true && value is CurrentUser user)
+        {
+            _limiter ??= Create(services.GetRequiredService<IOptions<BillingOptions>>().Value.RequestsPerMinute);
+            using var lease = _limiter.AttemptAcquire(user.UserId);
+            if (!lease.IsAcquired)
+            {
+                var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+                throw new RateLimitedException("Too many requests; slow down.", retryAfter);
+            }
+        }
+        await next(context).ConfigureAwait(false);
+    }
+
+    internal static PartitionedRateLimiter<string> Create(int perMinute) =>
+        PartitionedRateLimiter.Create<string, string>(userId => RateLimitPartition.GetTokenBucketLimiter(userId, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = perMinute,
+            TokensPerPeriod = Math.Max(1, perMinute / 60),
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+
+    public void Dispose() => _limiter?.Dispose();
+}

@@ -1,0 +1,192 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace SmartApp.Tests.EndToEnd;
+
+/// <summary>Billing through the dev host: Checkout, Stripe's signed webhooks against a fake Stripe API, and plan quotas.</summary>
+[Collection(DevHostCollection.Name)]
+public sealed class BillingTests(DevHostFixture app)
+{
+    private async Task<HttpResponseMessage> DeliverAsync((string Body, string Signature) delivery)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "billing/webhook") { Content = new StringContent(delivery.Body, Encoding.UTF8, "application/json") };
+        request.Headers.TryAddWithoutValidation("Stripe-Signature", delivery.Signature);
+        return await app.Client.SendAsync(request);
+    }
+
+    private static async Task<JsonElement> SubscriptionAsync(HttpClient user) => await user.GetFromJsonAsync<JsonElement>("billing/subscription");
+
+    private async Task<(HttpClient User, string UserId, string SubscriptionId, string Customer)> SubscriberAsync()
+    {
+        var (user, signIn) = await app.SignInAsync(TestUsers.NewEmail("billing"));
+        var userId = signIn.GetProperty("user").GetProperty("id").GetString()!;
+        return (user, userId, "sub_" + Guid.NewGuid().ToString("N")[..14], "cus_" + Guid.NewGuid().ToString("N")[..14]);
+    }
+
+    [Fact]
+    public async Task Checkout_then_the_subscription_events_make_the_user_pro()
+    {
+        var (user, userId, subscriptionId, customer) = await SubscriberAsync();
+        Assert.Equal("free", (await SubscriptionAsync(user)).GetProperty("plan").GetString());
+
+        using var checkout = await user.PostAsJsonAsync("billing/checkout", new { plan = "pro", successUrl = "https://app.example/ok", cancelUrl = "https://app.example/no" });
+        var url = (await checkout.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("url").GetString();
+        Assert.StartsWith("https://checkout.stripe.test/", url);
+        var session = app.Stripe.CheckoutSessions.Last(s => s.GetValueOrDefault("client_reference_id") == userId);
+        Assert.Equal("subscription", session["mode"]);
+        Assert.Equal(FakeStripe.ProPrice, session["line_items[0][price]"]);
+        Assert.Equal(userId, session["subscription_data[metadata][userId]"]);
+
+        // The customer pays; Stripe sends checkout.session.completed (the subscription now exists at Stripe).
+        app.Stripe.SetSubscription(subscriptionId, customer, "active", userId);
+        using var completed = await DeliverAsync(FakeStripe.Event("checkout.session.completed", new JsonObject
+        {
+            ["id"] = "cs_test_1", ["object"] = "checkout.session", ["mode"] = "subscription", ["status"] = "complete", ["payment_status"] = "paid",
+            ["client_reference_id"] = userId, ["customer"] = customer, ["subscription"] = subscriptionId,
+        }));
+        Assert.Equal(HttpStatusCode.OK, completed.StatusCode);
+
+        var subscription = await SubscriptionAsync(user);
+        Assert.Equal("pro", subscription.GetProperty("plan").GetString());
+        Assert.Equal("active", subscription.GetProperty("status").GetString());
+        Assert.Equal(2000, subscription.GetProperty("entitlements").GetProperty("messagesPerDay").GetInt32());
+        Assert.Equal("pro", (await user.GetFromJsonAsync<JsonElement>("me")).GetProperty("plan").GetString());
+
+        using var portal = await user.PostAsync("billing/portal", null);
+        Assert.Contains(customer, (await portal.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("url").GetString());
+    }
+
+    [Fact]
+    public async Task The_same_event_delivered_again_and_concurrently_is_applied_once_with_the_same_result()
+    {
+        var (user, userId, subscriptionId, customer) = await SubscriberAsync();
+        var subscription = app.Stripe.SetSubscription(subscriptionId, customer, "active", userId);
+        var delivery = FakeStripe.Event("customer.subscription.created", subscription);
+
+        var answers = new List<JsonElement>();
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await DeliverAsync(delivery);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            answers.Add(await response.Content.ReadFromJsonAsync<JsonElement>());
+        }
+        Assert.False(answers[0].GetProperty("alreadyApplied").GetBoolean());
+        Assert.All(answers.Skip(1), a => Assert.True(a.GetProperty("alreadyApplied").GetBoolean()));
+        var afterFive = (await SubscriptionAsync(user)).ToString();
+
+        var concurrent = FakeStripe.Event("customer.subscription.updated", subscription);
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => DeliverAsync(concurrent)));
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        foreach (var r in responses) r.Dispose();
+        Assert.Equal(afterFive, (await SubscriptionAsync(user)).ToString());
+        using var again = await DeliverAsync(concurrent);
+        Assert.True((await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("alreadyApplied").GetBoolean());
+    }
+
+    [Fact]
+    public async Task An_event_whose_stripe_read_failed_is_recorded_as_nothing_and_applied_on_its_retry()
+    {
+        var (user, userId, subscriptionId, customer) = await SubscriberAsync();
+        var delivery = FakeStripe.Event("customer.subscription.created", app.Stripe.SetSubscription(subscriptionId, customer, "active", userId));
+        app.Stripe.FailNextFetches(2); // the first attempt and its one quick retry
+        using (var failed = await DeliverAsync(delivery))
+            Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        Assert.Equal("free", (await SubscriptionAsync(user)).GetProperty("plan").GetString());
+
+        using var retried = await DeliverAsync(delivery);
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        Assert.False((await retried.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("alreadyApplied").GetBoolean());
+        Assert.Equal("pro", (await SubscriptionAsync(user)).GetProperty("plan").GetString());
+    }
+
+    [Fact]
+    public async Task Events_out_of_order_converge_on_stripes_state_and_deletion_drops_to_free()
+    {
+        var (user, userId, subscriptionId, customer) = await SubscriberAsync();
+        var created = app.Stripe.SetSubscription(subscriptionId, customer, "active", userId);
+        var createdEvent = FakeStripe.Event("customer.subscription.created", created);
+        var updated = app.Stripe.SetSubscription(subscriptionId, customer, "active", userId, cancelAtPeriodEnd: true);
+        var updatedEvent = FakeStripe.Event("customer.subscription.updated", updated);
+
+        using (await DeliverAsync(updatedEvent)) { } // the later event arrives first
+        using (await DeliverAsync(createdEvent)) { }
+        var state = await SubscriptionAsync(user);
+        Assert.Equal("pro", state.GetProperty("plan").GetString());
+        Assert.True(state.GetProperty("cancelAtPeriodEnd").GetBoolean()); // not overwritten by the older event
+
+        // A failed renewal keeps access while the paid period lasts.
+        var pastDue = app.Stripe.SetSubscription(subscriptionId, customer, "past_due", userId, periodEnd: DateTimeOffset.UtcNow.AddDays(3));
+        using (await DeliverAsync(FakeStripe.Event("invoice.payment_failed", new JsonObject
+        {
+            ["id"] = "in_1", ["object"] = "invoice", ["customer"] = customer, ["status"] = "open",
+            ["parent"] = new JsonObject { ["type"] = "subscription_details", ["subscription_details"] = new JsonObject { ["subscription"] = subscriptionId } },
+        }))) { }
+        Assert.Equal(("pro", "past_due"), ((await SubscriptionAsync(user)).GetProperty("plan").GetString(), (await SubscriptionAsync(user)).GetProperty("status").GetString()));
+
+        var deleted = app.Stripe.SetSubscription(subscriptionId, customer, "canceled", userId);
+        using (var response = await DeliverAsync(FakeStripe.Event("customer.subscription.deleted", deleted)))
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("free", (await SubscriptionAsync(user)).GetProperty("plan").GetString());
+        Assert.Equal("free", (await user.GetFromJsonAsync<JsonElement>("me")).GetProperty("plan").GetString());
+    }
+
+    [Fact]
+    public async Task Bad_signatures_stale_events_non_events_and_unknown_prices_are_400_and_change_nothing()
+    {
+        var (user, userId, subscriptionId, customer) = await SubscriberAsync();
+        var subscription = app.Stripe.SetSubscription(subscriptionId, customer, "active", userId);
+        var good = FakeStripe.Event("customer.subscription.created", subscription);
+
+        async Task Refused((string Body, string Signature) delivery, string field)
+        {
+            using var response = await DeliverAsync(delivery);
+            var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, "validation");
+            Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+        }
+
+        await Refused((good.Body, FakeStripe.Sign(good.Body, DateTimeOffset.UtcNow, "whsec_wrong")), "Stripe-Signature");
+        await Refused((good.Body.Replace("active", "ACTIVE"), good.Signature), "Stripe-Signature"); // tampered body
+        await Refused((good.Body, ""), "Stripe-Signature");
+        await Refused(FakeStripe.Event("customer.subscription.created", subscription, signedAt: DateTimeOffset.UtcNow.AddMinutes(-10)), "Stripe-Signature"); // replayed, stale
+        await Refused(("{\"hello\":\"world\"}", FakeStripe.Sign("{\"hello\":\"world\"}", DateTimeOffset.UtcNow)), "body");
+        var unknownPrice = app.Stripe.SetSubscription("sub_unknown_" + Guid.NewGuid().ToString("N")[..8], customer, "active", userId, price: "price_not_ours");
+        await Refused(FakeStripe.Event("customer.subscription.created", unknownPrice), "plan");
+
+        Assert.Equal("free", (await SubscriptionAsync(user)).GetProperty("plan").GetString());
+        using var checkout = await user.PostAsJsonAsync("billing/checkout", new { plan = "free" });
+        await ProblemAssert.IsProblemAsync(checkout, HttpStatusCode.BadRequest, "validation");
+        using var portal = await user.PostAsync("billing/portal", null);
+        await ProblemAssert.IsProblemAsync(portal, HttpStatusCode.Conflict, "conflict");
+    }
+
+    [Fact]
+    public async Task A_free_user_over_the_daily_message_limit_gets_429_with_retry_after_and_a_pro_user_does_not()
+    {
+        var (free, _) = await app.SignInAsync(TestUsers.NewEmail("quota"));
+        var (pro, proId, subscriptionId, customer) = await SubscriberAsync();
+        using (await DeliverAsync(FakeStripe.Event("customer.subscription.created", app.Stripe.SetSubscription(subscriptionId, customer, "active", proId)))) { }
+
+        foreach (var (user, shouldStop) in new[] { (free, true), (pro, false) })
+        {
+            using var created = await user.PostAsJsonAsync("chat/conversations", new { });
+            var conversation = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+            for (var i = 0; i < DevHostFixture.FreeMessagesPerDay; i++)
+                using (var ok = await user.PostAsJsonAsync($"chat/conversations/{conversation}/messages", new { content = $"message {i}", useMemory = false, useFiles = false }))
+                    Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+            using var over = await user.PostAsJsonAsync($"chat/conversations/{conversation}/messages", new { content = "one more", useMemory = false, useFiles = false });
+            if (shouldStop)
+            {
+                var problem = await ProblemAssert.IsProblemAsync(over, HttpStatusCode.TooManyRequests, "quota-exceeded");
+                Assert.NotNull(over.Headers.RetryAfter?.Delta);
+                Assert.Contains("3 chat messages a day", problem.GetProperty("detail").GetString());
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.OK, over.StatusCode);
+            }
+        }
+    }
+}

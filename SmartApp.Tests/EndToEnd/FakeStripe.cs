@@ -1,0 +1,125 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace SmartApp.Tests.EndToEnd;
+
+/// <summary>
+/// Stripe's API on 127.0.0.1 (subscriptions, Checkout and portal sessions, in Stripe's JSON), and
+/// events signed the way Stripe signs them (<c>t=…,v1=HMAC-SHA256(secret, "t.body")</c>).
+/// </summary>
+public sealed class FakeStripe : IAsyncDisposable
+{
+    public const string SecretKey = "sk_test_e2e";
+    public const string WebhookSecret = "whsec_e2e_secret";
+    public const string ProPrice = "price_pro_monthly";
+
+    private readonly ConcurrentDictionary<string, JsonObject> _subscriptions = new();
+    private WebApplication? _app;
+    private int _failFetches;
+
+    public string BaseUrl { get; private set; } = "";
+
+    /// <summary>Form fields of every Checkout Session created.</summary>
+    public ConcurrentQueue<Dictionary<string, string>> CheckoutSessions { get; } = new();
+
+    /// <summary>The next this-many subscription reads answer 500.</summary>
+    public void FailNextFetches(int count) => Volatile.Write(ref _failFetches, count);
+
+    public static async Task<FakeStripe> StartAsync()
+    {
+        var fake = new FakeStripe();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        app.Use(async (context, next) =>
+        {
+            if (context.Request.Headers.Authorization.ToString() != $"Bearer {SecretKey}")
+            {
+                context.Response.StatusCode = 401;
+                await context.Response.WriteAsJsonAsync(new { error = new { type = "invalid_request_error", message = "Invalid API Key provided" } });
+                return;
+            }
+            await next(context);
+        });
+        app.MapGet("/v1/subscriptions/{id}", (string id) =>
+        {
+            if (Interlocked.Decrement(ref fake._failFetches) >= 0)
+                return Results.Json(new { error = new { type = "api_error", message = "Internal server error" } }, statusCode: 500);
+            return fake._subscriptions.TryGetValue(id, out var subscription)
+                ? Results.Content(subscription.ToJsonString(), "application/json")
+                : Results.Json(new { error = new { type = "invalid_request_error", code = "resource_missing", message = $"No such subscription: '{id}'" } }, statusCode: 404);
+        });
+        app.MapPost("/v1/checkout/sessions", async (HttpRequest request) =>
+        {
+            var form = (await request.ReadFormAsync()).ToDictionary(f => f.Key, f => f.Value.ToString());
+            fake.CheckoutSessions.Enqueue(form);
+            var id = "cs_test_" + Guid.NewGuid().ToString("N");
+            return Results.Json(new { id, @object = "checkout.session", mode = "subscription", url = $"https://checkout.stripe.test/c/pay/{id}", client_reference_id = form.GetValueOrDefault("client_reference_id") });
+        });
+        app.MapPost("/v1/billing_portal/sessions", async (HttpRequest request) =>
+        {
+            var form = await request.ReadFormAsync();
+            return Results.Json(new { id = "bps_" + Guid.NewGuid().ToString("N"), @object = "billing_portal.session", customer = form["customer"].ToString(), url = $"https://billing.stripe.test/p/session/{form["customer"]}" });
+        });
+        await app.StartAsync();
+        fake._app = app;
+        fake.BaseUrl = app.Urls.Single().TrimEnd('/');
+        return fake;
+    }
+
+    /// <summary>Sets what Stripe says the subscription is now.</summary>
+    public JsonObject SetSubscription(string id, string customer, string status, string? userId, string price = ProPrice, bool cancelAtPeriodEnd = false, DateTimeOffset? periodEnd = null)
+    {
+        var subscription = new JsonObject
+        {
+            ["id"] = id, ["object"] = "subscription", ["customer"] = customer, ["status"] = status, ["cancel_at_period_end"] = cancelAtPeriodEnd,
+            ["metadata"] = userId is null ? new JsonObject() : new JsonObject { ["userId"] = userId },
+            ["items"] = new JsonObject
+            {
+                ["object"] = "list",
+                ["data"] = new JsonArray(new JsonObject
+                {
+                    ["id"] = "si_" + id, ["object"] = "subscription_item",
+                    ["current_period_end"] = (periodEnd ?? DateTimeOffset.UtcNow.AddDays(30)).ToUnixTimeSeconds(),
+                    ["price"] = new JsonObject { ["id"] = price, ["object"] = "price" },
+                }),
+            },
+        };
+        _subscriptions[id] = subscription;
+        return subscription;
+    }
+
+    /// <summary>An event as Stripe delivers it: its JSON body and its Stripe-Signature header.</summary>
+    public static (string Body, string Signature) Event(string type, JsonObject dataObject, string? eventId = null, DateTimeOffset? signedAt = null, string secret = WebhookSecret)
+    {
+        var body = new JsonObject
+        {
+            ["id"] = eventId ?? "evt_" + Guid.NewGuid().ToString("N"), ["object"] = "event", ["api_version"] = "2026-10-28.endive",
+            ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(), ["livemode"] = false, ["pending_webhooks"] = 1,
+            ["request"] = new JsonObject { ["id"] = null, ["idempotency_key"] = null }, ["type"] = type,
+            ["data"] = new JsonObject { ["object"] = JsonNode.Parse(dataObject.ToJsonString()) },
+        }.ToJsonString();
+        return (body, Sign(body, signedAt ?? DateTimeOffset.UtcNow, secret));
+    }
+
+    public static string Sign(string body, DateTimeOffset signedAt, string secret = WebhookSecret)
+    {
+        var timestamp = signedAt.ToUnixTimeSeconds();
+        var signature = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes($"{timestamp}.{body}"));
+        return $"t={timestamp},v1={Convert.ToHexStringLower(signature)}";
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null) await _app.DisposeAsync();
+    }
+}
