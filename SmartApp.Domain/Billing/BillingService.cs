@@ -52,15 +52,23 @@ public sealed partial class BillingService(
     public async Task<WebhookOutcome> HandleWebhookAsync(string body, string? signature, CancellationToken cancellationToken)
     {
         var billingEvent = stripe.ParseWebhook(body, signature);
-        if (await store.IsAppliedAsync(billingEvent.Id, cancellationToken).ConfigureAwait(false))
+        var handled = Handled.Contains(billingEvent.Type) && billingEvent.SubscriptionId is not null;
+        // The checks and reads below are independent, so they run side by side (the read from Stripe is wasted only for a repeat).
+        var applied = store.IsAppliedAsync(billingEvent.Id, cancellationToken);
+        var fetched = handled ? stripe.GetSubscriptionAsync(billingEvent.SubscriptionId!, cancellationToken) : null;
+        var stored = handled && billingEvent.UserId is { } eventUser ? store.FindAsync(eventUser, cancellationToken) : null;
+        if (await applied.ConfigureAwait(false))
+        {
+            await Task.WhenAll(new Task?[] { fetched, stored }.OfType<Task>()).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false); // observe, and ignore, the speculative reads
             return new WebhookOutcome(billingEvent.Id, billingEvent.Type, AlreadyApplied: true, null, null);
-        if (!Handled.Contains(billingEvent.Type) || billingEvent.SubscriptionId is null)
+        }
+        if (fetched is null)
         {
             await store.MarkAppliedAsync(billingEvent.Id, billingEvent.Type, cancellationToken).ConfigureAwait(false);
             return new WebhookOutcome(billingEvent.Id, billingEvent.Type, false, null, null);
         }
 
-        var subscription = await stripe.GetSubscriptionAsync(billingEvent.SubscriptionId, cancellationToken).ConfigureAwait(false);
+        var subscription = await fetched.ConfigureAwait(false);
         var userId = subscription.UserId ?? billingEvent.UserId ?? await store.FindUserByCustomerAsync(subscription.CustomerId, cancellationToken).ConfigureAwait(false);
         var pricedPlan = options.Value.PlanForPrice(subscription.PriceId)
             ?? throw new ValidationFailedException("plan", "The subscription's price is not one of this app's plans.");
@@ -84,9 +92,13 @@ public sealed partial class BillingService(
             StripeCustomerId = subscription.CustomerId, StripeSubscriptionId = subscription.Id, CurrentPeriodEnd = subscription.CurrentPeriodEnd,
             CancelAtPeriodEnd = subscription.CancelAtPeriodEnd, UpdatedAt = now,
         };
-        await store.UpsertAsync(state, cancellationToken).ConfigureAwait(false);
-        await users.SetPlanAsync(userId, plan, cancellationToken).ConfigureAwait(false);
-        cache.Remove(PlanKey(userId));
+        var current = stored is not null && userId == billingEvent.UserId ? await stored.ConfigureAwait(false) : await store.FindAsync(userId, cancellationToken).ConfigureAwait(false);
+        if (current is null || current with { UpdatedAt = now } != state)
+        {
+            await store.UpsertAsync(state, cancellationToken).ConfigureAwait(false);
+            if (current?.Plan != plan) await users.SetPlanAsync(userId, plan, cancellationToken).ConfigureAwait(false);
+            cache.Remove(PlanKey(userId));
+        }
         await store.MarkAppliedAsync(billingEvent.Id, billingEvent.Type, cancellationToken).ConfigureAwait(false);
         LogApplied(logger, billingEvent.Id, billingEvent.Type, plan, subscription.Status);
         return new WebhookOutcome(billingEvent.Id, billingEvent.Type, false, userId, plan);

@@ -9,6 +9,8 @@
 //        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --files [--megabytes 100 --samples 100]
 // Chat figures (token relay delay through SSE; time to the first meta event with retrieval on):
 //        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --chat [--turns 30]
+// Webhook figures (Stripe events through the app, p50/p95 and events per second at concurrency 8):
+//        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --webhooks [--seconds 15]
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -31,6 +33,12 @@ if (args.Contains("--chat"))
         typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!,
         typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SmartAppDirectory").Value!,
         Arg("--turns", 30));
+
+if (args.Contains("--webhooks"))
+    return await SmartApp.Benchmarks.WebhookBenchmark.RunAsync(
+        typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!,
+        typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SmartAppDirectory").Value!,
+        Arg("--seconds", 15));
 
 var launches = Arg("--launches", 7);
 var seconds = Arg("--seconds", 15);
