@@ -8,7 +8,7 @@ using SmartApp.Domain.Identity;
 
 namespace SmartApp.Domain.Billing;
 
-/// <summary>Plans, Stripe Checkout and portal, webhooks applied once in any order, and the plan limits the app enforces.</summary>
+/// <summary>Plans, Stripe Checkout and portal, webhooks applied once in any order, and the plan limits the app enforces (chat messages a day, files and bytes kept).</summary>
 public sealed partial class BillingService(
     IStripeGateway stripe, IBillingStore store, IUserRepository users, IUsageStore usage, IMemoryCache cache,
     IOptions<BillingOptions> options, TimeProvider clock, ILogger<BillingService> logger) : IQuotaGate
@@ -107,12 +107,7 @@ public sealed partial class BillingService(
     /// <summary>Chat messages per day: over the limit is a 429 with Retry-After until the next UTC day.</summary>
     public async Task EnsureAsync(CurrentUser user, QuotaKind kind, CancellationToken cancellationToken)
     {
-        var plan = await cache.GetOrCreateAsync(PlanKey(user.UserId), async entry =>
-        {
-            entry.AbsoluteExpirationRelativeToNow = PlanCacheDuration;
-            entry.Size = 1;
-            return (await store.FindAsync(user.UserId, cancellationToken).ConfigureAwait(false))?.Plan ?? BillingOptions.FreePlan;
-        }).ConfigureAwait(false) ?? BillingOptions.FreePlan;
+        var plan = await PlanOfAsync(user, cancellationToken).ConfigureAwait(false);
         var limits = Entitlements(plan);
         var today = await usage.GetAsync(user.UserId, Today(), cancellationToken).ConfigureAwait(false);
         if (kind == QuotaKind.ChatMessage && today.Messages >= limits.MessagesPerDay)
@@ -122,6 +117,29 @@ public sealed partial class BillingService(
             throw new QuotaExceededException($"The {options.Value.Plans[plan].Name} plan allows {limits.MessagesPerDay} chat messages a day; more are possible after {reset:u}.", reset - now);
         }
     }
+
+    /// <summary>Totals (files, bytes kept): over the plan's allowance is a 402, since only a bigger plan lifts it.</summary>
+    public async Task EnsureWithinAsync(CurrentUser user, QuotaKind kind, long total, CancellationToken cancellationToken)
+    {
+        var plan = await PlanOfAsync(user, cancellationToken).ConfigureAwait(false);
+        var limits = Entitlements(plan);
+        var (allowed, what) = kind switch
+        {
+            QuotaKind.Files => ((long)limits.Files, "files"),
+            QuotaKind.StorageBytes => (limits.StorageBytes, "bytes of files"),
+            _ => (long.MaxValue, ""),
+        };
+        if (total > allowed)
+            throw new QuotaExceededException($"The {options.Value.Plans[plan].Name} plan allows {allowed} {what}; delete some or upgrade.", paymentRequired: true);
+    }
+
+    private async Task<string> PlanOfAsync(CurrentUser user, CancellationToken cancellationToken) =>
+        await cache.GetOrCreateAsync(PlanKey(user.UserId), async entry =>
+        {
+            entry.AbsoluteExpirationRelativeToNow = PlanCacheDuration;
+            entry.Size = 1;
+            return (await store.FindAsync(user.UserId, cancellationToken).ConfigureAwait(false))?.Plan ?? BillingOptions.FreePlan;
+        }).ConfigureAwait(false) ?? BillingOptions.FreePlan;
 
     private PlanEntitlements Entitlements(string plan) =>
         (options.Value.Plans.TryGetValue(plan, out var found) ? found : options.Value.Plans[BillingOptions.FreePlan]).Entitlements;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using SmartApp.Domain.Billing.Adapters.Cosmos;
 using SmartApp.Domain.Billing.Adapters.Stripe;
 using SmartApp.Domain.Common.Quotas;
@@ -18,7 +19,7 @@ public static class BillingServiceCollectionExtensions
         services.AddSingleton<IStripeGateway, StripeGateway>();
         services.AddSingleton<IBillingStore, CosmosBillingStore>();
         services.AddSingleton<BillingService>();
-        services.AddSingleton<IQuotaGate>(sp => sp.GetRequiredService<BillingService>());
+        services.Replace(ServiceDescriptor.Singleton<IQuotaGate>(sp => sp.GetRequiredService<BillingService>()));
         return services;
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmartApp.Domain.Common.Errors;
+using SmartApp.Domain.Common.Quotas;
 using SmartApp.Domain.Common.Search;
 using SmartApp.Domain.Files.Ingestion;
 using SmartApp.Domain.Identity;
@@ -11,7 +12,7 @@ namespace SmartApp.Domain.Files;
 
 /// <summary>The signed-in user's files: upload (through the app or directly to storage), ingestion, search with citations, questions about one file.</summary>
 public sealed partial class FileService(
-    IFileStore files, IFileContentStore contents, IFileSearch search, IIngestionQueue ingestion, IChatClient model,
+    IFileStore files, IFileContentStore contents, IFileSearch search, IIngestionQueue ingestion, IChatClient model, IQuotaGate quotas,
     IOptions<FilesOptions> options, TimeProvider clock, ILogger<FileService> logger)
 {
     public const int DefaultListCount = 50, MaxListCount = 200, DefaultSearchLimit = 10, MaxSearchLimit = 50, AskPassages = 5, MaxQueryBytes = 4096;
@@ -29,11 +30,13 @@ public sealed partial class FileService(
         var max = options.Value.MaxFileBytes;
         if (contentLength > max) throw new PayloadTooLargeException($"The file may be at most {max} bytes.");
         if (contentLength == 0) throw new ValidationFailedException("body", "The file is empty.");
+        var kept = await EnsureRoomAsync(user, contentLength ?? 0, cancellationToken).ConfigureAwait(false);
 
         var fileId = NewId();
         var uploaded = await contents.UploadAsync(user.UserId, fileId, body, contentType, max, cancellationToken).ConfigureAwait(false);
         try
         {
+            await quotas.EnsureWithinAsync(user, QuotaKind.StorageBytes, kept.Bytes + uploaded.Size, cancellationToken).ConfigureAwait(false);
             var file = Accept(new StoredFile(fileId, name, contentType, uploaded.Size, clock.GetUtcNow()), uploaded);
             await files.CreateAsync(user.UserId, file, cancellationToken).ConfigureAwait(false);
             if (file.Status == FileStatus.Queued) await ingestion.EnqueueAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false);
@@ -53,6 +56,7 @@ public sealed partial class FileService(
         contentType = FileNames.CheckContentType(contentType);
         if (size is null or <= 0) throw new ValidationFailedException("size", "'size' is required: the file's length in bytes.");
         if (size > options.Value.MaxFileBytes) throw new PayloadTooLargeException($"The file may be at most {options.Value.MaxFileBytes} bytes.");
+        await EnsureRoomAsync(user, size.Value, cancellationToken).ConfigureAwait(false);
         var file = new StoredFile(NewId(), name, contentType, size.Value, clock.GetUtcNow()) { Status = FileStatus.Uploading };
         await files.CreateAsync(user.UserId, file, cancellationToken).ConfigureAwait(false);
         var url = await contents.CreateUploadUrlAsync(user.UserId, file.Id, options.Value.SignedUrlLifetime, cancellationToken).ConfigureAwait(false);
@@ -80,6 +84,15 @@ public sealed partial class FileService(
         if (saved is null) return await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false); // completed concurrently
         if (saved.Status == FileStatus.Queued) await ingestion.EnqueueAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false);
         return saved;
+    }
+
+    /// <summary>One more file of <paramref name="bytes"/> must fit the plan's file count and storage (402 otherwise); answers what the user keeps now.</summary>
+    private async Task<(int Files, long Bytes)> EnsureRoomAsync(CurrentUser user, long bytes, CancellationToken cancellationToken)
+    {
+        var kept = await files.TotalsAsync(user.UserId, cancellationToken).ConfigureAwait(false);
+        await quotas.EnsureWithinAsync(user, QuotaKind.Files, kept.Files + 1, cancellationToken).ConfigureAwait(false);
+        await quotas.EnsureWithinAsync(user, QuotaKind.StorageBytes, kept.Bytes + bytes, cancellationToken).ConfigureAwait(false);
+        return kept;
     }
 
     /// <summary>The file as stored: empty is refused, and a type its first bytes contradict (where it matters) is refused with 415.</summary>

@@ -23,6 +23,7 @@ public static class FileServiceCollectionExtensions
         services.AddSingleton<InProcessIngestionQueue>();
         services.AddSingleton<IIngestionQueue>(sp => sp.GetRequiredService<InProcessIngestionQueue>());
         services.AddHostedService<InProcessIngestionQueue.Runner>();
+        services.TryAddSingleton<Common.Quotas.IQuotaGate, Common.Quotas.NoQuotas>();
         services.AddSingleton<FileService>();
         return services;
     }

@@ -11,6 +11,9 @@ public interface IFileStore
     /// <summary>Replaces the record if it still has <see cref="StoredFile.ETag"/>: the record as stored (with its new ETag), or null when it changed meanwhile or is gone.</summary>
     Task<StoredFile?> TryUpdateAsync(string userId, StoredFile file, CancellationToken cancellationToken);
 
+    /// <summary>How many files the user keeps, and their bytes.</summary>
+    Task<(int Files, long Bytes)> TotalsAsync(string userId, CancellationToken cancellationToken);
+
     Task<FilePage> ListAsync(string userId, string? prefix, string? cursor, int limit, CancellationToken cancellationToken);
 
     /// <summary>Writes the file's chunks with their embeddings (replacing any of a previous attempt).</summary>

@@ -189,4 +189,28 @@ public sealed class BillingTests(DevHostFixture app)
             }
         }
     }
+
+    [Fact]
+    public async Task A_free_user_at_the_file_limit_gets_402_until_a_file_is_deleted()
+    {
+        var (user, _) = await app.SignInAsync(TestUsers.NewEmail("quota"));
+        var ids = new List<string>();
+        for (var i = 0; i < DevHostFixture.FreeFiles; i++)
+            ids.Add((await FileTests.UploadAsync(user, Encoding.UTF8.GetBytes($"note {i}"), $"note-{i}.txt", "text/plain")).GetProperty("id").GetString()!);
+
+        using (var content = new StringContent("one too many", Encoding.UTF8, "text/plain"))
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "files") { Content = content })
+        {
+            request.Headers.Add("X-File-Name", "extra.txt");
+            using var refused = await user.SendAsync(request);
+            var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.PaymentRequired, "quota-exceeded");
+            Assert.Contains("10 files", problem.GetProperty("detail").GetString());
+        }
+        using (var direct = await user.PostAsJsonAsync("files/uploads", new { name = "big.bin", contentType = "application/octet-stream", size = 10 }))
+            await ProblemAssert.IsProblemAsync(direct, HttpStatusCode.PaymentRequired, "quota-exceeded");
+        Assert.Equal(DevHostFixture.FreeFiles, (await user.GetFromJsonAsync<JsonElement>("files?limit=50")).GetProperty("files").GetArrayLength());
+
+        using (var deleted = await user.DeleteAsync($"files/{ids[0]}")) Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        await FileTests.UploadAsync(user, Encoding.UTF8.GetBytes("room again"), "extra.txt", "text/plain");
+    }
 }

@@ -27,6 +27,9 @@ public sealed class DevHostFixture : IAsyncLifetime
     /// <summary>Chat messages a free user may send a day in the app under test (small, so the limit can be reached).</summary>
     public const int FreeMessagesPerDay = 3;
 
+    /// <summary>Files a free user may keep in the app under test.</summary>
+    public const int FreeFiles = 10;
+
     public HttpClient Client { get; private set; } = null!;
 
     /// <summary>What the dev host reported when it was ready: URLs and the emulators' settings.</summary>
@@ -71,6 +74,7 @@ public sealed class DevHostFixture : IAsyncLifetime
             ["Billing__StripeSecretKey"] = FakeStripe.SecretKey,
             ["Billing__StripeWebhookSecret"] = FakeStripe.WebhookSecret,
             ["Billing__Plans__free__Entitlements__MessagesPerDay"] = FreeMessagesPerDay.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Billing__Plans__free__Entitlements__Files"] = FreeFiles.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Chat__FirstTokenTimeout"] = "00:00:03",
             ["Chat__IdleTimeout"] = "00:00:02",
             ["Files__MaxFileBytes"] = FileLimitBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),

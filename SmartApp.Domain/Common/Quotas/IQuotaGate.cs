@@ -5,11 +5,29 @@ namespace SmartApp.Domain.Common.Quotas;
 /// <summary>What a plan limits, checked before the work that uses it.</summary>
 public enum QuotaKind
 {
+    /// <summary>Chat messages per day (resets: 429 with Retry-After).</summary>
     ChatMessage,
+
+    /// <summary>Files kept (a total: only a bigger plan lifts it, 402).</summary>
+    Files,
+
+    /// <summary>Bytes of files kept (a total: 402).</summary>
+    StorageBytes,
 }
 
 /// <summary>Refuses work over the user's plan limits (429 until the period resets, or 402 when only a paid plan lifts the limit).</summary>
 public interface IQuotaGate
 {
     Task EnsureAsync(CurrentUser user, QuotaKind kind, CancellationToken cancellationToken);
+
+    /// <summary>Refuses (402) when a total would become <paramref name="total"/> and the plan allows less.</summary>
+    Task EnsureWithinAsync(CurrentUser user, QuotaKind kind, long total, CancellationToken cancellationToken);
+}
+
+/// <summary>No plan limits: for running a capability without billing (the benchmarks' in-process services). The app registers billing's gate.</summary>
+public sealed class NoQuotas : IQuotaGate
+{
+    public Task EnsureAsync(CurrentUser user, QuotaKind kind, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task EnsureWithinAsync(CurrentUser user, QuotaKind kind, long total, CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -47,6 +47,14 @@ public sealed class CosmosFileStore(CosmosStore store) : IFileStore
         }
     }
 
+    public async Task<(int Files, long Bytes)> TotalsAsync(string userId, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var sizes = await container.QueryPartitionAsync<long>(userId,
+            new QueryDefinition("SELECT VALUE c.size FROM c WHERE c.type = 'file' AND NOT IS_DEFINED(c.deleted)"), cancellationToken).ConfigureAwait(false);
+        return (sizes.Count, sizes.Sum());
+    }
+
     public async Task<FilePage> ListAsync(string userId, string? prefix, string? cursor, int limit, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
