@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using SmartApp.Domain.Billing;
 using SmartApp.Domain.Chat;
 using SmartApp.Domain.Common.Storage;
+using SmartApp.Domain.Data;
 using SmartApp.Domain.Files;
 using SmartApp.Domain.Identity;
 using SmartApp.Domain.Memory;
@@ -23,6 +24,7 @@ builder.Services
     .AddMemory(builder.Configuration)
     .AddFiles(builder.Configuration)
     .AddChat(builder.Configuration)
-    .AddBilling(builder.Configuration);
+    .AddBilling(builder.Configuration)
+    .AddData(builder.Configuration);
 
 builder.Build().Run();

@@ -127,6 +127,9 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
     Billing__WebhookTolerance: '00:05:00'
     Billing__DefaultReturnUrl: '${allowedOrigin}/billing'
     Billing__RequestsPerMinute: '600'
+    Data__MaxRecordBytes: '65536'
+    Data__MaxTables: '50'
+    Data__AskTimeout: '00:00:30'
     Diagnostics__EnableFaultRoute: 'false'
     Telemetry__ConsoleExporter: 'false'
   }

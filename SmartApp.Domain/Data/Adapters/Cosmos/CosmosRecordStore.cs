@@ -1,0 +1,204 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.Azure.Cosmos;
+using SmartApp.Domain.Common.Errors;
+using SmartApp.Domain.Common.Storage;
+
+namespace SmartApp.Domain.Data.Adapters.Cosmos;
+
+/// <summary>
+/// Records in container <c>records</c> (<c>type: record</c>, id <c>{table}:{recordId}</c>) and a catalogue
+/// item per table (<c>type: table</c>). Structured queries become parameterised SQL over the user's partition.
+/// </summary>
+public sealed class CosmosRecordStore(CosmosStore store) : IRecordStore
+{
+    public async Task<DataRecord> CreateAsync(string userId, DataRecord record, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var response = await container.CreateItemAsync(RecordDocument.From(userId, record), new PartitionKey(userId), cancellationToken: cancellationToken).ConfigureAwait(false);
+            return response.Resource.ToRecord(response.ETag);
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.Conflict)
+        {
+            throw new ConflictException($"A record with id '{record.Id}' already exists in '{record.Table}'.");
+        }
+    }
+
+    public async Task<DataRecord?> FindAsync(string userId, string table, string id, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var response = await container.ReadItemAsync<RecordDocument>(RecordDocument.IdFor(table, id), new PartitionKey(userId), cancellationToken: cancellationToken).ConfigureAwait(false);
+            return response.Resource.ToRecord(response.ETag);
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public async Task<DataRecord?> ReplaceAsync(string userId, DataRecord record, string? ifMatch, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var response = await container.ReplaceItemAsync(RecordDocument.From(userId, record), RecordDocument.IdFor(record.Table, record.Id), new PartitionKey(userId),
+                new ItemRequestOptions { IfMatchEtag = ifMatch }, cancellationToken).ConfigureAwait(false);
+            return response.Resource.ToRecord(response.ETag);
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.PreconditionFailed)
+        {
+            throw new PreconditionFailedException("The record has changed since that etag; read it again.");
+        }
+    }
+
+    public async Task<bool> DeleteAsync(string userId, string table, string id, string? ifMatch, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await container.DeleteItemAsync<object>(RecordDocument.IdFor(table, id), new PartitionKey(userId), new ItemRequestOptions { IfMatchEtag = ifMatch }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.PreconditionFailed)
+        {
+            throw new PreconditionFailedException("The record has changed since that etag; read it again.");
+        }
+    }
+
+    public async Task<RecordPage> QueryAsync(string userId, string table, TableQuery query, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var definition = Translate(table, query);
+        var (items, next) = await container.QueryPageAsync<RecordDocument>(userId, definition, query.Cursor, query.Limit, cancellationToken).ConfigureAwait(false);
+        return new RecordPage(items.Select(d => d.ToRecord(d.ETag ?? "")).ToList(), next);
+    }
+
+    /// <summary>The query as SQL: fixed text built only from validated names; every value is a parameter.</summary>
+    internal static QueryDefinition Translate(string table, TableQuery query)
+    {
+        var clauses = new List<string> { "c.type = 'record'", "c.table = @table" };
+        var parameters = new List<(string Name, object Value)> { ("@table", table) };
+        for (var i = 0; i < query.Where.Count; i++)
+        {
+            var filter = query.Where[i];
+            var field = Field(QueryGrammar.Path(filter.Field, $"where[{i}].field"));
+            var p = $"@p{i}";
+            clauses.Add(filter.Op switch
+            {
+                FilterOp.Eq => $"{field} = {p}",
+                FilterOp.Ne => $"{field} != {p}",
+                FilterOp.Gt => $"{field} > {p}",
+                FilterOp.Gte => $"{field} >= {p}",
+                FilterOp.Lt => $"{field} < {p}",
+                FilterOp.Lte => $"{field} <= {p}",
+                FilterOp.In => $"ARRAY_CONTAINS({p}, {field})",
+                FilterOp.Contains => $"((IS_STRING({field}) AND CONTAINS({field}, {p})) OR (IS_ARRAY({field}) AND ARRAY_CONTAINS({field}, {p})))",
+                FilterOp.StartsWith => $"STARTSWITH({field}, {p})",
+                FilterOp.Exists => filter.Value.GetBoolean() ? $"IS_DEFINED({field})" : $"NOT IS_DEFINED({field})",
+                _ => throw new ValidationFailedException($"where[{i}].op", "Unknown operator."),
+            });
+            if (filter.Op != FilterOp.Exists) parameters.Add((p, filter.Value.Clone()));
+        }
+        var order = query.OrderBy.Count == 0
+            ? "c.createdAt ASC"
+            : string.Join(", ", query.OrderBy.Select((o, i) => $"{Field(QueryGrammar.Path(o.Field, $"orderBy[{i}].field"))} {(o.Desc ? "DESC" : "ASC")}"));
+        var definition = new QueryDefinition($"SELECT * FROM c WHERE {string.Join(" AND ", clauses)} ORDER BY {order}");
+        foreach (var (name, value) in parameters) definition.WithParameter(name, value);
+        return definition;
+    }
+
+    private static string Field(string[] path) => path switch
+    {
+        ["id"] => "c.recordId",
+        ["createdAt"] => "c.createdAt",
+        ["updatedAt"] => "c.updatedAt",
+        _ => "c.data" + string.Concat(path.Select(segment => $"[\"{segment}\"]")),
+    };
+
+    public async Task<IReadOnlyList<string>> TablesAsync(string userId, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        return await container.QueryPartitionAsync<string>(userId, new QueryDefinition("SELECT VALUE c.table FROM c WHERE c.type = 'table' ORDER BY c.table"), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<long> CountAsync(string userId, string table, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var counts = await container.QueryPartitionAsync<long>(userId,
+            new QueryDefinition("SELECT VALUE COUNT(1) FROM c WHERE c.type = 'record' AND c.table = @table").WithParameter("@table", table), cancellationToken).ConfigureAwait(false);
+        return counts.Sum();
+    }
+
+    public async Task<IReadOnlyList<DataRecord>> SampleAsync(string userId, string table, int count, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var definition = new QueryDefinition("SELECT * FROM c WHERE c.type = 'record' AND c.table = @table ORDER BY c.updatedAt DESC OFFSET 0 LIMIT @count")
+            .WithParameter("@table", table).WithParameter("@count", count);
+        return (await container.QueryPartitionAsync<RecordDocument>(userId, definition, cancellationToken).ConfigureAwait(false)).Select(d => d.ToRecord(d.ETag ?? "")).ToList();
+    }
+
+    public async Task<bool> EnsureTableAsync(string userId, string table, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await container.CreateItemAsync(new TableDocument($"table:{table}", userId, "table", table), new PartitionKey(userId),
+                new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.Conflict)
+        {
+            return true;
+        }
+    }
+
+    public async Task<bool> DropTableAsync(string userId, string table, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var partition = new PartitionKey(userId);
+        try
+        {
+            await container.DeleteItemAsync<object>($"table:{table}", partition, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+        var ids = await container.QueryPartitionAsync<string>(userId,
+            new QueryDefinition("SELECT VALUE c.id FROM c WHERE c.type = 'record' AND c.table = @table").WithParameter("@table", table), cancellationToken).ConfigureAwait(false);
+        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (id, token) =>
+        {
+            try { await container.DeleteItemAsync<object>(id, partition, cancellationToken: token).ConfigureAwait(false); }
+            catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound) { }
+        }).ConfigureAwait(false);
+        return true;
+    }
+
+    private ValueTask<Container> ContainerAsync(CancellationToken cancellationToken) => store.GetContainerAsync(CosmosContainers.Records, cancellationToken);
+
+    private sealed record TableDocument(string Id, string UserId, string Type, string Table);
+
+    internal sealed record RecordDocument(string Id, string UserId, string Type, string Table, string RecordId, JsonObject Data, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+    {
+        [System.Text.Json.Serialization.JsonPropertyName("_etag")]
+        public string? ETag { get; init; }
+
+        public static string IdFor(string table, string id) => $"{table}:{id}";
+
+        public static RecordDocument From(string userId, DataRecord r) => new(IdFor(r.Table, r.Id), userId, "record", r.Table, r.Id, r.Data, r.CreatedAt, r.UpdatedAt);
+
+        public DataRecord ToRecord(string etag) => new(RecordId, Table, Data, etag, CreatedAt, UpdatedAt);
+    }
+}
