@@ -11,6 +11,8 @@
 //        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --chat [--turns 30]
 // Webhook figures (Stripe events through the app, p50/p95 and events per second at concurrency 8):
 //        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --webhooks [--seconds 15]
+// Data figures (insert rate; a filtered, ordered query over 10k records):
+//        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --data [--samples 100]
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -39,6 +41,10 @@ if (args.Contains("--webhooks"))
         typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!,
         typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SmartAppDirectory").Value!,
         Arg("--seconds", 15));
+
+if (args.Contains("--data"))
+    return await SmartApp.Benchmarks.DataBenchmark.RunAsync(
+        typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!, Arg("--samples", 100));
 
 var launches = Arg("--launches", 7);
 var seconds = Arg("--seconds", 15);
