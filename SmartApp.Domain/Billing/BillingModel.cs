@@ -16,6 +16,10 @@ public sealed record SubscriptionState(string UserId, string Plan, string Status
 public sealed record StripeSubscription(string Id, string CustomerId, string Status, string? PriceId, DateTimeOffset? CurrentPeriodEnd, bool CancelAtPeriodEnd, string? UserId);
 
 /// <summary>What a webhook event points at, once its signature is verified.</summary>
-public sealed record BillingEvent(string Id, string Type, string? SubscriptionId, string? CustomerId, string? UserId);
+public sealed record BillingEvent(string Id, string Type, string? SubscriptionId, string? CustomerId, string? UserId)
+{
+    /// <summary>When Stripe created the event (its lag is measured against this).</summary>
+    public DateTimeOffset? Created { get; init; }
+}
 
 public sealed record WebhookOutcome(string EventId, string Type, bool AlreadyApplied, string? UserId, string? Plan);

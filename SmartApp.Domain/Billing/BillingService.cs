@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using SmartApp.Domain.Chat;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Common.Quotas;
+using SmartApp.Domain.Common.Telemetry;
 using SmartApp.Domain.Identity;
 
 namespace SmartApp.Domain.Billing;
@@ -100,6 +101,8 @@ public sealed partial class BillingService(
             cache.Remove(PlanKey(userId));
         }
         await store.MarkAppliedAsync(billingEvent.Id, billingEvent.Type, cancellationToken).ConfigureAwait(false);
+        if (billingEvent.Created is { } createdAt)
+            SmartAppTelemetry.WebhookLag.Record(Math.Max(0, (clock.GetUtcNow() - createdAt).TotalSeconds), new KeyValuePair<string, object?>("type", billingEvent.Type));
         LogApplied(logger, billingEvent.Id, billingEvent.Type, plan, subscription.Status);
         return new WebhookOutcome(billingEvent.Id, billingEvent.Type, false, userId, plan);
     }

@@ -34,4 +34,10 @@ public static class SmartAppTelemetry
 
     /// <summary>Model tokens used by chat, by direction (prompt, completion).</summary>
     public static readonly Counter<long> ModelTokens = Meter.CreateCounter<long>("smartapp.chat.model_tokens", "{token}", "Tokens sent to and received from the model");
+
+    /// <summary>How long each ingestion stage took, by stage (extract, chunk, embed, index).</summary>
+    public static readonly Histogram<double> IngestionStageDuration = Meter.CreateHistogram<double>("smartapp.files.ingestion.stage.duration", "s", "Time spent in one ingestion stage of one file");
+
+    /// <summary>From Stripe creating an event to the app applying it, by event type.</summary>
+    public static readonly Histogram<double> WebhookLag = Meter.CreateHistogram<double>("smartapp.billing.webhook.lag", "s", "Stripe event creation to application");
 }

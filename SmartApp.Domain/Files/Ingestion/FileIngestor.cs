@@ -63,6 +63,12 @@ public sealed partial class FileIngestor(IFileStore files, IFileContentStore con
 
     private async Task<StoredFile> RunAsync(string userId, StoredFile file, FileFormat format, CancellationToken cancellationToken)
     {
+        var stage = System.Diagnostics.Stopwatch.StartNew();
+        void Finished(IngestionStage name)
+        {
+            SmartAppTelemetry.IngestionStageDuration.Record(stage.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("stage", name.ToString().ToLowerInvariant()));
+            stage.Restart();
+        }
         IReadOnlyList<ExtractedPage> pages;
         await using (var content = await contents.DownloadToTempAsync(userId, file.Id, cancellationToken).ConfigureAwait(false))
         {
@@ -81,12 +87,14 @@ public sealed partial class FileIngestor(IFileStore files, IFileContentStore con
             }
         }
         file = await SaveAsync(userId, file.WithStage(IngestionStage.Extract, pages.Count, pages.Count, clock.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        Finished(IngestionStage.Extract);
 
         var pieces = Chunker.Split(pages, options.Value.ChunkCharacters);
         if (pieces.Count == 0)
             throw new IngestionException("The file has no text to index (a scanned document needs OCR first).");
         var chunks = pieces.Select((p, i) => new FileChunk(Adapters.Cosmos.ChunkDocument.IdFor(file.Id, i), file.Id, i, p.Page, p.Start, p.End, p.Text)).ToList();
         file = await SaveAsync(userId, file.WithStage(IngestionStage.Chunk, chunks.Count, chunks.Count, clock.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        Finished(IngestionStage.Chunk);
 
         var embedded = new List<(FileChunk, float[])>(chunks.Count);
         foreach (var batch in chunks.Chunk(options.Value.EmbedBatchSize))
@@ -96,7 +104,9 @@ public sealed partial class FileIngestor(IFileStore files, IFileContentStore con
             file = await SaveAsync(userId, file.WithStage(IngestionStage.Embed, embedded.Count, chunks.Count, clock.GetUtcNow()), cancellationToken).ConfigureAwait(false);
         }
 
+        Finished(IngestionStage.Embed);
         await files.WriteChunksAsync(userId, file.Id, embedded, cancellationToken).ConfigureAwait(false);
+        Finished(IngestionStage.Index);
         var now = clock.GetUtcNow();
         return await SaveAsync(userId, file.WithStage(IngestionStage.Index, chunks.Count, chunks.Count, now) with
         {

@@ -47,13 +47,15 @@ public sealed class StripeGateway : IStripeGateway
         if (string.IsNullOrEmpty(stripeEvent.Id) || string.IsNullOrEmpty(stripeEvent.Type))
             throw new ValidationFailedException("body", "The body is not a Stripe event.");
 
-        return stripeEvent.Data?.Object switch
+        var created = stripeEvent.Created == default ? (DateTimeOffset?)null : new DateTimeOffset(DateTime.SpecifyKind(stripeEvent.Created, DateTimeKind.Utc));
+        var billingEvent = stripeEvent.Data?.Object switch
         {
             global::Stripe.Checkout.Session session => new BillingEvent(stripeEvent.Id, stripeEvent.Type, session.SubscriptionId, session.CustomerId, session.ClientReferenceId),
             Subscription subscription => new BillingEvent(stripeEvent.Id, stripeEvent.Type, subscription.Id, subscription.CustomerId, subscription.Metadata?.GetValueOrDefault("userId")),
             Invoice invoice => new BillingEvent(stripeEvent.Id, stripeEvent.Type, invoice.Parent?.SubscriptionDetails?.SubscriptionId, invoice.CustomerId, null),
             _ => new BillingEvent(stripeEvent.Id, stripeEvent.Type, null, null, null),
         };
+        return billingEvent with { Created = created };
     }
 
     public async Task<StripeSubscription> GetSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken)
