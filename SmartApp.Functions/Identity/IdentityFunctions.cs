@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
+using SmartApp.Domain.Chat;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Identity;
 using SmartApp.Functions.Http;
@@ -9,7 +11,7 @@ using SmartApp.Functions.Http;
 namespace SmartApp.Functions.Identity;
 
 /// <summary>Sign-in and the signed-in user (API.md "Identity").</summary>
-public sealed class IdentityFunctions(IdentityService identity, AccountService account, AuthCookies cookies, IOptions<AuthOptions> auth)
+public sealed class IdentityFunctions(IdentityService identity, AccountService account, AuthCookies cookies, IOptions<AuthOptions> auth, IUsageStore usageCounters, IMemoryCache cache, TimeProvider clock)
 {
     /// <summary>Demo mode only: tokens for a local demo user.</summary>
     [Function("AuthDemo"), AllowAnonymous]
@@ -108,7 +110,18 @@ public sealed class IdentityFunctions(IdentityService identity, AccountService a
     public async Task<IActionResult> Me([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "me")] HttpRequest req)
     {
         var user = await identity.GetUserAsync(req.CurrentUser(), req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(MeResponse.From(user));
+        // Today's counts, remembered for a few seconds per instance: /me is polled, and the quota check reads them exactly.
+        var today = await cache.GetOrCreateAsync(("me-usage", user.Id), entry =>
+        {
+            entry.AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(5);
+            entry.Size = 1;
+            return usageCounters.GetAsync(user.Id, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime), req.HttpContext.RequestAborted);
+        }).ConfigureAwait(false);
+        var usage = new Dictionary<string, long>
+        {
+            ["messagesToday"] = today!.Messages, ["promptTokensToday"] = today.PromptTokens, ["completionTokensToday"] = today.CompletionTokens,
+        };
+        return new OkObjectResult(MeResponse.From(user, usage));
     }
 
     private static string? NullIfEmpty(Microsoft.Extensions.Primitives.StringValues value) => string.IsNullOrEmpty(value) ? null : value.ToString();
@@ -131,9 +144,9 @@ public sealed class IdentityFunctions(IdentityService identity, AccountService a
         public static UserResponse From(User user) => new(user.Id, user.Email, user.Name, user.Plan, user.CreatedAt);
     }
 
-    /// <summary><c>usage</c> is filled by billing's counters once they exist; until then it is empty.</summary>
+    /// <summary><c>usage</c>: today's chat messages and tokens (UTC day).</summary>
     public sealed record MeResponse(string Id, string Email, string? Name, string Plan, IReadOnlyDictionary<string, long> Usage, DateTimeOffset CreatedAt, DateTimeOffset? LastSignInAt)
     {
-        public static MeResponse From(User user) => new(user.Id, user.Email, user.Name, user.Plan, new Dictionary<string, long>(), user.CreatedAt, user.LastSignInAt);
+        public static MeResponse From(User user, IReadOnlyDictionary<string, long> usage) => new(user.Id, user.Email, user.Name, user.Plan, usage, user.CreatedAt, user.LastSignInAt);
     }
 }

@@ -94,6 +94,9 @@ public sealed class ChatTests(DevHostFixture app) : IAsyncLifetime
         var export = JsonDocument.Parse(await user.GetStringAsync("me/export")).RootElement.GetProperty("stores");
         Assert.Contains(export.GetProperty("conversations").EnumerateArray(), m => m.TryGetProperty("content", out var c) && c.GetString() == streamed);
         Assert.Contains(export.GetProperty("usage").EnumerateArray(), u => u.GetProperty("completionTokens").GetInt32() > 0);
+        var me = await user.GetFromJsonAsync<JsonElement>("me");
+        Assert.Equal(1, me.GetProperty("usage").GetProperty("messagesToday").GetInt32());
+        Assert.True(me.GetProperty("usage").GetProperty("completionTokensToday").GetInt32() > 0);
 
         // The turn went to working memory: a later search finds it.
         using var search = await user.PostAsJsonAsync("memory/search", new { terms = "kettle warranty water damage", kinds = new[] { "working" } });
