@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,9 +18,13 @@ public sealed partial class InProcessIngestionQueue : IIngestionQueue
     public ValueTask EnqueueAsync(string userId, string fileId, CancellationToken cancellationToken) =>
         _channel.Writer.WriteAsync((userId, fileId), cancellationToken);
 
-    public sealed partial class Runner(InProcessIngestionQueue queue, FileIngestor ingestor, IFileStore files, IOptions<FilesOptions> options, TimeProvider clock, ILogger<Runner> logger)
+    public sealed partial class Runner(InProcessIngestionQueue queue, IServiceProvider services, IOptions<FilesOptions> options, TimeProvider clock, ILogger<Runner> logger)
         : BackgroundService
     {
+        // Resolved when there is work: start-up does not load the ingestion machinery (the embedding model's assemblies among it).
+        private FileIngestor Ingestor => services.GetRequiredService<FileIngestor>();
+        private IFileStore Files => services.GetRequiredService<IFileStore>();
+
         private static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(1);
 
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -37,7 +42,7 @@ public sealed partial class InProcessIngestionQueue : IIngestionQueue
                 {
                     try
                     {
-                        await ingestor.IngestAsync(userId, fileId, stoppingToken).ConfigureAwait(false);
+                        await Ingestor.IngestAsync(userId, fileId, stoppingToken).ConfigureAwait(false);
                     }
                     catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                     {
@@ -61,7 +66,7 @@ public sealed partial class InProcessIngestionQueue : IIngestionQueue
                     try
                     {
                         var before = clock.GetUtcNow() - options.Value.IngestionStallTimeout;
-                        await foreach (var (userId, fileId) in files.FindUnfinishedAsync(before, stoppingToken).ConfigureAwait(false))
+                        await foreach (var (userId, fileId) in Files.FindUnfinishedAsync(before, stoppingToken).ConfigureAwait(false))
                             await queue.EnqueueAsync(userId, fileId, stoppingToken).ConfigureAwait(false);
                     }
                     catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
