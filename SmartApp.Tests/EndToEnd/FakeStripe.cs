@@ -36,43 +36,41 @@ public sealed class FakeStripe : IAsyncDisposable
     public static async Task<FakeStripe> StartAsync()
     {
         var fake = new FakeStripe();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        app.Use(async (context, next) =>
+        var (app, baseUrl) = await LoopbackServer.StartAsync(routes =>
         {
-            if (context.Request.Headers.Authorization.ToString() != $"Bearer {SecretKey}")
+            routes.Use(async (context, next) =>
             {
-                context.Response.StatusCode = 401;
-                await context.Response.WriteAsJsonAsync(new { error = new { type = "invalid_request_error", message = "Invalid API Key provided" } });
-                return;
-            }
-            await next(context);
+                if (context.Request.Headers.Authorization.ToString() != $"Bearer {SecretKey}")
+                {
+                    context.Response.StatusCode = 401;
+                    await context.Response.WriteAsJsonAsync(new { error = new { type = "invalid_request_error", message = "Invalid API Key provided" } });
+                    return;
+                }
+                await next(context);
+            });
+            routes.MapGet("/v1/subscriptions/{id}", (string id) =>
+            {
+                if (Interlocked.Decrement(ref fake._failFetches) >= 0)
+                    return Results.Json(new { error = new { type = "api_error", message = "Internal server error" } }, statusCode: 500);
+                return fake._subscriptions.TryGetValue(id, out var subscription)
+                    ? Results.Content(subscription.ToJsonString(), "application/json")
+                    : Results.Json(new { error = new { type = "invalid_request_error", code = "resource_missing", message = $"No such subscription: '{id}'" } }, statusCode: 404);
+            });
+            routes.MapPost("/v1/checkout/sessions", async (HttpRequest request) =>
+            {
+                var form = (await request.ReadFormAsync()).ToDictionary(f => f.Key, f => f.Value.ToString());
+                fake.CheckoutSessions.Enqueue(form);
+                var id = "cs_test_" + Guid.NewGuid().ToString("N");
+                return Results.Json(new { id, @object = "checkout.session", mode = "subscription", url = $"https://checkout.stripe.test/c/pay/{id}", client_reference_id = form.GetValueOrDefault("client_reference_id") });
+            });
+            routes.MapPost("/v1/billing_portal/sessions", async (HttpRequest request) =>
+            {
+                var form = await request.ReadFormAsync();
+                return Results.Json(new { id = "bps_" + Guid.NewGuid().ToString("N"), @object = "billing_portal.session", customer = form["customer"].ToString(), url = $"https://billing.stripe.test/p/session/{form["customer"]}" });
+            });
         });
-        app.MapGet("/v1/subscriptions/{id}", (string id) =>
-        {
-            if (Interlocked.Decrement(ref fake._failFetches) >= 0)
-                return Results.Json(new { error = new { type = "api_error", message = "Internal server error" } }, statusCode: 500);
-            return fake._subscriptions.TryGetValue(id, out var subscription)
-                ? Results.Content(subscription.ToJsonString(), "application/json")
-                : Results.Json(new { error = new { type = "invalid_request_error", code = "resource_missing", message = $"No such subscription: '{id}'" } }, statusCode: 404);
-        });
-        app.MapPost("/v1/checkout/sessions", async (HttpRequest request) =>
-        {
-            var form = (await request.ReadFormAsync()).ToDictionary(f => f.Key, f => f.Value.ToString());
-            fake.CheckoutSessions.Enqueue(form);
-            var id = "cs_test_" + Guid.NewGuid().ToString("N");
-            return Results.Json(new { id, @object = "checkout.session", mode = "subscription", url = $"https://checkout.stripe.test/c/pay/{id}", client_reference_id = form.GetValueOrDefault("client_reference_id") });
-        });
-        app.MapPost("/v1/billing_portal/sessions", async (HttpRequest request) =>
-        {
-            var form = await request.ReadFormAsync();
-            return Results.Json(new { id = "bps_" + Guid.NewGuid().ToString("N"), @object = "billing_portal.session", customer = form["customer"].ToString(), url = $"https://billing.stripe.test/p/session/{form["customer"]}" });
-        });
-        await app.StartAsync();
         fake._app = app;
-        fake.BaseUrl = app.Urls.Single().TrimEnd('/');
+        fake.BaseUrl = baseUrl;
         return fake;
     }
 

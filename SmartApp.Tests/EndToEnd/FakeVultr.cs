@@ -47,14 +47,12 @@ public sealed class FakeVultr : IAsyncDisposable
     public static async Task<FakeVultr> StartAsync()
     {
         var fake = new FakeVultr();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        app.MapPost("/v1/chat/completions", (HttpContext context) => fake.CompleteAsync(context));
-        await app.StartAsync();
+        var (app, baseUrl) = await LoopbackServer.StartAsync(routes =>
+        {
+            routes.MapPost("/v1/chat/completions", (HttpContext context) => fake.CompleteAsync(context));
+        });
         fake._app = app;
-        fake.BaseUrl = app.Urls.Single().TrimEnd('/') + "/v1";
+        fake.BaseUrl = baseUrl + "/v1";
         return fake;
     }
 

@@ -40,17 +40,15 @@ public sealed class FakeWorkOS : IAsyncDisposable
     public static async Task<FakeWorkOS> StartAsync()
     {
         var fake = new FakeWorkOS();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        app.MapGet("/sso/jwks/{clientId}", (string clientId) => fake.Jwks(clientId));
-        app.MapPost("/user_management/authenticate", (HttpRequest request) => fake.AuthenticateAsync(request));
-        app.MapGet("/user_management/authorize", (HttpRequest request) => fake.Authorize(request));
-        app.MapPost("/user_management/sessions/revoke", (HttpRequest request) => fake.RevokeAsync(request));
-        await app.StartAsync();
+        var (app, baseUrl) = await LoopbackServer.StartAsync(routes =>
+        {
+            routes.MapGet("/sso/jwks/{clientId}", (string clientId) => fake.Jwks(clientId));
+            routes.MapPost("/user_management/authenticate", (HttpRequest request) => fake.AuthenticateAsync(request));
+            routes.MapGet("/user_management/authorize", (HttpRequest request) => fake.Authorize(request));
+            routes.MapPost("/user_management/sessions/revoke", (HttpRequest request) => fake.RevokeAsync(request));
+        });
         fake._app = app;
-        fake.BaseUrl = app.Urls.Single().TrimEnd('/');
+        fake.BaseUrl = baseUrl;
         return fake;
     }
 
