@@ -4,6 +4,7 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.ML.Tokenizers;
+using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Common.Quotas;
 using SmartApp.Domain.Common.Telemetry;
@@ -26,7 +27,7 @@ public sealed partial class ChatService(
     IOptions<ChatSettings> settings, TimeProvider clock, ILogger<ChatService> logger)
 {
     public const int DefaultPageSize = 50, MaxPageSize = 200;
-    private const string IdPrefix = "conv_";
+    private const string IdPrefix = "conv";
     private static readonly Lazy<Tokenizer> Tokens = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"));
 
     internal const string Instructions =
@@ -39,7 +40,7 @@ public sealed partial class ChatService(
     {
         if (title is { Length: > 200 }) throw new ValidationFailedException("title", "'title' may be at most 200 characters.");
         var now = clock.GetUtcNow();
-        var conversation = new Conversation($"{IdPrefix}{Guid.NewGuid():N}", string.IsNullOrWhiteSpace(title) ? null : title.Trim(), now, now);
+        var conversation = new Conversation(Ids.New(IdPrefix), string.IsNullOrWhiteSpace(title) ? null : title.Trim(), now, now);
         await conversations.CreateAsync(user.UserId, conversation, cancellationToken).ConfigureAwait(false);
         return conversation;
     }
@@ -288,10 +289,9 @@ public sealed partial class ChatService(
 
     private static int Count(string text) => Tokens.Value.CountTokens(text);
 
-    private static string NewMessageId() => $"msg_{Guid.NewGuid():N}";
+    private static string NewMessageId() => Ids.New("msg");
 
-    private static bool IsWellFormed(string? id) =>
-        id is { Length: 37 } && id.StartsWith(IdPrefix, StringComparison.Ordinal) && id.AsSpan(IdPrefix.Length).IndexOfAnyExcept("0123456789abcdef") < 0;
+    private static bool IsWellFormed(string? id) => Ids.IsWellFormed(id, IdPrefix);
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "The model was unavailable for a chat turn ({ErrorType}); {Outcome}")]
     private static partial void LogUnavailable(ILogger logger, string errorType, string outcome);

@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Common.Quotas;
 using SmartApp.Domain.Common.Search;
@@ -16,7 +17,7 @@ public sealed partial class FileService(
     IOptions<FilesOptions> options, TimeProvider clock, ILogger<FileService> logger)
 {
     public const int DefaultListCount = 50, MaxListCount = 200, DefaultSearchLimit = 10, MaxSearchLimit = 50, AskPassages = 5, MaxQueryBytes = 4096;
-    private const string IdPrefix = "file_";
+    private const string IdPrefix = "file";
 
     internal const string AnswerInstructions =
         "Answer the question using only the numbered passages from the user's document. Cite the passages you use as [1], [2]. " +
@@ -202,10 +203,9 @@ public sealed partial class FileService(
         return text.Trim();
     }
 
-    private static string NewId() => $"{IdPrefix}{Guid.NewGuid():N}";
+    private static string NewId() => Ids.New(IdPrefix);
 
-    private static bool IsWellFormed(string? id) =>
-        id is { Length: 37 } && id.StartsWith(IdPrefix, StringComparison.Ordinal) && id.AsSpan(IdPrefix.Length).IndexOfAnyExcept("0123456789abcdef") < 0;
+    private static bool IsWellFormed(string? id) => Ids.IsWellFormed(id, IdPrefix);
 
     [LoggerMessage(EventId = 5010, Level = LogLevel.Warning, Message = "The model could not answer about a file ({ErrorType}: {Error}); answered with the passages")]
     private static partial void LogModelUnavailable(ILogger logger, string errorType, string error);

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.RegularExpressions;
+using SmartApp.Domain.Common;
 
 namespace SmartApp.Domain.Memory;
 
@@ -8,13 +8,13 @@ namespace SmartApp.Domain.Memory;
 /// Memory ids: a prefix for what the id names and 32 hex digits. Repeats of a working memory, a
 /// procedure's key and a session's summary have fixed ids, so writing them again never stores a copy.
 /// </summary>
-public static partial class MemoryIds
+public static class MemoryIds
 {
     public const string Session = "ses", Working = "mem", Episodic = "epi", Semantic = "doc", Procedural = "proc";
 
-    public static string NewSession() => $"{Session}_{Guid.NewGuid():N}";
+    public static string NewSession() => Ids.New(Session);
 
-    public static string NewDocument() => $"{Semantic}_{Guid.NewGuid():N}";
+    public static string NewDocument() => Ids.New(Semantic);
 
     public static string ForWorking(string sessionId, string timeline, string? key, string content) =>
         $"{Working}_{Hash(sessionId, timeline, key ?? "", content)}";
@@ -24,12 +24,8 @@ public static partial class MemoryIds
     public static string ForProcedure(string key) => $"{Procedural}_{Hash(key)}";
 
     /// <summary>Whether <paramref name="id"/> has the shape of an id with <paramref name="prefix"/> (anything else cannot exist).</summary>
-    public static bool IsWellFormed(string? id, string prefix) =>
-        id is not null && id.Length == prefix.Length + 33 && id.StartsWith(prefix, StringComparison.Ordinal) && id[prefix.Length] == '_' && Hex().IsMatch(id.AsSpan(prefix.Length + 1));
+    public static bool IsWellFormed(string? id, string prefix) => Ids.IsWellFormed(id, prefix);
 
     private static string Hash(params string[] parts) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\0', parts))))[..32];
-
-    [GeneratedRegex("^[0-9a-f]{32}$")]
-    private static partial Regex Hex();
 }
