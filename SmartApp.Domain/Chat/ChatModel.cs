@@ -63,3 +63,15 @@ public interface IReplySink
 
     Task DeltaAsync(string text, CancellationToken cancellationToken);
 }
+
+/// <summary>A sink that keeps nothing: for callers that answer once the reply is complete.</summary>
+public sealed class NoReplySink : IReplySink
+{
+    public static readonly NoReplySink Instance = new();
+
+    private NoReplySink() { }
+
+    public Task StartAsync(string messageId, string replyId, IReadOnlyList<Citation> citations, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task DeltaAsync(string text, CancellationToken cancellationToken) => Task.CompletedTask;
+}

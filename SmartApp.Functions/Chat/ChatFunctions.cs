@@ -57,7 +57,7 @@ public sealed class ChatFunctions(ChatService chat)
         var cancellationToken = req.HttpContext.RequestAborted;
         if (!req.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase)))
         {
-            var turn = await chat.SendAsync(req.CurrentUser(), conversationId, request, NoSink.Instance, cancellationToken).ConfigureAwait(false);
+            var turn = await chat.SendAsync(req.CurrentUser(), conversationId, request, NoReplySink.Instance, cancellationToken).ConfigureAwait(false);
             response.ContentType = "application/json";
             await JsonSerializer.SerializeAsync(response.Body, new
             {
@@ -91,13 +91,6 @@ public sealed class ChatFunctions(ChatService chat)
     public sealed record ConversationResponse(string Id, string? Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
     {
         public static ConversationResponse From(Conversation c) => new(c.Id, c.Title, c.CreatedAt, c.UpdatedAt);
-    }
-
-    private sealed class NoSink : IReplySink
-    {
-        public static readonly NoSink Instance = new();
-        public Task StartAsync(string messageId, string replyId, IReadOnlyList<Citation> citations, CancellationToken cancellationToken) => Task.CompletedTask;
-        public Task DeltaAsync(string text, CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     /// <summary>Server-sent events on the response: each event written and flushed at once (no buffering on the way).</summary>

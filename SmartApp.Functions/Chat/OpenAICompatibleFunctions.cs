@@ -35,7 +35,7 @@ public sealed class OpenAICompatibleFunctions(ChatService chat, IOptions<VultrOp
 
         if (!stream)
         {
-            var result = await chat.CompleteAsync(req.CurrentUser(), messages, NoSink.Instance, cancellationToken).ConfigureAwait(false);
+            var result = await chat.CompleteAsync(req.CurrentUser(), messages, NoReplySink.Instance, cancellationToken).ConfigureAwait(false);
             response.ContentType = "application/json";
             await JsonSerializer.SerializeAsync(response.Body, new JsonObject
             {
@@ -92,13 +92,6 @@ public sealed class OpenAICompatibleFunctions(ChatService chat, IOptions<VultrOp
     {
         ["prompt_tokens"] = usage.PromptTokens, ["completion_tokens"] = usage.CompletionTokens, ["total_tokens"] = usage.PromptTokens + usage.CompletionTokens,
     };
-
-    private sealed class NoSink : IReplySink
-    {
-        public static readonly NoSink Instance = new();
-        public Task StartAsync(string messageId, string replyId, IReadOnlyList<Citation> citations, CancellationToken cancellationToken) => Task.CompletedTask;
-        public Task DeltaAsync(string text, CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 
     /// <summary>OpenAI's streaming format: <c>data: {chat.completion.chunk}</c> lines, flushed one by one, ending with <c>data: [DONE]</c>.</summary>
     private sealed class ChunkSink(HttpResponse response, string id, long created, string model) : IReplySink
