@@ -6,6 +6,7 @@ using SmartApp.Domain.Common.Errors;
 
 namespace SmartApp.Domain.Common.Storage;
 
+/// <summary>Reads, pages and deletes within one partition (never across partitions).</summary>
 public static class CosmosQueryExtensions
 {
     /// <summary>Every result of a query within one partition (never a cross-partition query), read page by page.</summary>
@@ -44,6 +45,35 @@ public static class CosmosQueryExtensions
         {
             throw InvalidCursor();
         }
+    }
+
+    /// <summary>A point read in one partition; null when the item does not exist.</summary>
+    public static async Task<ItemResponse<T>?> ReadOrNullAsync<T>(this Container container, string id, string partitionKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await container.ReadItemAsync<T>(id, new PartitionKey(partitionKey), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Deletes the items of one partition, eight at a time; items already gone are fine (a retried deletion).</summary>
+    public static Task DeleteItemsAsync(this Container container, string partitionKey, IEnumerable<string> ids, CancellationToken cancellationToken)
+    {
+        var partition = new PartitionKey(partitionKey);
+        return Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (id, token) =>
+        {
+            try
+            {
+                await container.DeleteItemAsync<object>(id, partition, cancellationToken: token).ConfigureAwait(false);
+            }
+            catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+            {
+            }
+        });
     }
 
     private static ValidationFailedException InvalidCursor() => new("cursor", "'cursor' is not one this API returned.");

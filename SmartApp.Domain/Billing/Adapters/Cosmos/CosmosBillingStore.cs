@@ -12,19 +12,13 @@ public sealed class CosmosBillingStore(CosmosStore store, TimeProvider clock) : 
     public async Task<SubscriptionState?> FindAsync(string userId, CancellationToken cancellationToken)
     {
         var container = await store.GetContainerAsync(CosmosContainers.Users, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var document = (await container.ReadItemAsync<SubscriptionDocument>(SubscriptionId, new PartitionKey(userId), cancellationToken: cancellationToken).ConfigureAwait(false)).Resource;
-            return new SubscriptionState(document.UserId, document.Plan, document.Status)
-            {
-                StripeCustomerId = document.StripeCustomerId, StripeSubscriptionId = document.StripeSubscriptionId,
-                CurrentPeriodEnd = document.CurrentPeriodEnd, CancelAtPeriodEnd = document.CancelAtPeriodEnd, UpdatedAt = document.UpdatedAt,
-            };
-        }
-        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
-        {
+        if ((await container.ReadOrNullAsync<SubscriptionDocument>(SubscriptionId, userId, cancellationToken).ConfigureAwait(false))?.Resource is not { } document)
             return null;
-        }
+        return new SubscriptionState(document.UserId, document.Plan, document.Status)
+        {
+            StripeCustomerId = document.StripeCustomerId, StripeSubscriptionId = document.StripeSubscriptionId,
+            CurrentPeriodEnd = document.CurrentPeriodEnd, CancelAtPeriodEnd = document.CancelAtPeriodEnd, UpdatedAt = document.UpdatedAt,
+        };
     }
 
     public async Task UpsertAsync(SubscriptionState state, CancellationToken cancellationToken)
@@ -49,15 +43,7 @@ public sealed class CosmosBillingStore(CosmosStore store, TimeProvider clock) : 
     public async Task<bool> IsAppliedAsync(string eventId, CancellationToken cancellationToken)
     {
         var container = await store.GetContainerAsync(CosmosContainers.WebhookEvents, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await container.ReadItemAsync<AppliedEvent>(eventId, new PartitionKey(eventId), cancellationToken: cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
-        {
-            return false;
-        }
+        return await container.ReadOrNullAsync<AppliedEvent>(eventId, eventId, cancellationToken).ConfigureAwait(false) is not null;
     }
 
     public async Task MarkAppliedAsync(string eventId, string type, CancellationToken cancellationToken)

@@ -21,15 +21,8 @@ public sealed class CosmosConversationStore(CosmosStore store) : IConversationSt
     public async Task<Conversation?> FindAsync(string userId, string conversationId, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var response = await container.ReadItemAsync<ConversationDocument>(conversationId, new PartitionKey(userId), cancellationToken: cancellationToken).ConfigureAwait(false);
-            return response.Resource.Type == ConversationDocument.ConversationType ? response.Resource.ToConversation(response.ETag) : null;
-        }
-        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
+        var response = await container.ReadOrNullAsync<ConversationDocument>(conversationId, userId, cancellationToken).ConfigureAwait(false);
+        return response?.Resource.Type == ConversationDocument.ConversationType ? response.Resource.ToConversation(response.ETag) : null;
     }
 
     public async Task<Conversation?> TryUpdateAsync(string userId, Conversation conversation, CancellationToken cancellationToken)
@@ -67,14 +60,10 @@ public sealed class CosmosConversationStore(CosmosStore store) : IConversationSt
         {
             return false;
         }
-        var ids = await container.QueryPartitionAsync<MessageDocument>(userId,
-            new QueryDefinition("SELECT c.id FROM c WHERE c.type = 'message' AND c.conversationId = @conversation").WithParameter("@conversation", conversationId),
+        var ids = await container.QueryPartitionAsync<string>(userId,
+            new QueryDefinition("SELECT VALUE c.id FROM c WHERE c.type = 'message' AND c.conversationId = @conversation").WithParameter("@conversation", conversationId),
             cancellationToken).ConfigureAwait(false);
-        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (message, token) =>
-        {
-            try { await container.DeleteItemAsync<object>(message.Id, partition, cancellationToken: token).ConfigureAwait(false); }
-            catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound) { }
-        }).ConfigureAwait(false);
+        await container.DeleteItemsAsync(userId, ids, cancellationToken).ConfigureAwait(false);
         return true;
     }
 

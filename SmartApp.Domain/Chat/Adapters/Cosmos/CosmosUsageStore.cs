@@ -40,15 +40,9 @@ public sealed class CosmosUsageStore(CosmosStore store) : IUsageStore
     public async Task<DailyUsage> GetAsync(string userId, DateOnly day, CancellationToken cancellationToken)
     {
         var container = await store.GetContainerAsync(CosmosContainers.Usage, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var item = (await container.ReadItemAsync<UsageDocument>(Id(day), new PartitionKey(userId), cancellationToken: cancellationToken).ConfigureAwait(false)).Resource;
-            return new DailyUsage(item.Messages, item.PromptTokens, item.CompletionTokens);
-        }
-        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
-        {
-            return new DailyUsage(0, 0, 0);
-        }
+        return (await container.ReadOrNullAsync<UsageDocument>(Id(day), userId, cancellationToken).ConfigureAwait(false))?.Resource is { } item
+            ? new DailyUsage(item.Messages, item.PromptTokens, item.CompletionTokens)
+            : new DailyUsage(0, 0, 0);
     }
 
     private static string Id(DateOnly day) => "tokens-" + day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);

@@ -29,15 +29,8 @@ public sealed class CosmosRecordStore(CosmosStore store) : IRecordStore
     public async Task<DataRecord?> FindAsync(string userId, string table, string id, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var response = await container.ReadItemAsync<RecordDocument>(RecordDocument.IdFor(table, id), new PartitionKey(userId), cancellationToken: cancellationToken).ConfigureAwait(false);
-            return response.Resource.ToRecord(response.ETag);
-        }
-        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
+        var response = await container.ReadOrNullAsync<RecordDocument>(RecordDocument.IdFor(table, id), userId, cancellationToken).ConfigureAwait(false);
+        return response?.Resource.ToRecord(response.ETag);
     }
 
     public async Task<DataRecord?> ReplaceAsync(string userId, DataRecord record, string? ifMatch, CancellationToken cancellationToken)
@@ -178,11 +171,7 @@ public sealed class CosmosRecordStore(CosmosStore store) : IRecordStore
         }
         var ids = await container.QueryPartitionAsync<string>(userId,
             new QueryDefinition("SELECT VALUE c.id FROM c WHERE c.type = 'record' AND c.table = @table").WithParameter("@table", table), cancellationToken).ConfigureAwait(false);
-        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (id, token) =>
-        {
-            try { await container.DeleteItemAsync<object>(id, partition, cancellationToken: token).ConfigureAwait(false); }
-            catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound) { }
-        }).ConfigureAwait(false);
+        await container.DeleteItemsAsync(userId, ids, cancellationToken).ConfigureAwait(false);
         return true;
     }
 

@@ -21,15 +21,8 @@ public sealed class CosmosFileStore(CosmosStore store) : IFileStore
     public async Task<StoredFile?> FindAsync(string userId, string fileId, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var response = await container.ReadItemAsync<FileDocument>(fileId, new PartitionKey(userId), cancellationToken: cancellationToken).ConfigureAwait(false);
-            return response.Resource is { Type: FileDocument.FileType, Deleted: not true } file ? file.ToFile(response.ETag) : null;
-        }
-        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
+        var response = await container.ReadOrNullAsync<FileDocument>(fileId, userId, cancellationToken).ConfigureAwait(false);
+        return response?.Resource is { Type: FileDocument.FileType, Deleted: not true } file ? file.ToFile(response.ETag) : null;
     }
 
     public async Task<StoredFile?> TryUpdateAsync(string userId, StoredFile file, CancellationToken cancellationToken)
@@ -77,7 +70,7 @@ public sealed class CosmosFileStore(CosmosStore store) : IFileStore
             var document = new ChunkDocument(chunk.Id, userId, ChunkDocument.ChunkType, fileId, chunk.Index, chunk.Page, chunk.Start, chunk.End, chunk.Text, EmbeddingCodec.Encode(embedding));
             await container.UpsertItemAsync(document, partition, NoContent, token).ConfigureAwait(false);
         }).ConfigureAwait(false);
-        await DeleteItemsAsync(container, partition, stale, cancellationToken).ConfigureAwait(false);
+        await container.DeleteItemsAsync(userId, stale, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> DeleteAsync(string userId, string fileId, CancellationToken cancellationToken)
@@ -96,7 +89,7 @@ public sealed class CosmosFileStore(CosmosStore store) : IFileStore
         {
             return await DeleteAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
         }
-        await DeleteItemsAsync(container, partition, await ChunkIdsAsync(container, userId, fileId, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        await container.DeleteItemsAsync(userId, await ChunkIdsAsync(container, userId, fileId, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         return true;
     }
 
@@ -116,18 +109,6 @@ public sealed class CosmosFileStore(CosmosStore store) : IFileStore
         (await container.QueryPartitionAsync<Owned>(userId,
             new QueryDefinition("SELECT c.id, c.userId FROM c WHERE c.type = 'chunk' AND c.fileId = @file").WithParameter("@file", fileId), cancellationToken).ConfigureAwait(false))
         .Select(c => c.Id).ToList();
-
-    private static Task DeleteItemsAsync(Container container, PartitionKey partition, IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
-        Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = WriteParallelism, CancellationToken = cancellationToken }, async (id, token) =>
-        {
-            try
-            {
-                await container.DeleteItemAsync<object>(id, partition, cancellationToken: token).ConfigureAwait(false);
-            }
-            catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
-            {
-            }
-        });
 
     private ValueTask<Container> ContainerAsync(CancellationToken cancellationToken) => store.GetContainerAsync(CosmosContainers.Files, cancellationToken);
 

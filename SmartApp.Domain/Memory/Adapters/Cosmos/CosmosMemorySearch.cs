@@ -52,19 +52,8 @@ public sealed class CosmosMemorySearch : IMemorySearch, IDisposable
     {
         if (ids.Count == 0) return [];
         var container = await _store.GetContainerAsync(CosmosContainers.Memories, cancellationToken).ConfigureAwait(false);
-        var partition = new PartitionKey(userId);
-        var reads = await Task.WhenAll(ids.Select(async id =>
-        {
-            try
-            {
-                return (await container.ReadItemAsync<MemoryDocument>(id, partition, cancellationToken: cancellationToken).ConfigureAwait(false)).Resource;
-            }
-            catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
-            {
-                return null;
-            }
-        })).ConfigureAwait(false);
-        return reads.Where(r => r is { Type: MemoryDocument.MemoryType, Deleted: not true }).ToDictionary(r => r!.Id, r => r!, StringComparer.Ordinal);
+        var reads = await Task.WhenAll(ids.Select(id => container.ReadOrNullAsync<MemoryDocument>(id, userId, cancellationToken))).ConfigureAwait(false);
+        return reads.Select(r => r?.Resource).Where(r => r is { Type: MemoryDocument.MemoryType, Deleted: not true }).ToDictionary(r => r!.Id, r => r!, StringComparer.Ordinal);
     }
 
     public void Dispose() => _index.Dispose();

@@ -126,18 +126,8 @@ public sealed class CosmosMemoryStore(CosmosStore store) : IMemoryStore
 
     private ValueTask<Container> ContainerAsync(CancellationToken cancellationToken) => store.GetContainerAsync(CosmosContainers.Memories, cancellationToken);
 
-    private async Task<ItemResponse<MemoryDocument>?> ReadAsync(string userId, string id, CancellationToken cancellationToken)
-    {
-        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await container.ReadItemAsync<MemoryDocument>(id, new PartitionKey(userId), cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-    }
+    private async Task<ItemResponse<MemoryDocument>?> ReadAsync(string userId, string id, CancellationToken cancellationToken) =>
+        await (await ContainerAsync(cancellationToken).ConfigureAwait(false)).ReadOrNullAsync<MemoryDocument>(id, userId, cancellationToken).ConfigureAwait(false);
 
     private async Task<List<MemoryDocument>> QueryAsync(string userId, QueryDefinition definition, CancellationToken cancellationToken) =>
         await (await ContainerAsync(cancellationToken).ConfigureAwait(false)).QueryPartitionAsync<MemoryDocument>(userId, definition, cancellationToken).ConfigureAwait(false);
