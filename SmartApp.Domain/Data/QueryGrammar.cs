@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Errors;
 
 namespace SmartApp.Domain.Data;
@@ -28,7 +29,7 @@ public static partial class QueryGrammar
     }
 
     public static FilterOp Op(string? op, string where) =>
-        Enum.TryParse<FilterOp>(op, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) && !int.TryParse(op, out _)
+        EnumNames.TryParse<FilterOp>(op, out var parsed)
             ? parsed
             : throw new ValidationFailedException(where, $"Unknown operator '{Shorten(op)}'; use eq, ne, gt, gte, lt, lte, in, contains, startsWith or exists.");
 

@@ -167,7 +167,7 @@ public sealed partial class MemoryService
         var parsed = new HashSet<MemoryKind>();
         foreach (var name in kinds)
         {
-            if (!Enum.TryParse<MemoryKind>(name, ignoreCase: true, out var kind) || !Enum.IsDefined(kind) || int.TryParse(name, out _))
+            if (!EnumNames.TryParse<MemoryKind>(name, out var kind))
                 throw new ValidationFailedException("kinds", $"Unknown memory kind '{name}'; use working, episodic, semantic or procedural.");
             parsed.Add(kind);
         }

@@ -1,0 +1,8 @@
+namespace SmartApp.Domain.Common;
+
+/// <summary>Enum values as clients name them: by name, in any case; numbers and undefined names are not values.</summary>
+public static class EnumNames
+{
+    public static bool TryParse<T>(string? name, out T value) where T : struct, Enum =>
+        Enum.TryParse(name, ignoreCase: true, out value) && Enum.IsDefined(value) && !int.TryParse(name, out _);
+}
