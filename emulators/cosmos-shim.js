@@ -9,7 +9,9 @@
 //   6. CONTAINS/STARTSWITH/ENDSWITH(a, b, ignoreCase), STRINGEQUALS, ARRAY_CONTAINS_ANY/ALL, GetCurrentDateTime/Timestamp, IIF;
 //   9. incremental change feed (A-IM: Incremental feed + If-None-Match/LSN etag; StartFrom Beginning/Now/Time, pk scoping);
 //   8. OFFSET/LIMIT and SELECT DISTINCT (unsupported by the query engine) via the plan: SDK applies them client-side;
-//   7. TransactionalBatch / bulk (HybridRow binary body) -> clear 501 error instead of a JSON parse 500.
+//   7. TransactionalBatch / bulk (HybridRow binary body) -> clear 501 error instead of a JSON parse 500;
+//  10. persistent connections (the server closes each one by default);
+//  11. each query's compiled JavaScript kept and reused (V8 optimises it), and its document collection made linear.
 // Usage: node cosmos-shim.js <path/to/@vercel/cosmosdb-server> <port> <cert.pem> <key.pem>   (listens on 127.0.0.1)
 // With EXIT_WHEN_STDIN_CLOSES=1 it exits when its parent (the dev host) goes away, however the parent ended.
 "use strict";
@@ -204,9 +206,51 @@ b.GETCURRENTDATETIME = () => new Date().toISOString().replace("Z", "0000Z");
 b.GETCURRENTTIMESTAMP = () => Date.now();
 b.IIF = (cond, a, c) => (cond === true ? a : c);
 
+// ---- 11: compiled queries reused. The engine turns each query into JavaScript and compiled it afresh on every
+// request, so V8 never optimised the per-document filter; the compiled function depends only on the query text.
+const executor = require(path.join(qdir, "lib/executor.js"));
+// The generated code collects documents with `.reduce(($, c) => [...$, x], [])`, copying the accumulator for every
+// document (quadratic: ~50M copies for 10k documents). `($.push(x), $)` is the same result, since `$` starts as a
+// fresh `[]` that nothing else sees.
+function linearAccumulators(code) {
+  let out = "", i = 0;
+  for (;;) {
+    const at = code.indexOf("[...$, ", i);
+    if (at < 0) return out + code.slice(i);
+    let depth = 0, j = at, quote = null;
+    for (; j < code.length; j++) {
+      const ch = code[j];
+      if (quote) { if (ch === "\\") j++; else if (ch === quote) quote = null; continue; }
+      if (ch === '"' || ch === "'" || ch === "`") quote = ch;
+      else if (ch === "[" || ch === "(" || ch === "{") depth++;
+      else if (ch === "]" || ch === ")" || ch === "}") { depth--; if (depth === 0) break; }
+    }
+    out += code.slice(i, at) + "($.push(" + code.slice(at + 7, j) + "), $)";
+    i = j + 1;
+  }
+}
+const aggregateFunctions = require(path.join(qdir, "lib/aggregate-functions.js"));
+const queryHelpers = require(path.join(qdir, "lib/helpers.js"));
+const compiledQueries = new Map();
+executor.default = (collection, { code, parameters, udf = {}, maxItemCount, continuation, compositeIndexes }) => {
+  let execute = compiledQueries.get(code);
+  if (!execute) {
+    execute = new Function(`"use strict";return (${linearAccumulators(code)})`)(); // eslint-disable-line no-new-func
+    if (compiledQueries.size >= 500) compiledQueries.clear();
+    compiledQueries.set(code, execute);
+  }
+  const params = {};
+  (parameters || []).forEach(({ name, value }) => { params[name.slice(1)] = value; });
+  return execute(aggregateFunctions, b, collection, queryHelpers, udf, params, maxItemCount, continuation, compositeIndexes);
+};
+
 // ---- 1: query plan + server wiring
 const { createHttpsServer } = require(pkgDir);
-const server = createHttpsServer({ cert: fs.readFileSync(certPath), key: fs.readFileSync(keyPath) });
+// keepAlive: the server answers "connection: close" by default, which costs the SDK a TLS handshake per request.
+// Idle connections are kept longer than the SDK's pool keeps them, so the client always closes first.
+const server = createHttpsServer({ cert: fs.readFileSync(certPath), key: fs.readFileSync(keyPath), keepAlive: true });
+server.keepAliveTimeout = 120000;
+server.headersTimeout = 125000;
 const inner = server.listeners("request");
 server.removeAllListeners("request");
 

@@ -47,17 +47,17 @@ public static class CosmosQueryExtensions
         }
     }
 
-    /// <summary>A point read in one partition; null when the item does not exist.</summary>
+    /// <summary>
+    /// A point read in one partition; null when the item does not exist. A miss is an ordinary answer
+    /// here (an event not yet applied, a session not yet summarised), so it is read as a status code
+    /// rather than caught as an exception.
+    /// </summary>
     public static async Task<ItemResponse<T>?> ReadOrNullAsync<T>(this Container container, string id, string partitionKey, CancellationToken cancellationToken)
     {
-        try
-        {
-            return await container.ReadItemAsync<T>(id, new PartitionKey(partitionKey), cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
+        using var message = await container.ReadItemStreamAsync(id, new PartitionKey(partitionKey), cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (message.StatusCode == HttpStatusCode.NotFound) return null;
+        message.EnsureSuccessStatusCode();
+        return container.Database.Client.ResponseFactory.CreateItemResponse<T>(message);
     }
 
     /// <summary>Deletes the items of one partition, eight at a time; items already gone are fine (a retried deletion).</summary>

@@ -61,6 +61,7 @@ public static class StorageServiceCollectionExtensions
             {
                 SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             });
         }
         return string.IsNullOrEmpty(options.AccountKey)
