@@ -49,13 +49,34 @@ public sealed partial class EmulatorProcesses(DevHostOptions options, ILogger<Em
         var started = Stopwatch.StartNew();
         await EnsureInstalledAsync(cancellationToken);
         var fixedPorts = options.Emulators == EmulatorMode.Only;
-        (BlobPort, QueuePort, TablePort, CosmosPort) = fixedPorts
-            ? (10000, 10001, 10002, 8081)
-            : (PortAllocator.FreePort(), PortAllocator.FreePort(), PortAllocator.FreePort(), PortAllocator.FreePort());
-        foreach (var port in new[] { BlobPort, QueuePort, TablePort, CosmosPort })
-            if (fixedPorts && !PortAllocator.IsFree(port))
-                throw new InvalidOperationException($"Port {port} is in use; stop whatever holds it (another emulator?) and try again.");
+        for (var attempt = 1; ; attempt++)
+        {
+            (BlobPort, QueuePort, TablePort, CosmosPort) = fixedPorts
+                ? (10000, 10001, 10002, 8081)
+                : (PortAllocator.FreePort(), PortAllocator.FreePort(), PortAllocator.FreePort(), PortAllocator.FreePort());
+            foreach (var port in new[] { BlobPort, QueuePort, TablePort, CosmosPort })
+                if (fixedPorts && !PortAllocator.IsFree(port))
+                    throw new InvalidOperationException($"Port {port} is in use; stop whatever holds it (another emulator?) and try again.");
+            try
+            {
+                await StartProcessesAsync(cancellationToken);
+                break;
+            }
+            catch (InvalidOperationException ex) when (!fixedPorts && attempt < 3)
+            {
+                // A port that was free when picked can be taken before the emulator binds it (any
+                // outgoing connection may draw it): start again on new ports.
+                LogRetrying(logger, ex.Message, attempt);
+                await StopAsync(cancellationToken);
+            }
+        }
+        LogStarted(logger, BlobPort, CosmosPort, (long)started.Elapsed.TotalMilliseconds);
+        if (options.Emulators == EmulatorMode.Only && options.ReadyFile is { } readyFile)
+            await ReadyFile.WriteAsync(readyFile, WorkerSettings);
+    }
 
+    private async Task StartProcessesAsync(CancellationToken cancellationToken)
+    {
         _dataDirectory = Directory.CreateTempSubdirectory("smartapp-emulators-").FullName;
         var (certificate, key) = EnsureCertificate();
         var azurite = Start("azurite", "azurite.js",
@@ -67,9 +88,6 @@ public sealed partial class EmulatorProcesses(DevHostOptions options, ILogger<Em
 
         await WaitForPortsAsync(azurite, [BlobPort, QueuePort, TablePort], cancellationToken);
         await WaitForPortsAsync(cosmos, [CosmosPort], cancellationToken);
-        LogStarted(logger, BlobPort, CosmosPort, (long)started.Elapsed.TotalMilliseconds);
-        if (options.Emulators == EmulatorMode.Only && options.ReadyFile is { } readyFile)
-            await ReadyFile.WriteAsync(readyFile, WorkerSettings);
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
@@ -198,4 +216,7 @@ public sealed partial class EmulatorProcesses(DevHostOptions options, ILogger<Em
 
     [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "[{Name}] {Line}")]
     private static partial void LogOutput(ILogger logger, string name, string line);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "The emulators did not start ({Reason}); attempt {Attempt} of 3, trying again on new ports")]
+    private static partial void LogRetrying(ILogger logger, string reason, int attempt);
 }

@@ -5,13 +5,18 @@ using SmartApp.Domain.Chat;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Common.Quotas;
 using SmartApp.Domain.Common.Telemetry;
+using SmartApp.Domain.Files;
 using SmartApp.Domain.Identity;
+using SmartApp.Domain.Memory;
 
 namespace SmartApp.Domain.Billing;
 
-/// <summary>Plans, Stripe Checkout and portal, webhooks applied once in any order, and the plan limits the app enforces (chat messages a day, files and bytes kept).</summary>
+/// <summary>
+/// Plans, Stripe Checkout and portal, webhooks applied once in any order, and the plan limits the app
+/// enforces (chat messages a day, model tokens a month, files, bytes and memories kept).
+/// </summary>
 public sealed partial class BillingService(
-    IStripeGateway stripe, IBillingStore store, IUserRepository users, IUsageStore usage, IMemoryCache cache,
+    IStripeGateway stripe, IBillingStore store, IUserRepository users, IUsageStore usage, IFileStore files, IMemoryStore memories, IMemoryCache cache,
     IOptions<BillingOptions> options, TimeProvider clock, ILogger<BillingService> logger) : IQuotaGate
 {
     private static readonly HashSet<string> Handled =
@@ -22,11 +27,18 @@ public sealed partial class BillingService(
 
     public IReadOnlyDictionary<string, PlanOptions> Plans => options.Value.Plans;
 
-    public async Task<(SubscriptionState State, PlanEntitlements Entitlements, DailyUsage Today)> GetSubscriptionAsync(CurrentUser user, CancellationToken cancellationToken)
+    /// <summary>The user's plan and what it allows, beside what they use now.</summary>
+    public async Task<(SubscriptionState State, PlanEntitlements Entitlements, CurrentUsage Usage)> GetSubscriptionAsync(CurrentUser user, CancellationToken cancellationToken)
     {
-        var state = await store.FindAsync(user.UserId, cancellationToken).ConfigureAwait(false) ?? SubscriptionState.Free(user.UserId);
-        var today = await usage.GetAsync(user.UserId, Today(), cancellationToken).ConfigureAwait(false);
-        return (state, Entitlements(state.Plan), today);
+        var now = clock.GetUtcNow();
+        var state = store.FindAsync(user.UserId, cancellationToken);
+        var today = usage.GetAsync(user.UserId, UsagePeriod.Day, now, cancellationToken);
+        var month = usage.GetAsync(user.UserId, UsagePeriod.Month, now, cancellationToken);
+        var kept = files.TotalsAsync(user.UserId, cancellationToken);
+        var memoriesKept = memories.CountAsync(user.UserId, cancellationToken);
+        await Task.WhenAll(state, today, month, kept, memoriesKept).ConfigureAwait(false);
+        var subscription = state.Result ?? SubscriptionState.Free(user.UserId);
+        return (subscription, Entitlements(subscription.Plan), new CurrentUsage(today.Result, month.Result, kept.Result.Files, kept.Result.Bytes, memoriesKept.Result));
     }
 
     public async Task<Uri> CheckoutAsync(CurrentUser user, string? plan, string? successUrl, string? cancelUrl, CancellationToken cancellationToken)
@@ -107,21 +119,33 @@ public sealed partial class BillingService(
         return new WebhookOutcome(billingEvent.Id, billingEvent.Type, false, userId, plan);
     }
 
-    /// <summary>Chat messages per day: over the limit is a 429 with Retry-After until the next UTC day.</summary>
+    /// <summary>
+    /// A chat message needs room in both the day's messages and the month's model tokens: over either
+    /// is a 429 with Retry-After until that period resets (the next UTC day or month).
+    /// </summary>
     public async Task EnsureAsync(CurrentUser user, QuotaKind kind, CancellationToken cancellationToken)
     {
-        var plan = await PlanOfAsync(user, cancellationToken).ConfigureAwait(false);
-        var limits = Entitlements(plan);
-        var today = await usage.GetAsync(user.UserId, Today(), cancellationToken).ConfigureAwait(false);
-        if (kind == QuotaKind.ChatMessage && today.Messages >= limits.MessagesPerDay)
+        if (kind != QuotaKind.ChatMessage) return;
+        var now = clock.GetUtcNow();
+        var plan = PlanOfAsync(user, cancellationToken);
+        var today = usage.GetAsync(user.UserId, UsagePeriod.Day, now, cancellationToken);
+        var month = usage.GetAsync(user.UserId, UsagePeriod.Month, now, cancellationToken);
+        await Task.WhenAll(plan, today, month).ConfigureAwait(false);
+        var limits = Entitlements(plan.Result);
+        var name = PlanName(plan.Result);
+        if (today.Result.Messages >= limits.MessagesPerDay)
         {
-            var now = clock.GetUtcNow();
             var reset = new DateTimeOffset(now.UtcDateTime.Date.AddDays(1), TimeSpan.Zero);
-            throw new QuotaExceededException($"The {options.Value.Plans[plan].Name} plan allows {limits.MessagesPerDay} chat messages a day; more are possible after {reset:u}.", reset - now);
+            throw new QuotaExceededException($"The {name} plan allows {limits.MessagesPerDay} chat messages a day; more are possible after {reset:u}.", reset - now);
+        }
+        if (month.Result.Tokens >= limits.TokensPerMonth)
+        {
+            var reset = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
+            throw new QuotaExceededException($"The {name} plan allows {limits.TokensPerMonth} model tokens a month; more are possible after {reset:u}.", reset - now);
         }
     }
 
-    /// <summary>Totals (files, bytes kept): over the plan's allowance is a 402, since only a bigger plan lifts it.</summary>
+    /// <summary>Totals (files, bytes and memories kept): over the plan's allowance is a 402, since only a bigger plan lifts it.</summary>
     public async Task EnsureWithinAsync(CurrentUser user, QuotaKind kind, long total, CancellationToken cancellationToken)
     {
         var plan = await PlanOfAsync(user, cancellationToken).ConfigureAwait(false);
@@ -130,10 +154,11 @@ public sealed partial class BillingService(
         {
             QuotaKind.Files => ((long)limits.Files, "files"),
             QuotaKind.StorageBytes => (limits.StorageBytes, "bytes of files"),
+            QuotaKind.Memories => ((long)limits.Memories, "memories"),
             _ => (long.MaxValue, ""),
         };
         if (total > allowed)
-            throw new QuotaExceededException($"The {options.Value.Plans[plan].Name} plan allows {allowed} {what}; delete some or upgrade.", paymentRequired: true);
+            throw new QuotaExceededException($"The {PlanName(plan)} plan allows {allowed} {what}; delete some or upgrade.", paymentRequired: true);
     }
 
     private async Task<string> PlanOfAsync(CurrentUser user, CancellationToken cancellationToken) =>
@@ -147,12 +172,12 @@ public sealed partial class BillingService(
     private PlanEntitlements Entitlements(string plan) =>
         (options.Value.Plans.TryGetValue(plan, out var found) ? found : options.Value.Plans[BillingOptions.FreePlan]).Entitlements;
 
+    private string PlanName(string plan) => options.Value.Plans.TryGetValue(plan, out var found) ? found.Name : plan;
+
     private string ReturnUrl(string? url, string field) =>
         url is null ? options.Value.DefaultReturnUrl
         : Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http" ? url
         : throw new ValidationFailedException(field, $"'{field}' must be an absolute http(s) URL.");
-
-    private DateOnly Today() => DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
 
     private static (string, string) PlanKey(string userId) => ("billing-plan", userId);
 

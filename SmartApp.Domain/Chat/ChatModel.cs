@@ -31,8 +31,20 @@ public sealed record Citation(string Type, double Score, string Text)
 
 public sealed record TokenUsage(int PromptTokens, int CompletionTokens);
 
-/// <summary>One user's chat use on one day: replies, and the tokens they cost.</summary>
-public sealed record DailyUsage(int Messages, int PromptTokens, int CompletionTokens);
+/// <summary>One user's chat use over one period (a UTC day or month): replies, and the tokens they cost.</summary>
+public sealed record UsageTotals(int Messages, long PromptTokens, long CompletionTokens)
+{
+    public static readonly UsageTotals None = new(0, 0, 0);
+
+    public long Tokens => PromptTokens + CompletionTokens;
+}
+
+/// <summary>The periods usage is counted over; quotas reset at the start of the next one (UTC).</summary>
+public enum UsagePeriod
+{
+    Day,
+    Month,
+}
 
 public sealed record ChatMessageRecord(string Id, string ConversationId, MessageRole Role, string Content, DateTimeOffset CreatedAt)
 {

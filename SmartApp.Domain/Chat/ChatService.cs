@@ -147,7 +147,7 @@ public sealed partial class ChatService(
         var usageSpent = modelUsage ?? new TokenUsage(prompt.Sum(m => Count(m.Text)), degraded ? 0 : Count(text.ToString()));
         if (!degraded)
         {
-            await usage.AddAsync(user.UserId, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime), usageSpent, CancellationToken.None).ConfigureAwait(false);
+            await usage.AddAsync(user.UserId, clock.GetUtcNow(), usageSpent, CancellationToken.None).ConfigureAwait(false);
             SmartAppTelemetry.ModelTokens.Add(usageSpent.PromptTokens, new KeyValuePair<string, object?>("direction", "prompt"));
             SmartAppTelemetry.ModelTokens.Add(usageSpent.CompletionTokens, new KeyValuePair<string, object?>("direction", "completion"));
         }

@@ -23,10 +23,12 @@ public interface IConversationStore
     Task<IReadOnlyList<ChatMessageRecord>> RecentMessagesAsync(string userId, string conversationId, int count, CancellationToken cancellationToken);
 }
 
-/// <summary>Token counts per user and day (container <c>usage</c>): what quotas will read.</summary>
+/// <summary>Replies and tokens per user, day and month (container <c>usage</c>): what quotas read.</summary>
 public interface IUsageStore
 {
-    Task AddAsync(string userId, DateOnly day, TokenUsage usage, CancellationToken cancellationToken);
+    /// <summary>Counts one reply and its tokens in the UTC day and the UTC month of <paramref name="at"/>.</summary>
+    Task AddAsync(string userId, DateTimeOffset at, TokenUsage usage, CancellationToken cancellationToken);
 
-    Task<DailyUsage> GetAsync(string userId, DateOnly day, CancellationToken cancellationToken);
+    /// <summary>The totals of the day or month that contains <paramref name="at"/>.</summary>
+    Task<UsageTotals> GetAsync(string userId, UsagePeriod period, DateTimeOffset at, CancellationToken cancellationToken);
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Caching.Memory;
@@ -5,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Errors;
+using SmartApp.Domain.Common.Quotas;
 using SmartApp.Domain.Common.Search;
 using SmartApp.Domain.Common.Telemetry;
 using SmartApp.Domain.Identity;
@@ -19,6 +21,7 @@ public sealed partial class MemoryService
 {
     public const string DefaultTimeline = "default";
     public const int DefaultListCount = 100, MaxListCount = 1000, DefaultSearchLimit = 10, MaxSearchLimit = 100, MaxNameLength = 256;
+    private static readonly TimeSpan MemoryCountRefresh = TimeSpan.FromMinutes(1);
 
     private readonly IMemoryStore _store;
     private readonly IMemorySearch _search;
@@ -27,12 +30,13 @@ public sealed partial class MemoryService
     private readonly IOptions<MemoryOptions> _options;
     private readonly TimeProvider _clock;
     private readonly ILogger<MemoryService> _logger;
-    private readonly IMemoryCache _openSessions;
+    private readonly IMemoryCache _cache;
+    private readonly IQuotaGate _quotas;
 
-    public MemoryService(IMemoryStore store, IMemorySearch search, IEmbedder embedder, SessionSummarizer summarizer,
+    public MemoryService(IMemoryStore store, IMemorySearch search, IEmbedder embedder, SessionSummarizer summarizer, IQuotaGate quotas,
         IOptions<MemoryOptions> options, TimeProvider clock, IMemoryCache cache, ILogger<MemoryService> logger)
     {
-        (_store, _search, _embedder, _summarizer, _options, _clock, _openSessions, _logger) = (store, search, embedder, summarizer, options, clock, cache, logger);
+        (_store, _search, _embedder, _summarizer, _quotas, _options, _clock, _cache, _logger) = (store, search, embedder, summarizer, quotas, options, clock, cache, logger);
         // The first memory request of this instance starts loading the embedding model, so the
         // write or search that needs it next finds it loaded or nearly so.
         (embedder as MiniLmEmbedder)?.Warm();
@@ -63,7 +67,7 @@ public sealed partial class MemoryService
             var ended = session with { EndedAt = now, EpisodicMemoryId = episodic?.Id, SummarizedBy = episodic?.SummarizedBy };
             if (await _store.TryEndSessionAsync(user.UserId, ended, cancellationToken).ConfigureAwait(false))
             {
-                _openSessions.Remove(OpenSessionKey(user.UserId, sessionId));
+                _cache.Remove(OpenSessionKey(user.UserId, sessionId));
                 LogSessionEnded(_logger, sessionId, episodic?.SummarizedBy?.ToString() ?? "none", episodic?.EntryCount ?? 0);
                 return new SessionEnded(ended, episodic);
             }
@@ -102,9 +106,11 @@ public sealed partial class MemoryService
         key = OptionalName(key, "key");
         agent = OptionalName(agent, "agent");
 
-        // The session check and the embedding run side by side; both are needed before the write.
+        // The session check, the plan's limit and the embedding run side by side; all are needed before the write.
         var embedding = EmbedAsync(content!, cancellationToken);
+        var room = EnsureRoomAsync(user, cancellationToken);
         await RequireOpenSessionAsync(user, sessionId, cancellationToken).ConfigureAwait(false);
+        var kept = await room.ConfigureAwait(false);
         var entry = new MemoryEntry(MemoryIds.ForWorking(sessionId, timeline, key, content!), MemoryKind.Working, content!, _clock.GetUtcNow())
         {
             SessionId = sessionId,
@@ -113,6 +119,7 @@ public sealed partial class MemoryService
             Agent = agent,
         };
         await _store.PutAsync(user.UserId, new NewMemory(entry, await embedding.ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref kept.Value);
         return entry.Id;
     }
 
@@ -132,6 +139,7 @@ public sealed partial class MemoryService
         var memory = MemoryIds.IsWellFormed(memoryId, MemoryIds.Working) ? await _store.FindAsync(user.UserId, memoryId, cancellationToken).ConfigureAwait(false) : null;
         if (memory is null || memory.SessionId != sessionId || !await _store.DeleteAsync(user.UserId, memoryId, cancellationToken).ConfigureAwait(false))
             throw new NotFoundException("No such memory in this session.");
+        Forget(user);
     }
 
     // ---- Search -----------------------------------------------------------------------------
@@ -187,7 +195,10 @@ public sealed partial class MemoryService
         if (text.Length == 0)
             throw new ValidationFailedException("document", "'document' holds no text to remember.");
         var entry = new MemoryEntry(MemoryIds.NewDocument(), MemoryKind.Semantic, text, _clock.GetUtcNow()) { Document = document.Clone() };
-        await _store.PutAsync(user.UserId, new NewMemory(entry, await EmbedAsync(text, cancellationToken).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
+        var embedding = EmbedAsync(text, cancellationToken);
+        var kept = await EnsureRoomAsync(user, cancellationToken).ConfigureAwait(false);
+        await _store.PutAsync(user.UserId, new NewMemory(entry, await embedding.ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref kept.Value);
         return entry.Id;
     }
 
@@ -198,6 +209,7 @@ public sealed partial class MemoryService
     {
         if (!MemoryIds.IsWellFormed(documentId, MemoryIds.Semantic) || !await _store.DeleteAsync(user.UserId, documentId, cancellationToken).ConfigureAwait(false))
             throw new NotFoundException("No such document.");
+        Forget(user);
     }
 
     // ---- Procedural memory ------------------------------------------------------------------
@@ -212,9 +224,11 @@ public sealed partial class MemoryService
         var id = MemoryIds.ForProcedure(key);
         var embedding = EmbedAsync($"{key}: {value}", cancellationToken);
         var existing = await _store.FindAsync(user.UserId, id, cancellationToken).ConfigureAwait(false);
+        var kept = existing is null ? await EnsureRoomAsync(user, cancellationToken).ConfigureAwait(false) : null;
         var now = _clock.GetUtcNow();
         var entry = new MemoryEntry(id, MemoryKind.Procedural, value!, existing?.At ?? now) { Key = key, UpdatedAt = now };
         await _store.UpsertAsync(user.UserId, new NewMemory(entry, await embedding.ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
+        if (kept is not null) Interlocked.Increment(ref kept.Value);
         return entry;
     }
 
@@ -225,6 +239,7 @@ public sealed partial class MemoryService
     {
         if (!await _store.DeleteAsync(user.UserId, MemoryIds.ForProcedure(RequireName(key, "key")), cancellationToken).ConfigureAwait(false))
             throw new NotFoundException("No procedure with this key.");
+        Forget(user);
     }
 
     // ---- Shared checks ----------------------------------------------------------------------
@@ -242,12 +257,35 @@ public sealed partial class MemoryService
     private async Task RequireOpenSessionAsync(CurrentUser user, string sessionId, CancellationToken cancellationToken)
     {
         var key = OpenSessionKey(user.UserId, sessionId);
-        if (_openSessions.TryGetValue(key, out _)) return;
+        if (_cache.TryGetValue(key, out _)) return;
         var session = await RequireSessionAsync(user, sessionId, cancellationToken).ConfigureAwait(false);
         if (session.EndedAt is not null)
             throw new ConflictException("The session has ended; start a new session to add memories.");
-        _openSessions.Set(key, true, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _options.Value.OpenSessionCacheDuration });
+        _cache.Set(key, true, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _options.Value.OpenSessionCacheDuration });
     }
+
+    /// <summary>
+    /// Refuses a new memory past the plan's limit (402) and returns the count to add the write to. The
+    /// count is read from the store at most once a minute per user and instance, and kept up to date with
+    /// this instance's own writes in between, so a write costs no query; a repeat that stored nothing
+    /// counts until the next read.
+    /// </summary>
+    private async Task<StrongBox<long>> EnsureRoomAsync(CurrentUser user, CancellationToken cancellationToken)
+    {
+        var kept = await _cache.GetOrCreateAsync(MemoryCountKey(user.UserId), async entry =>
+        {
+            entry.AbsoluteExpirationRelativeToNow = MemoryCountRefresh;
+            entry.Size = 1;
+            return new StrongBox<long>(await _store.CountAsync(user.UserId, cancellationToken).ConfigureAwait(false));
+        }).ConfigureAwait(false);
+        await _quotas.EnsureWithinAsync(user, QuotaKind.Memories, Interlocked.Read(ref kept!.Value) + 1, cancellationToken).ConfigureAwait(false);
+        return kept;
+    }
+
+    /// <summary>After a delete: the next write counts again.</summary>
+    private void Forget(CurrentUser user) => _cache.Remove(MemoryCountKey(user.UserId));
+
+    private static (string, string) MemoryCountKey(string userId) => ("memory-count", userId);
 
     private static (string, string, string) OpenSessionKey(string userId, string sessionId) => ("open-memory-session", userId, sessionId);
 

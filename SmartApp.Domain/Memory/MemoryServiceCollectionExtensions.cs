@@ -18,6 +18,7 @@ public static class MemoryServiceCollectionExtensions
         services.AddSingleton<IMemoryStore, CosmosMemoryStore>();
         services.AddSingleton<IMemorySearch, CosmosMemorySearch>();
         services.AddSingleton<SessionSummarizer>();
+        services.TryAddSingleton<Common.Quotas.IQuotaGate, Common.Quotas.NoQuotas>();
         services.AddSingleton<MemoryService>();
         return services;
     }

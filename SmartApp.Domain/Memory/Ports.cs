@@ -31,6 +31,9 @@ public interface IMemoryStore
 
     /// <summary>Deletes the memory. False when it did not exist.</summary>
     Task<bool> DeleteAsync(string userId, string memoryId, CancellationToken cancellationToken);
+
+    /// <summary>How many memories the user keeps, of every kind (what the plan's limit counts).</summary>
+    Task<long> CountAsync(string userId, CancellationToken cancellationToken);
 }
 
 /// <summary>

@@ -39,11 +39,16 @@ public sealed class BillingFunctions(BillingService billing)
     [Function("BillingSubscription")]
     public async Task<IActionResult> Subscription([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "billing/subscription")] HttpRequest req)
     {
-        var (state, entitlements, today) = await billing.GetSubscriptionAsync(req.CurrentUser(), req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var (state, entitlements, usage) = await billing.GetSubscriptionAsync(req.CurrentUser(), req.HttpContext.RequestAborted).ConfigureAwait(false);
         return new OkObjectResult(new
         {
             plan = state.Plan, status = state.Status, currentPeriodEnd = state.CurrentPeriodEnd, cancelAtPeriodEnd = state.CancelAtPeriodEnd,
-            entitlements, usage = new { messagesToday = today.Messages, promptTokensToday = today.PromptTokens, completionTokensToday = today.CompletionTokens },
+            entitlements,
+            usage = new
+            {
+                messagesToday = usage.Today.Messages, promptTokensToday = usage.Today.PromptTokens, completionTokensToday = usage.Today.CompletionTokens,
+                tokensThisMonth = usage.ThisMonth.Tokens, files = usage.Files, storageBytes = usage.StorageBytes, memories = usage.Memories,
+            },
         });
     }
 

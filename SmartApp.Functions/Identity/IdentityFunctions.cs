@@ -115,7 +115,7 @@ public sealed class IdentityFunctions(IdentityService identity, AccountService a
         {
             entry.AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(5);
             entry.Size = 1;
-            return usageCounters.GetAsync(user.Id, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime), req.HttpContext.RequestAborted);
+            return usageCounters.GetAsync(user.Id, UsagePeriod.Day, clock.GetUtcNow(), req.HttpContext.RequestAborted);
         }).ConfigureAwait(false);
         var usage = new Dictionary<string, long>
         {

@@ -213,4 +213,60 @@ public sealed class BillingTests(DevHostFixture app)
         using (var deleted = await user.DeleteAsync($"files/{ids[0]}")) Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         await FileTests.UploadAsync(user, Encoding.UTF8.GetBytes("room again"), "extra.txt", "text/plain");
     }
+
+    [Fact]
+    public async Task A_free_user_past_the_months_model_tokens_gets_429_until_next_month_and_the_subscription_shows_the_spend()
+    {
+        var (user, _) = await app.SignInAsync(TestUsers.NewEmail("quota"));
+        using var created = await user.PostAsJsonAsync("chat/conversations", new { });
+        var conversation = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        // The fake model reports a prompt token per 4 characters: this one message spends the free month.
+        var spendsTheMonth = string.Join(' ', Enumerable.Repeat("words", DevHostFixture.FreeTokensPerMonth * 4 / 6 + 1));
+        using (var first = await user.PostAsJsonAsync($"chat/conversations/{conversation}/messages", new { content = spendsTheMonth, useMemory = false, useFiles = false }))
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+
+        var usage = (await SubscriptionAsync(user)).GetProperty("usage");
+        Assert.True(usage.GetProperty("tokensThisMonth").GetInt64() >= DevHostFixture.FreeTokensPerMonth, usage.ToString());
+        Assert.Equal(1, usage.GetProperty("messagesToday").GetInt32());
+
+        using var over = await user.PostAsJsonAsync($"chat/conversations/{conversation}/messages", new { content = "short", useMemory = false, useFiles = false });
+        var problem = await ProblemAssert.IsProblemAsync(over, HttpStatusCode.TooManyRequests, "quota-exceeded");
+        Assert.Contains($"{DevHostFixture.FreeTokensPerMonth} model tokens a month", problem.GetProperty("detail").GetString());
+        var now = DateTimeOffset.UtcNow;
+        var untilNextMonth = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1) - now;
+        var retryAfter = over.Headers.RetryAfter?.Delta ?? TimeSpan.Zero;
+        Assert.InRange(retryAfter, untilNextMonth - TimeSpan.FromMinutes(1), untilNextMonth + TimeSpan.FromMinutes(1));
+        Assert.Equal(1, (await SubscriptionAsync(user)).GetProperty("usage").GetProperty("messagesToday").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_free_user_at_the_memory_limit_gets_402_for_new_memories_until_one_is_deleted()
+    {
+        var (user, _) = await app.SignInAsync(TestUsers.NewEmail("quota"));
+        var session = await MemoryTests.StartSessionAsync(user);
+        using (var procedure = await user.PutAsJsonAsync("memory/procedures/greeting", new { value = "Greet by first name." }))
+            Assert.Equal(HttpStatusCode.OK, procedure.StatusCode);
+        var ids = new List<string>();
+        for (var i = 1; i < DevHostFixture.FreeMemories; i++)
+            ids.Add(await MemoryTests.PutAsync(user, session, new { content = $"fact number {i}" }));
+        Assert.Equal(DevHostFixture.FreeMemories, (await SubscriptionAsync(user)).GetProperty("usage").GetProperty("memories").GetInt64());
+
+        using (var refused = await user.PostAsJsonAsync($"memory/sessions/{session}/memories", new { content = "one too many" }))
+        {
+            var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.PaymentRequired, "quota-exceeded");
+            Assert.Contains($"{DevHostFixture.FreeMemories} memories", problem.GetProperty("detail").GetString());
+        }
+        using (var document = await user.PostAsJsonAsync("memory/documents", new { document = new { title = "too many" } }))
+            await ProblemAssert.IsProblemAsync(document, HttpStatusCode.PaymentRequired, "quota-exceeded");
+        using (var newProcedure = await user.PutAsJsonAsync("memory/procedures/farewell", new { value = "Say goodbye." }))
+            await ProblemAssert.IsProblemAsync(newProcedure, HttpStatusCode.PaymentRequired, "quota-exceeded");
+        // Changing a procedure the user already has adds no memory.
+        using (var changed = await user.PutAsJsonAsync("memory/procedures/greeting", new { value = "Greet by full name." }))
+            Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+        var listed = await user.GetFromJsonAsync<JsonElement>($"memory/sessions/{session}/memories");
+        Assert.Equal(DevHostFixture.FreeMemories - 1, listed.GetProperty("memories").GetArrayLength());
+
+        using (var deleted = await user.DeleteAsync($"memory/sessions/{session}/memories/{ids[0]}")) Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        await MemoryTests.PutAsync(user, session, new { content = "room again" });
+    }
 }

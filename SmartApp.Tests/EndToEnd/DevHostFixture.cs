@@ -30,6 +30,12 @@ public sealed class DevHostFixture : IAsyncLifetime
     /// <summary>Files a free user may keep in the app under test.</summary>
     public const int FreeFiles = 10;
 
+    /// <summary>Memories a free user may keep in the app under test.</summary>
+    public const int FreeMemories = 12;
+
+    /// <summary>Model tokens a free user may spend a month in the app under test (the fake model counts a token per 4 characters).</summary>
+    public const int FreeTokensPerMonth = 4000;
+
     public HttpClient Client { get; private set; } = null!;
 
     /// <summary>What the dev host reported when it was ready: URLs and the emulators' settings.</summary>
@@ -75,6 +81,8 @@ public sealed class DevHostFixture : IAsyncLifetime
             ["Billing__StripeWebhookSecret"] = FakeStripe.WebhookSecret,
             ["Billing__Plans__free__Entitlements__MessagesPerDay"] = FreeMessagesPerDay.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Billing__Plans__free__Entitlements__Files"] = FreeFiles.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Billing__Plans__free__Entitlements__Memories"] = FreeMemories.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Billing__Plans__free__Entitlements__TokensPerMonth"] = FreeTokensPerMonth.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Chat__FirstTokenTimeout"] = "00:00:03",
             ["Chat__IdleTimeout"] = "00:00:02",
             ["Files__MaxFileBytes"] = FileLimitBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),

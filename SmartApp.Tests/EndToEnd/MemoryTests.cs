@@ -8,7 +8,7 @@ namespace SmartApp.Tests.EndToEnd;
 [Collection(DevHostCollection.Name)]
 public sealed class MemoryTests(DevHostFixture app)
 {
-    private static async Task<string> StartSessionAsync(HttpClient user)
+    internal static async Task<string> StartSessionAsync(HttpClient user)
     {
         using var response = await user.PostAsync("memory/sessions", null);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -16,7 +16,7 @@ public sealed class MemoryTests(DevHostFixture app)
         return body.GetProperty("sessionId").GetString()!;
     }
 
-    private static async Task<string> PutAsync(HttpClient user, string sessionId, object memory)
+    internal static async Task<string> PutAsync(HttpClient user, string sessionId, object memory)
     {
         using var response = await user.PostAsJsonAsync($"memory/sessions/{sessionId}/memories", memory);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();

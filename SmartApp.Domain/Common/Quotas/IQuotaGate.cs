@@ -5,7 +5,7 @@ namespace SmartApp.Domain.Common.Quotas;
 /// <summary>What a plan limits, checked before the work that uses it.</summary>
 public enum QuotaKind
 {
-    /// <summary>Chat messages per day (resets: 429 with Retry-After).</summary>
+    /// <summary>A chat message: messages per day and model tokens per month (both reset: 429 with Retry-After).</summary>
     ChatMessage,
 
     /// <summary>Files kept (a total: only a bigger plan lifts it, 402).</summary>
@@ -13,6 +13,9 @@ public enum QuotaKind
 
     /// <summary>Bytes of files kept (a total: 402).</summary>
     StorageBytes,
+
+    /// <summary>Memories kept: working, episodic, semantic and procedural together (a total: 402).</summary>
+    Memories,
 }
 
 /// <summary>Refuses work over the user's plan limits (429 until the period resets, or 402 when only a paid plan lifts the limit).</summary>

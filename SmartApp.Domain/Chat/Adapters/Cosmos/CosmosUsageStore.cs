@@ -5,14 +5,32 @@ using SmartApp.Domain.Common.Storage;
 
 namespace SmartApp.Domain.Chat.Adapters.Cosmos;
 
-/// <summary>One item per user and day in container <c>usage</c> (<c>id: tokens-yyyy-MM-dd</c>), counted up with patch increments, so concurrent turns never lose a count.</summary>
+/// <summary>
+/// One item per user and UTC day (<c>id: tokens-yyyy-MM-dd</c>) and per user and UTC month (<c>tokens-yyyy-MM</c>)
+/// in container <c>usage</c>, counted up with patch increments, so concurrent turns never lose a count.
+/// </summary>
 public sealed class CosmosUsageStore(CosmosStore store) : IUsageStore
 {
-    public async Task AddAsync(string userId, DateOnly day, TokenUsage usage, CancellationToken cancellationToken)
+    public async Task AddAsync(string userId, DateTimeOffset at, TokenUsage usage, CancellationToken cancellationToken)
     {
         var container = await store.GetContainerAsync(CosmosContainers.Usage, cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(
+            IncrementAsync(container, userId, Period(UsagePeriod.Day, at), usage, cancellationToken),
+            IncrementAsync(container, userId, Period(UsagePeriod.Month, at), usage, cancellationToken)).ConfigureAwait(false);
+    }
+
+    public async Task<UsageTotals> GetAsync(string userId, UsagePeriod period, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var container = await store.GetContainerAsync(CosmosContainers.Usage, cancellationToken).ConfigureAwait(false);
+        return (await container.ReadOrNullAsync<UsageDocument>(Id(Period(period, at)), userId, cancellationToken).ConfigureAwait(false))?.Resource is { } item
+            ? new UsageTotals(item.Messages, item.PromptTokens, item.CompletionTokens)
+            : UsageTotals.None;
+    }
+
+    private static async Task IncrementAsync(Container container, string userId, string period, TokenUsage usage, CancellationToken cancellationToken)
+    {
         var partition = new PartitionKey(userId);
-        var id = Id(day);
+        var id = Id(period);
         PatchOperation[] increments = [PatchOperation.Increment("/promptTokens", usage.PromptTokens), PatchOperation.Increment("/completionTokens", usage.CompletionTokens), PatchOperation.Increment("/messages", 1)];
         for (var attempt = 0; attempt < 3; attempt++)
         {
@@ -25,7 +43,7 @@ public sealed class CosmosUsageStore(CosmosStore store) : IUsageStore
             {
                 try
                 {
-                    var first = new UsageDocument(id, userId, "tokens", day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), usage.PromptTokens, usage.CompletionTokens, 1);
+                    var first = new UsageDocument(id, userId, "tokens", period, Messages: 1, usage.PromptTokens, usage.CompletionTokens);
                     await container.CreateItemAsync(first, partition, new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
                     return;
                 }
@@ -37,15 +55,10 @@ public sealed class CosmosUsageStore(CosmosStore store) : IUsageStore
         }
     }
 
-    public async Task<DailyUsage> GetAsync(string userId, DateOnly day, CancellationToken cancellationToken)
-    {
-        var container = await store.GetContainerAsync(CosmosContainers.Usage, cancellationToken).ConfigureAwait(false);
-        return (await container.ReadOrNullAsync<UsageDocument>(Id(day), userId, cancellationToken).ConfigureAwait(false))?.Resource is { } item
-            ? new DailyUsage(item.Messages, item.PromptTokens, item.CompletionTokens)
-            : new DailyUsage(0, 0, 0);
-    }
+    private static string Period(UsagePeriod period, DateTimeOffset at) =>
+        at.UtcDateTime.ToString(period == UsagePeriod.Day ? "yyyy-MM-dd" : "yyyy-MM", CultureInfo.InvariantCulture);
 
-    private static string Id(DateOnly day) => "tokens-" + day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+    private static string Id(string period) => "tokens-" + period;
 
-    private sealed record UsageDocument(string Id, string UserId, string Type, string Day, int PromptTokens, int CompletionTokens, int Messages);
+    private sealed record UsageDocument(string Id, string UserId, string Type, string Period, int Messages, long PromptTokens, long CompletionTokens);
 }

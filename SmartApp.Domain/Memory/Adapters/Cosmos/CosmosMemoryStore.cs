@@ -122,6 +122,10 @@ public sealed class CosmosMemoryStore(CosmosStore store) : IMemoryStore
         }
     }
 
+    public async Task<long> CountAsync(string userId, CancellationToken cancellationToken) =>
+        (await (await ContainerAsync(cancellationToken).ConfigureAwait(false))
+            .QueryPartitionAsync<long>(userId, new QueryDefinition($"SELECT VALUE COUNT(1) FROM c WHERE {Live}"), cancellationToken).ConfigureAwait(false)).Sum();
+
     private static readonly ItemRequestOptions NoContent = new() { EnableContentResponseOnWrite = false };
 
     private ValueTask<Container> ContainerAsync(CancellationToken cancellationToken) => store.GetContainerAsync(CosmosContainers.Memories, cancellationToken);
