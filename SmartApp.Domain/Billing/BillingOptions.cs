@@ -10,6 +10,7 @@ public sealed class PlanEntitlements
     [Range(0, long.MaxValue)] public long StorageBytes { get; set; }
     [Range(0, int.MaxValue)] public int Files { get; set; }
     [Range(0, int.MaxValue)] public int Memories { get; set; }
+    [Range(0, int.MaxValue)] public int Records { get; set; }
 }
 
 public sealed class PlanOptions
@@ -37,8 +38,8 @@ public sealed class BillingOptions : IValidatableObject
 
     public Dictionary<string, PlanOptions> Plans { get; set; } = new(StringComparer.OrdinalIgnoreCase)
     {
-        [FreePlan] = new() { Name = "Free", Entitlements = new() { MessagesPerDay = 50, TokensPerMonth = 200_000, StorageBytes = 100L << 20, Files = 100, Memories = 1_000 } },
-        ["pro"] = new() { Name = "Pro", StripePriceId = "price_pro_monthly", MonthlyPriceCents = 2000, Entitlements = new() { MessagesPerDay = 2_000, TokensPerMonth = 10_000_000, StorageBytes = 10L << 30, Files = 10_000, Memories = 100_000 } },
+        [FreePlan] = new() { Name = "Free", Entitlements = new() { MessagesPerDay = 50, TokensPerMonth = 200_000, StorageBytes = 100L << 20, Files = 100, Memories = 1_000, Records = 10_000 } },
+        ["pro"] = new() { Name = "Pro", StripePriceId = "price_pro_monthly", MonthlyPriceCents = 2000, Entitlements = new() { MessagesPerDay = 2_000, TokensPerMonth = 10_000_000, StorageBytes = 10L << 30, Files = 10_000, Memories = 100_000, Records = 1_000_000 } },
     };
 
     /// <summary>Stripe's API (the tests point it at a fake Stripe on loopback).</summary>

@@ -5,6 +5,7 @@ using SmartApp.Domain.Chat;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Common.Quotas;
 using SmartApp.Domain.Common.Telemetry;
+using SmartApp.Domain.Data;
 using SmartApp.Domain.Files;
 using SmartApp.Domain.Identity;
 using SmartApp.Domain.Memory;
@@ -13,10 +14,10 @@ namespace SmartApp.Domain.Billing;
 
 /// <summary>
 /// Plans, Stripe Checkout and portal, webhooks applied once in any order, and the plan limits the app
-/// enforces (chat messages a day, model tokens a month, files, bytes and memories kept).
+/// enforces (chat messages a day, model tokens a month, files, bytes, memories and data records kept).
 /// </summary>
 public sealed partial class BillingService(
-    IStripeGateway stripe, IBillingStore store, IUserRepository users, IUsageStore usage, IFileStore files, IMemoryStore memories, IMemoryCache cache,
+    IStripeGateway stripe, IBillingStore store, IUserRepository users, IUsageStore usage, IFileStore files, IMemoryStore memories, IRecordStore records, IMemoryCache cache,
     IOptions<BillingOptions> options, TimeProvider clock, ILogger<BillingService> logger) : IQuotaGate
 {
     private static readonly HashSet<string> Handled =
@@ -36,9 +37,11 @@ public sealed partial class BillingService(
         var month = usage.GetAsync(user.UserId, UsagePeriod.Month, now, cancellationToken);
         var kept = files.TotalsAsync(user.UserId, cancellationToken);
         var memoriesKept = memories.CountAsync(user.UserId, cancellationToken);
-        await Task.WhenAll(state, today, month, kept, memoriesKept).ConfigureAwait(false);
+        var recordsKept = records.CountAsync(user.UserId, null, cancellationToken);
+        await Task.WhenAll(state, today, month, kept, memoriesKept, recordsKept).ConfigureAwait(false);
         var subscription = state.Result ?? SubscriptionState.Free(user.UserId);
-        return (subscription, Entitlements(subscription.Plan), new CurrentUsage(today.Result, month.Result, kept.Result.Files, kept.Result.Bytes, memoriesKept.Result));
+        return (subscription, Entitlements(subscription.Plan),
+            new CurrentUsage(today.Result, month.Result, kept.Result.Files, kept.Result.Bytes, memoriesKept.Result, recordsKept.Result));
     }
 
     public async Task<Uri> CheckoutAsync(CurrentUser user, string? plan, string? successUrl, string? cancelUrl, CancellationToken cancellationToken)
@@ -155,6 +158,7 @@ public sealed partial class BillingService(
             QuotaKind.Files => ((long)limits.Files, "files"),
             QuotaKind.StorageBytes => (limits.StorageBytes, "bytes of files"),
             QuotaKind.Memories => ((long)limits.Memories, "memories"),
+            QuotaKind.Records => ((long)limits.Records, "data records"),
             _ => (long.MaxValue, ""),
         };
         if (total > allowed)

@@ -7,12 +7,13 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Errors;
+using SmartApp.Domain.Common.Quotas;
 using SmartApp.Domain.Identity;
 
 namespace SmartApp.Domain.Data;
 
 /// <summary>The signed-in user's tables of JSON records: CRUD with etags, structured queries, and questions the model turns into those queries.</summary>
-public sealed partial class DataService(IRecordStore records, IChatClient model, IOptions<DataOptions> options, TimeProvider clock, ILogger<DataService> logger)
+public sealed partial class DataService(IRecordStore records, IChatClient model, KeptTotals kept, IOptions<DataOptions> options, TimeProvider clock, ILogger<DataService> logger)
 {
     private const int SampleSize = 100;
     private readonly ConcurrentDictionary<(string, string), bool> _knownTables = new();
@@ -31,9 +32,13 @@ public sealed partial class DataService(IRecordStore records, IChatClient model,
             ? (QueryGrammar.IsRecordId(text) ? text : throw new ValidationFailedException("id", "'id' is 1-64 letters, digits, '-' or '_'."))
             : Guid.NewGuid().ToString("N");
         data.Remove("id");
+        // The plan's limit first: a refused record creates no table either.
+        var total = await kept.EnsureRoomForOneAsync(user, QuotaKind.Records, ct => records.CountAsync(user.UserId, null, ct), cancellationToken).ConfigureAwait(false);
         await EnsureTableAsync(user, table, cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
-        return await records.CreateAsync(user.UserId, new DataRecord(id, table, data, "", now, now), cancellationToken).ConfigureAwait(false);
+        var created = await records.CreateAsync(user.UserId, new DataRecord(id, table, data, "", now, now), cancellationToken).ConfigureAwait(false);
+        total.Added();
+        return created;
     }
 
     public async Task<DataRecord> GetAsync(CurrentUser user, string table, string id, CancellationToken cancellationToken) =>
@@ -65,6 +70,7 @@ public sealed partial class DataService(IRecordStore records, IChatClient model,
         table = QueryGrammar.Table(table);
         if (!QueryGrammar.IsRecordId(id) || !await records.DeleteAsync(user.UserId, table, id, ifMatch, cancellationToken).ConfigureAwait(false))
             throw new NotFoundException("No such record.");
+        kept.Removed(user, QuotaKind.Records);
     }
 
     public Task<RecordPage> QueryAsync(CurrentUser user, string table, TableQuery query, CancellationToken cancellationToken) =>
@@ -87,6 +93,7 @@ public sealed partial class DataService(IRecordStore records, IChatClient model,
         _knownTables.TryRemove((user.UserId, table), out _);
         if (!await records.DropTableAsync(user.UserId, table, cancellationToken).ConfigureAwait(false))
             throw new NotFoundException("No such table.");
+        kept.Removed(user, QuotaKind.Records);
     }
 
     /// <summary>

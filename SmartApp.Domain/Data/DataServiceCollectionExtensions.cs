@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using SmartApp.Domain.Data.Adapters.Cosmos;
 
 namespace SmartApp.Domain.Data;
@@ -11,6 +12,9 @@ public static class DataServiceCollectionExtensions
     {
         services.AddOptions<DataOptions>().Bind(configuration.GetSection(DataOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IRecordStore, CosmosRecordStore>();
+        services.AddMemoryCache();
+        services.TryAddSingleton<Common.Quotas.IQuotaGate, Common.Quotas.NoQuotas>();
+        services.TryAddSingleton<Common.Quotas.KeptTotals>();
         services.AddSingleton<DataService>();
         return services;
     }

@@ -17,7 +17,8 @@ public interface IRecordStore
 
     Task<IReadOnlyList<string>> TablesAsync(string userId, CancellationToken cancellationToken);
 
-    Task<long> CountAsync(string userId, string table, CancellationToken cancellationToken);
+    /// <summary>Records in one table, or in all of the user's tables when <paramref name="table"/> is null.</summary>
+    Task<long> CountAsync(string userId, string? table, CancellationToken cancellationToken);
 
     /// <summary>Up to <paramref name="count"/> records of the table, for inferring its columns.</summary>
     Task<IReadOnlyList<DataRecord>> SampleAsync(string userId, string table, int count, CancellationToken cancellationToken);

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Caching.Memory;
@@ -21,7 +20,6 @@ public sealed partial class MemoryService
 {
     public const string DefaultTimeline = "default";
     public const int DefaultListCount = 100, MaxListCount = 1000, DefaultSearchLimit = 10, MaxSearchLimit = 100, MaxNameLength = 256;
-    private static readonly TimeSpan MemoryCountRefresh = TimeSpan.FromMinutes(1);
 
     private readonly IMemoryStore _store;
     private readonly IMemorySearch _search;
@@ -31,12 +29,12 @@ public sealed partial class MemoryService
     private readonly TimeProvider _clock;
     private readonly ILogger<MemoryService> _logger;
     private readonly IMemoryCache _cache;
-    private readonly IQuotaGate _quotas;
+    private readonly KeptTotals _kept;
 
-    public MemoryService(IMemoryStore store, IMemorySearch search, IEmbedder embedder, SessionSummarizer summarizer, IQuotaGate quotas,
+    public MemoryService(IMemoryStore store, IMemorySearch search, IEmbedder embedder, SessionSummarizer summarizer, KeptTotals kept,
         IOptions<MemoryOptions> options, TimeProvider clock, IMemoryCache cache, ILogger<MemoryService> logger)
     {
-        (_store, _search, _embedder, _summarizer, _quotas, _options, _clock, _cache, _logger) = (store, search, embedder, summarizer, quotas, options, clock, cache, logger);
+        (_store, _search, _embedder, _summarizer, _kept, _options, _clock, _cache, _logger) = (store, search, embedder, summarizer, kept, options, clock, cache, logger);
         // The first memory request of this instance starts loading the embedding model, so the
         // write or search that needs it next finds it loaded or nearly so.
         (embedder as MiniLmEmbedder)?.Warm();
@@ -119,7 +117,7 @@ public sealed partial class MemoryService
             Agent = agent,
         };
         await _store.PutAsync(user.UserId, new NewMemory(entry, await embedding.ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
-        Interlocked.Increment(ref kept.Value);
+        kept.Added();
         return entry.Id;
     }
 
@@ -198,7 +196,7 @@ public sealed partial class MemoryService
         var embedding = EmbedAsync(text, cancellationToken);
         var kept = await EnsureRoomAsync(user, cancellationToken).ConfigureAwait(false);
         await _store.PutAsync(user.UserId, new NewMemory(entry, await embedding.ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
-        Interlocked.Increment(ref kept.Value);
+        kept.Added();
         return entry.Id;
     }
 
@@ -228,7 +226,7 @@ public sealed partial class MemoryService
         var now = _clock.GetUtcNow();
         var entry = new MemoryEntry(id, MemoryKind.Procedural, value!, existing?.At ?? now) { Key = key, UpdatedAt = now };
         await _store.UpsertAsync(user.UserId, new NewMemory(entry, await embedding.ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
-        if (kept is not null) Interlocked.Increment(ref kept.Value);
+        kept?.Added();
         return entry;
     }
 
@@ -264,28 +262,11 @@ public sealed partial class MemoryService
         _cache.Set(key, true, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _options.Value.OpenSessionCacheDuration });
     }
 
-    /// <summary>
-    /// Refuses a new memory past the plan's limit (402) and returns the count to add the write to. The
-    /// count is read from the store at most once a minute per user and instance, and kept up to date with
-    /// this instance's own writes in between, so a write costs no query; a repeat that stored nothing
-    /// counts until the next read.
-    /// </summary>
-    private async Task<StrongBox<long>> EnsureRoomAsync(CurrentUser user, CancellationToken cancellationToken)
-    {
-        var kept = await _cache.GetOrCreateAsync(MemoryCountKey(user.UserId), async entry =>
-        {
-            entry.AbsoluteExpirationRelativeToNow = MemoryCountRefresh;
-            entry.Size = 1;
-            return new StrongBox<long>(await _store.CountAsync(user.UserId, cancellationToken).ConfigureAwait(false));
-        }).ConfigureAwait(false);
-        await _quotas.EnsureWithinAsync(user, QuotaKind.Memories, Interlocked.Read(ref kept!.Value) + 1, cancellationToken).ConfigureAwait(false);
-        return kept;
-    }
+    /// <summary>Refuses a new memory past the plan's limit (402); a repeat that stores nothing counts until the total is read again.</summary>
+    private Task<KeptTotals.Kept> EnsureRoomAsync(CurrentUser user, CancellationToken cancellationToken) =>
+        _kept.EnsureRoomForOneAsync(user, QuotaKind.Memories, ct => _store.CountAsync(user.UserId, ct), cancellationToken);
 
-    /// <summary>After a delete: the next write counts again.</summary>
-    private void Forget(CurrentUser user) => _cache.Remove(MemoryCountKey(user.UserId));
-
-    private static (string, string) MemoryCountKey(string userId) => ("memory-count", userId);
+    private void Forget(CurrentUser user) => _kept.Removed(user, QuotaKind.Memories);
 
     private static (string, string, string) OpenSessionKey(string userId, string sessionId) => ("open-memory-session", userId, sessionId);
 

@@ -19,6 +19,7 @@ public static class MemoryServiceCollectionExtensions
         services.AddSingleton<IMemorySearch, CosmosMemorySearch>();
         services.AddSingleton<SessionSummarizer>();
         services.TryAddSingleton<Common.Quotas.IQuotaGate, Common.Quotas.NoQuotas>();
+        services.TryAddSingleton<Common.Quotas.KeptTotals>();
         services.AddSingleton<MemoryService>();
         return services;
     }

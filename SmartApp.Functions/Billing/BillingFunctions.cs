@@ -47,7 +47,7 @@ public sealed class BillingFunctions(BillingService billing)
             usage = new
             {
                 messagesToday = usage.Today.Messages, promptTokensToday = usage.Today.PromptTokens, completionTokensToday = usage.Today.CompletionTokens,
-                tokensThisMonth = usage.ThisMonth.Tokens, files = usage.Files, storageBytes = usage.StorageBytes, memories = usage.Memories,
+                tokensThisMonth = usage.ThisMonth.Tokens, files = usage.Files, storageBytes = usage.StorageBytes, memories = usage.Memories, records = usage.Records,
             },
         });
     }

@@ -269,4 +269,27 @@ public sealed class BillingTests(DevHostFixture app)
         using (var deleted = await user.DeleteAsync($"memory/sessions/{session}/memories/{ids[0]}")) Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         await MemoryTests.PutAsync(user, session, new { content = "room again" });
     }
+
+    [Fact]
+    public async Task A_free_user_at_the_record_limit_gets_402_for_new_records_until_a_table_is_dropped()
+    {
+        var (user, _) = await app.SignInAsync(TestUsers.NewEmail("quota"));
+        for (var i = 0; i < DevHostFixture.FreeRecords; i++)
+            using (var created = await user.PostAsJsonAsync($"data/tables/{(i % 2 == 0 ? "even" : "odd")}/records", new { n = i }))
+                Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal(DevHostFixture.FreeRecords, (await SubscriptionAsync(user)).GetProperty("usage").GetProperty("records").GetInt64());
+
+        using (var refused = await user.PostAsJsonAsync("data/tables/third/records", new { n = 99 }))
+        {
+            var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.PaymentRequired, "quota-exceeded");
+            Assert.Contains($"{DevHostFixture.FreeRecords} data records", problem.GetProperty("detail").GetString());
+        }
+        // Refused means nothing was written: no record, and no new table either.
+        var tables = await user.GetFromJsonAsync<JsonElement>("data/tables");
+        Assert.Equal(["even", "odd"], tables.GetProperty("tables").EnumerateArray().Select(t => t.GetProperty("name").GetString()!).Order().ToArray());
+
+        using (var dropped = await user.DeleteAsync("data/tables/odd")) Assert.Equal(HttpStatusCode.NoContent, dropped.StatusCode);
+        using (var again = await user.PostAsJsonAsync("data/tables/third/records", new { n = 99 }))
+            Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+    }
 }

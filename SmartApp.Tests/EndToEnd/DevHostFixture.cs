@@ -33,6 +33,9 @@ public sealed class DevHostFixture : IAsyncLifetime
     /// <summary>Memories a free user may keep in the app under test.</summary>
     public const int FreeMemories = 12;
 
+    /// <summary>Data records a free user may keep in the app under test, across tables.</summary>
+    public const int FreeRecords = 20;
+
     /// <summary>Model tokens a free user may spend a month in the app under test (the fake model counts a token per 4 characters).</summary>
     public const int FreeTokensPerMonth = 4000;
 
@@ -82,6 +85,7 @@ public sealed class DevHostFixture : IAsyncLifetime
             ["Billing__Plans__free__Entitlements__MessagesPerDay"] = FreeMessagesPerDay.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Billing__Plans__free__Entitlements__Files"] = FreeFiles.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Billing__Plans__free__Entitlements__Memories"] = FreeMemories.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Billing__Plans__free__Entitlements__Records"] = FreeRecords.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Billing__Plans__free__Entitlements__TokensPerMonth"] = FreeTokensPerMonth.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Chat__FirstTokenTimeout"] = "00:00:03",
             ["Chat__IdleTimeout"] = "00:00:02",

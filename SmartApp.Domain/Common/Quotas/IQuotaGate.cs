@@ -16,6 +16,9 @@ public enum QuotaKind
 
     /// <summary>Memories kept: working, episodic, semantic and procedural together (a total: 402).</summary>
     Memories,
+
+    /// <summary>Data records kept, across all of the user's tables (a total: 402).</summary>
+    Records,
 }
 
 /// <summary>Refuses work over the user's plan limits (429 until the period resets, or 402 when only a paid plan lifts the limit).</summary>

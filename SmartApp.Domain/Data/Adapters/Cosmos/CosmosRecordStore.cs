@@ -126,11 +126,13 @@ public sealed class CosmosRecordStore(CosmosStore store) : IRecordStore
         return await container.QueryPartitionAsync<string>(userId, new QueryDefinition("SELECT VALUE c.table FROM c WHERE c.type = 'table' ORDER BY c.table"), cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<long> CountAsync(string userId, string table, CancellationToken cancellationToken)
+    public async Task<long> CountAsync(string userId, string? table, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        var counts = await container.QueryPartitionAsync<long>(userId,
-            new QueryDefinition("SELECT VALUE COUNT(1) FROM c WHERE c.type = 'record' AND c.table = @table").WithParameter("@table", table), cancellationToken).ConfigureAwait(false);
+        var query = table is null
+            ? new QueryDefinition("SELECT VALUE COUNT(1) FROM c WHERE c.type = 'record'")
+            : new QueryDefinition("SELECT VALUE COUNT(1) FROM c WHERE c.type = 'record' AND c.table = @table").WithParameter("@table", table);
+        var counts = await container.QueryPartitionAsync<long>(userId, query, cancellationToken).ConfigureAwait(false);
         return counts.Sum();
     }
 
