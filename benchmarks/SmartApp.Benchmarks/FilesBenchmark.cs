@@ -33,7 +33,11 @@ internal static class FilesBenchmark
 
         // ---- Upload: through the app vs straight to Azurite with the SDK.
         var port = PortAllocator.FreePort();
-        await using var host = DevHostProcess.Launch(devHost, ["--app", smartApp, "--port", $"{port}"]);
+        // Three 100 MB uploads and a text file are more than the free plan keeps: the run lifts that limit.
+        await using var host = DevHostProcess.Launch(devHost, ["--app", smartApp, "--port", $"{port}"], new Dictionary<string, string>
+        {
+            ["Billing__Plans__free__Entitlements__StorageBytes"] = $"{10L << 30}",
+        });
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/api/"), Timeout = TimeSpan.FromMinutes(10) };
         await Bench.WaitHealthyAsync(client);
         var signIn = await (await client.PostAsJsonAsync("auth/demo", new { email = "files-bench@smartapp.local" })).Content.ReadFromJsonAsync<JsonElement>();

@@ -1,0 +1,58 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace SmartApp.Domain.Common.Raindrop;
+
+/// <summary>Where a capability's smart operations run: locally on Azure storage only, or on Raindrop (mirrored from Azure, with local fallback).</summary>
+public enum SmartProvider
+{
+    Azure,
+    Raindrop,
+}
+
+/// <summary>LiquidMetal Raindrop: section <c>Raindrop</c>. Used by the capabilities whose <c>Provider</c> is <c>Raindrop</c>.</summary>
+public sealed class RaindropOptions
+{
+    public const string Section = "Raindrop";
+
+    [Required, Url]
+    public string BaseUrl { get; set; } = "https://api.raindrop.run";
+
+    /// <summary>The API key (a Key Vault reference in Azure). Empty: Raindrop is not used, whatever the providers say.</summary>
+    public string ApiKey { get; set; } = "";
+
+    /// <summary>The Raindrop application that holds the smart components, and its version id.</summary>
+    [Required]
+    public string ApplicationName { get; set; } = "smartapp";
+
+    public string Version { get; set; } = "";
+
+    /// <summary>The SmartBucket files are mirrored to.</summary>
+    [Required]
+    public string BucketName { get; set; } = "smartapp-files";
+
+    /// <summary>How long a read (search, question) waits for Raindrop before answering from the local path.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>One attempt's limit (the API's own client waits 60 s).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long the circuit stays open after repeated failures (reads go local meanwhile).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the mirror looks for new changes when it has caught up.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan MirrorInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The longest wait between attempts while Raindrop keeps failing (the wait doubles up to this).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan MirrorMaxBackoff { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Changes read from the change feed at a time.</summary>
+    [Range(1, 1000)]
+    public int MirrorBatchSize { get; set; } = 100;
+
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(ApiKey);
+}
