@@ -47,11 +47,23 @@ public sealed record StoredFile(string Id, string Name, string ContentType, long
 /// <summary>A passage of a file as it is searched and cited: where it is (page, character offsets within that page's text) and what it says.</summary>
 public sealed record FileChunk(string Id, string FileId, int Index, int? Page, int Start, int End, string Text);
 
-/// <summary>A found passage, with the name of its file.</summary>
-public sealed record FileSearchHit(FileChunk Chunk, string FileName, double Score);
+/// <summary>A found passage, with the name of its file, and which search found it (<c>azure</c>: local hybrid search; <c>raindrop</c>: SmartBuckets).</summary>
+public sealed record FileSearchHit(FileChunk Chunk, string FileName, double Score)
+{
+    public string Provider { get; init; } = Providers.Azure;
+}
 
 /// <summary>An answer about a file and the passages it rests on. <see cref="RetrievalOnly"/>: the model was unavailable; the answer is the passages.</summary>
-public sealed record FileAnswer(string Answer, IReadOnlyList<FileSearchHit> Citations, bool RetrievalOnly);
+public sealed record FileAnswer(string Answer, IReadOnlyList<FileSearchHit> Citations, bool RetrievalOnly)
+{
+    public string Provider { get; init; } = Providers.Azure;
+}
+
+/// <summary>The names of the providers results come from, as clients see them.</summary>
+public static class Providers
+{
+    public const string Azure = "azure", Raindrop = "raindrop";
+}
 
 /// <summary>A page of a user's files and where the next page starts.</summary>
 public sealed record FilePage(IReadOnlyList<StoredFile> Files, string? Cursor);

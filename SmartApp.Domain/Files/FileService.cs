@@ -13,7 +13,7 @@ namespace SmartApp.Domain.Files;
 
 /// <summary>The signed-in user's files: upload (through the app or directly to storage), ingestion, search with citations, questions about one file.</summary>
 public sealed partial class FileService(
-    IFileStore files, IFileContentStore contents, IFileSearch search, IIngestionQueue ingestion, IChatClient model, IQuotaGate quotas,
+    IFileStore files, IFileContentStore contents, IFileSearch search, IDocumentQuestions documents, IIngestionQueue ingestion, IChatClient model, IQuotaGate quotas,
     IOptions<FilesOptions> options, TimeProvider clock, ILogger<FileService> logger)
 {
     public const int DefaultListCount = 50, MaxListCount = 200, DefaultSearchLimit = 10, MaxSearchLimit = 50, AskPassages = 5, MaxQueryBytes = 4096;
@@ -167,6 +167,8 @@ public sealed partial class FileService(
         if (file.Status != FileStatus.Indexed)
             throw new ConflictException($"The file is not indexed (it is {file.Status.ToString().ToLowerInvariant()}); ask again when it is.");
         var passages = await search.SearchAsync(user.UserId, question, new HashSet<string> { fileId }, AskPassages, cancellationToken).ConfigureAwait(false);
+        if (await documents.TryAnswerAsync(user.UserId, fileId, question, cancellationToken).ConfigureAwait(false) is { Length: > 0 } read)
+            return new FileAnswer(read, passages, RetrievalOnly: false) { Provider = Providers.Raindrop };
         if (passages.Count == 0) return new FileAnswer("The document does not say.", [], RetrievalOnly: false);
 
         var prompt = new StringBuilder().Append("Document: ").Append(file.Name).Append("\n\n");

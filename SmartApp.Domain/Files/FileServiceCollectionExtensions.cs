@@ -1,6 +1,9 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using SmartApp.Domain.Common.Raindrop;
+using SmartApp.Domain.Files.Adapters.Raindrop;
 using SmartApp.Domain.Common.Search;
 using SmartApp.Domain.Files.Adapters.Blob;
 using SmartApp.Domain.Files.Adapters.Cosmos;
@@ -18,7 +21,15 @@ public static class FileServiceCollectionExtensions
         services.TryAddSingleton<IEmbedder>(sp => sp.GetRequiredService<MiniLmEmbedder>());
         services.AddSingleton<IFileStore, CosmosFileStore>();
         services.AddSingleton<IFileContentStore, BlobFileContentStore>();
-        services.AddSingleton<IFileSearch, CosmosFileSearch>();
+        services.AddSingleton<CosmosFileSearch>();
+        // Raindrop (SmartBuckets) when Files:Provider says so and a key is set; the local search otherwise.
+        services.AddRaindrop(configuration);
+        services.AddRaindropClient(RaindropBuckets.Area);
+        services.AddSingleton<RaindropBuckets>();
+        services.AddSingleton<RaindropFileSearch>();
+        services.AddSingleton<IMirrorHandler, FileMirror>();
+        services.AddSingleton<IFileSearch>(sp => OnRaindrop(sp) ? sp.GetRequiredService<RaindropFileSearch>() : sp.GetRequiredService<CosmosFileSearch>());
+        services.AddSingleton<IDocumentQuestions>(sp => OnRaindrop(sp) ? sp.GetRequiredService<RaindropFileSearch>() : new NoDocumentQuestions());
         services.AddSingleton<FileIngestor>();
         services.AddSingleton<InProcessIngestionQueue>();
         services.AddSingleton<IIngestionQueue>(sp => sp.GetRequiredService<InProcessIngestionQueue>());
@@ -27,4 +38,8 @@ public static class FileServiceCollectionExtensions
         services.AddSingleton<FileService>();
         return services;
     }
+
+    private static bool OnRaindrop(IServiceProvider services) =>
+        services.GetRequiredService<IOptions<FilesOptions>>().Value.Provider == SmartProvider.Raindrop
+        && services.GetRequiredService<IOptions<RaindropOptions>>().Value.IsConfigured;
 }

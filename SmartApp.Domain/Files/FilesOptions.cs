@@ -7,6 +7,9 @@ public sealed class FilesOptions
 {
     public const string Section = "Files";
 
+    /// <summary><c>Azure</c>: search and questions run locally. <c>Raindrop</c>: files are mirrored to a SmartBucket, which serves them while it is healthy.</summary>
+    public Common.Raindrop.SmartProvider Provider { get; set; } = Common.Raindrop.SmartProvider.Azure;
+
     /// <summary>Largest file, through either upload path.</summary>
     [Range(1, 5L * 1024 * 1024 * 1024)]
     public long MaxFileBytes { get; set; } = 256L * 1024 * 1024;

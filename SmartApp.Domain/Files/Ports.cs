@@ -53,6 +53,21 @@ public interface IFileSearch
     Task<IReadOnlyList<FileSearchHit>> SearchAsync(string userId, string query, IReadOnlySet<string>? fileIds, int limit, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// Questions about one file answered by a service that has read it (Raindrop's <c>document_query</c>).
+/// Null when there is none or it cannot answer now: the file service then answers from passages with the model.
+/// </summary>
+public interface IDocumentQuestions
+{
+    Task<string?> TryAnswerAsync(string userId, string fileId, string question, CancellationToken cancellationToken);
+}
+
+/// <summary>No document-question service: every answer is written by the model from passages.</summary>
+public sealed class NoDocumentQuestions : IDocumentQuestions
+{
+    public Task<string?> TryAnswerAsync(string userId, string fileId, string question, CancellationToken cancellationToken) => Task.FromResult<string?>(null);
+}
+
 /// <summary>Where files wait for ingestion.</summary>
 public interface IIngestionQueue
 {

@@ -106,7 +106,7 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
     {
         var body = await req.ReadJsonAsync<SearchRequest>().ConfigureAwait(false);
         var hits = await files.SearchAsync(req.CurrentUser(), body.Query, body.FileIds, body.Limit, req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(new { results = hits.Select(Citation.From) });
+        return new OkObjectResult(new { results = hits.Select(Citation.From), provider = hits.Count > 0 ? hits[0].Provider : Providers.Azure });
     }
 
     /// <summary><c>{ question }</c> → an answer from the file's best passages, with those passages as citations.</summary>
@@ -115,7 +115,7 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
     {
         var body = await req.ReadJsonAsync<AskRequest>().ConfigureAwait(false);
         var answer = await files.AskAsync(req.CurrentUser(), fileId, body.Question, req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(new { answer = answer.Answer, citations = answer.Citations.Select(Citation.From), retrievalOnly = answer.RetrievalOnly });
+        return new OkObjectResult(new { answer = answer.Answer, citations = answer.Citations.Select(Citation.From), retrievalOnly = answer.RetrievalOnly, provider = answer.Provider });
     }
 
     private static CreatedResult Created(StoredFile file) => new($"/api/files/{file.Id}", FileResponse.From(file));
@@ -126,10 +126,10 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
 
     public sealed record AskRequest(string? Question, string? ConversationId);
 
-    public sealed record Citation(string FileId, string FileName, string ChunkId, int? Page, int Start, int End, double Score, string Text)
+    public sealed record Citation(string FileId, string FileName, string ChunkId, int? Page, int Start, int End, double Score, string Text, string Provider)
     {
         public static Citation From(FileSearchHit hit) =>
-            new(hit.Chunk.FileId, hit.FileName, hit.Chunk.Id, hit.Chunk.Page, hit.Chunk.Start, hit.Chunk.End, hit.Score, hit.Chunk.Text);
+            new(hit.Chunk.FileId, hit.FileName, hit.Chunk.Id, hit.Chunk.Page, hit.Chunk.Start, hit.Chunk.End, hit.Score, hit.Chunk.Text, hit.Provider);
     }
 
     public sealed record FileResponse(

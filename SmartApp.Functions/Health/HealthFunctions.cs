@@ -29,6 +29,8 @@ public sealed class HealthFunctions(HealthReporter health)
             description = e.Value.Description,
             latencyMs = e.Value.Data.TryGetValue("latencyMs", out var latency) ? latency : (long)e.Value.Duration.TotalMilliseconds,
             provider = e.Value.Data.TryGetValue("provider", out var provider) ? provider : null,
+            backlog = e.Value.Data.TryGetValue("backlog", out var backlog) ? backlog : null,
+            backlogAgeSeconds = e.Value.Data.TryGetValue("backlogAgeSeconds", out var age) ? age : null,
         });
         return new ObjectResult(new { status = Name(report.Status), totalMs = (long)report.TotalDuration.TotalMilliseconds, dependencies })
         {

@@ -10,7 +10,7 @@ namespace SmartApp.Tests.EndToEnd;
 /// Starts the real stack once per test run: the dev host, which starts Azurite and the Cosmos
 /// emulator as processes and drives the real Functions worker. Tests talk HTTP to it.
 /// </summary>
-public sealed class DevHostFixture : IAsyncLifetime
+public class DevHostFixture : IAsyncLifetime
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(5); // the first run installs the emulators with npm ci
     private DevHostProcess? _host;
@@ -66,12 +66,16 @@ public sealed class DevHostFixture : IAsyncLifetime
                 catch (IOException) { return false; }
             });
 
+    /// <summary>Settings a variant of the app under test adds (and the fakes it starts for them).</summary>
+    protected virtual Task<IReadOnlyDictionary<string, string>> StartVariantAsync() => Task.FromResult<IReadOnlyDictionary<string, string>>(new Dictionary<string, string>());
+
     public async Task InitializeAsync()
     {
         Model = await FakeVultr.StartAsync();
         Stripe = await FakeStripe.StartAsync();
+        var variant = await StartVariantAsync();
         var devHost = typeof(DevHostFixture).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!;
-        _host = await DevHostProcess.StartAsync(devHost, ["--emulators", "--port", "0"], StartTimeout, new Dictionary<string, string>
+        _host = await DevHostProcess.StartAsync(devHost, ["--emulators", "--port", "0"], StartTimeout, new Dictionary<string, string>(variant)
         {
             ["Diagnostics__EnableFaultRoute"] = "true",
             ["Auth__AdminEmails__0"] = TestUsers.AdminEmail,
@@ -119,7 +123,7 @@ public sealed class DevHostFixture : IAsyncLifetime
         return status;
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         Client?.Dispose();
         if (_host is not null) await _host.DisposeAsync();
@@ -132,6 +136,43 @@ public sealed class DevHostFixture : IAsyncLifetime
 public sealed class DevHostCollection : ICollectionFixture<DevHostFixture>
 {
     public const string Name = "dev host";
+}
+
+/// <summary>The same app with files on Raindrop (SmartBuckets, a fake on loopback): mirrored from Cosmos, searched there while it answers.</summary>
+public sealed class RaindropDevHostFixture : DevHostFixture
+{
+    public FakeRaindrop Raindrop { get; private set; } = null!;
+
+    protected override async Task<IReadOnlyDictionary<string, string>> StartVariantAsync()
+    {
+        Raindrop = await FakeRaindrop.StartAsync();
+        return new Dictionary<string, string>
+        {
+            ["Files__Provider"] = "Raindrop",
+            ["Raindrop__BaseUrl"] = Raindrop.BaseUrl,
+            ["Raindrop__ApiKey"] = FakeRaindrop.ApiKey,
+            ["Raindrop__ApplicationName"] = "smartapp-e2e",
+            ["Raindrop__Version"] = "01jtryx2f2f61ryk06vd8mr91p",
+            ["Raindrop__BucketName"] = "e2e-files",
+            ["Raindrop__MirrorInterval"] = "00:00:00.200",
+            ["Raindrop__MirrorMaxBackoff"] = "00:00:01",
+            ["Raindrop__ReadTimeout"] = "00:00:01",
+            ["Raindrop__AttemptTimeout"] = "00:00:02",
+            ["Raindrop__BreakDuration"] = "00:00:01",
+        };
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (Raindrop is not null) await Raindrop.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class RaindropCollection : ICollectionFixture<RaindropDevHostFixture>
+{
+    public const string Name = "dev host, files on Raindrop";
 }
 
 public static class TestUsers

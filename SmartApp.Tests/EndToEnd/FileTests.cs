@@ -8,9 +8,16 @@ using Azure.Storage.Blobs.Specialized;
 
 namespace SmartApp.Tests.EndToEnd;
 
-/// <summary>Every route in API.md "Files", with real documents, through the dev host, the real worker and the emulators.</summary>
+/// <summary>Files on Azure only: search and questions run locally.</summary>
 [Collection(DevHostCollection.Name)]
-public sealed class FileTests(DevHostFixture app)
+public sealed class FileTestsOnAzure(DevHostFixture app) : FileTests(app);
+
+/// <summary>The same suite with files mirrored to Raindrop, which serves search and questions while it answers.</summary>
+[Collection(RaindropCollection.Name)]
+public sealed class FileTestsOnRaindrop(RaindropDevHostFixture app) : FileTests(app);
+
+/// <summary>Every route in API.md "Files", with real documents, through the dev host, the real worker and the emulators.</summary>
+public abstract class FileTests(DevHostFixture app)
 {
     private static readonly string[][] WarrantyPages =
     [

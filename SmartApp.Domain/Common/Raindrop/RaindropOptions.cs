@@ -30,6 +30,10 @@ public sealed class RaindropOptions
     [Required]
     public string BucketName { get; set; } = "smartapp-files";
 
+    /// <summary>Files larger than this stay searchable locally only (an object is sent to Raindrop in one request).</summary>
+    [Range(1, long.MaxValue)]
+    public long MaxMirroredFileBytes { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>How long a read (search, question) waits for Raindrop before answering from the local path.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromSeconds(5);

@@ -1,0 +1,116 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Azure.Cosmos;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SmartApp.Domain.Common.Storage;
+
+namespace SmartApp.Domain.Common.Raindrop;
+
+/// <summary>
+/// Mirrors Cosmos to Raindrop without dual writes: the change feed of each capability's container is
+/// the outbox (durable, ordered per user). Each area reads the feed from its saved position, applies
+/// the changes one by one in order, and saves the new position only when all of them were applied; a
+/// failure leaves the position where it was, and the same changes are read again after a backoff
+/// that doubles up to <see cref="RaindropOptions.MirrorMaxBackoff"/>. Handlers skip what they already
+/// sent (the ledger), so a change read twice reaches Raindrop once. One instance at a time mirrors an
+/// area (a lease in the ledger, renewed before every batch, taken over when it lapses).
+/// </summary>
+public sealed partial class RaindropMirror(
+    IEnumerable<IMirrorHandler> handlers, CosmosStore store, MirrorLedger ledger, MirrorStatus status,
+    IOptions<RaindropOptions> options, TimeProvider clock, ILogger<RaindropMirror> logger) : BackgroundService
+{
+    /// <summary>This instance, as the holder of an area's lease: one instance mirrors an area at a time.</summary>
+    private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+
+    /// <summary>How long a lease lasts unless renewed (it is renewed before every batch).</summary>
+    private TimeSpan LeaseDuration => options.Value.AttemptTimeout * 3 + options.Value.MirrorMaxBackoff;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Value.IsConfigured) return Task.CompletedTask;
+        return Task.WhenAll(handlers.Where(h => h.Enabled).Select(h => Task.Run(() => RunAsync(h, stoppingToken), CancellationToken.None)));
+    }
+
+    private async Task RunAsync(IMirrorHandler handler, CancellationToken stoppingToken)
+    {
+        LogStarted(logger, handler.Area);
+        var failures = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var more = false;
+            try
+            {
+                more = await MirrorBatchAsync(handler, stoppingToken).ConfigureAwait(false);
+                failures = 0;
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                failures++;
+                status.Failed(handler.Area, ex.Message);
+                LogFailed(logger, handler.Area, failures, ex.Message);
+            }
+            var interval = options.Value.MirrorInterval;
+            var wait = failures == 0
+                ? (more ? TimeSpan.Zero : interval)
+                : TimeSpan.FromTicks(Math.Min(options.Value.MirrorMaxBackoff.Ticks, interval.Ticks << Math.Min(failures, 20)));
+            try
+            {
+                if (wait > TimeSpan.Zero) await Task.Delay(wait, clock, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One page of changes, applied in order. True when there may be more right away.</summary>
+    internal async Task<bool> MirrorBatchAsync(IMirrorHandler handler, CancellationToken cancellationToken)
+    {
+        var (held, position) = await ledger.TryHoldAsync(handler.Area, _owner, LeaseDuration, cancellationToken).ConfigureAwait(false);
+        if (!held) return false; // another instance mirrors this area now
+        var container = await store.GetContainerAsync(handler.Container, cancellationToken).ConfigureAwait(false);
+        var start = position is null ? ChangeFeedStartFrom.Beginning() : ChangeFeedStartFrom.ContinuationToken(position);
+        using var feed = container.GetChangeFeedIterator<JsonElement>(start, ChangeFeedMode.LatestVersion,
+            new ChangeFeedRequestOptions { PageSizeHint = options.Value.MirrorBatchSize });
+        var page = await feed.ReadNextAsync(cancellationToken).ConfigureAwait(false);
+        if (page.StatusCode == HttpStatusCode.NotModified)
+        {
+            status.CaughtUp(handler.Area);
+            return false;
+        }
+        var changes = page.ToList();
+        for (var i = 0; i < changes.Count; i++)
+        {
+            status.Waiting(handler.Area, changes.Count - i, WrittenAt(changes[i]));
+            try
+            {
+                await handler.ApplyAsync(changes[i], cancellationToken).ConfigureAwait(false);
+            }
+            catch (RaindropException ex) when (ex.Status is 400 or 404 or 413 or 415 or 422)
+            {
+                // Raindrop refuses this one change for good: trying again cannot help, and it must not hold up the rest.
+                LogRefused(logger, handler.Area, Id(changes[i]), ex.Message);
+            }
+        }
+        await ledger.SavePositionAsync(handler.Area, _owner, page.ContinuationToken, LeaseDuration, cancellationToken).ConfigureAwait(false);
+        status.CaughtUp(handler.Area);
+        return changes.Count > 0;
+    }
+
+    private static DateTimeOffset? WrittenAt(JsonElement change) =>
+        change.TryGetProperty("_ts", out var ts) && ts.TryGetInt64(out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
+
+    private static string Id(JsonElement change) => change.TryGetProperty("id", out var id) ? id.GetString() ?? "" : "";
+
+    [LoggerMessage(EventId = 9001, Level = LogLevel.Information, Message = "Raindrop mirror for {Area} started")]
+    private static partial void LogStarted(ILogger logger, string area);
+
+    [LoggerMessage(EventId = 9002, Level = LogLevel.Warning, Message = "Raindrop mirror for {Area} could not apply changes (failure {Failures} in a row); it keeps its position and tries again: {Error}")]
+    private static partial void LogFailed(ILogger logger, string area, int failures, string error);
+
+    [LoggerMessage(EventId = 9003, Level = LogLevel.Error, Message = "Raindrop refused the {Area} change of {ItemId} for good; skipped: {Error}")]
+    private static partial void LogRefused(ILogger logger, string area, string itemId, string error);
+}

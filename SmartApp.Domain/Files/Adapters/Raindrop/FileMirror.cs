@@ -1,0 +1,67 @@
+using System.Text.Json;
+using Azure;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SmartApp.Domain.Common.Raindrop;
+using SmartApp.Domain.Common.Storage;
+
+namespace SmartApp.Domain.Files.Adapters.Raindrop;
+
+/// <summary>
+/// Mirrors files to the SmartBucket as objects keyed <c>users/{userId}/{fileId}</c> (the same path as
+/// the blob): a file is put once its bytes are complete (and again when its content changes), and a
+/// deleted file's tombstone deletes its object. Chunks are not mirrored: Raindrop makes its own.
+/// </summary>
+public sealed partial class FileMirror(
+    RaindropBuckets buckets, IFileContentStore contents, MirrorLedger ledger, IOptions<FilesOptions> files, IOptions<RaindropOptions> raindrop, ILogger<FileMirror> logger)
+    : IMirrorHandler
+{
+    public string Area => "files";
+
+    public bool Enabled => files.Value.Provider == SmartProvider.Raindrop && raindrop.Value.IsConfigured;
+
+    public CosmosContainerSpec Container => CosmosContainers.Files;
+
+    public static string KeyOf(string userId, string fileId) => $"users/{userId}/{fileId}";
+
+    public async Task ApplyAsync(JsonElement change, CancellationToken cancellationToken)
+    {
+        if (Text(change, "type") != "file" || Text(change, "id") is not { } fileId || Text(change, "userId") is not { } userId) return;
+        var mirrored = await ledger.FindAsync(Area, fileId, cancellationToken).ConfigureAwait(false);
+        if (change.TryGetProperty("deleted", out var deleted) && deleted.ValueKind == JsonValueKind.True)
+        {
+            if (mirrored is null) return; // never reached Raindrop
+            await buckets.DeleteObjectAsync(mirrored.RaindropId, cancellationToken).ConfigureAwait(false);
+            await ledger.ForgetAsync(Area, fileId, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        // The content hash is set once the bytes are complete; until then there is nothing to send.
+        if (Text(change, "sha256") is not { } sha256 || mirrored?.Version == sha256) return;
+        if (change.TryGetProperty("size", out var size) && size.TryGetInt64(out var bytes) && bytes > raindrop.Value.MaxMirroredFileBytes)
+        {
+            LogTooLarge(logger, fileId, bytes);
+            return;
+        }
+
+        byte[] content;
+        try
+        {
+            await using var stream = await contents.DownloadToTempAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
+            using var buffer = new MemoryStream();
+            await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+            content = buffer.ToArray();
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return; // deleted meanwhile: its tombstone follows in the feed
+        }
+        var key = await buckets.PutObjectAsync(KeyOf(userId, fileId), content, Text(change, "contentType") ?? "application/octet-stream", cancellationToken).ConfigureAwait(false);
+        await ledger.RecordAsync(Area, fileId, userId, key, sha256, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string? Text(JsonElement change, string name) =>
+        change.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    [LoggerMessage(EventId = 5101, Level = LogLevel.Warning, Message = "File {FileId} ({Bytes} bytes) is larger than Raindrop:MaxMirroredFileBytes; it is searched locally only")]
+    private static partial void LogTooLarge(ILogger logger, string fileId, long bytes);
+}

@@ -1,0 +1,157 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace SmartApp.Tests.EndToEnd;
+
+/// <summary>
+/// Files mirrored to Raindrop (SmartBuckets) from the Cosmos change feed, against a fake Raindrop on
+/// loopback: what reaches it and in what shape, and what users see when it fails.
+/// </summary>
+[Collection(RaindropCollection.Name)]
+public sealed class RaindropFileTests(RaindropDevHostFixture app)
+{
+    private const string Notes = "Harbour notes\n\nThe ferry to the island leaves at seven every morning.\n\nThe lighthouse is closed on Mondays.";
+
+    private FakeRaindrop Raindrop => app.Raindrop;
+
+    private static string Key(string userId, string fileId) => $"users/{userId}/{fileId}";
+
+    private IEnumerable<(string Verb, JsonObject Body)> ReceivedFor(string key) =>
+        Raindrop.Received.Where(r => (string?)r.Body["key"] == key || (string?)r.Body["objectId"] == key);
+
+    private async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(45);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
+            await Task.Delay(100);
+        }
+    }
+
+    private async Task<(HttpClient User, string UserId, string FileId)> MirroredFileAsync(string text = Notes, string name = "harbour.txt")
+    {
+        var (user, signIn) = await app.SignInAsync(TestUsers.NewEmail("raindrop"));
+        var userId = signIn.GetProperty("user").GetProperty("id").GetString()!;
+        var fileId = (await FileTests.UploadAsync(user, Encoding.UTF8.GetBytes(text), name, "text/plain")).GetProperty("id").GetString()!;
+        await FileTests.WaitForAsync(user, fileId, "indexed");
+        await WaitUntilAsync(() => ReceivedFor(Key(userId, fileId)).Any(r => r.Verb == "put_object"), "the file reached Raindrop");
+        return (user, userId, fileId);
+    }
+
+    private static async Task<JsonElement> SearchAsync(HttpClient user, string query)
+    {
+        using var response = await user.PostAsJsonAsync("files/search", new { query });
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body.ToString());
+        return body;
+    }
+
+    [Fact]
+    public async Task A_file_is_put_in_the_bucket_with_its_bytes_then_searched_asked_and_deleted_there()
+    {
+        var (user, userId, fileId) = await MirroredFileAsync();
+        var key = Key(userId, fileId);
+
+        var put = Assert.Single(ReceivedFor(key), r => r.Verb == "put_object").Body;
+        Assert.Equal(Notes, Encoding.UTF8.GetString(Convert.FromBase64String((string)put["content"]!)));
+        Assert.Equal("text/plain", (string?)put["contentType"]);
+        var bucket = put["bucketLocation"]!["bucket"]!;
+        Assert.Equal(("e2e-files", "smartapp-e2e", "01jtryx2f2f61ryk06vd8mr91p"), ((string?)bucket["name"], (string?)bucket["applicationName"], (string?)bucket["version"]));
+
+        var found = await SearchAsync(user, "when does the ferry leave");
+        Assert.Equal("raindrop", found.GetProperty("provider").GetString());
+        var hit = found.GetProperty("results")[0];
+        Assert.Equal(fileId, hit.GetProperty("fileId").GetString());
+        Assert.Equal("harbour.txt", hit.GetProperty("fileName").GetString());
+        Assert.Contains("ferry to the island", hit.GetProperty("text").GetString());
+        Assert.Equal("raindrop", hit.GetProperty("provider").GetString());
+        var search = Raindrop.Received.Last(r => r.Verb == "chunk_search").Body;
+        Assert.Equal("when does the ferry leave", (string?)search["input"]);
+        Assert.False(string.IsNullOrEmpty((string?)search["requestId"]));
+        Assert.Equal("e2e-files", (string?)search["bucketLocations"]![0]!["bucket"]!["name"]);
+
+        using (var asked = await user.PostAsJsonAsync($"files/{fileId}/ask", new { question = "Is the lighthouse open on Mondays?" }))
+        {
+            var answer = await asked.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("raindrop", answer.GetProperty("provider").GetString());
+            Assert.StartsWith(FakeRaindrop.AnswerPrefix, answer.GetProperty("answer").GetString());
+            Assert.Contains("lighthouse is closed on Mondays", answer.GetProperty("answer").GetString());
+        }
+        Assert.Single(ReceivedFor(key), r => r.Verb == "document_query");
+
+        // Another user's search never shows this user's passages, though the bucket has them.
+        var (other, _) = await app.SignInAsync(TestUsers.NewEmail("raindrop-other"));
+        Assert.Empty((await SearchAsync(other, "when does the ferry leave")).GetProperty("results").EnumerateArray());
+
+        using (var deleted = await user.DeleteAsync($"files/{fileId}")) Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        await WaitUntilAsync(() => ReceivedFor(key).Any(r => r.Verb == "delete_object"), "the delete reached Raindrop");
+        Assert.DoesNotContain(key, Raindrop.Keys);
+        Assert.Empty((await SearchAsync(user, "when does the ferry leave")).GetProperty("results").EnumerateArray());
+    }
+
+    [Theory]
+    [InlineData("rate-limited")]
+    [InlineData("server-error")]
+    [InlineData("hanging")]
+    [InlineData("stopped")]
+    public async Task While_raindrop_fails_users_are_served_locally_and_changes_reach_it_afterwards_in_order_once(string failure)
+    {
+        var (user, userId, kept) = await MirroredFileAsync();
+        string added;
+        try
+        {
+            switch (failure)
+            {
+                case "rate-limited": Raindrop.Fault = FakeRaindropFault.RateLimited; break;
+                case "server-error": Raindrop.Fault = FakeRaindropFault.ServerError; break;
+                case "hanging": Raindrop.Fault = FakeRaindropFault.Hang; break;
+                default: await Raindrop.StopAsync(); break;
+            }
+
+            // Written during the outage: a new file, then the first one deleted.
+            added = (await FileTests.UploadAsync(user, Encoding.UTF8.GetBytes("Outage log\n\nThe generator was refuelled at noon."), "outage.txt", "text/plain"))
+                .GetProperty("id").GetString()!;
+            await FileTests.WaitForAsync(user, added, "indexed");
+            using (var deleted = await user.DeleteAsync($"files/{kept}")) Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+
+            // Reads still answer, from the local search.
+            var found = await SearchAsync(user, "when was the generator refuelled");
+            Assert.Equal("azure", found.GetProperty("provider").GetString());
+            Assert.Equal(added, found.GetProperty("results")[0].GetProperty("fileId").GetString());
+            using (var asked = await user.PostAsJsonAsync($"files/{added}/ask", new { question = "When was the generator refuelled?" }))
+            {
+                Assert.Equal(HttpStatusCode.OK, asked.StatusCode);
+                Assert.Equal("azure", (await asked.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("provider").GetString());
+            }
+
+            // The backlog shows in the health details.
+            var (admin, _) = await app.SignInAsync(TestUsers.AdminEmail);
+            await WaitUntilAsync(() =>
+            {
+                var details = admin.GetFromJsonAsync<JsonElement>("health/details").GetAwaiter().GetResult();
+                var raindrop = details.GetProperty("dependencies").GetProperty("raindrop");
+                return raindrop.GetProperty("status").GetString() == "degraded" && raindrop.GetProperty("backlog").GetInt32() > 0;
+            }, "health details report the backlog");
+            Assert.Empty(ReceivedFor(Key(userId, added)));
+        }
+        finally
+        {
+            Raindrop.Fault = FakeRaindropFault.None;
+            if (failure == "stopped") await Raindrop.StartAgainAsync();
+        }
+
+        var addedKey = Key(userId, added);
+        var keptKey = Key(userId, kept);
+        await WaitUntilAsync(() => ReceivedFor(addedKey).Any(r => r.Verb == "put_object") && ReceivedFor(keptKey).Any(r => r.Verb == "delete_object"), "the outage's changes reached Raindrop");
+        var mirrored = Raindrop.Received.Where(r => r.Verb is "put_object" or "delete_object" && ((string?)r.Body["key"])?.StartsWith($"users/{userId}/", StringComparison.Ordinal) == true)
+            .Select(r => (r.Verb, (string?)r.Body["key"])).ToList();
+        Assert.Equal([("put_object", keptKey), ("put_object", addedKey), ("delete_object", keptKey)], mirrored);
+        Assert.Contains(addedKey, Raindrop.Keys);
+        Assert.DoesNotContain(keptKey, Raindrop.Keys);
+        Assert.Equal("raindrop", (await SearchAsync(user, "when was the generator refuelled")).GetProperty("provider").GetString());
+    }
+}
