@@ -23,6 +23,8 @@ public sealed class MirrorLedger(CosmosStore store, TimeProvider clock)
         var current = await container.ReadOrNullAsync<PositionDocument>(id, id, cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
         if (current?.Resource is { } held && held.Owner != owner && held.HeldUntil > now) return (false, null);
+        // Ours with more than half its time left: no need to write it again on every poll.
+        if (current?.Resource is { } mine && mine.Owner == owner && mine.HeldUntil - now > duration / 2) return (true, mine.Continuation);
         var taken = new PositionDocument(id, current?.Resource.Continuation, owner, now + duration);
         try
         {

@@ -29,9 +29,9 @@ public sealed partial class RaindropFileSearch(
                 .Select(r => (Result: r, FileId: r.Source!.Object![prefix.Length..]))
                 .Where(r => fileIds is null || fileIds.Contains(r.FileId))
                 .ToList();
-            var stillHere = new Dictionary<string, StoredFile>(StringComparer.Ordinal);
-            foreach (var fileId in mine.Select(m => m.FileId).Distinct())
-                if (await files.FindAsync(userId, fileId, timeout.Token).ConfigureAwait(false) is { } file) stillHere[fileId] = file;
+            var stillHere = (await Task.WhenAll(mine.Select(m => m.FileId).Distinct()
+                    .Select(fileId => files.FindAsync(userId, fileId, timeout.Token))).ConfigureAwait(false))
+                .OfType<StoredFile>().ToDictionary(f => f.Id, StringComparer.Ordinal);
             var hits = mine
                 .Where(m => stillHere.ContainsKey(m.FileId))
                 .OrderByDescending(m => m.Result.Score ?? 0)
