@@ -25,4 +25,13 @@ public sealed record ColumnInfo(string Name, string Type);
 public sealed record TableInfo(string Name, long Rows, IReadOnlyList<ColumnInfo> Columns);
 
 /// <summary>A question answered: the query the model wrote (as run), the rows, and why.</summary>
-public sealed record DataAnswer(string Table, TableQuery Query, IReadOnlyList<DataRecord> Items, string? Reasoning);
+public sealed record DataAnswer(string Table, TableQuery Query, IReadOnlyList<DataRecord> Items, string? Reasoning)
+{
+    /// <summary>Who answered: the model's structured query (<c>azure</c>) or SmartSQL (<c>raindrop</c>).</summary>
+    public string Provider { get; init; } = Common.Raindrop.Providers.Azure;
+
+    /// <summary>SmartSQL answers: the SQL it ran over the mirrored tables, and the rows it returned (which may be aggregates).</summary>
+    public string? Sql { get; init; }
+
+    public IReadOnlyList<JsonElement>? Rows { get; init; }
+}

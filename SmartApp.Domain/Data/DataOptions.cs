@@ -7,6 +7,9 @@ public sealed class DataOptions
 {
     public const string Section = "Data";
 
+    /// <summary><c>Azure</c>: questions go to the model, which writes a structured query. <c>Raindrop</c>: tables are mirrored to SmartSQL, which answers questions while it is healthy and caught up.</summary>
+    public Common.Raindrop.SmartProvider Provider { get; set; } = Common.Raindrop.SmartProvider.Azure;
+
     /// <summary>Largest record, in UTF-8 bytes of its JSON.</summary>
     [Range(64, 1536 * 1024)]
     public int MaxRecordBytes { get; set; } = 64 * 1024;

@@ -13,7 +13,7 @@ using SmartApp.Domain.Identity;
 namespace SmartApp.Domain.Data;
 
 /// <summary>The signed-in user's tables of JSON records: CRUD with etags, structured queries, and questions the model turns into those queries.</summary>
-public sealed partial class DataService(IRecordStore records, IChatClient model, KeptTotals kept, IOptions<DataOptions> options, TimeProvider clock, ILogger<DataService> logger)
+public sealed partial class DataService(IRecordStore records, IChatClient model, IDataQuestions questions, KeptTotals kept, IOptions<DataOptions> options, TimeProvider clock, ILogger<DataService> logger)
 {
     private const int SampleSize = 100;
     private readonly ConcurrentDictionary<(string, string), bool> _knownTables = new();
@@ -97,7 +97,8 @@ public sealed partial class DataService(IRecordStore records, IChatClient model,
     }
 
     /// <summary>
-    /// The model writes the structured query from the tables' columns and the question; its answer
+    /// SmartSQL answers when data is on Raindrop and it can (see <see cref="IDataQuestions"/>). Otherwise
+    /// the model writes the structured query from the tables' columns and the question; its answer
     /// is validated like any client's (asked again once, with the error, when it is not valid) and
     /// then run. Without the model: 503.
     /// </summary>
@@ -107,6 +108,7 @@ public sealed partial class DataService(IRecordStore records, IChatClient model,
         if (question.Length > 2000) throw new ValidationFailedException("question", "'question' may be at most 2000 characters.");
         var tables = (await TablesAsync(user, cancellationToken).ConfigureAwait(false)).Where(t => table is null || t.Name == table).ToList();
         if (tables.Count == 0) throw new NotFoundException(table is null ? "There are no tables to ask about." : "No such table.");
+        if (await questions.TryAnswerAsync(user.UserId, question, tables, cancellationToken).ConfigureAwait(false) is { } answered) return answered;
 
         var schema = JsonSerializer.Serialize(tables.Select(t => new { table = t.Name, rows = t.Rows, columns = t.Columns.Select(c => new { name = c.Name, type = c.Type }) }), JsonDefaults.Options);
         var messages = new List<ChatMessage>

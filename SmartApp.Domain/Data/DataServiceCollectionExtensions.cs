@@ -1,7 +1,10 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using SmartApp.Domain.Common.Raindrop;
 using SmartApp.Domain.Data.Adapters.Cosmos;
+using SmartApp.Domain.Data.Adapters.Raindrop;
 
 namespace SmartApp.Domain.Data;
 
@@ -12,6 +15,16 @@ public static class DataServiceCollectionExtensions
     {
         services.AddOptions<DataOptions>().Bind(configuration.GetSection(DataOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IRecordStore, CosmosRecordStore>();
+        // Raindrop (SmartSQL) when Data:Provider says so and a key is set: tables mirrored, questions answered there first.
+        services.AddRaindrop(configuration);
+        services.AddRaindropClient(RaindropSmartSql.Area);
+        services.AddSingleton<RaindropSmartSql>();
+        services.AddSingleton<RaindropDataQuestions>();
+        services.AddSingleton<IMirrorHandler, DataMirror>();
+        services.AddSingleton<IDataQuestions>(sp =>
+            sp.GetRequiredService<IOptions<RaindropOptions>>().Value.Serves(sp.GetRequiredService<IOptions<DataOptions>>().Value.Provider)
+                ? sp.GetRequiredService<RaindropDataQuestions>()
+                : new NoDataQuestions());
         services.AddMemoryCache();
         services.TryAddSingleton<Common.Quotas.IQuotaGate, Common.Quotas.NoQuotas>();
         services.TryAddSingleton<Common.Quotas.KeptTotals>();

@@ -27,4 +27,23 @@ public interface IRecordStore
     Task<bool> EnsureTableAsync(string userId, string table, CancellationToken cancellationToken);
 
     Task<bool> DropTableAsync(string userId, string table, CancellationToken cancellationToken);
+
+    /// <summary>When anything of the user's data (tombstones too) was last written; null when nothing ever was.</summary>
+    Task<DateTimeOffset?> LastWrittenAtAsync(string userId, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Answers a question about a user's tables without the model's structured query (SmartSQL), or
+/// answers null when it cannot: the model's structured query answers then.
+/// </summary>
+public interface IDataQuestions
+{
+    Task<DataAnswer?> TryAnswerAsync(string userId, string question, IReadOnlyList<TableInfo> tables, CancellationToken cancellationToken);
+}
+
+/// <summary>No other way to answer: every question goes to the model.</summary>
+public sealed class NoDataQuestions : IDataQuestions
+{
+    public Task<DataAnswer?> TryAnswerAsync(string userId, string question, IReadOnlyList<TableInfo> tables, CancellationToken cancellationToken) =>
+        Task.FromResult<DataAnswer?>(null);
 }

@@ -1,3 +1,4 @@
+using SmartApp.Domain.Common.Raindrop;
 namespace SmartApp.Domain.Files;
 
 /// <summary>Where a file is in its life: bytes arriving, waiting for or in ingestion, searchable, stored only, or failed.</summary>
@@ -57,12 +58,6 @@ public sealed record FileSearchHit(FileChunk Chunk, string FileName, double Scor
 public sealed record FileAnswer(string Answer, IReadOnlyList<FileSearchHit> Citations, bool RetrievalOnly)
 {
     public string Provider { get; init; } = Providers.Azure;
-}
-
-/// <summary>The names of the providers results come from, as clients see them.</summary>
-public static class Providers
-{
-    public const string Azure = "azure", Raindrop = "raindrop";
 }
 
 /// <summary>A page of a user's files and where the next page starts.</summary>

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Common.Quotas;
+using SmartApp.Domain.Common.Raindrop;
 using SmartApp.Domain.Common.Search;
 using SmartApp.Domain.Files.Ingestion;
 using SmartApp.Domain.Identity;

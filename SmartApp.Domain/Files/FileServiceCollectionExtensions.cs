@@ -40,6 +40,5 @@ public static class FileServiceCollectionExtensions
     }
 
     private static bool OnRaindrop(IServiceProvider services) =>
-        services.GetRequiredService<IOptions<FilesOptions>>().Value.Provider == SmartProvider.Raindrop
-        && services.GetRequiredService<IOptions<RaindropOptions>>().Value.IsConfigured;
+        services.GetRequiredService<IOptions<RaindropOptions>>().Value.Serves(services.GetRequiredService<IOptions<FilesOptions>>().Value.Provider);
 }

@@ -25,6 +25,19 @@ public interface IAccountDataStore
     Task<IReadOnlyDictionary<string, int>> DeleteAllAsync(string userId, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// Copies of a user's data kept outside the system of record (the Raindrop mirror). They are erased
+/// after the user's data is deleted; a failure fails the attempt, and the deletion is tried again.
+/// </summary>
+public interface IAccountCopies
+{
+    /// <summary>The name the count is reported under in the deletion's <c>deleted</c>.</summary>
+    string Name { get; }
+
+    /// <summary>Erases every copy of the user's data; answers how many items went.</summary>
+    Task<int> EraseAsync(string userId, CancellationToken cancellationToken);
+}
+
 /// <summary>Durable account-deletion requests: written before the 202 is answered, so none is lost.</summary>
 public interface IAccountDeletionStore
 {

@@ -13,7 +13,7 @@ namespace SmartApp.Domain.Identity;
 /// before it is acknowledged and carried out in the background, resumed after a restart.
 /// </summary>
 public sealed partial class AccountService(
-    IUserRepository users, IAccountDataStore data, IAccountDeletionStore deletions, TimeProvider clock, ILogger<AccountService> logger)
+    IUserRepository users, IAccountDataStore data, IEnumerable<IAccountCopies> copies, IAccountDeletionStore deletions, TimeProvider clock, ILogger<AccountService> logger)
 {
     private const int MaxAttempts = 5;
 
@@ -80,7 +80,10 @@ public sealed partial class AccountService(
             await deletions.SaveAsync(deletion, stoppingToken).ConfigureAwait(false);
             // The user record goes first: from then on the user's tokens are refused.
             await users.DeleteAsync(deletion.UserId, stoppingToken).ConfigureAwait(false);
-            var deleted = await data.DeleteAllAsync(deletion.UserId, stoppingToken).ConfigureAwait(false);
+            var deleted = new Dictionary<string, int>(await data.DeleteAllAsync(deletion.UserId, stoppingToken).ConfigureAwait(false));
+            // Copies elsewhere go after the records they were made from, so none is made again from them.
+            foreach (var copy in copies)
+                deleted[copy.Name] = await copy.EraseAsync(deletion.UserId, stoppingToken).ConfigureAwait(false);
             await deletions.SaveAsync(deletion with { Status = AccountDeletionStatus.Completed, CompletedAt = clock.GetUtcNow(), Deleted = deleted }, stoppingToken).ConfigureAwait(false);
             LogCompleted(logger, deletion.Id, deleted.Values.Sum());
             SmartAppTelemetry.AccountDeletions.Add(1, new KeyValuePair<string, object?>("outcome", "completed"));

@@ -74,7 +74,11 @@ public sealed record MemorySearchQuery(string Terms, IReadOnlySet<MemoryKind> Ki
     public DateTimeOffset? To { get; init; }
 }
 
-public sealed record MemorySearchHit(MemoryEntry Memory, double Score);
+public sealed record MemorySearchHit(MemoryEntry Memory, double Score)
+{
+    /// <summary>Which search found it (<see cref="Common.Raindrop.Providers"/>).</summary>
+    public string Provider { get; init; } = Common.Raindrop.Providers.Azure;
+}
 
 /// <summary>What ending a session did.</summary>
 public sealed record SessionEnded(MemorySession Session, MemoryEntry? Episodic);

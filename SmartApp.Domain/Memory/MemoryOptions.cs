@@ -7,6 +7,9 @@ public sealed class MemoryOptions
 {
     public const string Section = "Memory";
 
+    /// <summary><c>Azure</c>: search runs locally. <c>Raindrop</c>: memory is mirrored to SmartMemory, which serves search while it is healthy and caught up.</summary>
+    public Common.Raindrop.SmartProvider Provider { get; set; } = Common.Raindrop.SmartProvider.Azure;
+
     /// <summary>Largest memory content or procedure value, in UTF-8 bytes.</summary>
     [Range(1, 1024 * 1024)]
     public int MaxContentBytes { get; set; } = 32 * 1024;

@@ -1,8 +1,11 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using SmartApp.Domain.Common.Raindrop;
 using SmartApp.Domain.Common.Search;
 using SmartApp.Domain.Memory.Adapters.Cosmos;
+using SmartApp.Domain.Memory.Adapters.Raindrop;
 
 namespace SmartApp.Domain.Memory;
 
@@ -16,7 +19,17 @@ public static class MemoryServiceCollectionExtensions
         services.TryAddSingleton<MiniLmEmbedder>();
         services.TryAddSingleton<IEmbedder>(sp => sp.GetRequiredService<MiniLmEmbedder>());
         services.AddSingleton<IMemoryStore, CosmosMemoryStore>();
-        services.AddSingleton<IMemorySearch, CosmosMemorySearch>();
+        services.AddSingleton<CosmosMemorySearch>();
+        // Raindrop (SmartMemory) when Memory:Provider says so and a key is set; the local search otherwise.
+        services.AddRaindrop(configuration);
+        services.AddRaindropClient(RaindropSmartMemory.Area);
+        services.AddSingleton<RaindropSmartMemory>();
+        services.AddSingleton<RaindropMemorySearch>();
+        services.AddSingleton<IMirrorHandler, MemoryMirror>();
+        services.AddSingleton<IMemorySearch>(sp =>
+            sp.GetRequiredService<IOptions<RaindropOptions>>().Value.Serves(sp.GetRequiredService<IOptions<MemoryOptions>>().Value.Provider)
+                ? sp.GetRequiredService<RaindropMemorySearch>()
+                : sp.GetRequiredService<CosmosMemorySearch>());
         services.AddSingleton<SessionSummarizer>();
         services.TryAddSingleton<Common.Quotas.IQuotaGate, Common.Quotas.NoQuotas>();
         services.TryAddSingleton<Common.Quotas.KeptTotals>();

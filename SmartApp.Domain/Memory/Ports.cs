@@ -32,6 +32,9 @@ public interface IMemoryStore
     /// <summary>Deletes the memory. False when it did not exist.</summary>
     Task<bool> DeleteAsync(string userId, string memoryId, CancellationToken cancellationToken);
 
+    /// <summary>When anything of the user's memory (sessions and tombstones too) was last written; null when nothing ever was.</summary>
+    Task<DateTimeOffset?> LastWrittenAtAsync(string userId, CancellationToken cancellationToken);
+
     /// <summary>How many memories the user keeps, of every kind (what the plan's limit counts).</summary>
     Task<long> CountAsync(string userId, CancellationToken cancellationToken);
 }

@@ -70,7 +70,10 @@ public sealed class DataFunctions(DataService data)
         return new OkObjectResult(new { items = page.Items.Select(r => RecordResponse.From(r, query.Select)), nextCursor = page.NextCursor });
     }
 
-    /// <summary><c>{ question, table? }</c> → the structured query the model wrote, its rows, and its reasoning.</summary>
+    /// <summary>
+    /// <c>{ question, table? }</c> → the structured query the model wrote, its rows, and its reasoning;
+    /// answered by SmartSQL (<c>provider: raindrop</c>, with the <c>sql</c> it ran and its raw <c>rows</c>) when data is on Raindrop.
+    /// </summary>
     [Function("DataAsk")]
     public async Task<IActionResult> Ask([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "data/ask")] HttpRequest req)
     {
@@ -88,10 +91,14 @@ public sealed class DataFunctions(DataService data)
             },
             items = answer.Items.Select(r => RecordResponse.From(r, answer.Query.Select)),
             reasoning = answer.Reasoning,
+            provider = answer.Provider,
+            sql = answer.Sql,
+            rows = answer.Rows,
         });
     }
 
-    private static string? IfMatch(HttpRequest req) => req.Headers.IfMatch.ToString() is { Length: > 0 } value ? value : null;
+    /// <summary>The etag the client holds; <c>*</c> (any version) is the same as none.</summary>
+    private static string? IfMatch(HttpRequest req) => req.Headers.IfMatch.ToString() is { Length: > 0 } value and not "*" ? value : null;
 
     private static IActionResult WithETag(HttpRequest req, IActionResult result, DataRecord record)
     {

@@ -6,6 +6,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using SmartApp.Domain.Common.Errors;
+using SmartApp.Domain.Common.Raindrop;
 using SmartApp.Domain.Files;
 using SmartApp.Functions.Http;
 

@@ -5,6 +5,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Errors;
+using SmartApp.Domain.Common.Raindrop;
 using SmartApp.Domain.Memory;
 using SmartApp.Functions.Http;
 
@@ -70,7 +71,11 @@ public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions
         var body = await req.ReadJsonAsync<SearchRequest>().ConfigureAwait(false);
         var hits = await memory.SearchAsync(req.CurrentUser(), body.Terms, body.Kinds, body.SessionId, body.Timeline, body.Limit,
             TimeRange.Parse(body.From, body.To), req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(new { results = hits.Select(h => MemoryResponse.From(h.Memory) with { Score = h.Score }) });
+        return new OkObjectResult(new
+        {
+            results = hits.Select(h => MemoryResponse.From(h.Memory) with { Score = h.Score, Provider = h.Provider }),
+            provider = hits.Any(h => h.Provider == Providers.Raindrop) ? Providers.Raindrop : Providers.Azure,
+        });
     }
 
     [Function("MemoryDocumentPut")]
@@ -143,6 +148,9 @@ public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions
     public sealed record MemoryResponse(string Id, MemoryKind Kind, string Content, DateTimeOffset At)
     {
         public double? Score { get; init; }
+
+        /// <summary>Search results: which search found it (<c>azure</c> or <c>raindrop</c>).</summary>
+        public string? Provider { get; init; }
         public string? SessionId { get; init; }
         public string? Timeline { get; init; }
         public string? Key { get; init; }

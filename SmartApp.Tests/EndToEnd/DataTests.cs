@@ -6,11 +6,18 @@ using System.Text.Json;
 
 namespace SmartApp.Tests.EndToEnd;
 
-/// <summary>Tables of records through the dev host: CRUD with etags, every operator, paging, injection attempts, isolation, questions.</summary>
+/// <summary>Data on Azure only: questions go to the model's structured query.</summary>
 [Collection(DevHostCollection.Name)]
-public sealed class DataTests(DevHostFixture app)
+public sealed class DataTestsOnAzure(DevHostFixture app) : DataTests(app);
+
+/// <summary>The same suite with tables mirrored to SmartSQL, which answers questions while it answers and has the user's writes.</summary>
+[Collection(RaindropCollection.Name)]
+public sealed class DataTestsOnRaindrop(RaindropDevHostFixture app) : DataTests(app);
+
+/// <summary>Tables of records through the dev host: CRUD with etags, every operator, paging, injection attempts, isolation, questions.</summary>
+public abstract class DataTests(DevHostFixture app)
 {
-    private static readonly object[] People =
+    internal static readonly object[] People =
     [
         new { id = "ana", name = "Ana", age = 34, city = "Lisbon", tags = new[] { "tea", "cycling" }, address = new { zip = "1100" }, vip = true },
         new { id = "ben", name = "Ben", age = 28, city = "Porto", tags = new[] { "coffee" }, address = new { zip = "4000" }, vip = false },
@@ -18,7 +25,7 @@ public sealed class DataTests(DevHostFixture app)
         new { id = "dee", name = "Dee O'Neil", age = 52, city = "Faro", tags = Array.Empty<string>(), address = new { zip = "8000" }, vip = true },
     ];
 
-    private static async Task<JsonElement> PostAsync(HttpClient user, string table, object record)
+    internal static async Task<JsonElement> PostAsync(HttpClient user, string table, object record)
     {
         using var response = await user.PostAsJsonAsync($"data/tables/{table}/records", record);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -232,7 +239,7 @@ public sealed class DataTests(DevHostFixture app)
         try
         {
             app.Model.Reply = _ => """Here you go: {"table":"people","where":[{"field":"city","op":"eq","value":"Lisbon"}],"orderBy":[{"field":"age","desc":true}],"limit":10,"reasoning":"People in Lisbon, oldest first."}""";
-            using (var good = await user.PostAsJsonAsync("data/ask", new { question = "Who lives in Lisbon, oldest first?" }))
+            using (var good = await user.PostAsJsonAsync("data/ask", new { question = "Who lives in the capital, oldest first?" }))
             {
                 var answer = await good.Content.ReadFromJsonAsync<JsonElement>();
                 Assert.True(good.StatusCode == HttpStatusCode.OK, answer.ToString());
@@ -244,7 +251,7 @@ public sealed class DataTests(DevHostFixture app)
 
             var asked = 0;
             app.Model.Reply = _ => ++asked == 1 ? "I think you want people in Porto." : """{"table":"people","where":[{"field":"city","op":"eq","value":"Porto"}],"limit":5}""";
-            using (var retried = await user.PostAsJsonAsync("data/ask", new { question = "Who lives in Porto?" }))
+            using (var retried = await user.PostAsJsonAsync("data/ask", new { question = "Who lives up north?" }))
             {
                 Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
                 Assert.Equal(["ben"], (await retried.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetString()));

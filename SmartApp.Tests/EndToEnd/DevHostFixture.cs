@@ -138,7 +138,10 @@ public sealed class DevHostCollection : ICollectionFixture<DevHostFixture>
     public const string Name = "dev host";
 }
 
-/// <summary>The same app with files on Raindrop (SmartBuckets, a fake on loopback): mirrored from Cosmos, searched there while it answers.</summary>
+/// <summary>
+/// The same app with memory, files and data on Raindrop (SmartMemory, SmartBuckets, SmartSQL: a fake
+/// on loopback): mirrored from Cosmos, searched and asked there while it answers and is caught up.
+/// </summary>
 public sealed class RaindropDevHostFixture : DevHostFixture
 {
     public FakeRaindrop Raindrop { get; private set; } = null!;
@@ -148,7 +151,9 @@ public sealed class RaindropDevHostFixture : DevHostFixture
         Raindrop = await FakeRaindrop.StartAsync();
         return new Dictionary<string, string>
         {
+            ["Memory__Provider"] = "Raindrop",
             ["Files__Provider"] = "Raindrop",
+            ["Data__Provider"] = "Raindrop",
             ["Raindrop__BaseUrl"] = Raindrop.BaseUrl,
             ["Raindrop__ApiKey"] = FakeRaindrop.ApiKey,
             ["Raindrop__ApplicationName"] = "smartapp-e2e",
@@ -172,7 +177,7 @@ public sealed class RaindropDevHostFixture : DevHostFixture
 [CollectionDefinition(Name)]
 public sealed class RaindropCollection : ICollectionFixture<RaindropDevHostFixture>
 {
-    public const string Name = "dev host, files on Raindrop";
+    public const string Name = "dev host, smart layer on Raindrop";
 }
 
 public static class TestUsers

@@ -23,16 +23,17 @@ public enum FakeRaindropFault
 
 /// <summary>
 /// Raindrop's API on 127.0.0.1 as its wire format has it (<c>POST /v1/{verb}</c>, camelCase JSON,
-/// Bearer key), for SmartBuckets: it keeps the objects put, searches the text ones by words, and
-/// answers questions about them. It records every request it accepts, in order, so tests assert
+/// Bearer key), for SmartBuckets (it keeps the objects put, searches the text ones by words, and
+/// answers questions about them), SmartMemory and SmartSQL (in their own files). It records every request it accepts, in order, so tests assert
 /// what the app sent. It can fail on demand, or be stopped and started again on the same port.
 /// </summary>
-public sealed class FakeRaindrop : IAsyncDisposable
+public sealed partial class FakeRaindrop : IAsyncDisposable
 {
     public const string ApiKey = "rd_e2e_key";
     public const string AnswerPrefix = "Raindrop read it: ";
 
     private readonly ConcurrentDictionary<string, (byte[] Content, string ContentType)> _objects = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
     private WebApplication? _app;
     private int _port;
 
@@ -93,9 +94,13 @@ public sealed class FakeRaindrop : IAsyncDisposable
             }
             if (await JsonNode.ParseAsync(context.Request.Body) is not JsonObject body)
                 return Results.Json(new { message = "body must be a JSON object" }, statusCode: 400);
-            var answer = Answer(verb, body);
+            JsonObject? answer;
+            lock (_gate) // one request at a time, recorded in the order it was applied
+            {
+                answer = Answer(verb, body);
+                if (answer is not null) Received.Enqueue((verb, body));
+            }
             if (answer is null) return Results.Json(new { message = $"bad request to {verb}" }, statusCode: 400);
-            Received.Enqueue((verb, body));
             return Results.Content(answer.ToJsonString(), "application/json");
         });
     }
@@ -119,7 +124,9 @@ public sealed class FakeRaindrop : IAsyncDisposable
                     ? new JsonObject { ["answer"] = AnswerPrefix + FirstMatch(Encoding.UTF8.GetString(found.Content), question) }
                     : new JsonObject { ["answer"] = "" };
             default:
-                return null;
+                return body["smartMemoryLocation"]?["smartMemory"]?["name"] is not null ? AnswerMemory(verb, body)
+                    : body["smartSqlLocation"]?["smartSql"]?["name"] is not null ? AnswerSql(verb, body)
+                    : null;
         }
     }
 
@@ -157,5 +164,9 @@ public sealed class FakeRaindrop : IAsyncDisposable
     /// <summary>The formats this fake reads (others it keeps but cannot search, as a store without that parser would).</summary>
     private static bool IsText(string contentType) => contentType.Split(';')[0].Trim() is "text/plain" or "text/markdown" or "text/csv";
 
-    public async ValueTask DisposeAsync() => await StopAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _sql.Dispose();
+    }
 }

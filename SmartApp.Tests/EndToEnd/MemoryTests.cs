@@ -4,9 +4,16 @@ using System.Text.Json;
 
 namespace SmartApp.Tests.EndToEnd;
 
-/// <summary>Every route in API.md "Memory", through the dev host, the real worker and the emulators.</summary>
+/// <summary>Memory on Azure only: search runs locally.</summary>
 [Collection(DevHostCollection.Name)]
-public sealed class MemoryTests(DevHostFixture app)
+public sealed class MemoryTestsOnAzure(DevHostFixture app) : MemoryTests(app);
+
+/// <summary>The same suite with memory mirrored to SmartMemory, which serves search while it answers and has the user's writes.</summary>
+[Collection(RaindropCollection.Name)]
+public sealed class MemoryTestsOnRaindrop(RaindropDevHostFixture app) : MemoryTests(app);
+
+/// <summary>Every route in API.md "Memory", through the dev host, the real worker and the emulators.</summary>
+public abstract class MemoryTests(DevHostFixture app)
 {
     internal static async Task<string> StartSessionAsync(HttpClient user)
     {

@@ -22,15 +22,6 @@ public sealed class RaindropFileTests(RaindropDevHostFixture app)
     private IEnumerable<(string Verb, JsonObject Body)> ReceivedFor(string key) =>
         Raindrop.Received.Where(r => (string?)r.Body["key"] == key || (string?)r.Body["objectId"] == key);
 
-    private async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(45);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
-            await Task.Delay(100);
-        }
-    }
 
     private async Task<(HttpClient User, string UserId, string FileId)> MirroredFileAsync(string text = Notes, string name = "harbour.txt")
     {
@@ -38,7 +29,7 @@ public sealed class RaindropFileTests(RaindropDevHostFixture app)
         var userId = signIn.GetProperty("user").GetProperty("id").GetString()!;
         var fileId = (await FileTests.UploadAsync(user, Encoding.UTF8.GetBytes(text), name, "text/plain")).GetProperty("id").GetString()!;
         await FileTests.WaitForAsync(user, fileId, "indexed");
-        await WaitUntilAsync(() => ReceivedFor(Key(userId, fileId)).Any(r => r.Verb == "put_object"), "the file reached Raindrop");
+        await Eventually.UntilAsync(() => ReceivedFor(Key(userId, fileId)).Any(r => r.Verb == "put_object"), "the file reached Raindrop");
         return (user, userId, fileId);
     }
 
@@ -88,7 +79,7 @@ public sealed class RaindropFileTests(RaindropDevHostFixture app)
         Assert.Empty((await SearchAsync(other, "when does the ferry leave")).GetProperty("results").EnumerateArray());
 
         using (var deleted = await user.DeleteAsync($"files/{fileId}")) Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
-        await WaitUntilAsync(() => ReceivedFor(key).Any(r => r.Verb == "delete_object"), "the delete reached Raindrop");
+        await Eventually.UntilAsync(() => ReceivedFor(key).Any(r => r.Verb == "delete_object"), "the delete reached Raindrop");
         Assert.DoesNotContain(key, Raindrop.Keys);
         Assert.Empty((await SearchAsync(user, "when does the ferry leave")).GetProperty("results").EnumerateArray());
     }
@@ -130,7 +121,7 @@ public sealed class RaindropFileTests(RaindropDevHostFixture app)
 
             // The backlog shows in the health details.
             var (admin, _) = await app.SignInAsync(TestUsers.AdminEmail);
-            await WaitUntilAsync(() =>
+            await Eventually.UntilAsync(() =>
             {
                 var details = admin.GetFromJsonAsync<JsonElement>("health/details").GetAwaiter().GetResult();
                 var raindrop = details.GetProperty("dependencies").GetProperty("raindrop");
@@ -146,7 +137,7 @@ public sealed class RaindropFileTests(RaindropDevHostFixture app)
 
         var addedKey = Key(userId, added);
         var keptKey = Key(userId, kept);
-        await WaitUntilAsync(() => ReceivedFor(addedKey).Any(r => r.Verb == "put_object") && ReceivedFor(keptKey).Any(r => r.Verb == "delete_object"), "the outage's changes reached Raindrop");
+        await Eventually.UntilAsync(() => ReceivedFor(addedKey).Any(r => r.Verb == "put_object") && ReceivedFor(keptKey).Any(r => r.Verb == "delete_object"), "the outage's changes reached Raindrop");
         var mirrored = Raindrop.Received.Where(r => r.Verb is "put_object" or "delete_object" && ((string?)r.Body["key"])?.StartsWith($"users/{userId}/", StringComparison.Ordinal) == true)
             .Select(r => (r.Verb, (string?)r.Body["key"])).ToList();
         Assert.Equal([("put_object", keptKey), ("put_object", addedKey), ("delete_object", keptKey)], mirrored);

@@ -20,4 +20,19 @@ public interface IMirrorHandler
     /// and tries again later. Must be safe to call again for a change already applied.
     /// </summary>
     Task ApplyAsync(JsonElement change, CancellationToken cancellationToken);
+
+    /// <summary>Removes from Raindrop what was mirrored for one item (its account is being deleted). Throws <see cref="RaindropException"/> when it could not.</summary>
+    Task EraseAsync(MirroredItem item, CancellationToken cancellationToken);
+}
+
+/// <summary>Reading the fields of a change (an item of the feed, as JSON).</summary>
+public static class MirrorChange
+{
+    /// <summary>The string field <paramref name="name"/>; null when it is missing or not a string.</summary>
+    public static string? Text(this JsonElement change, string name) =>
+        change.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    /// <summary>Whether the change is a tombstone (<c>deleted: true</c>).</summary>
+    public static bool IsDeleted(this JsonElement change) =>
+        change.TryGetProperty("deleted", out var deleted) && deleted.ValueKind == JsonValueKind.True;
 }

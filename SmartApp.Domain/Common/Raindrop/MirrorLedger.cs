@@ -25,7 +25,7 @@ public sealed class MirrorLedger(CosmosStore store, TimeProvider clock)
         if (current?.Resource is { } held && held.Owner != owner && held.HeldUntil > now) return (false, null);
         // Ours with more than half its time left: no need to write it again on every poll.
         if (current?.Resource is { } mine && mine.Owner == owner && mine.HeldUntil - now > duration / 2) return (true, mine.Continuation);
-        var taken = new PositionDocument(id, current?.Resource.Continuation, owner, now + duration);
+        var taken = new PositionDocument(id, current?.Resource.Continuation, owner, now + duration) { DrainedAt = current?.Resource.DrainedAt };
         try
         {
             if (current is null)
@@ -44,7 +44,10 @@ public sealed class MirrorLedger(CosmosStore store, TimeProvider clock)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
         var id = PositionId(area);
-        await container.UpsertItemAsync(new PositionDocument(id, continuation, owner, clock.GetUtcNow() + duration), new PartitionKey(id), NoContent, cancellationToken).ConfigureAwait(false);
+        // A patch, so the drained time saved beside the position stays (the area was taken by TryHoldAsync, so the item exists).
+        await container.PatchItemAsync<PositionDocument>(id, new PartitionKey(id),
+            [PatchOperation.Set("/continuation", continuation), PatchOperation.Set("/owner", owner), PatchOperation.Set("/heldUntil", clock.GetUtcNow() + duration)],
+            NoPatchContent, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>What was mirrored for one of our items, or null when nothing was (or it was removed again).</summary>
@@ -55,31 +58,92 @@ public sealed class MirrorLedger(CosmosStore store, TimeProvider clock)
         return (await container.ReadOrNullAsync<MirroredItem>(id, id, cancellationToken).ConfigureAwait(false))?.Resource;
     }
 
-    public async Task RecordAsync(string area, string itemId, string userId, string raindropId, string version, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records what Raindrop has for one of our items, and the way back from Raindrop's id to ours
+    /// (search results name Raindrop's ids). <paramref name="scope"/> is what Raindrop needs beside its
+    /// id to address the item again (a working memory's session, a procedure's key).
+    /// </summary>
+    public async Task RecordAsync(string area, string itemId, string userId, string raindropId, string version, CancellationToken cancellationToken, string? scope = null)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
         var id = ItemId(area, itemId);
-        await container.UpsertItemAsync(new MirroredItem(id, itemId, userId, raindropId, version), new PartitionKey(id), NoContent, cancellationToken).ConfigureAwait(false);
+        var back = BackId(area, raindropId);
+        await Task.WhenAll(
+            container.UpsertItemAsync(new MirroredItem(id, itemId, userId, raindropId, version) { Scope = scope }, new PartitionKey(id), NoContent, cancellationToken),
+            container.UpsertItemAsync(new MirroredItem(back, itemId, userId, raindropId, version) { Scope = scope }, new PartitionKey(back), NoContent, cancellationToken)).ConfigureAwait(false);
     }
 
-    public async Task ForgetAsync(string area, string itemId, CancellationToken cancellationToken)
+    /// <summary>Our item that Raindrop knows by <paramref name="raindropId"/>, with the user it belongs to; null when none is mirrored now.</summary>
+    public async Task<MirroredItem?> FindByRaindropIdAsync(string area, string raindropId, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        var id = ItemId(area, itemId);
-        using var response = await container.DeleteItemStreamAsync(id, new PartitionKey(id), cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (response.StatusCode != HttpStatusCode.NotFound) response.EnsureSuccessStatusCode();
+        var id = BackId(area, raindropId);
+        return (await container.ReadOrNullAsync<MirroredItem>(id, id, cancellationToken).ConfigureAwait(false))?.Resource;
+    }
+
+    /// <summary>Everything mirrored for one user, per area (a query across the ledger: used when an account is deleted).</summary>
+    public async Task<IReadOnlyList<(string Area, MirroredItem Item)>> ItemsOfAsync(string userId, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var query = new QueryDefinition("SELECT * FROM c WHERE c.userId = @user AND STARTSWITH(c.id, @prefix)").WithParameter("@user", userId).WithParameter("@prefix", ItemPrefix);
+        var items = new List<(string, MirroredItem)>();
+        using var iterator = container.GetItemQueryIterator<MirroredItem>(query);
+        while (iterator.HasMoreResults)
+            foreach (var item in await iterator.ReadNextAsync(cancellationToken).ConfigureAwait(false))
+                items.Add((item.Id[ItemPrefix.Length..item.Id.IndexOf(':', ItemPrefix.Length)], item));
+        return items;
+    }
+
+    public async Task ForgetAsync(string area, MirroredItem item, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var id in new[] { ItemId(area, item.ItemId), BackId(area, item.RaindropId) })
+        {
+            using var response = await container.DeleteItemStreamAsync(id, new PartitionKey(id), cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode != HttpStatusCode.NotFound) response.EnsureSuccessStatusCode();
+        }
+    }
+
+    /// <summary>
+    /// Notes that the area's feed was found empty at <paramref name="at"/>: everything written before
+    /// then is in Raindrop. Instances that do not mirror the area read it (<see cref="DrainedAtAsync"/>).
+    /// </summary>
+    public async Task SaveDrainedAtAsync(string area, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var id = PositionId(area);
+        await container.PatchItemAsync<PositionDocument>(id, new PartitionKey(id), [PatchOperation.Set("/drainedAt", at)], NoPatchContent, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<DateTimeOffset?> DrainedAtAsync(string area, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var id = PositionId(area);
+        return (await container.ReadOrNullAsync<PositionDocument>(id, id, cancellationToken).ConfigureAwait(false))?.Resource.DrainedAt;
     }
 
     private static readonly ItemRequestOptions NoContent = new() { EnableContentResponseOnWrite = false };
+    private static readonly PatchItemRequestOptions NoPatchContent = new() { EnableContentResponseOnWrite = false };
 
     private ValueTask<Container> ContainerAsync(CancellationToken cancellationToken) => store.GetContainerAsync(CosmosContainers.Leases, cancellationToken);
 
     private static string PositionId(string area) => $"raindrop-mirror:{area}";
 
-    private static string ItemId(string area, string itemId) => $"raindrop-mirror:{area}:{itemId}";
+    private const string ItemPrefix = "raindrop-mirror:";
 
-    private sealed record PositionDocument(string Id, string? Continuation, string? Owner, DateTimeOffset? HeldUntil);
+    private static string ItemId(string area, string itemId) => $"{ItemPrefix}{area}:{itemId}";
+
+    private static string BackId(string area, string raindropId) => $"raindrop-id:{area}:{raindropId}";
+
+    private sealed record PositionDocument(string Id, string? Continuation, string? Owner, DateTimeOffset? HeldUntil)
+    {
+        public DateTimeOffset? DrainedAt { get; init; }
+    }
 }
 
 /// <summary>One of our items as Raindrop has it: the id Raindrop gave it and the version (e.g. content hash) that was sent.</summary>
-public sealed record MirroredItem(string Id, string ItemId, string UserId, string RaindropId, string Version);
+public sealed record MirroredItem(string Id, string ItemId, string UserId, string RaindropId, string Version)
+{
+    /// <summary>What Raindrop needs beside its id to address the item (a session id, a procedure key).</summary>
+    public string? Scope { get; init; }
+}

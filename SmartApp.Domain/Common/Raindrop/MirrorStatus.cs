@@ -30,6 +30,11 @@ public sealed class MirrorStatus
     public void CaughtUp(string area) =>
         _areas.AddOrUpdate(area, _ => new AreaStatus(0, null, null, clock.GetUtcNow()), (_, s) => s with { Backlog = 0, OldestWaitingAt = null, LastError = null, CaughtUpAt = clock.GetUtcNow() });
 
+    /// <summary>The area's feed was read at <paramref name="readAt"/> and had nothing new: everything written before then is in Raindrop.</summary>
+    public void Drained(string area, DateTimeOffset readAt) =>
+        _areas.AddOrUpdate(area, _ => new AreaStatus(0, null, null, clock.GetUtcNow()) { DrainedAt = readAt },
+            (_, s) => s with { Backlog = 0, OldestWaitingAt = null, LastError = null, CaughtUpAt = clock.GetUtcNow(), DrainedAt = readAt });
+
     public void Failed(string area, string error) =>
         _areas.AddOrUpdate(area, _ => new AreaStatus(0, null, error, null), (_, s) => s with { LastError = error });
 
@@ -37,4 +42,8 @@ public sealed class MirrorStatus
 }
 
 /// <param name="Backlog">Changes read from the feed and not yet applied (at most one batch is read ahead).</param>
-public sealed record AreaStatus(int Backlog, DateTimeOffset? OldestWaitingAt, string? LastError, DateTimeOffset? CaughtUpAt);
+public sealed record AreaStatus(int Backlog, DateTimeOffset? OldestWaitingAt, string? LastError, DateTimeOffset? CaughtUpAt)
+{
+    /// <summary>When this instance last found the feed empty (the time the read started).</summary>
+    public DateTimeOffset? DrainedAt { get; init; }
+}

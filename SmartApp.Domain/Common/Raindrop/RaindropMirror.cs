@@ -72,13 +72,14 @@ public sealed partial class RaindropMirror(
         var (held, position) = await ledger.TryHoldAsync(handler.Area, _owner, LeaseDuration, cancellationToken).ConfigureAwait(false);
         if (!held) return false; // another instance mirrors this area now
         var container = await store.GetContainerAsync(handler.Container, cancellationToken).ConfigureAwait(false);
+        var readAt = clock.GetUtcNow();
         var start = position is null ? ChangeFeedStartFrom.Beginning() : ChangeFeedStartFrom.ContinuationToken(position);
         using var feed = container.GetChangeFeedIterator<JsonElement>(start, ChangeFeedMode.LatestVersion,
             new ChangeFeedRequestOptions { PageSizeHint = options.Value.MirrorBatchSize });
         var page = await feed.ReadNextAsync(cancellationToken).ConfigureAwait(false);
         if (page.StatusCode == HttpStatusCode.NotModified)
         {
-            status.CaughtUp(handler.Area);
+            await NoteDrainedAsync(handler.Area, readAt, cancellationToken).ConfigureAwait(false);
             return false;
         }
         var changes = page.ToList();
@@ -99,6 +100,21 @@ public sealed partial class RaindropMirror(
         status.CaughtUp(handler.Area);
         return changes.Count > 0;
     }
+
+    /// <summary>
+    /// Everything written before <paramref name="readAt"/> is in Raindrop: known here at once, and
+    /// saved for the other instances at most every <see cref="DrainedSaveInterval"/> (a write per poll would cost more than it tells).
+    /// </summary>
+    private async Task NoteDrainedAsync(string area, DateTimeOffset readAt, CancellationToken cancellationToken)
+    {
+        status.Drained(area, readAt);
+        if (_drainedSaved.TryGetValue(area, out var saved) && readAt - saved < DrainedSaveInterval) return;
+        await ledger.SaveDrainedAtAsync(area, readAt, cancellationToken).ConfigureAwait(false);
+        _drainedSaved[area] = readAt;
+    }
+
+    private static readonly TimeSpan DrainedSaveInterval = TimeSpan.FromSeconds(5);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> _drainedSaved = new(StringComparer.Ordinal);
 
     private static DateTimeOffset? WrittenAt(JsonElement change) =>
         change.TryGetProperty("_ts", out var ts) && ts.TryGetInt64(out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;

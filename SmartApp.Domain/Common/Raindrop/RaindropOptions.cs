@@ -9,6 +9,12 @@ public enum SmartProvider
     Raindrop,
 }
 
+/// <summary>The names of the providers results come from, as clients see them (a <c>provider</c> field).</summary>
+public static class Providers
+{
+    public const string Azure = "azure", Raindrop = "raindrop";
+}
+
 /// <summary>LiquidMetal Raindrop: section <c>Raindrop</c>. Used by the capabilities whose <c>Provider</c> is <c>Raindrop</c>.</summary>
 public sealed class RaindropOptions
 {
@@ -29,6 +35,14 @@ public sealed class RaindropOptions
     /// <summary>The SmartBucket files are mirrored to.</summary>
     [Required]
     public string BucketName { get; set; } = "smartapp-files";
+
+    /// <summary>The SmartMemory memories are mirrored to. Each user's procedures are a procedural memory of their own in it.</summary>
+    [Required]
+    public string MemoryName { get; set; } = "smartapp-memory";
+
+    /// <summary>The SmartSQL database data tables are mirrored to (one SQL table per user and table).</summary>
+    [Required]
+    public string SqlName { get; set; } = "smartapp-data";
 
     /// <summary>Files larger than this stay searchable locally only (an object is sent to Raindrop in one request).</summary>
     [Range(1, long.MaxValue)]
@@ -59,4 +73,7 @@ public sealed class RaindropOptions
     public int MirrorBatchSize { get; set; } = 100;
 
     public bool IsConfigured => !string.IsNullOrWhiteSpace(ApiKey);
+
+    /// <summary>Whether a capability set to <paramref name="provider"/> runs on Raindrop: it says so, and a key is set.</summary>
+    public bool Serves(SmartProvider provider) => provider == SmartProvider.Raindrop && IsConfigured;
 }

@@ -22,6 +22,9 @@ public static class RaindropServiceCollectionExtensions
         services.AddSingleton<RaindropCircuits>();
         services.AddSingleton<MirrorLedger>();
         services.AddSingleton<MirrorStatus>();
+        services.AddMemoryCache();
+        services.AddSingleton<MirrorFreshness>();
+        services.AddSingleton<Identity.IAccountCopies, RaindropAccountCopies>();
         services.AddSingleton<RaindropMirror>();
         services.AddHostedService(sp => sp.GetRequiredService<RaindropMirror>());
         services.AddHealthChecks().AddCheck<RaindropMirrorHealthCheck>("raindrop", tags: ["smart"], timeout: HealthReporter.CheckTimeout);

@@ -61,6 +61,13 @@ public static class CosmosQueryExtensions
     }
 
     /// <summary>Deletes the items of one partition, eight at a time; items already gone are fine (a retried deletion).</summary>
+    /// <summary>When anything in the partition was last written (Cosmos's <c>_ts</c>, whole seconds); null for an empty partition.</summary>
+    public static async Task<DateTimeOffset?> LastWrittenAtAsync(this Container container, string partitionKey, CancellationToken cancellationToken)
+    {
+        var stamps = await container.QueryPartitionAsync<long>(partitionKey, new QueryDefinition("SELECT TOP 1 VALUE c._ts FROM c ORDER BY c._ts DESC"), cancellationToken).ConfigureAwait(false);
+        return stamps.Count > 0 ? DateTimeOffset.FromUnixTimeSeconds(stamps[0]) : null;
+    }
+
     public static Task DeleteItemsAsync(this Container container, string partitionKey, IEnumerable<string> ids, CancellationToken cancellationToken)
     {
         var partition = new PartitionKey(partitionKey);

@@ -22,7 +22,20 @@ public sealed class CosmosRecordStore(CosmosStore store) : IRecordStore
         }
         catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.Conflict)
         {
-            throw new ConflictException($"A record with id '{record.Id}' already exists in '{record.Table}'.");
+            // Only the tombstone of a deleted record may stand in the way: the new record replaces it.
+            var existing = await container.ReadOrNullAsync<RecordDocument>(RecordDocument.IdFor(record.Table, record.Id), userId, cancellationToken).ConfigureAwait(false);
+            if (existing?.Resource.Type != DeletedRecordType)
+                throw new ConflictException($"A record with id '{record.Id}' already exists in '{record.Table}'.");
+            try
+            {
+                var response = await container.ReplaceItemAsync(RecordDocument.From(userId, record), existing.Resource.Id, new PartitionKey(userId),
+                    new ItemRequestOptions { IfMatchEtag = existing.ETag }, cancellationToken).ConfigureAwait(false);
+                return response.Resource.ToRecord(response.ETag);
+            }
+            catch (CosmosException again) when (again.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.NotFound)
+            {
+                throw new ConflictException($"A record with id '{record.Id}' was just written in '{record.Table}'; read it.");
+            }
         }
     }
 
@@ -30,16 +43,25 @@ public sealed class CosmosRecordStore(CosmosStore store) : IRecordStore
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
         var response = await container.ReadOrNullAsync<RecordDocument>(RecordDocument.IdFor(table, id), userId, cancellationToken).ConfigureAwait(false);
-        return response?.Resource.ToRecord(response.ETag);
+        return response?.Resource.Type == RecordType ? response.Resource.ToRecord(response.ETag) : null;
     }
 
     public async Task<DataRecord?> ReplaceAsync(string userId, DataRecord record, string? ifMatch, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var id = RecordDocument.IdFor(record.Table, record.Id);
+        // A deleted record is a tombstone: replaced only while it is a live record (its etag, read here when the client sent none).
+        var expected = ifMatch;
+        if (expected is null)
+        {
+            var current = await container.ReadOrNullAsync<RecordDocument>(id, userId, cancellationToken).ConfigureAwait(false);
+            if (current?.Resource.Type != RecordType) return null;
+            expected = current.ETag;
+        }
         try
         {
-            var response = await container.ReplaceItemAsync(RecordDocument.From(userId, record), RecordDocument.IdFor(record.Table, record.Id), new PartitionKey(userId),
-                new ItemRequestOptions { IfMatchEtag = ifMatch }, cancellationToken).ConfigureAwait(false);
+            var response = await container.ReplaceItemAsync(RecordDocument.From(userId, record), id, new PartitionKey(userId),
+                new ItemRequestOptions { IfMatchEtag = expected }, cancellationToken).ConfigureAwait(false);
             return response.Resource.ToRecord(response.ETag);
         }
         catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
@@ -48,25 +70,34 @@ public sealed class CosmosRecordStore(CosmosStore store) : IRecordStore
         }
         catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.PreconditionFailed)
         {
+            if (ifMatch is null) return await ReplaceAsync(userId, record, null, cancellationToken).ConfigureAwait(false); // changed meanwhile: last write wins
+            if (await FindAsync(userId, record.Table, record.Id, cancellationToken).ConfigureAwait(false) is null) return null;
             throw new PreconditionFailedException("The record has changed since that etag; read it again.");
         }
     }
 
+    /// <summary>
+    /// Deletes by writing a tombstone (<c>type: deleted-record</c>, removed by Cosmos after a day), so
+    /// the deletion reaches the change feed that mirrors data to SmartSQL.
+    /// </summary>
     public async Task<bool> DeleteAsync(string userId, string table, string id, string? ifMatch, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var itemId = RecordDocument.IdFor(table, id);
+        var current = await container.ReadOrNullAsync<RecordDocument>(itemId, userId, cancellationToken).ConfigureAwait(false);
+        if (current?.Resource.Type != RecordType) return false;
+        if (ifMatch is not null && ifMatch != current.ETag)
+            throw new PreconditionFailedException("The record has changed since that etag; read it again.");
         try
         {
-            await container.DeleteItemAsync<object>(RecordDocument.IdFor(table, id), new PartitionKey(userId), new ItemRequestOptions { IfMatchEtag = ifMatch }, cancellationToken).ConfigureAwait(false);
+            await container.ReplaceItemAsync(new Tombstone(itemId, userId, DeletedRecordType, table, id, TombstoneTtlSeconds), itemId, new PartitionKey(userId),
+                new ItemRequestOptions { IfMatchEtag = current.ETag, EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
             return true;
         }
-        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        catch (CosmosException ex) when (ex.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.NotFound)
         {
-            return false;
-        }
-        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.PreconditionFailed)
-        {
-            throw new PreconditionFailedException("The record has changed since that etag; read it again.");
+            if (ifMatch is not null) throw new PreconditionFailedException("The record has changed since that etag; read it again.");
+            return await DeleteAsync(userId, table, id, null, cancellationToken).ConfigureAwait(false); // changed meanwhile: delete what is there now
         }
     }
 
@@ -123,7 +154,7 @@ public sealed class CosmosRecordStore(CosmosStore store) : IRecordStore
     public async Task<IReadOnlyList<string>> TablesAsync(string userId, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        return await container.QueryPartitionAsync<string>(userId, new QueryDefinition("SELECT VALUE c.table FROM c WHERE c.type = 'table' ORDER BY c.table"), cancellationToken).ConfigureAwait(false);
+        return await container.QueryPartitionAsync<string>(userId, new QueryDefinition($"SELECT VALUE c.table FROM c WHERE c.type = '{TableType}' ORDER BY c.table"), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<long> CountAsync(string userId, string? table, CancellationToken cancellationToken)
@@ -147,39 +178,75 @@ public sealed class CosmosRecordStore(CosmosStore store) : IRecordStore
     public async Task<bool> EnsureTableAsync(string userId, string table, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var partition = new PartitionKey(userId);
+        var created = new TableDocument(TableId(table), userId, TableType, table) { CreatedAt = DateTimeOffset.UtcNow };
         try
         {
-            await container.CreateItemAsync(new TableDocument($"table:{table}", userId, "table", table), new PartitionKey(userId),
-                new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
+            await container.CreateItemAsync(created, partition, NoContent, cancellationToken).ConfigureAwait(false);
             return false;
         }
         catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.Conflict)
         {
-            return true;
+            var existing = await container.ReadOrNullAsync<TableDocument>(created.Id, userId, cancellationToken).ConfigureAwait(false);
+            if (existing?.Resource.Type == TableType) return true;
+            // The tombstone of a dropped table: the table is made again (a new generation, so the mirror starts it afresh).
+            try
+            {
+                await container.ReplaceItemAsync(created, created.Id, partition, new ItemRequestOptions { IfMatchEtag = existing?.ETag, EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
+                return false;
+            }
+            catch (CosmosException again) when (again.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.NotFound)
+            {
+                return await EnsureTableAsync(userId, table, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
+    /// <summary>The table's catalogue item becomes a tombstone (so the drop reaches the mirror); its records are removed.</summary>
     public async Task<bool> DropTableAsync(string userId, string table, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
         var partition = new PartitionKey(userId);
+        var existing = await container.ReadOrNullAsync<TableDocument>(TableId(table), userId, cancellationToken).ConfigureAwait(false);
+        if (existing?.Resource.Type != TableType) return false;
         try
         {
-            await container.DeleteItemAsync<object>($"table:{table}", partition, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await container.ReplaceItemAsync(new TableDocument(TableId(table), userId, DeletedTableType, table) { Ttl = TombstoneTtlSeconds }, TableId(table), partition,
+                new ItemRequestOptions { IfMatchEtag = existing.ETag, EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
         }
-        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        catch (CosmosException ex) when (ex.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.NotFound)
         {
-            return false;
+            return await DropTableAsync(userId, table, cancellationToken).ConfigureAwait(false);
         }
         var ids = await container.QueryPartitionAsync<string>(userId,
-            new QueryDefinition("SELECT VALUE c.id FROM c WHERE c.type = 'record' AND c.table = @table").WithParameter("@table", table), cancellationToken).ConfigureAwait(false);
+            new QueryDefinition($"SELECT VALUE c.id FROM c WHERE c.type IN ('{RecordType}', '{DeletedRecordType}') AND c.table = @table").WithParameter("@table", table), cancellationToken).ConfigureAwait(false);
         await container.DeleteItemsAsync(userId, ids, cancellationToken).ConfigureAwait(false);
         return true;
     }
 
+    public async Task<DateTimeOffset?> LastWrittenAtAsync(string userId, CancellationToken cancellationToken) =>
+        await (await ContainerAsync(cancellationToken).ConfigureAwait(false)).LastWrittenAtAsync(userId, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>What the items of this container are: records and tables, and the tombstones of deleted ones (kept a day, for the change feed).</summary>
+    public const string RecordType = "record", DeletedRecordType = "deleted-record", TableType = "table", DeletedTableType = "deleted-table";
+
+    public const int TombstoneTtlSeconds = 24 * 60 * 60;
+
+    public static string TableId(string table) => $"table:{table}";
+
+    private static readonly ItemRequestOptions NoContent = new() { EnableContentResponseOnWrite = false };
+
     private ValueTask<Container> ContainerAsync(CancellationToken cancellationToken) => store.GetContainerAsync(CosmosContainers.Records, cancellationToken);
 
-    private sealed record TableDocument(string Id, string UserId, string Type, string Table);
+    private sealed record TableDocument(string Id, string UserId, string Type, string Table)
+    {
+        /// <summary>When this generation of the table was made (a table dropped and made again is a new one).</summary>
+        public DateTimeOffset? CreatedAt { get; init; }
+
+        public int? Ttl { get; init; }
+    }
+
+    private sealed record Tombstone(string Id, string UserId, string Type, string Table, string RecordId, int Ttl);
 
     internal sealed record RecordDocument(string Id, string UserId, string Type, string Table, string RecordId, JsonObject Data, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
     {

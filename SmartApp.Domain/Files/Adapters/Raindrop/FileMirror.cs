@@ -18,7 +18,7 @@ public sealed partial class FileMirror(
 {
     public string Area => "files";
 
-    public bool Enabled => files.Value.Provider == SmartProvider.Raindrop && raindrop.Value.IsConfigured;
+    public bool Enabled => raindrop.Value.Serves(files.Value.Provider);
 
     public CosmosContainerSpec Container => CosmosContainers.Files;
 
@@ -26,17 +26,17 @@ public sealed partial class FileMirror(
 
     public async Task ApplyAsync(JsonElement change, CancellationToken cancellationToken)
     {
-        if (Text(change, "type") != "file" || Text(change, "id") is not { } fileId || Text(change, "userId") is not { } userId) return;
+        if (change.Text("type") != "file" || change.Text("id") is not { } fileId || change.Text("userId") is not { } userId) return;
         var mirrored = await ledger.FindAsync(Area, fileId, cancellationToken).ConfigureAwait(false);
-        if (change.TryGetProperty("deleted", out var deleted) && deleted.ValueKind == JsonValueKind.True)
+        if (change.IsDeleted())
         {
             if (mirrored is null) return; // never reached Raindrop
-            await buckets.DeleteObjectAsync(mirrored.RaindropId, cancellationToken).ConfigureAwait(false);
-            await ledger.ForgetAsync(Area, fileId, cancellationToken).ConfigureAwait(false);
+            await EraseAsync(mirrored, cancellationToken).ConfigureAwait(false);
+            await ledger.ForgetAsync(Area, mirrored, cancellationToken).ConfigureAwait(false);
             return;
         }
         // The content hash is set once the bytes are complete; until then there is nothing to send.
-        if (Text(change, "sha256") is not { } sha256 || mirrored?.Version == sha256) return;
+        if (change.Text("sha256") is not { } sha256 || mirrored?.Version == sha256) return;
         if (change.TryGetProperty("size", out var size) && size.TryGetInt64(out var bytes) && bytes > raindrop.Value.MaxMirroredFileBytes)
         {
             LogTooLarge(logger, fileId, bytes);
@@ -55,12 +55,11 @@ public sealed partial class FileMirror(
         {
             return; // deleted meanwhile: its tombstone follows in the feed
         }
-        var key = await buckets.PutObjectAsync(KeyOf(userId, fileId), content, Text(change, "contentType") ?? "application/octet-stream", cancellationToken).ConfigureAwait(false);
+        var key = await buckets.PutObjectAsync(KeyOf(userId, fileId), content, change.Text("contentType") ?? "application/octet-stream", cancellationToken).ConfigureAwait(false);
         await ledger.RecordAsync(Area, fileId, userId, key, sha256, cancellationToken).ConfigureAwait(false);
     }
 
-    private static string? Text(JsonElement change, string name) =>
-        change.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+    public Task EraseAsync(MirroredItem item, CancellationToken cancellationToken) => buckets.DeleteObjectAsync(item.RaindropId, cancellationToken);
 
     [LoggerMessage(EventId = 5101, Level = LogLevel.Warning, Message = "File {FileId} ({Bytes} bytes) is larger than Raindrop:MaxMirroredFileBytes; it is searched locally only")]
     private static partial void LogTooLarge(ILogger logger, string fileId, long bytes);

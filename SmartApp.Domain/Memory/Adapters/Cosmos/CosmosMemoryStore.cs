@@ -126,6 +126,9 @@ public sealed class CosmosMemoryStore(CosmosStore store) : IMemoryStore
         (await (await ContainerAsync(cancellationToken).ConfigureAwait(false))
             .QueryPartitionAsync<long>(userId, new QueryDefinition($"SELECT VALUE COUNT(1) FROM c WHERE {Live}"), cancellationToken).ConfigureAwait(false)).Sum();
 
+    public async Task<DateTimeOffset?> LastWrittenAtAsync(string userId, CancellationToken cancellationToken) =>
+        await (await ContainerAsync(cancellationToken).ConfigureAwait(false)).LastWrittenAtAsync(userId, cancellationToken).ConfigureAwait(false);
+
     private static readonly ItemRequestOptions NoContent = new() { EnableContentResponseOnWrite = false };
 
     private ValueTask<Container> ContainerAsync(CancellationToken cancellationToken) => store.GetContainerAsync(CosmosContainers.Memories, cancellationToken);
