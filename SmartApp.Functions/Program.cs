@@ -1,4 +1,5 @@
 using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using SmartApp.Domain.Billing;
 using SmartApp.Domain.Chat;
@@ -7,6 +8,7 @@ using SmartApp.Domain.Data;
 using SmartApp.Domain.Files;
 using SmartApp.Domain.Identity;
 using SmartApp.Domain.Memory;
+using SmartApp.Functions.Console;
 using SmartApp.Functions.Http;
 using SmartApp.Functions.Identity;
 using SmartApp.Functions.Telemetry;
@@ -26,5 +28,7 @@ builder.Services
     .AddChat(builder.Configuration)
     .AddBilling(builder.Configuration)
     .AddData(builder.Configuration);
+
+builder.Services.AddSingleton<ApiDocument>();
 
 builder.Build().Run();

@@ -84,6 +84,9 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
     {
         var url = await files.GetDownloadUrlAsync(req.CurrentUser(), fileId, req.HttpContext.RequestAborted).ConfigureAwait(false);
         req.HttpContext.Response.Headers.CacheControl = "no-store";
+        // Script clients cannot read a redirect's target (or send their token to it): asked for JSON, they get the URL itself.
+        if (req.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)))
+            return new OkObjectResult(new { url = url.Url, expiresAt = url.ExpiresAt });
         return new RedirectResult(url.Url.ToString());
     }
 

@@ -1,0 +1,420 @@
+// SmartApp console: plain modules, no build step. Every call goes to this app's /api with the
+// demo token; everything shown is set as text, never as HTML.
+const api = "/api/";
+const $ = (selector) => document.querySelector(selector);
+let token = sessionStorage.getItem("smartapp.token");
+let conversationId = null;
+let sessionId = null;
+
+class ProblemError extends Error {
+  constructor(problem, status) {
+    super(problem?.detail || problem?.title || `HTTP ${status}`);
+    this.problem = problem;
+    this.status = status;
+  }
+}
+
+async function call(path, { method = "GET", body, headers = {} } = {}) {
+  const response = await fetch(api + path, {
+    method,
+    headers: {
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+      ...headers,
+    },
+    body: body !== undefined ? JSON.stringify(body) : undefined,
+  });
+  if (response.status === 401 && token) signOut();
+  const text = await response.text();
+  const json = text ? JSON.parse(text) : null;
+  if (!response.ok) throw new ProblemError(json, response.status);
+  return json;
+}
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+function showError(target, error) {
+  $(target).textContent = error ? error.message : "";
+}
+
+// ---- Sign-in --------------------------------------------------------------------------------
+
+$("#signin-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  try {
+    const signedIn = await call("auth/demo", { method: "POST", body: { email: form.get("email"), name: form.get("name") } });
+    token = signedIn.accessToken;
+    sessionStorage.setItem("smartapp.token", token);
+    showError("#signin-error");
+    await start();
+  } catch (error) {
+    showError("#signin-error", error);
+  }
+});
+
+function signOut() {
+  token = null;
+  conversationId = sessionId = null;
+  sessionStorage.removeItem("smartapp.token");
+  $("#app").hidden = true;
+  $("#signin").hidden = false;
+  $("#who").textContent = "Not signed in";
+}
+
+$("#signout").addEventListener("click", async () => {
+  try { await call("auth/logout", { method: "POST", body: {} }); } catch { /* signing out locally regardless */ }
+  signOut();
+});
+
+async function start() {
+  const me = await call("me");
+  $("#who").textContent = `${me.name || me.email} · ${me.plan}`;
+  $("#signin").hidden = true;
+  $("#app").hidden = false;
+  await Promise.allSettled([refreshFiles(), refreshTables(), refreshPlan()]);
+}
+
+// ---- Tabs -----------------------------------------------------------------------------------
+
+for (const tab of document.querySelectorAll("[role=tab]")) {
+  tab.addEventListener("click", () => {
+    for (const other of document.querySelectorAll("[role=tab]")) other.setAttribute("aria-selected", String(other === tab));
+    for (const panel of document.querySelectorAll("[role=tabpanel]")) panel.hidden = panel.id !== `tab-${tab.dataset.tab}`;
+    if (tab.dataset.tab === "plan") refreshPlan();
+  });
+}
+
+// ---- Chat: streamed with server-sent events ------------------------------------------------
+
+$("#chat-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = event.target.elements.content;
+  const content = input.value.trim();
+  if (!content) return;
+  const button = event.target.querySelector("button");
+  button.disabled = true;
+  showError("#chat-error");
+  try {
+    conversationId ??= (await call("chat/conversations", { method: "POST", body: { title: content.slice(0, 80) } })).id;
+    $("#messages").append(element("div", content, "message user"));
+    input.value = "";
+    await streamReply(content);
+  } catch (error) {
+    showError("#chat-error", error);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+async function streamReply(content) {
+  const reply = element("div", "", "message assistant streaming");
+  reply.dataset.testid = "reply";
+  const text = element("span");
+  reply.append(text);
+  $("#messages").append(reply);
+  const response = await fetch(`${api}chat/conversations/${conversationId}/messages`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "text/event-stream" },
+    body: JSON.stringify({ content }),
+  });
+  if (!response.ok) {
+    reply.remove();
+    throw new ProblemError(await response.json().catch(() => null), response.status);
+  }
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const raw = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event = /^event: (.*)$/m.exec(raw)?.[1];
+      const data = /^data: (.*)$/m.exec(raw)?.[1];
+      if (!event || data === undefined) continue;
+      const payload = JSON.parse(data);
+      if (event === "meta") reply.append(citations(payload.citations));
+      else if (event === "delta") text.textContent += payload.text;
+      else if (event === "done") {
+        if (payload.degraded) reply.append(element("div", "Answered from your memory and files: the model was unavailable.", "flag"));
+        if (payload.incomplete) reply.append(element("div", "The reply was cut short.", "flag"));
+      } else if (event === "error") showError("#chat-error", new ProblemError(payload, payload.status));
+    }
+    $("#messages").scrollTop = $("#messages").scrollHeight;
+  }
+  reply.classList.remove("streaming");
+}
+
+function citations(list) {
+  const box = element("div", undefined, "cites");
+  for (const [index, cite] of (list || []).entries()) {
+    const link = element("a", `[${index + 1}] ${cite.type === "file" ? cite.fileName + (cite.page ? `, p. ${cite.page}` : "") : `memory (${cite.kind})`}`);
+    link.href = "#";
+    link.title = cite.text;
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      if (cite.type === "file") openFile(cite.fileId);
+      else showMemory(cite);
+    });
+    box.append(link);
+  }
+  return box;
+}
+
+async function openFile(fileId) {
+  try {
+    const { url } = await call(`files/${encodeURIComponent(fileId)}/content`, { headers: { Accept: "application/json" } });
+    window.open(url, "_blank", "noopener");
+  } catch (error) {
+    showError("#chat-error", error);
+  }
+}
+
+function showMemory(cite) {
+  document.querySelector('[data-tab="memory"]').click();
+  const results = $("#memory-results");
+  results.replaceChildren(memoryItem({ kind: cite.kind, content: cite.text, score: cite.score }));
+}
+
+// ---- Memory ---------------------------------------------------------------------------------
+
+$("#remember-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = event.target.elements.content;
+  try {
+    sessionId ??= (await call("memory/sessions", { method: "POST" })).sessionId;
+    await call(`memory/sessions/${sessionId}/memories`, { method: "POST", body: { content: input.value } });
+    input.value = "";
+    showError("#memory-error");
+  } catch (error) {
+    showError("#memory-error", error);
+  }
+});
+
+$("#memory-search-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    const found = await call("memory/search", { method: "POST", body: { terms: event.target.elements.terms.value } });
+    $("#memory-results").replaceChildren(...found.results.map(memoryItem));
+    if (found.results.length === 0) $("#memory-results").append(element("li", "Nothing found.", "muted"));
+    showError("#memory-error");
+  } catch (error) {
+    showError("#memory-error", error);
+  }
+});
+
+function memoryItem(memory) {
+  const item = element("li");
+  item.append(element("span", memory.kind, "tag"), element("span", memory.content));
+  if (memory.score !== undefined) item.append(element("span", ` ${memory.score.toFixed(3)}${memory.provider ? " · " + memory.provider : ""}`, "muted"));
+  return item;
+}
+
+// ---- Files: upload with progress, then ingestion as it happens ------------------------------
+
+$("#upload-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const file = event.target.elements.file.files[0];
+  if (!file) return;
+  $("#upload").hidden = false;
+  $("#upload-name").textContent = file.name;
+  showError("#files-error");
+  try {
+    const stored = await upload(file);
+    await followIngestion(stored.id);
+    event.target.reset();
+  } catch (error) {
+    showError("#files-error", error);
+    $("#upload-status").textContent = "failed";
+  }
+  refreshFiles();
+});
+
+function upload(file) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", api + "files");
+    request.setRequestHeader("Authorization", `Bearer ${token}`);
+    request.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+    request.setRequestHeader("X-File-Name", encodeURIComponent(file.name));
+    request.upload.onprogress = (progress) => {
+      if (!progress.lengthComputable) return;
+      $("#upload-progress").value = Math.round((progress.loaded / progress.total) * 50); // the first half: bytes
+      $("#upload-status").textContent = `uploading ${Math.round((progress.loaded / progress.total) * 100)}%`;
+    };
+    request.onload = () => {
+      const body = request.responseText ? JSON.parse(request.responseText) : null;
+      if (request.status === 201) resolve(body);
+      else reject(new ProblemError(body, request.status));
+    };
+    request.onerror = () => reject(new Error("The upload was interrupted."));
+    request.send(file);
+  });
+}
+
+async function followIngestion(fileId) {
+  for (;;) {
+    const file = await call(`files/${encodeURIComponent(fileId)}`);
+    const stages = Object.entries(file.stages || {});
+    const fraction = stages.length ? stages.reduce((sum, [, s]) => sum + (s.total ? s.done / s.total : 0), 0) / stages.length : 0;
+    $("#upload-status").textContent = file.status;
+    $("#upload-stages").textContent = stages.map(([name, s]) => `${name} ${s.done}/${s.total}`).join(" · ") + (file.errors?.length ? ` · ${file.errors.join("; ")}` : "");
+    $("#upload-progress").value = file.status === "indexed" || file.status === "notIndexed" ? 100 : 50 + Math.round(fraction * 50);
+    if (["indexed", "notIndexed", "failed"].includes(file.status)) return file;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+  }
+}
+
+async function refreshFiles() {
+  const page = await call("files?limit=50");
+  $("#file-list").replaceChildren(...page.files.map((file) => {
+    const item = element("li");
+    const link = element("a", file.name);
+    link.href = "#";
+    link.addEventListener("click", (event) => { event.preventDefault(); openFile(file.id); });
+    item.append(link, element("span", ` ${file.status} · ${file.size} bytes`, "muted"));
+    return item;
+  }));
+}
+
+$("#file-search-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    const found = await call("files/search", { method: "POST", body: { query: event.target.elements.query.value } });
+    $("#file-results").replaceChildren(...found.results.map((hit) => {
+      const item = element("li");
+      item.dataset.testid = "file-hit";
+      const link = element("a", `${hit.fileName}${hit.page ? `, p. ${hit.page}` : ""}`);
+      link.href = "#";
+      link.addEventListener("click", (e) => { e.preventDefault(); openFile(hit.fileId); });
+      item.append(link, element("span", ` ${hit.score.toFixed(3)} · ${hit.provider}`, "muted"), element("div", hit.text));
+      return item;
+    }));
+    if (found.results.length === 0) $("#file-results").append(element("li", "Nothing found.", "muted"));
+    showError("#files-error");
+  } catch (error) {
+    showError("#files-error", error);
+  }
+});
+
+// ---- Data -----------------------------------------------------------------------------------
+
+async function refreshTables() {
+  const { tables } = await call("data/tables");
+  const select = $("#table-select");
+  const current = select.value;
+  select.replaceChildren(...tables.map((t) => { const o = element("option", `${t.name} (${t.rows})`); o.value = t.name; return o; }));
+  if (tables.some((t) => t.name === current)) select.value = current;
+  if (select.value) await runQuery();
+}
+
+$("#tables-refresh").addEventListener("click", () => refreshTables().catch((e) => showError("#data-error", e)));
+$("#table-select").addEventListener("change", () => runQuery().catch((e) => showError("#data-error", e)));
+
+$("#record-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const table = event.target.elements.table.value || $("#table-select").value || "notes";
+  try {
+    await call(`data/tables/${encodeURIComponent(table)}/records`, { method: "POST", body: JSON.parse(event.target.elements.record.value) });
+    event.target.elements.record.value = "";
+    $("#table-select").value = table;
+    await refreshTables();
+    $("#table-select").value = table;
+    await runQuery();
+    showError("#data-error");
+  } catch (error) {
+    showError("#data-error", error instanceof SyntaxError ? new Error("The record is not valid JSON.") : error);
+  }
+});
+
+$("#query-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try { await runQuery(); showError("#data-error"); } catch (error) { showError("#data-error", error instanceof SyntaxError ? new Error("The query is not valid JSON.") : error); }
+});
+
+async function runQuery() {
+  const table = $("#table-select").value;
+  if (!table) return;
+  const page = await call(`data/tables/${encodeURIComponent(table)}/query`, { method: "POST", body: JSON.parse($("#query-form").elements.query.value || "{}") });
+  $("#data-note").textContent = `${page.items.length} record(s)${page.nextCursor ? ", more with the cursor" : ""}`;
+  renderRecords(page.items);
+}
+
+$("#ask-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    const answer = await call("data/ask", { method: "POST", body: { question: event.target.elements.question.value, table: $("#table-select").value || undefined } });
+    $("#data-note").textContent = `${answer.provider === "raindrop" ? "SmartSQL ran: " + answer.sql : "Query: " + JSON.stringify(answer.query)}${answer.reasoning ? " — " + answer.reasoning : ""}`;
+    renderRecords(answer.items);
+    showError("#data-error");
+  } catch (error) {
+    showError("#data-error", error);
+  }
+});
+
+function renderRecords(items) {
+  const columns = [...new Set(items.flatMap((r) => Object.keys(r.data || {})))];
+  const head = element("tr");
+  head.append(element("th", "id"), ...columns.map((c) => element("th", c)));
+  const rows = items.map((record) => {
+    const row = element("tr");
+    row.append(element("td", record.id), ...columns.map((c) => {
+      const value = record.data?.[c];
+      return element("td", value === undefined ? "" : typeof value === "object" ? JSON.stringify(value) : String(value));
+    }));
+    return row;
+  });
+  $("#records").replaceChildren(head, ...rows);
+}
+
+// ---- Plan and usage -------------------------------------------------------------------------
+
+async function refreshPlan() {
+  try {
+    const s = await call("billing/subscription");
+    $("#plan-name").textContent = s.plan;
+    $("#plan-status").textContent = s.status + (s.currentPeriodEnd ? ` · until ${new Date(s.currentPeriodEnd).toLocaleDateString()}` : "");
+    const rows = [
+      ["Messages today", s.usage.messagesToday, s.entitlements.messagesPerDay],
+      ["Model tokens this month", s.usage.tokensThisMonth, s.entitlements.tokensPerMonth],
+      ["Files", s.usage.files, s.entitlements.files],
+      ["Storage (bytes)", s.usage.storageBytes, s.entitlements.storageBytes],
+      ["Memories", s.usage.memories, s.entitlements.memories],
+      ["Data records", s.usage.records, s.entitlements.records],
+    ].map(([name, used, limit]) => {
+      const row = element("tr");
+      const meter = element("div", undefined, "meter");
+      const fill = element("div");
+      fill.style.width = `${Math.min(100, limit ? (used / limit) * 100 : 0)}%`;
+      meter.append(fill);
+      const cell = element("td");
+      cell.append(meter);
+      row.append(element("td", name), element("td", `${used.toLocaleString()} / ${limit.toLocaleString()}`), cell);
+      return row;
+    });
+    $("#usage").replaceChildren(...rows);
+    $("#upgrade").hidden = s.plan !== "free";
+    showError("#plan-error");
+  } catch (error) {
+    showError("#plan-error", error);
+  }
+}
+
+$("#upgrade").addEventListener("click", async () => {
+  try {
+    const { url } = await call("billing/checkout", { method: "POST", body: { plan: "pro", successUrl: location.href, cancelUrl: location.href } });
+    location.assign(url);
+  } catch (error) {
+    showError("#plan-error", error);
+  }
+});
+
+if (token) start().catch(signOut);

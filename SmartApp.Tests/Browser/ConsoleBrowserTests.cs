@@ -1,0 +1,88 @@
+using Microsoft.Playwright;
+using SmartApp.Tests.EndToEnd;
+
+namespace SmartApp.Tests.Browser;
+
+/// <summary>
+/// The web console in a real browser (headless Chromium) against the dev host: sign in, chat and
+/// watch the reply stream, upload a file and watch it get indexed, search it. Each step is saved
+/// as a screenshot under TestResults/screenshots.
+/// </summary>
+[Collection(DevHostCollection.Name)]
+public sealed class ConsoleBrowserTests(DevHostFixture app, BrowserFixture browser) : IClassFixture<BrowserFixture>
+{
+    private async Task<IPage> OpenConsoleAsync()
+    {
+        var context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 900 } });
+        var page = await context.NewPageAsync();
+        var errors = new List<string>();
+        page.PageError += (_, error) => errors.Add(error);
+        page.Console += (_, message) => { if (message.Type == "error") errors.Add(message.Text); };
+        await page.GotoAsync(new Uri(new Uri(app.State["baseUrl"]), "/api/console").ToString());
+        return page;
+    }
+
+    private static Task ShotAsync(IPage page, string step) =>
+        page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotDirectory, $"{step}.png"), FullPage = true });
+
+    private static async Task SignInAsync(IPage page, string email)
+    {
+        await page.FillAsync("#signin-form [name=email]", email);
+        await page.FillAsync("#signin-form [name=name]", "Browser User");
+        await page.ClickAsync("#signin-form button");
+        await Assertions.Expect(page.GetByTestId("who")).ToContainTextAsync("Browser User");
+    }
+
+    [Fact]
+    public async Task Sign_in_chat_with_a_streamed_reply_upload_a_file_see_it_indexed_and_search_it()
+    {
+        var page = await OpenConsoleAsync();
+        {
+            await ShotAsync(page, "01-console");
+            await SignInAsync(page, TestUsers.NewEmail("browser"));
+            await ShotAsync(page, "02-signed-in");
+
+            // Chat: the fake model streams its tokens a little apart, so the reply is seen growing before it is done.
+            var delay = app.Model.TokenDelay;
+            app.Model.TokenDelay = TimeSpan.FromMilliseconds(60);
+            try
+            {
+                await page.FillAsync("#chat-form [name=content]", "Tell me about the harbour ferry schedule please");
+                await page.ClickAsync("#chat-form button");
+                var reply = page.GetByTestId("reply").Last;
+                // Part of the reply is on screen while it is still streaming.
+                await page.WaitForFunctionAsync("() => { const r = [...document.querySelectorAll('[data-testid=reply]')].pop(); return r && r.classList.contains('streaming') && r.textContent.trim().length > 0; }");
+                await ShotAsync(page, "03-chat-streaming");
+                await Assertions.Expect(reply).Not.ToHaveClassAsync(new System.Text.RegularExpressions.Regex("streaming"), new() { Timeout = 30_000 });
+                await Assertions.Expect(reply).ToContainTextAsync(FakeVultr.ReplyPrefix.Trim());
+                await Assertions.Expect(reply).ToContainTextAsync("ferry schedule");
+                await ShotAsync(page, "04-chat-done");
+            }
+            finally
+            {
+                app.Model.TokenDelay = delay;
+            }
+
+            // Files: upload, watch ingestion, search.
+            await page.ClickAsync("[data-tab=files]");
+            await page.SetInputFilesAsync("#upload-form [name=file]", new FilePayload
+            {
+                Name = "lighthouse.txt",
+                MimeType = "text/plain",
+                Buffer = System.Text.Encoding.UTF8.GetBytes("Lighthouse notes\n\nThe lighthouse keeper lights the lamp at dusk every evening.\n\nVisitors may climb the tower on Saturdays."),
+            });
+            await page.ClickAsync("#upload-form button");
+            await Assertions.Expect(page.GetByTestId("upload-status")).ToHaveTextAsync("indexed", new() { Timeout = 90_000 });
+            Assert.Equal("100", await page.GetAttributeAsync("#upload-progress", "value"));
+            await Assertions.Expect(page.Locator("#file-list")).ToContainTextAsync("lighthouse.txt");
+            await ShotAsync(page, "05-file-indexed");
+
+            await page.FillAsync("#file-search-form [name=query]", "when does the keeper light the lamp");
+            await page.ClickAsync("#file-search-form button");
+            var hit = page.GetByTestId("file-hit").First;
+            await Assertions.Expect(hit).ToContainTextAsync("lighthouse.txt");
+            await Assertions.Expect(hit).ToContainTextAsync("lights the lamp at dusk");
+            await ShotAsync(page, "06-file-search");
+        }
+    }
+}
