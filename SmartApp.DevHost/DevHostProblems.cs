@@ -17,8 +17,13 @@ internal static class DevHostProblems
     public static Task UnavailableAsync(HttpContext context, string detail) =>
         WriteAsync(context, 503, "upstream-unavailable", "The function app is unavailable.", detail, retryAfterSeconds: 5);
 
-    public static Task BadGatewayAsync(HttpContext context) =>
-        WriteAsync(context, 502, "upstream-unavailable", "The function app did not answer.", "The function app stopped answering during the request; try again.");
+    /// <summary>The client's body broke off or could not be read: the client's problem, not the app's.</summary>
+    public static Task UnreadableBodyAsync(HttpContext context) =>
+        WriteAsync(context, 400, "validation", "The request body could not be read.", "The request body ended early or could not be read; send it again.");
+
+    /// <summary>The worker went away during the request (it is restarted): a 503 the client may retry, like any other unavailability.</summary>
+    public static Task WorkerLostAsync(HttpContext context) =>
+        WriteAsync(context, 503, "upstream-unavailable", "The function app did not answer.", "The function app stopped answering during the request; try again.", retryAfterSeconds: 2);
 
     private static async Task WriteAsync(HttpContext context, int status, string type, string title, string detail, int? retryAfterSeconds = null)
     {

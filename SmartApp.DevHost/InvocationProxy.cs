@@ -65,7 +65,7 @@ public sealed partial class InvocationProxy(WorkerSupervisor workers, IHttpForwa
         {
             outcome = context.RequestAborted.IsCancellationRequested ? "client disconnected" : $"forwarding failed: {error}";
             if (!context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted)
-                await DevHostProblems.BadGatewayAsync(context);
+                await (error is ForwarderError.RequestBodyClient ? DevHostProblems.UnreadableBodyAsync(context) : DevHostProblems.WorkerLostAsync(context));
         }
         else if (transformer.FailedInvocation)
         {

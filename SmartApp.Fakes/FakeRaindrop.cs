@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace SmartApp.Tests.EndToEnd;
+namespace SmartApp.Fakes;
 
 /// <summary>How the fake Raindrop misbehaves.</summary>
 public enum FakeRaindropFault

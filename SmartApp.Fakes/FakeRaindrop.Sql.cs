@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 
-namespace SmartApp.Tests.EndToEnd;
+namespace SmartApp.Fakes;
 
 /// <summary>
 /// SmartSQL over a real in-memory SQLite database: <c>sqlQuery</c> runs as sent; <c>textQuery</c>

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace SmartApp.Tests.EndToEnd;
+namespace SmartApp.Fakes;
 
 /// <summary>SmartMemory: sessions and their memories, episodic summaries, semantic documents, procedures per procedural memory; searched by shared words.</summary>
 public sealed partial class FakeRaindrop

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace SmartApp.Tests.EndToEnd;
+namespace SmartApp.Fakes;
 
 /// <summary>A person as WorkOS knows them.</summary>
 public sealed record FakeWorkOSUser(string Id, string Email, string FirstName, string LastName);

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace SmartApp.Tests.EndToEnd;
+namespace SmartApp.Fakes;
 
 /// <summary>
 /// Vultr Serverless Inference on 127.0.0.1, speaking its OpenAI-compatible wire format:

@@ -1,0 +1,133 @@
+// SmartApp's load and fault program: N simulated users for T seconds across every capability,
+// through the dev host and the real worker (Azurite, the Cosmos emulator, fake model, fake Stripe,
+// fake Raindrop on loopback), while faults are injected (see Faults.cs). Afterwards every
+// acknowledged write is read back. It prints a table and exits non-zero on any lost write,
+// duplicate, cross-user leak, or answer that is not a designed ProblemDetails.
+// Usage: dotnet run -c Release --project reliability/SmartApp.Reliability [-- --users 16 --seconds 60]
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Reflection;
+using System.Text.Json;
+using SmartApp.DevHost;
+using SmartApp.Fakes;
+using SmartApp.Reliability;
+
+var users = Arg("--users", 16);
+var seconds = Arg("--seconds", 60);
+var requestTimeout = TimeSpan.FromSeconds(60);
+var clock = Stopwatch.StartNew();
+void Log(string line) => Console.WriteLine($"[{clock.Elapsed.TotalSeconds,6:F1} s] {line}");
+
+Console.WriteLine($"SmartApp load and faults — {users} users, {seconds} s, {Environment.ProcessorCount} cores");
+await using var model = await FakeVultr.StartAsync();
+await using var stripe = await FakeStripe.StartAsync();
+await using var raindrop = await FakeRaindrop.StartAsync();
+var devHost = typeof(Outcomes).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!;
+const string Plenty = "100000000";
+await using var host = await DevHostProcess.StartAsync(devHost, ["--emulators", "--port", "0"], TimeSpan.FromMinutes(5), new Dictionary<string, string>
+{
+    ["Vultr__BaseUrl"] = model.BaseUrl,
+    ["Vultr__ApiKey"] = FakeVultr.ApiKey,
+    ["Vultr__Model"] = "load-model",
+    ["Vultr__RequestTimeout"] = "00:00:05",
+    ["Chat__FirstTokenTimeout"] = "00:00:05",
+    ["Chat__IdleTimeout"] = "00:00:03",
+    ["Billing__StripeApiBase"] = stripe.BaseUrl,
+    ["Billing__StripeSecretKey"] = FakeStripe.SecretKey,
+    ["Billing__StripeWebhookSecret"] = FakeStripe.WebhookSecret,
+    ["Billing__RequestsPerMinute"] = "100000",
+    // Plans large enough that quotas never stand in for faults here (they have their own tests).
+    ["Billing__Plans__free__Entitlements__MessagesPerDay"] = Plenty,
+    ["Billing__Plans__free__Entitlements__TokensPerMonth"] = Plenty,
+    ["Billing__Plans__free__Entitlements__Files"] = Plenty,
+    ["Billing__Plans__free__Entitlements__StorageBytes"] = "100000000000",
+    ["Billing__Plans__free__Entitlements__Memories"] = Plenty,
+    ["Billing__Plans__free__Entitlements__Records"] = Plenty,
+    ["Billing__Plans__pro__Entitlements__MessagesPerDay"] = Plenty,
+    ["Billing__Plans__pro__Entitlements__TokensPerMonth"] = Plenty,
+    ["Billing__Plans__pro__Entitlements__Files"] = Plenty,
+    ["Billing__Plans__pro__Entitlements__StorageBytes"] = "100000000000",
+    ["Billing__Plans__pro__Entitlements__Memories"] = Plenty,
+    ["Billing__Plans__pro__Entitlements__Records"] = Plenty,
+    ["Memory__Provider"] = "Raindrop",
+    ["Files__Provider"] = "Raindrop",
+    ["Data__Provider"] = "Raindrop",
+    ["Raindrop__BaseUrl"] = raindrop.BaseUrl,
+    ["Raindrop__ApiKey"] = FakeRaindrop.ApiKey,
+    ["Raindrop__MirrorInterval"] = "00:00:00.500",
+    ["Raindrop__MirrorMaxBackoff"] = "00:00:05",
+    ["Raindrop__ReadTimeout"] = "00:00:02",
+    ["Raindrop__AttemptTimeout"] = "00:00:05",
+    ["Raindrop__BreakDuration"] = "00:00:05",
+});
+var apiUrl = new Uri(host.State["apiUrl"] + "/");
+Log($"app up at {apiUrl}");
+
+var outcomes = new Outcomes();
+var leaks = new ConcurrentQueue<string>();
+var simulated = new List<(SimulatedUser User, Api Api)>();
+using (var anonymous = new HttpClient { BaseAddress = apiUrl })
+{
+    for (var i = 0; i < users; i++)
+    {
+        using var signIn = await anonymous.PostAsJsonAsync("auth/demo", new { email = $"load-{i}-{Guid.NewGuid():N}@load.test", name = $"Load {i}" });
+        var body = await signIn.Content.ReadFromJsonAsync<JsonElement>();
+        var http = new HttpClient { BaseAddress = apiUrl, Timeout = requestTimeout };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", body.GetProperty("accessToken").GetString());
+        var api = new Api(http, outcomes);
+        simulated.Add((new SimulatedUser(i, api, body.GetProperty("user").GetProperty("id").GetString()!, stripe, leaks), api));
+    }
+}
+await Task.WhenAll(simulated.Select(s => s.User.StartAsync(CancellationToken.None)));
+Log($"{users} users signed in; load starts");
+
+var until = DateTime.UtcNow.AddSeconds(seconds);
+await using var faults = new Faults(host.Id, model, raindrop, TimeSpan.FromSeconds(seconds), Log);
+using var stop = new CancellationTokenSource();
+var faulting = faults.RunAsync(stop.Token);
+await Task.WhenAll(simulated.Select(s => s.User.RunAsync(until, CancellationToken.None)));
+stop.Cancel();
+try { await faulting; } catch (OperationCanceledException) { /* the run ended first */ }
+model.Failure = FakeModelFailure.None;
+raindrop.Fault = FakeRaindropFault.None;
+Log($"load done: {outcomes.Requests} requests; verifying acknowledged writes");
+
+var verifiers = simulated.Select(s => new Verifier(s.User, s.Api)).ToList();
+await Task.WhenAll(verifiers.Select(v => v.RunAsync(CancellationToken.None)));
+Log("verified");
+
+// ---- The report ---------------------------------------------------------------------------
+Console.WriteLine();
+Console.WriteLine($"| Route | Requests | p50 ms | p95 ms | p99 ms | max ms |");
+Console.WriteLine($"|---|---:|---:|---:|---:|---:|");
+foreach (var r in outcomes.Routes)
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {r.Route} | {r.Count} | {r.P50:F1} | {r.P95:F1} | {r.P99:F1} | {r.Max:F0} |"));
+Console.WriteLine();
+Console.WriteLine("| Answer | Count |");
+Console.WriteLine("|---|---:|");
+foreach (var (answer, count) in outcomes.Classes.OrderBy(c => c.Key, StringComparer.Ordinal)) Console.WriteLine($"| {answer} | {count} |");
+var lost = verifiers.SelectMany(v => v.Lost).ToList();
+var duplicated = verifiers.SelectMany(v => v.Duplicated).ToList();
+Console.WriteLine();
+Console.WriteLine($"| Check | Result |");
+Console.WriteLine($"|---|---:|");
+Console.WriteLine($"| requests | {outcomes.Requests} |");
+Console.WriteLine($"| acknowledged writes verified | {verifiers.Sum(v => v.Verified)} |");
+Console.WriteLine($"| lost writes | {lost.Count} |");
+Console.WriteLine($"| duplicated writes | {duplicated.Count} |");
+Console.WriteLine($"| cross-user leaks | {leaks.Count} |");
+Console.WriteLine($"| undesigned answers (not a designed ProblemDetails, or no answer within {requestTimeout.TotalSeconds:F0} s) | {outcomes.UndesignedCount} |");
+foreach (var line in lost.Concat(duplicated).Concat(leaks).Concat(outcomes.UndesignedExamples).Take(40)) Console.WriteLine("  " + line);
+
+var failed = lost.Count + duplicated.Count + leaks.Count + outcomes.UndesignedCount;
+Console.WriteLine(failed == 0 ? "RELIABILITY PASSED" : "RELIABILITY FAILED");
+return failed == 0 ? 0 : 1;
+
+int Arg(string name, int fallback)
+{
+    var at = Array.IndexOf(args, name);
+    return at >= 0 && at + 1 < args.Length && int.TryParse(args[at + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
+}

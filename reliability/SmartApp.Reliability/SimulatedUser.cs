@@ -1,0 +1,177 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using SmartApp.Fakes;
+
+namespace SmartApp.Reliability;
+
+/// <summary>
+/// One user working across every capability until the time is up, keeping a ledger of the writes
+/// the app acknowledged (2xx) and of those it did not (their outcome is unknown: they may or may
+/// not have happened, but never twice). Every answer is scanned for another user's marker.
+/// </summary>
+public sealed partial class SimulatedUser(int index, Api api, string userId, FakeStripe stripe, ConcurrentQueue<string> leaks)
+{
+    public int Index => index;
+    public string UserId => userId;
+    public string Marker { get; } = $"mk{index:D3}q";
+
+    public string? ConversationId { get; private set; }
+    public string? SessionId { get; private set; }
+
+    /// <summary>Acknowledged writes, and writes whose outcome is unknown (no 2xx).</summary>
+    public List<string> Messages { get; } = [];
+    public HashSet<string> UncertainMessages { get; } = [];
+    public Dictionary<string, string> Memories { get; } = [];
+    public Dictionary<string, string> Files { get; } = [];
+    public HashSet<string> UncertainFiles { get; } = [];
+
+    /// <summary>Record id → the note it must have now, or null when its deletion was acknowledged. Uncertain ones are not checked for their value.</summary>
+    public Dictionary<string, string?> Records { get; } = [];
+    public HashSet<string> UncertainRecords { get; } = [];
+    public List<(string Body, string Signature)> Webhooks { get; } = [];
+
+    private int _n;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ConversationId is null || SessionId is null; attempt++)
+        {
+            ConversationId ??= (await api.SendJsonAsync("chat.start", HttpMethod.Post, "chat/conversations", new { title = $"{Marker} conversation" }, cancellationToken)) is { Ok: true } c
+                ? c.Body.GetProperty("id").GetString() : null;
+            SessionId ??= (await api.SendJsonAsync("memory.session", HttpMethod.Post, "memory/sessions", null, cancellationToken)) is { Ok: true } s
+                ? s.Body.GetProperty("sessionId").GetString() : null;
+            if (attempt > 20) throw new InvalidOperationException($"user {index} could not start");
+            if (ConversationId is null || SessionId is null) await Task.Delay(500, cancellationToken);
+        }
+    }
+
+    public async Task RunAsync(DateTime until, CancellationToken cancellationToken)
+    {
+        var random = new Random(index);
+        while (DateTime.UtcNow < until && !cancellationToken.IsCancellationRequested)
+        {
+            var n = ++_n;
+            var step = random.Next(20);
+            try
+            {
+                await (step switch
+                {
+                    0 or 1 => ChatAsync(n, cancellationToken),
+                    2 or 3 or 4 => RememberAsync(n, cancellationToken),
+                    5 or 6 => SearchMemoryAsync(cancellationToken),
+                    7 => UploadAsync(n, cancellationToken),
+                    8 => SearchFilesAsync(cancellationToken),
+                    9 or 10 or 11 => CreateRecordAsync(n, cancellationToken),
+                    12 or 13 => ChangeRecordAsync(random, n, cancellationToken),
+                    14 => DeleteRecordAsync(random, cancellationToken),
+                    15 or 16 => QueryAsync(cancellationToken),
+                    17 => WebhookAsync(n, cancellationToken),
+                    _ => ReadMeAsync(cancellationToken),
+                });
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task ChatAsync(int n, CancellationToken cancellationToken)
+    {
+        var content = $"{Marker} message {n}: what do you remember about my notes?";
+        var answer = Check(await api.SendJsonAsync("chat.message", HttpMethod.Post, $"chat/conversations/{ConversationId}/messages", new { content }, cancellationToken));
+        if (answer is { Ok: true }) Messages.Add(content);
+        else UncertainMessages.Add(content);
+    }
+
+    private async Task RememberAsync(int n, CancellationToken cancellationToken)
+    {
+        var content = $"{Marker} memory {n} about harbour ferries and lighthouse lamps";
+        var answer = Check(await api.SendJsonAsync("memory.put", HttpMethod.Post, $"memory/sessions/{SessionId}/memories", new { content }, cancellationToken));
+        if (answer is { Ok: true }) Memories[answer.Body.GetProperty("memoryId").GetString()!] = content;
+    }
+
+    private async Task SearchMemoryAsync(CancellationToken cancellationToken) =>
+        Check(await api.SendJsonAsync("memory.search", HttpMethod.Post, "memory/search", new { terms = "harbour ferries lighthouse", limit = 10 }, cancellationToken));
+
+    private async Task UploadAsync(int n, CancellationToken cancellationToken)
+    {
+        var name = $"{Marker}-notes-{n}.txt";
+        var request = new HttpRequestMessage(HttpMethod.Post, "files")
+        {
+            Content = new ByteArrayContent(Encoding.UTF8.GetBytes($"{Marker} notes {n}\n\nThe ferry leaves the harbour at seven.\n\nThe lighthouse lamp is lit at dusk.")),
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
+        request.Headers.Add("X-File-Name", name);
+        var answer = Check(await api.SendAsync("files.upload", request, cancellationToken));
+        if (answer is { Ok: true }) Files[answer.Body.GetProperty("id").GetString()!] = name;
+        else UncertainFiles.Add(name);
+    }
+
+    private async Task SearchFilesAsync(CancellationToken cancellationToken) =>
+        Check(await api.SendJsonAsync("files.search", HttpMethod.Post, "files/search", new { query = "when does the ferry leave the harbour", limit = 10 }, cancellationToken));
+
+    private async Task CreateRecordAsync(int n, CancellationToken cancellationToken)
+    {
+        var id = $"r{n}";
+        var note = $"{Marker} note {n} v0";
+        var answer = Check(await api.SendJsonAsync("data.create", HttpMethod.Post, "data/tables/notes/records", new { id, note, n }, cancellationToken));
+        if (answer is { Ok: true }) Records[id] = note;
+        else UncertainRecords.Add(id);
+    }
+
+    private async Task ChangeRecordAsync(Random random, int n, CancellationToken cancellationToken)
+    {
+        var live = Records.Where(r => r.Value is not null && !UncertainRecords.Contains(r.Key)).Select(r => r.Key).ToList();
+        if (live.Count == 0) return;
+        var id = live[random.Next(live.Count)];
+        var note = $"{Marker} note {id} v{n}";
+        var answer = Check(await api.SendJsonAsync("data.patch", HttpMethod.Patch, $"data/tables/notes/records/{id}", new { note }, cancellationToken));
+        if (answer is { Ok: true }) Records[id] = note;
+        else UncertainRecords.Add(id);
+    }
+
+    private async Task DeleteRecordAsync(Random random, CancellationToken cancellationToken)
+    {
+        var live = Records.Where(r => r.Value is not null && !UncertainRecords.Contains(r.Key)).Select(r => r.Key).ToList();
+        if (live.Count < 5) return;
+        var id = live[random.Next(live.Count)];
+        var answer = Check(await api.SendAsync("data.delete", new HttpRequestMessage(HttpMethod.Delete, $"data/tables/notes/records/{id}"), cancellationToken));
+        if (answer is { Ok: true }) Records[id] = null;
+        else UncertainRecords.Add(id);
+    }
+
+    private async Task QueryAsync(CancellationToken cancellationToken) =>
+        Check(await api.SendJsonAsync("data.query", HttpMethod.Post, "data/tables/notes/query",
+            new { where = new[] { new { field = "n", op = "gte", value = 0 } }, orderBy = new[] { new { field = "n", desc = true } }, limit = 20 }, cancellationToken));
+
+    private async Task ReadMeAsync(CancellationToken cancellationToken) => Check(await api.GetAsync("me", "me", cancellationToken));
+
+    /// <summary>Stripe says this user's subscription changed; the app reads it from (fake) Stripe and applies it.</summary>
+    private async Task WebhookAsync(int n, CancellationToken cancellationToken)
+    {
+        var subscription = stripe.SetSubscription($"sub_{Marker}", $"cus_{Marker}", n % 2 == 0 ? "active" : "trialing", userId);
+        var (body, signature) = FakeStripe.Event("customer.subscription.updated", subscription);
+        var request = new HttpRequestMessage(HttpMethod.Post, "billing/webhook") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Add("Stripe-Signature", signature);
+        var answer = Check(await api.SendAsync("billing.webhook", request, cancellationToken));
+        if (answer is { Ok: true }) Webhooks.Add((body, signature));
+    }
+
+    /// <summary>Any other user's marker in an answer is a leak.</summary>
+    public Api.Answer? Check(Api.Answer? answer)
+    {
+        if (answer is null || answer.Body.ValueKind == JsonValueKind.Undefined) return answer;
+        foreach (Match match in MarkerPattern().Matches(answer.Body.GetRawText()))
+            if (match.Value != Marker) leaks.Enqueue($"user {index} saw {match.Value}: {answer.Body.GetRawText()[..Math.Min(200, answer.Body.GetRawText().Length)]}");
+        return answer;
+    }
+
+    [GeneratedRegex(@"mk\d{3}q")]
+    private static partial Regex MarkerPattern();
+}

@@ -1,0 +1,129 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace SmartApp.Reliability;
+
+/// <summary>After the run: every acknowledged write is read back; nothing may be missing, duplicated, or someone else's.</summary>
+public sealed class Verifier(SimulatedUser user, Api api)
+{
+    public int Verified { get; private set; }
+    public List<string> Lost { get; } = [];
+    public List<string> Duplicated { get; } = [];
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await MessagesAsync(cancellationToken);
+        await MemoriesAsync(cancellationToken);
+        await FilesAsync(cancellationToken);
+        await RecordsAsync(cancellationToken);
+        await WebhooksAsync(cancellationToken);
+    }
+
+    private async Task MessagesAsync(CancellationToken cancellationToken)
+    {
+        var contents = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var page = await ReadAsync("verify.chat", $"chat/conversations/{user.ConversationId}?limit=100{(cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor))}", cancellationToken);
+            contents.AddRange(page.GetProperty("messages").EnumerateArray().Where(m => m.GetProperty("role").GetString() == "user").Select(m => m.GetProperty("content").GetString()!));
+            cursor = page.TryGetProperty("cursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+        }
+        while (cursor is not null);
+        Count(user.Messages, contents, "chat message");
+        foreach (var uncertain in user.UncertainMessages.Where(m => contents.Count(c => c == m) > 1)) Duplicated.Add($"user {user.Index} chat message stored twice: {uncertain}");
+    }
+
+    private async Task MemoriesAsync(CancellationToken cancellationToken)
+    {
+        var listed = (await ReadAsync("verify.memory", $"memory/sessions/{user.SessionId}/memories?last=1000", cancellationToken))
+            .GetProperty("memories").EnumerateArray().Select(m => m.GetProperty("id").GetString()!).ToList();
+        Count(user.Memories.Keys, listed, "memory");
+    }
+
+    private async Task FilesAsync(CancellationToken cancellationToken)
+    {
+        var files = new List<(string Id, string Name)>();
+        string? cursor = null;
+        do
+        {
+            var page = await ReadAsync("verify.files", $"files?limit=100{(cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor))}", cancellationToken);
+            files.AddRange(page.GetProperty("files").EnumerateArray().Select(f => (f.GetProperty("id").GetString()!, f.GetProperty("name").GetString()!)));
+            cursor = page.TryGetProperty("cursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+        }
+        while (cursor is not null);
+        Count(user.Files.Keys, files.Select(f => f.Id).ToList(), "file");
+        foreach (var name in files.GroupBy(f => f.Name).Where(g => g.Count() > 1)) Duplicated.Add($"user {user.Index} file uploaded once, stored {name.Count()} times: {name.Key}");
+    }
+
+    private async Task RecordsAsync(CancellationToken cancellationToken)
+    {
+        var records = new List<(string Id, string Note)>();
+        string? cursor = null;
+        do
+        {
+            var page = await ReadAsync("verify.data", "data/tables/notes/query", cancellationToken, new { limit = 500, cursor });
+            records.AddRange(page.GetProperty("items").EnumerateArray().Select(r => (r.GetProperty("id").GetString()!, r.GetProperty("data").GetProperty("note").GetString()!)));
+            cursor = page.TryGetProperty("nextCursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+        }
+        while (cursor is not null);
+        foreach (var id in records.GroupBy(r => r.Id).Where(g => g.Count() > 1)) Duplicated.Add($"user {user.Index} record {id.Key} listed {id.Count()} times");
+        foreach (var (id, expected) in user.Records.Where(r => !user.UncertainRecords.Contains(r.Key)))
+        {
+            var found = records.Where(r => r.Id == id).ToList();
+            Verified++;
+            if (expected is null && found.Count > 0) Lost.Add($"user {user.Index} record {id}: its acknowledged deletion was lost");
+            else if (expected is not null && found.Count == 0) Lost.Add($"user {user.Index} record {id}: acknowledged, missing");
+            else if (expected is not null && found[0].Note != expected) Lost.Add($"user {user.Index} record {id}: '{found[0].Note}' instead of the acknowledged '{expected}'");
+        }
+    }
+
+    /// <summary>An acknowledged event delivered again is recognised as applied, and changes nothing.</summary>
+    private async Task WebhooksAsync(CancellationToken cancellationToken)
+    {
+        foreach (var (body, signature) in user.Webhooks)
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                var request = new HttpRequestMessage(HttpMethod.Post, "billing/webhook") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+                request.Headers.Add("Stripe-Signature", signature);
+                var answer = await api.SendAsync("verify.webhook", request, cancellationToken);
+                if (answer is { Ok: true })
+                {
+                    Verified++;
+                    if (!answer.Body.GetProperty("alreadyApplied").GetBoolean()) Lost.Add($"user {user.Index} webhook {answer.Body.GetProperty("eventId")}: acknowledged, but not recorded as applied");
+                    break;
+                }
+                if (attempt >= 10) { Lost.Add($"user {user.Index} webhook could not be delivered again"); break; }
+                await Task.Delay(1000, cancellationToken);
+            }
+        }
+    }
+
+    private void Count(IEnumerable<string> acknowledged, List<string> found, string what)
+    {
+        foreach (var item in acknowledged)
+        {
+            Verified++;
+            var times = found.Count(f => f == item);
+            if (times == 0) Lost.Add($"user {user.Index} {what} acknowledged, missing: {item}");
+            else if (times > 1) Duplicated.Add($"user {user.Index} {what} stored {times} times: {item}");
+        }
+    }
+
+    /// <summary>Reads are retried while the app recovers: only what was written is being judged here.</summary>
+    private async Task<JsonElement> ReadAsync(string route, string path, CancellationToken cancellationToken, object? query = null)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var answer = user.Check(query is null
+                ? await api.GetAsync(route, path, cancellationToken)
+                : await api.SendJsonAsync(route, HttpMethod.Post, path, query, cancellationToken));
+            if (answer is { Ok: true }) return answer.Body;
+            if (answer is { Status: HttpStatusCode.NotFound } && route == "verify.data") return JsonDocument.Parse("""{"items":[]}""").RootElement;
+            if (attempt >= 20) throw new InvalidOperationException($"{route} {path} still fails after the run: {answer?.Status}");
+            await Task.Delay(1000, cancellationToken);
+        }
+    }
+}
