@@ -11,7 +11,8 @@
 //   8. OFFSET/LIMIT and SELECT DISTINCT (unsupported by the query engine) via the plan: SDK applies them client-side;
 //   7. TransactionalBatch / bulk (HybridRow binary body) -> clear 501 error instead of a JSON parse 500;
 //  10. persistent connections (the server closes each one by default);
-//  11. each query's compiled JavaScript kept and reused (V8 optimises it), and its document collection made linear.
+//  11. each query's compiled JavaScript kept and reused (V8 optimises it), and its document collection made linear;
+//  12. a path that does not percent-decode -> 400 (the server threw and the process exited).
 // Usage: node cosmos-shim.js <path/to/@vercel/cosmosdb-server> <port> <cert.pem> <key.pem>   (listens on 127.0.0.1)
 // With EXIT_WHEN_STDIN_CLOSES=1 it exits when its parent (the dev host) goes away, however the parent ended.
 "use strict";
@@ -310,6 +311,16 @@ server.on("request", (req, res) => {
       } catch (_) { /* ignore */ }
     }
     h["x-ms-documentdb-query-enablecrosspartition"] = "True"; // scoping is done by ctx.pk, not by the WHERE clause
+  }
+  // 12: a path that does not percent-decode (e.g. an id with "%C0") made the server throw and exit;
+  // Cosmos DB answers such a request 400, and so does this.
+  try {
+    req.url.split("?")[0].split("/").forEach((segment) => decodeURIComponent(segment));
+  } catch (_) {
+    req.resume();
+    res.writeHead(400, { "content-type": "application/json", "x-ms-activity-id": require("crypto").randomUUID() });
+    res.end(JSON.stringify({ code: "BadRequest", message: "The request path is not valid." }));
+    return;
   }
   als.run(ctx, () => inner.forEach((l) => l.call(server, req, res)));
 });

@@ -285,12 +285,13 @@ public sealed partial class MemoryService
     private static string RequireName(string? name, string field) =>
         OptionalName(name, field) ?? throw new ValidationFailedException(field, $"'{field}' is required.");
 
-    /// <summary>Timelines, keys and agents: trimmed, at most <see cref="MaxNameLength"/> characters; empty means absent.</summary>
+    /// <summary>Timelines, keys and agents: trimmed, at most <see cref="MaxNameLength"/> characters, no control characters; empty means absent.</summary>
     private static string? OptionalName(string? name, string field)
     {
         if (string.IsNullOrWhiteSpace(name)) return null;
         name = name.Trim();
-        return name.Length <= MaxNameLength ? name : throw new ValidationFailedException(field, $"'{field}' may be at most {MaxNameLength} characters.");
+        if (name.Length > MaxNameLength) throw new ValidationFailedException(field, $"'{field}' may be at most {MaxNameLength} characters.");
+        return name.Any(char.IsControl) ? throw new ValidationFailedException(field, $"'{field}' may not contain control characters.") : name;
     }
 
     private async Task<float[]> EmbedAsync(string text, CancellationToken cancellationToken) =>

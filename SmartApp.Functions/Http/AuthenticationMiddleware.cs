@@ -53,10 +53,11 @@ internal sealed class AuthenticationMiddleware(IServiceProvider services) : IFun
     private async Task<CurrentUser> FromSessionAsync(HttpContext http, CancellationToken cancellationToken)
     {
         var request = http.Request;
+        // A cookie that is not a session of ours is no credential at all (401); a real one from elsewhere is refused (403).
+        var session = Cookies.ReadSession(request) ?? throw new UnauthorizedException("The session has ended; sign in again.");
         if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !HttpMethods.IsOptions(request.Method)
             && !Identity.IsAllowedOrigin(request.Headers.Origin.ToString()))
             throw new ForbiddenException("Requests that change data with a session cookie must come from an allowed Origin.");
-        var session = Cookies.ReadSession(request) ?? throw new UnauthorizedException("The session has ended; sign in again.");
         try
         {
             return await Identity.AuthenticateAsync(session.AccessToken, cancellationToken).ConfigureAwait(false);

@@ -14,7 +14,7 @@ internal static class HttpEdgeExtensions
 {
     /// <summary>
     /// The HTTP edge: the worker middleware (correlation id, then errors to ProblemDetails, then
-    /// authentication, then the per-user rate limit), applied to HTTP-triggered functions, and the JSON shape of responses.
+    /// authentication, then the per-user rate limit, then Idempotency-Key), applied to HTTP-triggered functions, and the JSON shape of responses.
     /// </summary>
     public static FunctionsApplicationBuilder AddHttpEdge(this FunctionsApplicationBuilder builder)
     {
@@ -22,6 +22,8 @@ internal static class HttpEdgeExtensions
         builder.UseWhen<ProblemDetailsMiddleware>(IsHttp);
         builder.UseWhen<AuthenticationMiddleware>(IsHttp);
         builder.UseWhen<RateLimitMiddleware>(IsHttp);
+        builder.UseWhen<IdempotencyMiddleware>(IsHttp);
+        builder.Services.AddSingleton<SmartApp.Domain.Common.Idempotency.IdempotencyStore>();
 
         // Per-request framework chatter stays out of the logs; the edge logs each request's outcome itself.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);

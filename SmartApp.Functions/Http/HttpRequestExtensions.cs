@@ -43,6 +43,9 @@ internal static class HttpRequestExtensions
         await CopyBoundedAsync(request.Body, buffer, maxBytes, request.HttpContext.RequestAborted).ConfigureAwait(false);
         if (buffer.Length == 0)
             return whenEmpty ?? throw new ValidationFailedException("body", "A JSON body is required.");
+        // JSON is UTF-8 (RFC 8259); the parser does not look inside values it skips, so the whole body is checked here.
+        if (!System.Text.Unicode.Utf8.IsValid(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)))
+            throw new ValidationFailedException("body", "The body is not valid UTF-8.");
         try
         {
             return JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), JsonDefaults.Options)

@@ -54,13 +54,13 @@ public static class CosmosQueryExtensions
     /// </summary>
     public static async Task<ItemResponse<T>?> ReadOrNullAsync<T>(this Container container, string id, string partitionKey, CancellationToken cancellationToken)
     {
+        if (!IsPossibleId(id)) return null; // no item can have it, and it must not reach Cosmos as part of a URL
         using var message = await container.ReadItemStreamAsync(id, new PartitionKey(partitionKey), cancellationToken: cancellationToken).ConfigureAwait(false);
         if (message.StatusCode == HttpStatusCode.NotFound) return null;
         message.EnsureSuccessStatusCode();
         return container.Database.Client.ResponseFactory.CreateItemResponse<T>(message);
     }
 
-    /// <summary>Deletes the items of one partition, eight at a time; items already gone are fine (a retried deletion).</summary>
     /// <summary>When anything in the partition was last written (Cosmos's <c>_ts</c>, whole seconds); null for an empty partition.</summary>
     public static async Task<DateTimeOffset?> LastWrittenAtAsync(this Container container, string partitionKey, CancellationToken cancellationToken)
     {
@@ -68,6 +68,14 @@ public static class CosmosQueryExtensions
         return stamps.Count > 0 ? DateTimeOffset.FromUnixTimeSeconds(stamps[0]) : null;
     }
 
+    /// <summary>
+    /// Whether a string can be a Cosmos DB item id: 1-255 characters, none of <c>/ \ ? # %</c>, no
+    /// control characters. Ids from clients are checked before they are used to address an item.
+    /// </summary>
+    public static bool IsPossibleId(string? id) =>
+        id is { Length: > 0 and <= 255 } && !id.Any(c => c is '/' or '\\' or '?' or '#' or '%' || char.IsControl(c) || char.IsSurrogate(c) || c == '\uFFFD');
+
+    /// <summary>Deletes the items of one partition, eight at a time; items already gone are fine (a retried deletion).</summary>
     public static Task DeleteItemsAsync(this Container container, string partitionKey, IEnumerable<string> ids, CancellationToken cancellationToken)
     {
         var partition = new PartitionKey(partitionKey);

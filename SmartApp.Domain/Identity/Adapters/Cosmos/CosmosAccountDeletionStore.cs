@@ -16,14 +16,7 @@ public sealed class CosmosAccountDeletionStore(CosmosStore store) : IAccountDele
     public async Task<AccountDeletion?> FindAsync(string deletionId, CancellationToken cancellationToken)
     {
         var container = await store.GetContainerAsync(CosmosContainers.AccountDeletions, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return (await container.ReadItemAsync<AccountDeletion>(deletionId, new PartitionKey(deletionId), cancellationToken: cancellationToken).ConfigureAwait(false)).Resource;
-        }
-        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
+        return (await container.ReadOrNullAsync<AccountDeletion>(deletionId, deletionId, cancellationToken).ConfigureAwait(false))?.Resource;
     }
 
     public async Task<IReadOnlyList<AccountDeletion>> UnfinishedAsync(CancellationToken cancellationToken)
