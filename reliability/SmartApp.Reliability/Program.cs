@@ -95,9 +95,17 @@ model.Failure = FakeModelFailure.None;
 raindrop.Fault = FakeRaindropFault.None;
 Log($"load done: {outcomes.Requests} requests; verifying acknowledged writes");
 
-var verifiers = simulated.Select(s => new Verifier(s.User, s.Api)).ToList();
-await Task.WhenAll(verifiers.Select(v => v.RunAsync(CancellationToken.None)));
-Log("verified");
+var verifiers = simulated.Select(s => new Verifier(s.User, s.Api, Log)).ToList();
+var unfinished = new List<string>();
+try
+{
+    await Task.WhenAll(verifiers.Select(v => v.RunAsync(CancellationToken.None))).WaitAsync(TimeSpan.FromMinutes(10));
+    Log("verified");
+}
+catch (TimeoutException)
+{
+    unfinished.AddRange(verifiers.Where(v => v.Step != "done").Select(v => $"verification did not finish within 10 minutes ({v.Step})"));
+}
 
 // ---- The report ---------------------------------------------------------------------------
 Console.WriteLine();
@@ -122,7 +130,8 @@ Console.WriteLine($"| cross-user leaks | {leaks.Count} |");
 Console.WriteLine($"| undesigned answers (not a designed ProblemDetails, or no answer within {requestTimeout.TotalSeconds:F0} s) | {outcomes.UndesignedCount} |");
 foreach (var line in lost.Concat(duplicated).Concat(leaks).Concat(outcomes.UndesignedExamples).Take(40)) Console.WriteLine("  " + line);
 
-var failed = lost.Count + duplicated.Count + leaks.Count + outcomes.UndesignedCount;
+foreach (var line in unfinished) Console.WriteLine("  " + line);
+var failed = lost.Count + duplicated.Count + leaks.Count + outcomes.UndesignedCount + unfinished.Count;
 Console.WriteLine(failed == 0 ? "RELIABILITY PASSED" : "RELIABILITY FAILED");
 return failed == 0 ? 0 : 1;
 

@@ -5,30 +5,38 @@ using System.Text.Json;
 namespace SmartApp.Reliability;
 
 /// <summary>After the run: every acknowledged write is read back; nothing may be missing, duplicated, or someone else's.</summary>
-public sealed class Verifier(SimulatedUser user, Api api)
+public sealed class Verifier(SimulatedUser user, Api api, Action<string> log)
 {
+    /// <summary>The step running now (reported when verification does not finish in time).</summary>
+    public string Step { get; private set; } = "not started";
+
     public int Verified { get; private set; }
     public List<string> Lost { get; } = [];
     public List<string> Duplicated { get; } = [];
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        await MessagesAsync(cancellationToken);
-        await MemoriesAsync(cancellationToken);
-        await FilesAsync(cancellationToken);
-        await RecordsAsync(cancellationToken);
-        await WebhooksAsync(cancellationToken);
+        foreach (var (name, step) in new (string, Func<CancellationToken, Task>)[]
+            { ("chat", MessagesAsync), ("memory", MemoriesAsync), ("files", FilesAsync), ("data", RecordsAsync), ("webhooks", WebhooksAsync) })
+        {
+            Step = name;
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            await step(cancellationToken);
+            if (started.Elapsed > TimeSpan.FromSeconds(10)) log($"user {user.Index}: verifying {name} took {started.Elapsed.TotalSeconds:F0} s");
+        }
+        Step = "done";
     }
 
     private async Task MessagesAsync(CancellationToken cancellationToken)
     {
         var contents = new List<string>();
+        var seen = new HashSet<string>();
         string? cursor = null;
         do
         {
             var page = await ReadAsync("verify.chat", $"chat/conversations/{user.ConversationId}?limit=100{(cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor))}", cancellationToken);
             contents.AddRange(page.GetProperty("messages").EnumerateArray().Where(m => m.GetProperty("role").GetString() == "user").Select(m => m.GetProperty("content").GetString()!));
-            cursor = page.TryGetProperty("cursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+            cursor = Next(page, "cursor", seen, "chat");
         }
         while (cursor is not null);
         Count(user.Messages, contents, "chat message");
@@ -45,12 +53,13 @@ public sealed class Verifier(SimulatedUser user, Api api)
     private async Task FilesAsync(CancellationToken cancellationToken)
     {
         var files = new List<(string Id, string Name)>();
+        var seen = new HashSet<string>();
         string? cursor = null;
         do
         {
             var page = await ReadAsync("verify.files", $"files?limit=100{(cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor))}", cancellationToken);
             files.AddRange(page.GetProperty("files").EnumerateArray().Select(f => (f.GetProperty("id").GetString()!, f.GetProperty("name").GetString()!)));
-            cursor = page.TryGetProperty("cursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+            cursor = Next(page, "cursor", seen, "files");
         }
         while (cursor is not null);
         Count(user.Files.Keys, files.Select(f => f.Id).ToList(), "file");
@@ -60,12 +69,13 @@ public sealed class Verifier(SimulatedUser user, Api api)
     private async Task RecordsAsync(CancellationToken cancellationToken)
     {
         var records = new List<(string Id, string Note)>();
+        var seen = new HashSet<string>();
         string? cursor = null;
         do
         {
             var page = await ReadAsync("verify.data", "data/tables/notes/query", cancellationToken, new { limit = 500, cursor });
             records.AddRange(page.GetProperty("items").EnumerateArray().Select(r => (r.GetProperty("id").GetString()!, r.GetProperty("data").GetProperty("note").GetString()!)));
-            cursor = page.TryGetProperty("nextCursor", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+            cursor = Next(page, "nextCursor", seen, "data");
         }
         while (cursor is not null);
         foreach (var id in records.GroupBy(r => r.Id).Where(g => g.Count() > 1)) Duplicated.Add($"user {user.Index} record {id.Key} listed {id.Count()} times");
@@ -101,6 +111,15 @@ public sealed class Verifier(SimulatedUser user, Api api)
         }
     }
 
+    /// <summary>The next page's cursor; a cursor that comes back again would page forever, so it ends the listing and is reported.</summary>
+    private string? Next(JsonElement page, string property, HashSet<string> seen, string what)
+    {
+        var cursor = page.TryGetProperty(property, out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+        if (cursor is null || seen.Add(cursor)) return cursor;
+        Duplicated.Add($"user {user.Index} {what}: a page's cursor came back again (paging would repeat forever)");
+        return null;
+    }
+
     private void Count(IEnumerable<string> acknowledged, List<string> found, string what)
     {
         foreach (var item in acknowledged)
@@ -122,6 +141,7 @@ public sealed class Verifier(SimulatedUser user, Api api)
                 : await api.SendJsonAsync(route, HttpMethod.Post, path, query, cancellationToken));
             if (answer is { Ok: true }) return answer.Body;
             if (answer is { Status: HttpStatusCode.NotFound } && route == "verify.data") return JsonDocument.Parse("""{"items":[]}""").RootElement;
+            log($"user {user.Index}: {route} {path} answered {(answer is null ? "nothing" : (int)answer.Status)}; reading again");
             if (attempt >= 20) throw new InvalidOperationException($"{route} {path} still fails after the run: {answer?.Status}");
             await Task.Delay(1000, cancellationToken);
         }

@@ -109,7 +109,11 @@ internal sealed record ConversationDocument(string Id, string UserId, string Typ
     public Conversation ToConversation(string? etag) => new(Id, Title, CreatedAt, UpdatedAt) { MemorySessionId = MemorySessionId, ETag = etag };
 }
 
-/// <summary>A message; <c>sequence</c> (ticks of its time) orders a conversation even when two share a timestamp's text form.</summary>
+/// <summary>
+/// A message; <c>sequence</c> orders a conversation even when two share a timestamp's text form: the
+/// microseconds since 1970, doubled, plus one for a reply. Cosmos DB compares numbers as doubles, so
+/// it must stay below 2^53 (ticks did not: neighbouring messages compared equal and pages repeated).
+/// </summary>
 internal sealed record MessageDocument(string Id, string UserId, string Type)
 {
     public const string MessageType = "message";
@@ -127,9 +131,12 @@ internal sealed record MessageDocument(string Id, string UserId, string Type)
     public static MessageDocument From(string userId, ChatMessageRecord m) => new(m.Id, userId, MessageType)
     {
         ConversationId = m.ConversationId, Role = m.Role, Content = m.Content, CreatedAt = m.CreatedAt,
-        Sequence = m.CreatedAt.UtcTicks + (m.Role == MessageRole.Assistant ? 1 : 0),
+        Sequence = SequenceOf(m.CreatedAt, m.Role),
         Citations = [.. m.Citations], Usage = m.Usage, Degraded = m.Degraded, Incomplete = m.Incomplete,
     };
+
+    public static long SequenceOf(DateTimeOffset createdAt, MessageRole role) =>
+        (createdAt.UtcTicks - DateTime.UnixEpoch.Ticks) / 10 * 2 + (role == MessageRole.Assistant ? 1 : 0);
 
     public ChatMessageRecord ToMessage() => new(Id, ConversationId ?? "", Role, Content ?? "", CreatedAt)
     {
