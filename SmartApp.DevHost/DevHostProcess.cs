@@ -27,6 +27,22 @@ public sealed partial class DevHostProcess : IAsyncDisposable
     /// <summary>The dev host's process id.</summary>
     public int Id => _process.Id;
 
+    /// <summary>The id of this dev host's child process whose command line contains <paramref name="commandLine"/> (the worker, an emulator); Linux only.</summary>
+    public int ChildProcessId(string commandLine) =>
+        Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0).Where(pid => pid > 0).Single(pid =>
+        {
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                var parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+                return parent == Id && File.ReadAllText($"/proc/{pid}/cmdline").Contains(commandLine, StringComparison.Ordinal);
+            }
+            catch (IOException)
+            {
+                return false; // the process ended while being looked at
+            }
+        });
+
     /// <summary>Everything the dev host (and through it the worker and emulators) printed so far.</summary>
     public string Output { get { lock (_output) return _output.ToString(); } }
 

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using SmartApp.Domain.Common.Raindrop;
 using SmartApp.Domain.Data.Adapters.Cosmos;
 using SmartApp.Domain.Data.Adapters.Raindrop;
@@ -21,10 +20,8 @@ public static class DataServiceCollectionExtensions
         services.AddSingleton<RaindropSmartSql>();
         services.AddSingleton<RaindropDataQuestions>();
         services.AddSingleton<IMirrorHandler, DataMirror>();
-        services.AddSingleton<IDataQuestions>(sp =>
-            sp.GetRequiredService<IOptions<RaindropOptions>>().Value.Serves(sp.GetRequiredService<IOptions<DataOptions>>().Value.Provider)
-                ? sp.GetRequiredService<RaindropDataQuestions>()
-                : new NoDataQuestions());
+        services.AddProviderChoice<IDataQuestions, DataOptions>(o => o.Provider,
+            sp => sp.GetRequiredService<RaindropDataQuestions>(), _ => new NoDataQuestions());
         services.AddMemoryCache();
         services.TryAddSingleton<Common.Quotas.IQuotaGate, Common.Quotas.NoQuotas>();
         services.TryAddSingleton<Common.Quotas.KeptTotals>();

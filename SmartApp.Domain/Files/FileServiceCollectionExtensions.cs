@@ -28,8 +28,10 @@ public static class FileServiceCollectionExtensions
         services.AddSingleton<RaindropBuckets>();
         services.AddSingleton<RaindropFileSearch>();
         services.AddSingleton<IMirrorHandler, FileMirror>();
-        services.AddSingleton<IFileSearch>(sp => OnRaindrop(sp) ? sp.GetRequiredService<RaindropFileSearch>() : sp.GetRequiredService<CosmosFileSearch>());
-        services.AddSingleton<IDocumentQuestions>(sp => OnRaindrop(sp) ? sp.GetRequiredService<RaindropFileSearch>() : new NoDocumentQuestions());
+        services.AddProviderChoice<IFileSearch, FilesOptions>(o => o.Provider,
+            sp => sp.GetRequiredService<RaindropFileSearch>(), sp => sp.GetRequiredService<CosmosFileSearch>());
+        services.AddProviderChoice<IDocumentQuestions, FilesOptions>(o => o.Provider,
+            sp => sp.GetRequiredService<RaindropFileSearch>(), _ => new NoDocumentQuestions());
         services.AddSingleton<FileIngestor>();
         services.AddSingleton<InProcessIngestionQueue>();
         services.AddSingleton<IIngestionQueue>(sp => sp.GetRequiredService<InProcessIngestionQueue>());
@@ -39,6 +41,4 @@ public static class FileServiceCollectionExtensions
         return services;
     }
 
-    private static bool OnRaindrop(IServiceProvider services) =>
-        services.GetRequiredService<IOptions<RaindropOptions>>().Value.Serves(services.GetRequiredService<IOptions<FilesOptions>>().Value.Provider);
 }

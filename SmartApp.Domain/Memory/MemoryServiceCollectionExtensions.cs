@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using SmartApp.Domain.Common.Raindrop;
 using SmartApp.Domain.Common.Search;
 using SmartApp.Domain.Memory.Adapters.Cosmos;
@@ -26,10 +25,8 @@ public static class MemoryServiceCollectionExtensions
         services.AddSingleton<RaindropSmartMemory>();
         services.AddSingleton<RaindropMemorySearch>();
         services.AddSingleton<IMirrorHandler, MemoryMirror>();
-        services.AddSingleton<IMemorySearch>(sp =>
-            sp.GetRequiredService<IOptions<RaindropOptions>>().Value.Serves(sp.GetRequiredService<IOptions<MemoryOptions>>().Value.Provider)
-                ? sp.GetRequiredService<RaindropMemorySearch>()
-                : sp.GetRequiredService<CosmosMemorySearch>());
+        services.AddProviderChoice<IMemorySearch, MemoryOptions>(o => o.Provider,
+            sp => sp.GetRequiredService<RaindropMemorySearch>(), sp => sp.GetRequiredService<CosmosMemorySearch>());
         services.AddSingleton<SessionSummarizer>();
         services.TryAddSingleton<Common.Quotas.IQuotaGate, Common.Quotas.NoQuotas>();
         services.TryAddSingleton<Common.Quotas.KeptTotals>();

@@ -53,18 +53,7 @@ public class DevHostFixture : IAsyncLifetime
     public Task<bool> OutputShowsAsync(string text, TimeSpan timeout) => _host!.OutputShowsAsync(text, timeout);
 
     /// <summary>The worker process the dev host runs now (its child running SmartApp.Functions.dll).</summary>
-    public int WorkerProcessId() =>
-        Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
-            .Where(pid => pid > 0).Single(pid =>
-            {
-                try
-                {
-                    var stat = File.ReadAllText($"/proc/{pid}/stat");
-                    var parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
-                    return parent == _host!.Id && File.ReadAllText($"/proc/{pid}/cmdline").Contains("SmartApp.Functions.dll", StringComparison.Ordinal);
-                }
-                catch (IOException) { return false; }
-            });
+    public int WorkerProcessId() => _host!.ChildProcessId("SmartApp.Functions.dll");
 
     /// <summary>Settings a variant of the app under test adds (and the fakes it starts for them).</summary>
     protected virtual Task<IReadOnlyDictionary<string, string>> StartVariantAsync() => Task.FromResult<IReadOnlyDictionary<string, string>>(new Dictionary<string, string>());

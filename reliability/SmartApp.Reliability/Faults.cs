@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using SmartApp.DevHost;
 using SmartApp.Fakes;
 
 namespace SmartApp.Reliability;
@@ -11,7 +12,7 @@ namespace SmartApp.Reliability;
 /// outage loses nothing either), Azurite killed and started again on its ports with its data
 /// folder, and the worker killed (the dev host starts a new one).
 /// </summary>
-public sealed class Faults(int devHostProcessId, FakeVultr model, FakeRaindrop raindrop, TimeSpan duration, Action<string> log) : IAsyncDisposable
+public sealed class Faults(DevHostProcess host, FakeVultr model, FakeRaindrop raindrop, TimeSpan duration, Action<string> log) : IAsyncDisposable
 {
     private Process? _restartedAzurite;
 
@@ -102,21 +103,7 @@ public sealed class Faults(int devHostProcessId, FakeVultr model, FakeRaindrop r
         }
     }
 
-    /// <summary>The dev host's child process whose command line names <paramref name="what"/>.</summary>
-    private int Child(string what) =>
-        Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0).Where(pid => pid > 0).First(pid =>
-        {
-            try
-            {
-                var stat = File.ReadAllText($"/proc/{pid}/stat");
-                var parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
-                return parent == devHostProcessId && File.ReadAllText($"/proc/{pid}/cmdline").Contains(what, StringComparison.Ordinal);
-            }
-            catch (IOException)
-            {
-                return false;
-            }
-        });
+    private int Child(string commandLine) => host.ChildProcessId(commandLine);
 
     private static void Signal(string signal, int pid)
     {

@@ -85,7 +85,7 @@ await Task.WhenAll(simulated.Select(s => s.User.StartAsync(CancellationToken.Non
 Log($"{users} users signed in; load starts");
 
 var until = DateTime.UtcNow.AddSeconds(seconds);
-await using var faults = new Faults(host.Id, model, raindrop, TimeSpan.FromSeconds(seconds), Log);
+await using var faults = new Faults(host, model, raindrop, TimeSpan.FromSeconds(seconds), Log);
 using var stop = new CancellationTokenSource();
 var faulting = faults.RunAsync(stop.Token);
 await Task.WhenAll(simulated.Select(s => s.User.RunAsync(until, CancellationToken.None)));

@@ -59,18 +59,17 @@ public sealed class MirrorLedger(CosmosStore store, TimeProvider clock)
     }
 
     /// <summary>
-    /// Records what Raindrop has for one of our items, and the way back from Raindrop's id to ours
-    /// (search results name Raindrop's ids). <paramref name="scope"/> is what Raindrop needs beside its
-    /// id to address the item again (a working memory's session, a procedure's key).
+    /// Records what Raindrop has for one of our items. <paramref name="scope"/> is what Raindrop needs
+    /// beside its id to address the item again (a working memory's session, a procedure's key). With
+    /// <paramref name="findable"/>, the way back from Raindrop's id to ours is kept too, for areas whose
+    /// search results name Raindrop's ids.
     /// </summary>
-    public async Task RecordAsync(string area, string itemId, string userId, string raindropId, string version, CancellationToken cancellationToken, string? scope = null)
+    public async Task RecordAsync(string area, string itemId, string userId, string raindropId, string version, CancellationToken cancellationToken, string? scope = null, bool findable = false)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        var id = ItemId(area, itemId);
-        var back = BackId(area, raindropId);
-        await Task.WhenAll(
-            container.UpsertItemAsync(new MirroredItem(id, itemId, userId, raindropId, version) { Scope = scope }, new PartitionKey(id), NoContent, cancellationToken),
-            container.UpsertItemAsync(new MirroredItem(back, itemId, userId, raindropId, version) { Scope = scope }, new PartitionKey(back), NoContent, cancellationToken)).ConfigureAwait(false);
+        var ids = findable ? new[] { ItemId(area, itemId), BackId(area, raindropId) } : [ItemId(area, itemId)];
+        await Task.WhenAll(ids.Select(id => container.UpsertItemAsync(new MirroredItem(id, itemId, userId, raindropId, version) { Scope = scope },
+            new PartitionKey(id), NoContent, cancellationToken))).ConfigureAwait(false);
     }
 
     /// <summary>Our item that Raindrop knows by <paramref name="raindropId"/>, with the user it belongs to; null when none is mirrored now.</summary>

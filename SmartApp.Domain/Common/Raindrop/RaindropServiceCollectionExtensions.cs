@@ -31,6 +31,13 @@ public static class RaindropServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>The Raindrop implementation of a port when the capability's provider (from its options) is Raindrop and a key is set; the Azure one otherwise.</summary>
+    public static IServiceCollection AddProviderChoice<TService, TOptions>(this IServiceCollection services, Func<TOptions, SmartProvider> provider,
+        Func<IServiceProvider, TService> onRaindrop, Func<IServiceProvider, TService> onAzure)
+        where TService : class where TOptions : class =>
+        services.AddSingleton(sp =>
+            sp.GetRequiredService<IOptions<RaindropOptions>>().Value.Serves(provider(sp.GetRequiredService<IOptions<TOptions>>().Value)) ? onRaindrop(sp) : onAzure(sp));
+
     /// <summary>
     /// The named HttpClient of one area: Bearer key, then retries as Raindrop's own SDK does them
     /// (connection errors, 408, 409, 429, 5xx, or <c>x-should-retry</c>; waits from <c>retry-after-ms</c>

@@ -50,7 +50,7 @@ public sealed class MemoryMirror(RaindropSmartMemory memory, MirrorLedger ledger
         var mirrored = await ledger.FindAsync(Area, LedgerId(userId, sessionId), cancellationToken).ConfigureAwait(false);
         if (mirrored?.Version == Ended) return;
         await memory.EndSessionAsync(raindropSession, flush: change.Text("episodicMemoryId") is not null, cancellationToken).ConfigureAwait(false);
-        await ledger.RecordAsync(Area, LedgerId(userId, sessionId), userId, raindropSession, Ended, cancellationToken).ConfigureAwait(false);
+        await ledger.RecordAsync(Area, LedgerId(userId, sessionId), userId, raindropSession, Ended, cancellationToken, findable: true).ConfigureAwait(false);
     }
 
     /// <summary>The SmartMemory session of one of ours, started on first sight (a session's memories may be read from the feed before it).</summary>
@@ -58,7 +58,7 @@ public sealed class MemoryMirror(RaindropSmartMemory memory, MirrorLedger ledger
     {
         if (await ledger.FindAsync(Area, LedgerId(userId, sessionId), cancellationToken).ConfigureAwait(false) is { } mirrored) return mirrored.RaindropId;
         var started = await memory.StartSessionAsync(cancellationToken).ConfigureAwait(false);
-        await ledger.RecordAsync(Area, LedgerId(userId, sessionId), userId, started, Open, cancellationToken).ConfigureAwait(false);
+        await ledger.RecordAsync(Area, LedgerId(userId, sessionId), userId, started, Open, cancellationToken, findable: true).ConfigureAwait(false);
         return started;
     }
 
@@ -73,11 +73,11 @@ public sealed class MemoryMirror(RaindropSmartMemory memory, MirrorLedger ledger
                 // A working memory's id is derived from what it says, so a stored one never changes.
                 var session = await EnsureSessionAsync(userId, sessionId, cancellationToken).ConfigureAwait(false);
                 var memoryId = await memory.PutMemoryAsync(session, content, change.Text("timeline"), change.Text("key"), change.Text("agent"), cancellationToken).ConfigureAwait(false);
-                await ledger.RecordAsync(Area, ledgerId, userId, memoryId, "1", cancellationToken, scope: session).ConfigureAwait(false);
+                await ledger.RecordAsync(Area, ledgerId, userId, memoryId, "1", cancellationToken, scope: session, findable: true).ConfigureAwait(false);
                 break;
             case "semantic" when mirrored is null && change.TryGetProperty("document", out var document):
                 var objectId = await memory.PutSemanticAsync(document.GetRawText(), cancellationToken).ConfigureAwait(false);
-                await ledger.RecordAsync(Area, ledgerId, userId, objectId, "1", cancellationToken).ConfigureAwait(false);
+                await ledger.RecordAsync(Area, ledgerId, userId, objectId, "1", cancellationToken, findable: true).ConfigureAwait(false);
                 break;
             case "procedural" when change.Text("key") is { } key:
                 var version = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));

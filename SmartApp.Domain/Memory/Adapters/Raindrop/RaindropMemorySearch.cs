@@ -25,13 +25,14 @@ public sealed partial class RaindropMemorySearch(
     public async Task<IReadOnlyList<MemorySearchHit>> SearchAsync(string userId, MemorySearchQuery query, CancellationToken cancellationToken)
     {
         var onRaindrop = query.Kinds.Where(k => k != MemoryKind.Working || query.SessionId is not null).ToHashSet();
+        if (onRaindrop.Count == 0) return await local.SearchAsync(userId, query, cancellationToken).ConfigureAwait(false);
         List<MemorySearchHit> found;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(options.Value.ReadTimeout);
             var lastWrite = await store.LastWrittenAtAsync(userId, timeout.Token).ConfigureAwait(false);
-            if (onRaindrop.Count == 0 || !await freshness.HasAllWrittenBeforeAsync(RaindropSmartMemory.Area, lastWrite, timeout.Token).ConfigureAwait(false))
+            if (!await freshness.HasAllWrittenBeforeAsync(RaindropSmartMemory.Area, lastWrite, timeout.Token).ConfigureAwait(false))
                 return await local.SearchAsync(userId, query, cancellationToken).ConfigureAwait(false);
             found = await SearchRaindropAsync(userId, query, onRaindrop, timeout.Token).ConfigureAwait(false);
         }
