@@ -132,6 +132,9 @@ foreach (var line in lost.Concat(duplicated).Concat(leaks).Concat(outcomes.Undes
 
 foreach (var line in unfinished) Console.WriteLine("  " + line);
 var failed = lost.Count + duplicated.Count + leaks.Count + outcomes.UndesignedCount + unfinished.Count;
+var appLog = Path.Combine(Path.GetTempPath(), $"smartapp-reliability-{DateTime.UtcNow:yyyyMMdd-HHmmss}.log");
+await File.WriteAllTextAsync(appLog, host.Output);
+Console.WriteLine($"The app's log (dev host, worker, emulators): {appLog}");
 Console.WriteLine(failed == 0 ? "RELIABILITY PASSED" : "RELIABILITY FAILED");
 return failed == 0 ? 0 : 1;
 

@@ -33,7 +33,8 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
     /// <summary>Record id → the note it must have now, or null when its deletion was acknowledged. Uncertain ones are not checked for their value.</summary>
     public Dictionary<string, string?> Records { get; } = [];
     public HashSet<string> UncertainRecords { get; } = [];
-    public List<(string Body, string Signature)> Webhooks { get; } = [];
+    /// <summary>Acknowledged event bodies (Stripe signs each delivery attempt afresh, so only the body is kept).</summary>
+    public List<string> Webhooks { get; } = [];
 
     private int _n;
 
@@ -160,7 +161,7 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
         var request = new HttpRequestMessage(HttpMethod.Post, "billing/webhook") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         request.Headers.Add("Stripe-Signature", signature);
         var answer = Check(await api.SendAsync("billing.webhook", request, cancellationToken));
-        if (answer is { Ok: true }) Webhooks.Add((body, signature));
+        if (answer is { Ok: true }) Webhooks.Add(body);
     }
 
     /// <summary>Any other user's marker in an answer is a leak.</summary>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using SmartApp.Fakes;
 
 namespace SmartApp.Reliability;
 
@@ -89,26 +90,32 @@ public sealed class Verifier(SimulatedUser user, Api api, Action<string> log)
         }
     }
 
-    /// <summary>An acknowledged event delivered again is recognised as applied, and changes nothing.</summary>
+    /// <summary>
+    /// An acknowledged event delivered again — signed now, as Stripe signs every attempt (a signature older
+    /// than the app's tolerance is refused) — is recognised as applied, and changes nothing.
+    /// </summary>
     private async Task WebhooksAsync(CancellationToken cancellationToken)
     {
-        foreach (var (body, signature) in user.Webhooks)
+        foreach (var body in user.Webhooks)
         {
-            for (var attempt = 0; ; attempt++)
+            var answer = user.Check(await Redeliver(body, cancellationToken));
+            for (var attempt = 1; answer is not { Ok: true } && attempt <= 10; attempt++)
             {
-                var request = new HttpRequestMessage(HttpMethod.Post, "billing/webhook") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-                request.Headers.Add("Stripe-Signature", signature);
-                var answer = await api.SendAsync("verify.webhook", request, cancellationToken);
-                if (answer is { Ok: true })
-                {
-                    Verified++;
-                    if (!answer.Body.GetProperty("alreadyApplied").GetBoolean()) Lost.Add($"user {user.Index} webhook {answer.Body.GetProperty("eventId")}: acknowledged, but not recorded as applied");
-                    break;
-                }
-                if (attempt >= 10) { Lost.Add($"user {user.Index} webhook could not be delivered again"); break; }
+                log($"user {user.Index}: webhook redelivery answered {(answer is null ? "nothing" : (int)answer.Status)}; delivering again");
                 await Task.Delay(1000, cancellationToken);
+                answer = user.Check(await Redeliver(body, cancellationToken));
             }
+            Verified++;
+            if (answer is not { Ok: true }) Lost.Add($"user {user.Index} webhook could not be delivered again: {answer?.Status}");
+            else if (!answer.Body.GetProperty("alreadyApplied").GetBoolean()) Lost.Add($"user {user.Index} webhook {answer.Body.GetProperty("eventId")}: acknowledged, but not recorded as applied");
         }
+    }
+
+    private Task<Api.Answer?> Redeliver(string body, CancellationToken cancellationToken)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "billing/webhook") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Add("Stripe-Signature", FakeStripe.Sign(body, DateTimeOffset.UtcNow));
+        return api.SendAsync("verify.webhook", request, cancellationToken);
     }
 
     /// <summary>The next page's cursor; a cursor that comes back again would page forever, so it ends the listing and is reported.</summary>
