@@ -59,6 +59,10 @@ internal static class ProblemTypes
             new(UpstreamUnavailable, "Storage is busy or unavailable; try again shortly.", StorageRetryAfter),
         HttpRequestException or TimeoutException =>
             new(UpstreamUnavailable, "A service the request depends on did not answer; try again shortly.", StorageRetryAfter),
+        // Azure SDK clients throw every attempt's failure together once their retries are spent (Azurite or
+        // Blob Storage unreachable): still "unavailable, try again", as long as each attempt's failure is.
+        AggregateException { InnerExceptions.Count: > 0 } e when e.InnerExceptions.All(inner => From(inner).Kind == UpstreamUnavailable) =>
+            From(e.InnerExceptions[^1]),
         _ => new(Unexpected, "The server could not complete the request. Quote the traceId when reporting it."),
     };
 }

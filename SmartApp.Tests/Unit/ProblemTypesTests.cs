@@ -23,6 +23,8 @@ public sealed class ProblemTypesTests
         { new UpstreamUnavailableException("model down", TimeSpan.FromSeconds(30)), 503, "upstream-unavailable" },
         { new CosmosException("throttled", HttpStatusCode.TooManyRequests, 0, "a", 1), 503, "upstream-unavailable" },
         { new Azure.RequestFailedException(503, "busy"), 503, "upstream-unavailable" },
+        { new AggregateException(new Azure.RequestFailedException(0, "Connection refused"), new Azure.RequestFailedException(0, "Connection refused")), 503, "upstream-unavailable" },
+        { new AggregateException(new Azure.RequestFailedException(0, "Connection refused"), new InvalidOperationException("bug")), 500, "unexpected" },
         { new InvalidOperationException("secret connection string"), 500, "unexpected" },
     };
 
