@@ -44,8 +44,10 @@ public sealed partial class FileService(
             if (file.Status == FileStatus.Queued) await ingestion.EnqueueAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false);
             return file;
         }
-        catch
+        catch (DomainException)
         {
+            // Refused (type, quota): nothing refers to the bytes. Any other failure is left alone: a record
+            // write that timed out may still have been saved, and its bytes must then be there.
             await contents.DeleteAsync(user.UserId, fileId, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
