@@ -3,7 +3,7 @@
 // fake Raindrop on loopback), while faults are injected (see Faults.cs). Afterwards every
 // acknowledged write is read back. It prints a table and exits non-zero on any lost write,
 // duplicate, cross-user leak, or answer that is not a designed ProblemDetails.
-// Usage: dotnet run -c Release --project reliability/SmartApp.Reliability [-- --users 16 --seconds 60]
+// Usage: dotnet run --project reliability/SmartApp.Reliability [-- --users 16 --seconds 60]
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
