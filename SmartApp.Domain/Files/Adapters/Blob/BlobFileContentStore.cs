@@ -16,14 +16,25 @@ public sealed class BlobFileContentStore(BlobStore blobs, TimeProvider clock) : 
     /// <summary>Blocks of 4 MiB, two in flight: an upload holds at most about 8 MiB of it in memory.</summary>
     private static readonly StorageTransferOptions Transfer = new() { InitialTransferSize = 4 * 1024 * 1024, MaximumTransferSize = 4 * 1024 * 1024, MaximumConcurrency = 2 };
 
+    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
+
     private UserDelegationKey? _delegationKey;
 
     public async Task<UploadedContent> UploadAsync(string userId, string fileId, Stream content, string contentType, long maxBytes, CancellationToken cancellationToken)
     {
         var blob = await BlobAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
         await using var measured = new MeasuringStream(content, maxBytes);
-        await blob.UploadAsync(measured, new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = contentType }, TransferOptions = Transfer }, cancellationToken)
-            .ConfigureAwait(false);
+        try
+        {
+            await blob.UploadAsync(measured, new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = contentType }, TransferOptions = Transfer }, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.ErrorCode == BlobErrorCode.InvalidBlockList)
+        {
+            // The SDK stages the blocks and commits their list; storage that restarted in between has lost
+            // them. The body has been read, so only the client can send it again.
+            throw new UpstreamUnavailableException("Storage lost the upload while it was restarting; send the file again.", RetryAfter, ex);
+        }
         return measured.Result();
     }
 
