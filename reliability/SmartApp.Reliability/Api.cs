@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text;
 using System.Text.Json;
+using SmartApp.Fakes;
 
 namespace SmartApp.Reliability;
 
@@ -42,6 +44,14 @@ public sealed class Api(HttpClient http, Outcomes outcomes)
             outcomes.Undesigned(route, ex is TaskCanceledException ? $"no answer within {http.Timeout.TotalSeconds:F0} s" : $"connection failed: {ex.Message}");
             return null;
         }
+    }
+
+    /// <summary>Delivers a Stripe event as Stripe does each attempt: signed at the moment it is sent.</summary>
+    public Task<Answer?> DeliverWebhookAsync(string route, string body, CancellationToken cancellationToken = default)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "billing/webhook") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Add("Stripe-Signature", FakeStripe.Sign(body, DateTimeOffset.UtcNow));
+        return SendAsync(route, request, cancellationToken);
     }
 
     public Task<Answer?> GetAsync(string route, string path, CancellationToken cancellationToken = default) =>

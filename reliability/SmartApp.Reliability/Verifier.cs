@@ -1,7 +1,5 @@
 using System.Net;
-using System.Text;
 using System.Text.Json;
-using SmartApp.Fakes;
 
 namespace SmartApp.Reliability;
 
@@ -81,7 +79,7 @@ public sealed class Verifier(SimulatedUser user, Api api, Action<string> log)
         string? cursor = null;
         do
         {
-            var page = await ReadAsync("verify.data", "data/tables/notes/query", cancellationToken, new { limit = 500, cursor });
+            var page = await ReadAsync("verify.data", "data/tables/notes/query", cancellationToken, new { limit = 500, cursor }, whenMissing: NoRecords);
             records.AddRange(page.GetProperty("items").EnumerateArray().Select(r => (r.GetProperty("id").GetString()!, r.GetProperty("data").GetProperty("note").GetString()!)));
             cursor = Next(page, "nextCursor", seen, "data");
         }
@@ -105,12 +103,7 @@ public sealed class Verifier(SimulatedUser user, Api api, Action<string> log)
     {
         foreach (var body in user.Webhooks)
         {
-            var answer = await UntilAcceptedAsync("verify.webhook", "billing/webhook", () =>
-            {
-                var request = new HttpRequestMessage(HttpMethod.Post, "billing/webhook") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-                request.Headers.Add("Stripe-Signature", FakeStripe.Sign(body, DateTimeOffset.UtcNow));
-                return api.SendAsync("verify.webhook", request, cancellationToken);
-            }, cancellationToken);
+            var answer = await UntilAcceptedAsync("verify.webhook", "billing/webhook", () => api.DeliverWebhookAsync("verify.webhook", body, cancellationToken), cancellationToken);
             Verified++;
             if (answer is not { Ok: true }) Lost.Add($"user {user.Index} webhook could not be delivered again: {answer?.Status}");
             else if (!answer.Body.GetProperty("alreadyApplied").GetBoolean()) Lost.Add($"user {user.Index} webhook {answer.Body.GetProperty("eventId")}: acknowledged, but not recorded as applied");
@@ -137,13 +130,16 @@ public sealed class Verifier(SimulatedUser user, Api api, Action<string> log)
         }
     }
 
-    private async Task<JsonElement> ReadAsync(string route, string path, CancellationToken cancellationToken, object? query = null)
+    /// <summary>A table that was never made (every create of it failed) lists no records.</summary>
+    private static readonly JsonElement NoRecords = JsonDocument.Parse("""{"items":[]}""").RootElement;
+
+    private async Task<JsonElement> ReadAsync(string route, string path, CancellationToken cancellationToken, object? query = null, JsonElement? whenMissing = null)
     {
         var answer = await UntilAcceptedAsync(route, path, () => query is null
             ? api.GetAsync(route, path, cancellationToken)
             : api.SendJsonAsync(route, HttpMethod.Post, path, query, cancellationToken), cancellationToken);
         if (answer is { Ok: true }) return answer.Body;
-        if (answer is { Status: HttpStatusCode.NotFound } && route == "verify.data") return JsonDocument.Parse("""{"items":[]}""").RootElement; // the table was never made
+        if (answer is { Status: HttpStatusCode.NotFound } && whenMissing is { } missing) return missing;
         throw new InvalidOperationException($"{route} {path} still fails after the run: {answer?.Status}");
     }
 
