@@ -84,13 +84,15 @@ public sealed class FileInputTests
         Assert.True(FileFormats.HeadMatches(FileFormat.PlainText, [0xFF, 0x00]));
     }
 
+    private static ExtractionBudget Budget() => new(ExtractionLimits.From(new FilesOptions()), default);
+
     [Fact]
     public void Pdf_text_is_read_per_page_and_docx_as_one_document()
     {
-        var pdf = TextExtractor.Extract(new MemoryStream(TestDocuments.Pdf(["first page"], ["second page text"])), FileFormat.Pdf, default);
+        var pdf = TextExtractor.Extract(new MemoryStream(TestDocuments.Pdf(["first page"], ["second page text"])), FileFormat.Pdf, Budget());
         Assert.Equal([1, 2], pdf.Select(p => p.Page!.Value));
         Assert.Contains("second page text", pdf[1].Text);
-        var docx = Assert.Single(TextExtractor.Extract(new MemoryStream(TestDocuments.Docx("One.", "Two.")), FileFormat.Word, default));
+        var docx = Assert.Single(TextExtractor.Extract(new MemoryStream(TestDocuments.Docx("One.", "Two.")), FileFormat.Word, Budget()));
         Assert.Null(docx.Page);
         Assert.Equal("One.\nTwo.", docx.Text);
     }
@@ -99,7 +101,7 @@ public sealed class FileInputTests
     public void Each_sheet_of_a_workbook_is_a_page_with_its_name_and_rows()
     {
         var xlsx = TestDocuments.Xlsx(("Prices", [["item", "price"], ["tea", "3.50"]]), ("Stock", [["tea", "12 boxes"]]));
-        var pages = TextExtractor.Extract(new MemoryStream(xlsx), FileFormat.Excel, default);
+        var pages = TextExtractor.Extract(new MemoryStream(xlsx), FileFormat.Excel, Budget());
         Assert.Equal([1, 2], pages.Select(p => p.Page!.Value));
         Assert.Equal("Prices\nitem\tprice\ntea\t3.50\n", pages[0].Text);
         Assert.Contains("12 boxes", pages[1].Text);
@@ -108,9 +110,9 @@ public sealed class FileInputTests
     [Fact]
     public void Html_keeps_visible_text_and_drops_scripts_and_markdown_loses_its_markup()
     {
-        var html = TextExtractor.Extract(new MemoryStream(TestDocuments.Utf8("<html><head><title>T</title><style>p{}</style></head><body><p>Hello <b>there</b></p><script>alert(1)</script><ul><li>one</li><li>two</li></ul></body></html>")), FileFormat.Html, default);
+        var html = TextExtractor.Extract(new MemoryStream(TestDocuments.Utf8("<html><head><title>T</title><style>p{}</style></head><body><p>Hello <b>there</b></p><script>alert(1)</script><ul><li>one</li><li>two</li></ul></body></html>")), FileFormat.Html, Budget());
         Assert.Equal("T\nHello there\none\ntwo", Assert.Single(html).Text);
-        var markdown = TextExtractor.Extract(new MemoryStream(TestDocuments.Utf8("# Title\n\nSome **bold** [link](http://x)")), FileFormat.Markdown, default);
+        var markdown = TextExtractor.Extract(new MemoryStream(TestDocuments.Utf8("# Title\n\nSome **bold** [link](http://x)")), FileFormat.Markdown, Budget());
         Assert.DoesNotContain("**", markdown[0].Text);
         Assert.Contains("Some bold link", markdown[0].Text);
     }
