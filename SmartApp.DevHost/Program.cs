@@ -48,8 +48,16 @@ builder.Services.AddHttpForwarder();
 builder.Services.AddSingleton<WorkerSupervisor>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkerSupervisor>());
 builder.Services.AddSingleton<InvocationProxy>();
+// Only loopback names: a web page that points its own domain at 127.0.0.1 (DNS rebinding) sends its own
+// Host header, and is refused with 400 before it reaches the app (where demo mode signs in anyone).
+builder.Services.AddHostFiltering(o =>
+{
+    o.AllowedHosts = ["127.0.0.1", "localhost", "[::1]"];
+    o.AllowEmptyHosts = false;
+});
 
 var app = builder.Build();
+app.UseHostFiltering();
 app.MapGrpcService<FunctionRpcService>().RequireHost($"*:{endpoints.GrpcPort}");
 app.Map("/{**path}", (HttpContext context, InvocationProxy proxy) => proxy.HandleAsync(context)).RequireHost($"*:{endpoints.HttpPort}");
 await app.RunAsync();

@@ -11,6 +11,12 @@ public sealed class PlanEntitlements
     [Range(0, int.MaxValue)] public int Files { get; set; }
     [Range(0, int.MaxValue)] public int Memories { get; set; }
     [Range(0, int.MaxValue)] public int Records { get; set; }
+
+    /// <summary>Passages of one file indexed for search (ingestion is CPU: embedding a passage takes milliseconds).</summary>
+    [Range(0, int.MaxValue)] public int PassagesPerFile { get; set; }
+
+    /// <summary>Passages indexed across all files in a UTC month.</summary>
+    [Range(0, long.MaxValue)] public long PassagesPerMonth { get; set; }
 }
 
 public sealed class PlanOptions
@@ -38,8 +44,8 @@ public sealed class BillingOptions : IValidatableObject
 
     public Dictionary<string, PlanOptions> Plans { get; set; } = new(StringComparer.OrdinalIgnoreCase)
     {
-        [FreePlan] = new() { Name = "Free", Entitlements = new() { MessagesPerDay = 50, TokensPerMonth = 200_000, StorageBytes = 100L << 20, Files = 100, Memories = 1_000, Records = 10_000 } },
-        ["pro"] = new() { Name = "Pro", StripePriceId = "price_pro_monthly", MonthlyPriceCents = 2000, Entitlements = new() { MessagesPerDay = 2_000, TokensPerMonth = 10_000_000, StorageBytes = 10L << 30, Files = 10_000, Memories = 100_000, Records = 1_000_000 } },
+        [FreePlan] = new() { Name = "Free", Entitlements = new() { MessagesPerDay = 50, TokensPerMonth = 200_000, StorageBytes = 100L << 20, Files = 100, Memories = 1_000, Records = 10_000, PassagesPerFile = 5_000, PassagesPerMonth = 20_000 } },
+        ["pro"] = new() { Name = "Pro", StripePriceId = "price_pro_monthly", MonthlyPriceCents = 2000, Entitlements = new() { MessagesPerDay = 2_000, TokensPerMonth = 10_000_000, StorageBytes = 10L << 30, Files = 10_000, Memories = 100_000, Records = 1_000_000, PassagesPerFile = 100_000, PassagesPerMonth = 1_000_000 } },
     };
 
     /// <summary>Stripe's API (the tests point it at a fake Stripe on loopback).</summary>

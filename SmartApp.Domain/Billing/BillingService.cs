@@ -18,7 +18,7 @@ namespace SmartApp.Domain.Billing;
 /// </summary>
 public sealed partial class BillingService(
     IStripeGateway stripe, IBillingStore store, IUserRepository users, IUsageStore usage, IFileStore files, IMemoryStore memories, IRecordStore records, IMemoryCache cache,
-    IOptions<BillingOptions> options, TimeProvider clock, ILogger<BillingService> logger) : IQuotaGate
+    AllowedOrigins origins, IOptions<BillingOptions> options, TimeProvider clock, ILogger<BillingService> logger) : IQuotaGate
 {
     private static readonly HashSet<string> Handled =
     [
@@ -38,26 +38,28 @@ public sealed partial class BillingService(
         var kept = files.TotalsAsync(user.UserId, cancellationToken);
         var memoriesKept = memories.CountAsync(user.UserId, cancellationToken);
         var recordsKept = records.CountAsync(user.UserId, null, cancellationToken);
-        await Task.WhenAll(state, today, month, kept, memoriesKept, recordsKept).ConfigureAwait(false);
+        var passages = usage.GetPassagesAsync(user.UserId, now, cancellationToken);
+        await Task.WhenAll(state, today, month, kept, memoriesKept, recordsKept, passages).ConfigureAwait(false);
         var subscription = state.Result ?? SubscriptionState.Free(user.UserId);
         return (subscription, Entitlements(subscription.Plan),
-            new CurrentUsage(today.Result, month.Result, kept.Result.Files, kept.Result.Bytes, memoriesKept.Result, recordsKept.Result));
+            new CurrentUsage(today.Result, month.Result, kept.Result.Files, kept.Result.Bytes, memoriesKept.Result, recordsKept.Result, passages.Result));
     }
 
-    public async Task<Uri> CheckoutAsync(CurrentUser user, string? plan, string? successUrl, string? cancelUrl, CancellationToken cancellationToken)
+    /// <param name="appOrigin">This app's own origin: <paramref name="successUrl"/> and <paramref name="cancelUrl"/> may be paths on it.</param>
+    public async Task<Uri> CheckoutAsync(CurrentUser user, string? plan, string? successUrl, string? cancelUrl, Uri appOrigin, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(plan) || !options.Value.Plans.TryGetValue(plan, out var chosen) || chosen.StripePriceId is null)
             throw new ValidationFailedException("plan", $"'plan' must be a paid plan: {string.Join(", ", options.Value.Plans.Where(p => p.Value.StripePriceId is not null).Select(p => p.Key))}.");
         var state = await store.FindAsync(user.UserId, cancellationToken).ConfigureAwait(false);
         return await stripe.CreateCheckoutAsync(user.UserId, user.Email, state?.StripeCustomerId, chosen.StripePriceId,
-            ReturnUrl(successUrl, "successUrl"), ReturnUrl(cancelUrl, "cancelUrl"), cancellationToken).ConfigureAwait(false);
+            ReturnUrl(successUrl, "successUrl", appOrigin), ReturnUrl(cancelUrl, "cancelUrl", appOrigin), cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<Uri> PortalAsync(CurrentUser user, string? returnUrl, CancellationToken cancellationToken)
+    public async Task<Uri> PortalAsync(CurrentUser user, string? returnUrl, Uri appOrigin, CancellationToken cancellationToken)
     {
         var state = await store.FindAsync(user.UserId, cancellationToken).ConfigureAwait(false);
         if (state?.StripeCustomerId is not { } customer) throw new ConflictException("There is no billing account yet: subscribe through checkout first.");
-        return await stripe.CreatePortalAsync(customer, ReturnUrl(returnUrl, "returnUrl"), cancellationToken).ConfigureAwait(false);
+        return await stripe.CreatePortalAsync(customer, ReturnUrl(returnUrl, "returnUrl", appOrigin), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -88,7 +90,8 @@ public sealed partial class BillingService(
         var userId = subscription.UserId ?? billingEvent.UserId ?? await store.FindUserByCustomerAsync(subscription.CustomerId, cancellationToken).ConfigureAwait(false);
         var pricedPlan = options.Value.PlanForPrice(subscription.PriceId)
             ?? throw new ValidationFailedException("plan", "The subscription's price is not one of this app's plans.");
-        if (userId is null)
+        // A deleted account (or one that never existed here) gets nothing written back into its partition by a late event.
+        if (userId is null || await users.FindAsync(userId, cancellationToken).ConfigureAwait(false) is null)
         {
             LogUnknownCustomer(logger, billingEvent.Id, billingEvent.Type);
             await store.MarkAppliedAsync(billingEvent.Id, billingEvent.Type, cancellationToken).ConfigureAwait(false);
@@ -128,6 +131,13 @@ public sealed partial class BillingService(
     /// </summary>
     public async Task EnsureAsync(CurrentUser user, QuotaKind kind, CancellationToken cancellationToken)
     {
+        if (kind == QuotaKind.Passages)
+        {
+            var (allowance, planName) = await PassageAllowanceAsync(user.UserId, cancellationToken).ConfigureAwait(false);
+            if (await usage.GetPassagesAsync(user.UserId, clock.GetUtcNow(), cancellationToken).ConfigureAwait(false) >= allowance)
+                throw new QuotaExceededException($"The {planName} plan indexes {allowance} file passages a month and they are used; new files can be indexed after {NextMonth(clock.GetUtcNow()):u}, or upgrade.", paymentRequired: true);
+            return;
+        }
         if (kind != QuotaKind.ChatMessage) return;
         var now = clock.GetUtcNow();
         var plan = PlanOfAsync(user, cancellationToken);
@@ -143,7 +153,7 @@ public sealed partial class BillingService(
         }
         if (month.Result.Tokens >= limits.TokensPerMonth)
         {
-            var reset = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
+            var reset = NextMonth(now);
             throw new QuotaExceededException($"The {name} plan allows {limits.TokensPerMonth} model tokens a month; more are possible after {reset:u}.", reset - now);
         }
     }
@@ -165,12 +175,37 @@ public sealed partial class BillingService(
             throw new QuotaExceededException($"The {PlanName(plan)} plan allows {allowed} {what}; delete some or upgrade.", paymentRequired: true);
     }
 
-    private async Task<string> PlanOfAsync(CurrentUser user, CancellationToken cancellationToken) =>
-        await cache.GetOrCreateAsync(PlanKey(user.UserId), async entry =>
+    public async Task<PassageGrant> GrantPassagesAsync(string userId, int wanted, CancellationToken cancellationToken)
+    {
+        var plan = await PlanOfAsync(userId, cancellationToken).ConfigureAwait(false);
+        var limits = Entitlements(plan);
+        var now = clock.GetUtcNow();
+        var left = Math.Max(0, limits.PassagesPerMonth - await usage.GetPassagesAsync(userId, now, cancellationToken).ConfigureAwait(false));
+        var granted = (int)Math.Min(wanted, Math.Min(limits.PassagesPerFile, left));
+        if (granted > 0) await usage.AddPassagesAsync(userId, now, granted, cancellationToken).ConfigureAwait(false);
+        var reason = granted == wanted ? null
+            : granted == limits.PassagesPerFile
+                ? $"The {PlanName(plan)} plan indexes the first {limits.PassagesPerFile} passages of a file; this one has {wanted}. Split it, or upgrade."
+                : $"The {PlanName(plan)} plan indexes {limits.PassagesPerMonth} file passages a month and {left} were left; the rest can be indexed by retrying the file after {NextMonth(now):u}, or upgrade.";
+        return new PassageGrant(granted, reason);
+    }
+
+    private async Task<(long Allowance, string PlanName)> PassageAllowanceAsync(string userId, CancellationToken cancellationToken)
+    {
+        var plan = await PlanOfAsync(userId, cancellationToken).ConfigureAwait(false);
+        return (Entitlements(plan).PassagesPerMonth, PlanName(plan));
+    }
+
+    private static DateTimeOffset NextMonth(DateTimeOffset now) => new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
+
+    private Task<string> PlanOfAsync(CurrentUser user, CancellationToken cancellationToken) => PlanOfAsync(user.UserId, cancellationToken);
+
+    private async Task<string> PlanOfAsync(string userId, CancellationToken cancellationToken) =>
+        await cache.GetOrCreateAsync(PlanKey(userId), async entry =>
         {
             entry.AbsoluteExpirationRelativeToNow = PlanCacheDuration;
             entry.Size = 1;
-            return (await store.FindAsync(user.UserId, cancellationToken).ConfigureAwait(false))?.Plan ?? BillingOptions.FreePlan;
+            return (await store.FindAsync(userId, cancellationToken).ConfigureAwait(false))?.Plan ?? BillingOptions.FreePlan;
         }).ConfigureAwait(false) ?? BillingOptions.FreePlan;
 
     private PlanEntitlements Entitlements(string plan) =>
@@ -178,16 +213,21 @@ public sealed partial class BillingService(
 
     private string PlanName(string plan) => options.Value.Plans.TryGetValue(plan, out var found) ? found.Name : plan;
 
-    private string ReturnUrl(string? url, string field) =>
+    /// <summary>
+    /// Where Stripe sends the browser back: a path on this app, or a URL on one of the app's allowed origins,
+    /// as sign-in allows (never a URL a planted link could choose).
+    /// </summary>
+    private string ReturnUrl(string? url, string field, Uri appOrigin) =>
         url is null ? options.Value.DefaultReturnUrl
-        : Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http" ? url
-        : throw new ValidationFailedException(field, $"'{field}' must be an absolute http(s) URL.");
+        : url.StartsWith('/') && origins.IsAllowedReturn(url) ? new Uri(appOrigin, url).ToString()
+        : origins.IsAllowedUrl(url) ? url
+        : throw new ValidationFailedException(field, $"'{field}' must be a path on this app or an http(s) URL on one of its allowed origins (Auth:AllowedOrigins).");
 
     private static (string, string) PlanKey(string userId) => ("billing-plan", userId);
 
     [LoggerMessage(EventId = 7001, Level = LogLevel.Information, Message = "Applied Stripe event {EventId} ({Type}): plan {Plan}, status {Status}")]
     private static partial void LogApplied(ILogger logger, string eventId, string type, string plan, string status);
 
-    [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "Stripe event {EventId} ({Type}) is for a customer no user is linked to; recorded and ignored")]
+    [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "Stripe event {EventId} ({Type}) is for a customer no existing user is linked to; recorded and ignored")]
     private static partial void LogUnknownCustomer(ILogger logger, string eventId, string type);
 }

@@ -18,6 +18,7 @@ public static class BillingServiceCollectionExtensions
         services.AddHttpClient(HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(20));
         services.AddSingleton<IStripeGateway, StripeGateway>();
         services.AddSingleton<IBillingStore, CosmosBillingStore>();
+        services.TryAddSingleton<SmartApp.Domain.Identity.AllowedOrigins>();
         services.AddSingleton<BillingService>();
         services.Replace(ServiceDescriptor.Singleton<IQuotaGate>(sp => sp.GetRequiredService<BillingService>()));
         return services;

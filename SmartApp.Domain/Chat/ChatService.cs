@@ -110,6 +110,13 @@ public sealed partial class ChatService(
         var history = messages.Take(messages.Count - 1).Where(m => m.Role is not null)
             .Select(m => new ChatMessageRecord("", "", m.Role!.Value, m.Content, now)).TakeLast(settings.Value.HistoryMessages).ToList();
         var appInstructions = string.Join("\n", messages.Where(m => m.Role is null).Select(m => m.Content));
+        // The client's system and developer messages go to the paid model on every call: they are bounded like
+        // a message in bytes, and together with SmartApp's instructions and the question they must fit the prompt's budget.
+        if (Encoding.UTF8.GetByteCount(appInstructions) > settings.Value.MaxMessageBytes)
+            throw new ValidationFailedException("messages", $"System and developer messages may be at most {settings.Value.MaxMessageBytes} bytes (UTF-8) together.");
+        var required = Count(Instructions) + Count(appInstructions) + Count(last.Content);
+        if (required > settings.Value.PromptTokenBudget)
+            throw new ValidationFailedException("messages", $"System and developer messages and the last message use {required} tokens; the prompt may use at most {settings.Value.PromptTokenBudget}.");
         var result = await GenerateAsync(user, history, appInstructions.Length > 0 ? appInstructions : null, last.Content.Trim(), new ChatRequest(last.Content), NewMessageId(), NewMessageId(), sink, cancellationToken)
             .ConfigureAwait(false);
         ThrowIfCutOff(result, cancellationToken);

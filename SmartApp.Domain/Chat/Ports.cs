@@ -31,4 +31,10 @@ public interface IUsageStore
 
     /// <summary>The totals of the day or month that contains <paramref name="at"/>.</summary>
     Task<UsageTotals> GetAsync(string userId, UsagePeriod period, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>Counts file passages granted for indexing in the UTC month of <paramref name="at"/>.</summary>
+    Task AddPassagesAsync(string userId, DateTimeOffset at, int count, CancellationToken cancellationToken);
+
+    /// <summary>File passages granted for indexing in the UTC month of <paramref name="at"/>.</summary>
+    Task<long> GetPassagesAsync(string userId, DateTimeOffset at, CancellationToken cancellationToken);
 }

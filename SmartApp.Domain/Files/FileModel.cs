@@ -38,12 +38,24 @@ public sealed record StoredFile(string Id, string Name, string ContentType, long
     public DateTimeOffset UpdatedAt { get; init; } = CreatedAt;
     public DateTimeOffset? IndexedAt { get; init; }
 
+    /// <summary>Passages the plan granted this file's ingestion (counted once, kept for a retry after a crash).</summary>
+    public int? PassagesGranted { get; init; }
+
+    /// <summary>Passages past the plan's allowance that were not indexed, and why.</summary>
+    public NotIndexedPart? NotIndexed { get; init; }
+
+    /// <summary>A direct upload being completed by one request until then; others wait for it.</summary>
+    public DateTimeOffset? CompletingUntil { get; init; }
+
     /// <summary>The store's version of the record, for updates that must not overwrite a concurrent one.</summary>
     public string? ETag { get; init; }
 
     public StoredFile WithStage(IngestionStage stage, int done, int total, DateTimeOffset now) =>
         this with { Stages = new Dictionary<IngestionStage, StageProgress>(Stages) { [stage] = new(done, total) }, UpdatedAt = now };
 }
+
+/// <summary>Passages of a file that were not indexed (past the plan's allowance), and why.</summary>
+public sealed record NotIndexedPart(int Passages, string Reason);
 
 /// <summary>A passage of a file as it is searched and cited: where it is (page, character offsets within that page's text) and what it says.</summary>
 public sealed record FileChunk(string Id, string FileId, int Index, int? Page, int Start, int End, string Text);
@@ -63,7 +75,7 @@ public sealed record FileAnswer(string Answer, IReadOnlyList<FileSearchHit> Cita
 /// <summary>A page of a user's files and where the next page starts.</summary>
 public sealed record FilePage(IReadOnlyList<StoredFile> Files, string? Cursor);
 
-/// <summary>What a finished upload measured.</summary>
+/// <summary>What a finished upload measured: length, SHA-256, and its first bytes (to check its type).</summary>
 public sealed record UploadedContent(long Size, string Sha256, byte[] Head);
 
 /// <summary>A short-lived URL that grants one thing on one blob.</summary>

@@ -32,7 +32,7 @@ public sealed partial class FileService(
         var max = options.Value.MaxFileBytes;
         if (contentLength > max) throw new PayloadTooLargeException($"The file may be at most {max} bytes.");
         if (contentLength == 0) throw new ValidationFailedException("body", "The file is empty.");
-        var kept = await EnsureRoomAsync(user, contentLength ?? 0, cancellationToken).ConfigureAwait(false);
+        var kept = await EnsureRoomAsync(user, name, contentType, contentLength ?? 0, cancellationToken).ConfigureAwait(false);
 
         var fileId = NewId();
         var uploaded = await contents.UploadAsync(user.UserId, fileId, body, contentType, max, cancellationToken).ConfigureAwait(false);
@@ -60,39 +60,114 @@ public sealed partial class FileService(
         contentType = FileNames.CheckContentType(contentType);
         if (size is null or <= 0) throw new ValidationFailedException("size", "'size' is required: the file's length in bytes.");
         if (size > options.Value.MaxFileBytes) throw new PayloadTooLargeException($"The file may be at most {options.Value.MaxFileBytes} bytes.");
-        await EnsureRoomAsync(user, size.Value, cancellationToken).ConfigureAwait(false);
+        await EnsureRoomAsync(user, name, contentType, size.Value, cancellationToken).ConfigureAwait(false);
         var file = new StoredFile(NewId(), name, contentType, size.Value, clock.GetUtcNow()) { Status = FileStatus.Uploading };
         await files.CreateAsync(user.UserId, file, cancellationToken).ConfigureAwait(false);
         var url = await contents.CreateUploadUrlAsync(user.UserId, file.Id, options.Value.SignedUrlLifetime, cancellationToken).ConfigureAwait(false);
         return (file, url);
     }
 
-    /// <summary>After a direct upload: checks what arrived, records its size and hash, and queues ingestion. Completing again changes nothing.</summary>
+    /// <summary>
+    /// After a direct upload: what the staging blob holds must be exactly the size declared at the start
+    /// (which the plan's storage was checked against); it is then copied to the file's own blob, which no
+    /// URL can write, hashing it on the way, and ingestion is queued. A refused upload is removed entirely
+    /// (record and bytes), so nothing of it counts. Completing again answers the file as it is.
+    /// </summary>
     public async Task<StoredFile> CompleteUploadAsync(CurrentUser user, string fileId, CancellationToken cancellationToken)
     {
         var file = await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false);
         if (file.Status != FileStatus.Uploading) return file;
-        var uploaded = await contents.MeasureAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false)
+        var now = clock.GetUtcNow();
+        if (file.CompletingUntil > now) throw new ConflictException("The upload is being completed by another request; read the file in a moment.");
+        var staged = await contents.FindStagedAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false)
             ?? throw new ConflictException("No bytes have been committed for this upload yet: put the blocks and the block list first.");
+        if (staged.Size < file.Size)
+            throw new ConflictException($"{staged.Size} of the {file.Size} bytes declared have been committed; commit the rest, then complete.");
+        if (staged.Size > file.Size)
+            throw await RefuseUploadAsync(user, file, new PayloadTooLargeException(
+                $"The upload holds {staged.Size} bytes but {file.Size} were declared; it was removed. Begin a new upload with the file's real size.")).ConfigureAwait(false);
         try
         {
-            if (uploaded.Size > options.Value.MaxFileBytes) throw new PayloadTooLargeException($"The file may be at most {options.Value.MaxFileBytes} bytes.");
-            file = Accept(file with { Size = uploaded.Size, UpdatedAt = clock.GetUtcNow() }, uploaded);
+            // The plan may have changed since the upload began; the record already counts the declared size.
+            var kept = await files.TotalsAsync(user.UserId, cancellationToken).ConfigureAwait(false);
+            await quotas.EnsureWithinAsync(user, QuotaKind.StorageBytes, kept.Bytes, cancellationToken).ConfigureAwait(false);
         }
-        catch (DomainException)
+        catch (QuotaExceededException ex)
         {
-            await contents.DeleteAsync(user.UserId, fileId, CancellationToken.None).ConfigureAwait(false); // the next attempt starts clean
+            throw await RefuseUploadAsync(user, file, ex).ConfigureAwait(false);
+        }
+
+        // One request completes it; a second one meanwhile is told to wait (the claim lapses if this one dies).
+        file = await files.TryUpdateAsync(user.UserId, file with { CompletingUntil = now + CompletionClaim, UpdatedAt = now }, cancellationToken).ConfigureAwait(false)
+            ?? throw new ConflictException("The upload is being completed by another request; read the file in a moment.");
+        StoredFile completed;
+        try
+        {
+            var uploaded = await contents.PromoteStagedAsync(user.UserId, fileId, staged, file.ContentType, file.Size, cancellationToken).ConfigureAwait(false);
+            completed = Accept(file with { Size = uploaded.Size, CompletingUntil = null, UpdatedAt = clock.GetUtcNow() }, uploaded);
+        }
+        catch (PayloadTooLargeException)
+        {
+            throw await RefuseUploadAsync(user, file, new PayloadTooLargeException(
+                $"The upload holds more than the {file.Size} bytes declared; it was removed. Begin a new upload with the file's real size.")).ConfigureAwait(false);
+        }
+        catch (DomainException ex) when (ex is not ConflictException)
+        {
+            throw await RefuseUploadAsync(user, file, ex).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Storage failed or the bytes changed: let the next attempt in at once.
+            await files.TryUpdateAsync(user.UserId, file with { CompletingUntil = null }, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
-        var saved = await files.TryUpdateAsync(user.UserId, file, cancellationToken).ConfigureAwait(false);
-        if (saved is null) return await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false); // completed concurrently
+        var saved = await files.TryUpdateAsync(user.UserId, completed, cancellationToken).ConfigureAwait(false)
+            ?? throw new ConflictException("The upload changed while it was being completed; read the file.");
+        await contents.DeleteStagedAsync(user.UserId, fileId, CancellationToken.None).ConfigureAwait(false);
         if (saved.Status == FileStatus.Queued) await ingestion.EnqueueAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false);
         return saved;
     }
 
-    /// <summary>One more file of <paramref name="bytes"/> must fit the plan's file count and storage (402 otherwise); answers what the user keeps now.</summary>
-    private async Task<(int Files, long Bytes)> EnsureRoomAsync(CurrentUser user, long bytes, CancellationToken cancellationToken)
+    /// <summary>How long one <c>complete</c> holds an upload: copying the largest file takes seconds, not minutes.</summary>
+    private static readonly TimeSpan CompletionClaim = TimeSpan.FromMinutes(5);
+
+    /// <summary>Removes a refused direct upload (record, staging and stored bytes) and answers the reason, for the caller to throw.</summary>
+    private async Task<DomainException> RefuseUploadAsync(CurrentUser user, StoredFile file, DomainException reason)
     {
+        await files.DeleteAsync(user.UserId, file.Id, CancellationToken.None).ConfigureAwait(false);
+        await contents.DeleteAsync(user.UserId, file.Id, CancellationToken.None).ConfigureAwait(false);
+        LogUploadRefused(logger, file.Id, reason.Message);
+        return reason;
+    }
+
+    /// <summary>
+    /// Removes direct uploads never completed once their URL has expired and the grace for completing has
+    /// passed (records and staged bytes, so they stop counting), and any staging blob written since.
+    /// </summary>
+    public async Task<int> SweepAbandonedUploadsAsync(CancellationToken cancellationToken)
+    {
+        var cutoff = clock.GetUtcNow() - options.Value.SignedUrlLifetime - options.Value.UploadCompletionGrace;
+        var removed = 0;
+        await foreach (var (userId, fileId) in files.FindAbandonedUploadsAsync(cutoff, cancellationToken).ConfigureAwait(false))
+        {
+            if (await files.FindAsync(userId, fileId, cancellationToken).ConfigureAwait(false) is not { Status: FileStatus.Uploading } file || file.CompletingUntil > clock.GetUtcNow()) continue;
+            await files.DeleteAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
+            await contents.DeleteAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
+            removed++;
+        }
+        var strays = await contents.SweepStagedAsync(cutoff, cancellationToken).ConfigureAwait(false);
+        if (removed + strays > 0) LogUploadsSwept(logger, removed, strays);
+        return removed;
+    }
+
+    /// <summary>
+    /// One more file of <paramref name="bytes"/> must fit the plan's file count and storage, and one that would be
+    /// indexed needs passages left this month (402 otherwise); answers what the user keeps now.
+    /// </summary>
+    private async Task<(int Files, long Bytes)> EnsureRoomAsync(CurrentUser user, string name, string contentType, long bytes, CancellationToken cancellationToken)
+    {
+        if (FileFormats.Declared(name, contentType) != FileFormat.Unsupported)
+            await quotas.EnsureAsync(user, QuotaKind.Passages, cancellationToken).ConfigureAwait(false);
         var kept = await files.TotalsAsync(user.UserId, cancellationToken).ConfigureAwait(false);
         await quotas.EnsureWithinAsync(user, QuotaKind.Files, kept.Files + 1, cancellationToken).ConfigureAwait(false);
         await quotas.EnsureWithinAsync(user, QuotaKind.StorageBytes, kept.Bytes + bytes, cancellationToken).ConfigureAwait(false);
@@ -137,8 +212,13 @@ public sealed partial class FileService(
     public async Task<StoredFile> RetryAsync(CurrentUser user, string fileId, CancellationToken cancellationToken)
     {
         var file = await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false);
-        if (file.Status != FileStatus.Failed) throw new ConflictException($"Only a failed file can be retried; this one is {file.Status.ToString().ToLowerInvariant()}.");
-        var queued = await files.TryUpdateAsync(user.UserId, file with { Status = FileStatus.Queued, Attempts = 0, UpdatedAt = clock.GetUtcNow() }, cancellationToken).ConfigureAwait(false)
+        if (file.Status != FileStatus.Failed && file.NotIndexed is null)
+            throw new ConflictException($"Only a failed file, or one the plan did not index in full, can be retried; this one is {file.Status.ToString().ToLowerInvariant()}.");
+        // A retry starts afresh: its passages are granted (and counted) again.
+        var queued = await files.TryUpdateAsync(user.UserId, file with
+            {
+                Status = FileStatus.Queued, Attempts = 0, PassagesGranted = null, NotIndexed = null, Errors = [], UpdatedAt = clock.GetUtcNow(),
+            }, cancellationToken).ConfigureAwait(false)
             ?? throw new ConflictException("The file changed meanwhile; read it again.");
         await ingestion.EnqueueAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false);
         return queued;
@@ -211,6 +291,12 @@ public sealed partial class FileService(
     private static string NewId() => Ids.New(IdPrefix);
 
     private static bool IsWellFormed(string? id) => Ids.IsWellFormed(id, IdPrefix);
+
+    [LoggerMessage(EventId = 5011, Level = LogLevel.Information, Message = "Direct upload {FileId} refused at completion and removed: {Reason}")]
+    private static partial void LogUploadRefused(ILogger logger, string fileId, string reason);
+
+    [LoggerMessage(EventId = 5012, Level = LogLevel.Information, Message = "Removed {Uploads} abandoned direct uploads and {Strays} stray staging blobs")]
+    private static partial void LogUploadsSwept(ILogger logger, int uploads, int strays);
 
     [LoggerMessage(EventId = 5010, Level = LogLevel.Warning, Message = "The model could not answer about a file ({ErrorType}: {Error}); answered with the passages")]
     private static partial void LogModelUnavailable(ILogger logger, string errorType, string error);

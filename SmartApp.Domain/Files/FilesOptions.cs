@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace SmartApp.Domain.Files;
 
 /// <summary>File limits and ingestion tuning: section <c>Files</c>.</summary>
-public sealed class FilesOptions
+public sealed class FilesOptions : IValidatableObject
 {
     public const string Section = "Files";
 
@@ -15,7 +15,7 @@ public sealed class FilesOptions
     public long MaxFileBytes { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>How long upload and download URLs stay valid.</summary>
-    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
+    [Range(typeof(TimeSpan), "00:00:05", "1.00:00:00")]
     public TimeSpan SignedUrlLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>Target chunk length in characters; neighbouring chunks overlap by a tenth of it.</summary>
@@ -46,4 +46,57 @@ public sealed class FilesOptions
 
     [Range(1_000, 10_000_000)]
     public int SearchIndexMaxEntries { get; set; } = 200_000;
+
+    /// <summary>How long a direct upload may wait for <c>complete</c> after its URL expired; then the sweep removes it and its bytes.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan UploadCompletionGrace { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How often an instance looks for ingestions to resume and uploads to remove.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Text kept from one file (characters); a file with more is failed with the reason.</summary>
+    [Range(1_000, 1_000_000_000)]
+    public long MaxExtractedCharacters { get; set; } = 20_000_000;
+
+    /// <summary>HTML and Markdown source read from one file (characters): the parsers hold it whole.</summary>
+    [Range(1_000, 1_000_000_000)]
+    public long MaxMarkupCharacters { get; set; } = 40_000_000;
+
+    /// <summary>What an Office package or a PDF's streams may expand to in total when decompressed.</summary>
+    [Range(1024, 16L * 1024 * 1024 * 1024)]
+    public long MaxPackageBytes { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>Parts an Office package may have.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxPackageEntries { get; set; } = 10_000;
+
+    /// <summary>How many times a part of 1 MB or more may expand over its compressed size (text XML compresses 10–30 times).</summary>
+    [Range(2, 100_000)]
+    public double MaxCompressionRatio { get; set; } = 200;
+
+    /// <summary>What one PDF stream may expand to (PDF readers decode a stream whole).</summary>
+    [Range(1024, 4L * 1024 * 1024 * 1024)]
+    public long MaxPdfStreamBytes { get; set; } = 64L * 1024 * 1024;
+
+    [Range(1, 1_000_000)]
+    public int MaxPdfPages { get; set; } = 5_000;
+
+    /// <summary>How deeply a document's elements may nest (XML, HTML, Markdown, PDF objects).</summary>
+    [Range(8, 10_000)]
+    public int MaxNestingDepth { get; set; } = 256;
+
+    /// <summary>Time one file's text extraction may take; shorter than <see cref="IngestionStallTimeout"/>, so a slow file is never taken up twice at once.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:30:00")]
+    public TimeSpan ExtractionTimeout { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>How far the instance's resident memory may grow while one file is read.</summary>
+    [Range(16L * 1024 * 1024, 64L * 1024 * 1024 * 1024)]
+    public long ExtractionMemoryBytes { get; set; } = 512L * 1024 * 1024;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (ExtractionTimeout >= IngestionStallTimeout)
+            yield return new ValidationResult("Files:ExtractionTimeout must be shorter than Files:IngestionStallTimeout.", [nameof(ExtractionTimeout)]);
+    }
 }

@@ -22,30 +22,61 @@ public interface IFileStore
     /// <summary>Marks the file deleted (from then on it is not found and its chunks are not returned), then removes its chunks.</summary>
     Task<bool> DeleteAsync(string userId, string fileId, CancellationToken cancellationToken);
 
+    /// <summary>Direct uploads of any user started before <paramref name="startedBefore"/> and never completed.</summary>
+    IAsyncEnumerable<(string UserId, string FileId)> FindAbandonedUploadsAsync(DateTimeOffset startedBefore, CancellationToken cancellationToken);
+
     /// <summary>Files of any user whose ingestion is queued or has not moved since <paramref name="stuckBefore"/> (to resume after a restart).</summary>
     IAsyncEnumerable<(string UserId, string FileId)> FindUnfinishedAsync(DateTimeOffset stuckBefore, CancellationToken cancellationToken);
 }
 
-/// <summary>File bytes (Blob Storage, <c>users/{userId}/{fileId}</c>).</summary>
+/// <summary>
+/// File bytes (Blob Storage): the file at <c>users/{userId}/{fileId}</c>, which only the app writes, and
+/// a direct upload's staging blob, which only that upload's URL writes, in a container of the user's own.
+/// </summary>
 public interface IFileContentStore
 {
     /// <summary>Streams <paramref name="content"/> into the blob, measuring size and SHA-256 as it goes; over <paramref name="maxBytes"/> stops at once (413).</summary>
     Task<UploadedContent> UploadAsync(string userId, string fileId, Stream content, string contentType, long maxBytes, CancellationToken cancellationToken);
 
-    /// <summary>Size and SHA-256 of what a direct upload left, or null when nothing was committed.</summary>
-    Task<UploadedContent?> MeasureAsync(string userId, string fileId, CancellationToken cancellationToken);
+    /// <summary>What a direct upload has committed to its staging blob (length and version), or null when nothing.</summary>
+    Task<StagedContent?> FindStagedAsync(string userId, string fileId, CancellationToken cancellationToken);
 
-    /// <summary>Copies the bytes to a local temporary file (deleted when the stream is closed), for readers that need to seek.</summary>
-    Task<Stream> DownloadToTempAsync(string userId, string fileId, CancellationToken cancellationToken);
+    /// <summary>
+    /// Copies that version of the staging blob to the file's own blob, measuring size and SHA-256 as it
+    /// goes (never more than <paramref name="maxBytes"/>); a staging blob rewritten meanwhile fails the copy (409).
+    /// </summary>
+    Task<UploadedContent> PromoteStagedAsync(string userId, string fileId, StagedContent staged, string contentType, long maxBytes, CancellationToken cancellationToken);
 
+    Task DeleteStagedAsync(string userId, string fileId, CancellationToken cancellationToken);
+
+    /// <summary>Removes every staging blob last written before <paramref name="before"/> (its URL has expired); answers how many.</summary>
+    Task<int> SweepStagedAsync(DateTimeOffset before, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Copies the bytes to a local temporary file (deleted when the stream is closed), for readers that need
+    /// to seek, reading no more than <paramref name="maxBytes"/> and checking them against <paramref name="expected"/>
+    /// (<see cref="StoredContentMismatchException"/> when they differ).
+    /// </summary>
+    Task<Stream> DownloadToTempAsync(string userId, string fileId, ExpectedContent expected, long maxBytes, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the file's bytes and any staging blob of its upload.</summary>
     Task DeleteAsync(string userId, string fileId, CancellationToken cancellationToken);
 
-    /// <summary>A URL that may create and write this one blob (blocks and block list) until it expires.</summary>
+    /// <summary>A URL that may create and write this upload's staging blob (blocks and block list) until it expires.</summary>
     Task<SignedUrl> CreateUploadUrlAsync(string userId, string fileId, TimeSpan lifetime, CancellationToken cancellationToken);
 
     /// <summary>A URL that may read this one blob until it expires, served with the file's name.</summary>
     Task<SignedUrl> CreateDownloadUrlAsync(string userId, string fileId, string fileName, string contentType, TimeSpan lifetime, CancellationToken cancellationToken);
 }
+
+/// <summary>What a record says the stored bytes are: their length, and their SHA-256 once it is known.</summary>
+public sealed record ExpectedContent(long Size, string? Sha256);
+
+/// <summary>A staging blob as committed: its length and the version that length belongs to.</summary>
+public sealed record StagedContent(long Size, string Version);
+
+/// <summary>Stored bytes that are not what the file's record says (length or SHA-256).</summary>
+public sealed class StoredContentMismatchException(string message) : Exception(message);
 
 /// <summary>Search over a user's file chunks. Locally hybrid search over Cosmos; a Raindrop SmartBuckets adapter implements the same port.</summary>
 public interface IFileSearch

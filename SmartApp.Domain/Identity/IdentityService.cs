@@ -14,6 +14,7 @@ public sealed partial class IdentityService(
     DemoTokenService demoTokens,
     IAccessTokenValidator tokens,
     SessionRevocations revocations,
+    AllowedOrigins origins,
     Microsoft.Extensions.Options.IOptions<AuthOptions> options,
     IIdentityProvider? provider = null)
 {
@@ -106,17 +107,9 @@ public sealed partial class IdentityService(
         return provider.GetLogoutUrl(session, returnTo);
     }
 
-    /// <summary>A relative path on this app (not protocol-relative), or an absolute URL on an allowed origin.</summary>
-    public bool IsAllowedReturn(string returnTo)
-    {
-        if (returnTo.Length > 2048 || returnTo.Any(char.IsControl)) return false;
-        if (returnTo.StartsWith('/')) return !returnTo.StartsWith("//", StringComparison.Ordinal) && !returnTo.StartsWith("/\\", StringComparison.Ordinal);
-        return Uri.TryCreate(returnTo, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http"
-            && IsAllowedOrigin(uri.GetLeftPart(UriPartial.Authority));
-    }
+    public bool IsAllowedReturn(string returnTo) => origins.IsAllowedReturn(returnTo);
 
-    public bool IsAllowedOrigin(string origin) =>
-        options.Value.AllowedOrigins.Any(allowed => string.Equals(allowed.TrimEnd('/'), origin.TrimEnd('/'), StringComparison.OrdinalIgnoreCase));
+    public bool IsAllowedOrigin(string origin) => origins.IsAllowedOrigin(origin);
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -25,6 +26,7 @@ public static class IdentityServiceCollectionExtensions
         services.AddSingleton<IUserRepository>(sp => ActivatorUtilities.CreateInstance<CachedUserRepository>(sp, sp.GetRequiredService<CosmosUserRepository>()));
         services.AddSingleton<ISigningKeyStore, BlobSigningKeyStore>();
         services.AddSingleton<DemoTokenService>();
+        services.TryAddSingleton<AllowedOrigins>();
         services.AddSingleton<IdentityService>();
         services.AddSingleton<SessionRevocations>();
         services.AddSingleton<IAccountDataStore, Adapters.Storage.StorageAccountDataStore>();

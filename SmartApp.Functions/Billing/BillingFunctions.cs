@@ -24,7 +24,7 @@ public sealed class BillingFunctions(BillingService billing)
     public async Task<IActionResult> Checkout([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "billing/checkout")] HttpRequest req)
     {
         var body = await req.ReadJsonAsync<CheckoutRequest>().ConfigureAwait(false);
-        var url = await billing.CheckoutAsync(req.CurrentUser(), body.Plan, body.SuccessUrl, body.CancelUrl, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var url = await billing.CheckoutAsync(req.CurrentUser(), body.Plan, body.SuccessUrl, body.CancelUrl, AppOrigin(req), req.HttpContext.RequestAborted).ConfigureAwait(false);
         return new OkObjectResult(new { url });
     }
 
@@ -32,7 +32,7 @@ public sealed class BillingFunctions(BillingService billing)
     public async Task<IActionResult> Portal([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "billing/portal")] HttpRequest req)
     {
         var body = await req.ReadJsonAsync(whenEmpty: new PortalRequest(null)).ConfigureAwait(false);
-        var url = await billing.PortalAsync(req.CurrentUser(), body.ReturnUrl, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var url = await billing.PortalAsync(req.CurrentUser(), body.ReturnUrl, AppOrigin(req), req.HttpContext.RequestAborted).ConfigureAwait(false);
         return new OkObjectResult(new { url });
     }
 
@@ -47,7 +47,7 @@ public sealed class BillingFunctions(BillingService billing)
             usage = new
             {
                 messagesToday = usage.Today.Messages, promptTokensToday = usage.Today.PromptTokens, completionTokensToday = usage.Today.CompletionTokens,
-                tokensThisMonth = usage.ThisMonth.Tokens, files = usage.Files, storageBytes = usage.StorageBytes, memories = usage.Memories, records = usage.Records,
+                tokensThisMonth = usage.ThisMonth.Tokens, files = usage.Files, storageBytes = usage.StorageBytes, memories = usage.Memories, records = usage.Records, passagesThisMonth = usage.PassagesThisMonth,
             },
         });
     }
@@ -59,9 +59,7 @@ public sealed class BillingFunctions(BillingService billing)
     [Function("BillingWebhook"), AllowAnonymous]
     public async Task<IActionResult> Webhook([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "billing/webhook")] HttpRequest req)
     {
-        if (req.ContentLength > MaxWebhookBytes) throw new PayloadTooLargeException($"A webhook body may be at most {MaxWebhookBytes} bytes.");
-        using var reader = new StreamReader(req.Body, Encoding.UTF8);
-        var body = await reader.ReadToEndAsync(req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var body = Encoding.UTF8.GetString(await req.ReadBodyAsync(MaxWebhookBytes, "A webhook body").ConfigureAwait(false));
         try
         {
             var outcome = await billing.HandleWebhookAsync(body, req.Headers["Stripe-Signature"], req.HttpContext.RequestAborted).ConfigureAwait(false);
@@ -74,6 +72,9 @@ public sealed class BillingFunctions(BillingService billing)
             return new ObjectResult(problem) { StatusCode = StatusCodes.Status500InternalServerError, ContentTypes = { ProblemWriter.ContentType } };
         }
     }
+
+    /// <summary>The origin this request reached the app on (the platform only routes the app's own host names here).</summary>
+    private static Uri AppOrigin(HttpRequest req) => new($"{req.Scheme}://{req.Host}");
 
     public sealed record CheckoutRequest(string? Plan, string? SuccessUrl, string? CancelUrl);
 

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
@@ -23,11 +24,14 @@ public sealed class OpenAICompatibleFunctions(ChatService chat, IOptions<VultrOp
     [Function("OpenAIChatCompletions")]
     public async Task Complete([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/chat/completions")] HttpRequest req)
     {
-        var body = await req.ReadJsonAsync<JsonObject>().ConfigureAwait(false);
-        var messages = (body["messages"] as JsonArray ?? throw new ValidationFailedException("messages", "'messages' is required.")).Select(ReadMessage).ToList();
-        var model = body["model"]?.GetValue<string>() ?? vultr.Value.Model;
-        var stream = body["stream"]?.GetValue<bool>() == true;
-        var includeUsage = body["stream_options"]?["include_usage"]?.GetValue<bool>() == true;
+        // Typed: a field of the wrong type ("model": 1) is a 400 naming it; fields SmartApp does not use are ignored, as OpenAI clients send many.
+        var body = await req.ReadJsonAsync<CompletionRequest>().ConfigureAwait(false);
+        if (body.Messages is not { Count: > 0 }) throw new ValidationFailedException("messages", "'messages' is required: at least the user's message.");
+        if (body.Messages.Count > MaxMessages) throw new ValidationFailedException("messages", $"At most {MaxMessages} messages.");
+        var messages = body.Messages.Select((m, i) => ReadMessage(m, i)).ToList();
+        var model = body.Model ?? vultr.Value.Model;
+        var stream = body.Stream == true;
+        var includeUsage = body.StreamOptions?.IncludeUsage == true;
         var id = $"chatcmpl-{Guid.NewGuid():N}";
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var response = req.HttpContext.Response;
@@ -69,23 +73,43 @@ public sealed class OpenAICompatibleFunctions(ChatService chat, IOptions<VultrOp
         }
     }
 
+    private const int MaxMessages = 500;
+
+    public sealed record CompletionRequest(string? Model, IReadOnlyList<CompletionMessage?>? Messages, bool? Stream, [property: JsonPropertyName("stream_options")] StreamOptionsRequest? StreamOptions);
+
+    public sealed record CompletionMessage(string? Role, JsonElement Content);
+
+    public sealed record StreamOptionsRequest([property: JsonPropertyName("include_usage")] bool? IncludeUsage);
+
     /// <summary>A message as OpenAI clients send it: <c>content</c> a string or a list of parts (text parts are kept).</summary>
-    private static (MessageRole? Role, string Content) ReadMessage(JsonNode? node)
+    private static (MessageRole? Role, string Content) ReadMessage(CompletionMessage? message, int index)
     {
-        var role = node?["role"]?.GetValue<string>();
-        var content = node?["content"] switch
+        var field = $"messages[{index}]";
+        if (message is null) throw new ValidationFailedException(field, "A message must be an object with 'role' and 'content'.");
+        var content = message.Content.ValueKind switch
         {
-            JsonValue value when value.TryGetValue<string>(out var text) => text,
-            JsonArray parts => string.Concat(parts.Where(p => p?["type"]?.GetValue<string>() == "text").Select(p => p!["text"]?.GetValue<string>())),
-            _ => "",
+            JsonValueKind.String => message.Content.GetString()!,
+            JsonValueKind.Array => string.Concat(message.Content.EnumerateArray().Select(part => TextPart(part, field))),
+            JsonValueKind.Null or JsonValueKind.Undefined => "",
+            _ => throw new ValidationFailedException($"{field}.content", "'content' must be a string or a list of content parts."),
         };
-        return role switch
+        return message.Role switch
         {
             "user" => (MessageRole.User, content),
             "assistant" => (MessageRole.Assistant, content),
             "system" or "developer" => (null, content),
-            _ => throw new ValidationFailedException("messages", $"Unsupported message role '{role}'; use system, developer, user or assistant."),
+            _ => throw new ValidationFailedException($"{field}.role", $"Unsupported message role '{message.Role}'; use system, developer, user or assistant."),
         };
+    }
+
+    private static string TextPart(JsonElement part, string field)
+    {
+        if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+            throw new ValidationFailedException($"{field}.content", "Each content part must be an object with a string 'type'.");
+        if (type.GetString() != "text") return "";
+        return part.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String
+            ? text.GetString()!
+            : throw new ValidationFailedException($"{field}.content", "A text part needs a string 'text'.");
     }
 
     private static JsonObject Usage(TokenUsage usage) => new()

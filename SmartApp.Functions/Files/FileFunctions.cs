@@ -23,8 +23,7 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
     public async Task<IActionResult> Upload([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "files")] HttpRequest req)
     {
         var cancellationToken = req.HttpContext.RequestAborted;
-        if (req.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-            limit.MaxRequestBodySize = options.Value.MaxFileBytes + 64 * 1024; // multipart framing on top of the file
+        req.RaiseBodyLimit(options.Value.MaxFileBytes + 64 * 1024); // multipart framing on top of the file
 
         StoredFile file;
         if (MediaTypeHeaderValue.TryParse(req.ContentType, out var mediaType) && mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
@@ -139,11 +138,11 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
     public sealed record FileResponse(
         string Id, string Name, long Size, string ContentType, string? Sha256, FileStatus Status,
         IReadOnlyDictionary<string, StageProgress> Stages, IReadOnlyList<string> Errors, int ChunkCount,
-        DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? IndexedAt)
+        DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? IndexedAt, NotIndexedPart? NotIndexed)
     {
         public static FileResponse From(StoredFile f) => new(
             f.Id, f.Name, f.Size, f.ContentType, f.Sha256, f.Status,
             f.Stages.ToDictionary(s => s.Key.ToString().ToLowerInvariant(), s => s.Value), f.Errors, f.ChunkCount,
-            f.CreatedAt, f.UpdatedAt, f.IndexedAt);
+            f.CreatedAt, f.UpdatedAt, f.IndexedAt, f.NotIndexed);
     }
 }

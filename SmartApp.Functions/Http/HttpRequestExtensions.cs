@@ -36,19 +36,15 @@ internal static class HttpRequestExtensions
             return whenEmpty ?? throw new ValidationFailedException("body", "A JSON body is required.");
         if (!IsJson(request.ContentType))
             throw new UnsupportedMediaTypeException("Send the body as application/json.");
-        if (request.ContentLength > maxBytes)
-            throw new PayloadTooLargeException($"The JSON body may be at most {maxBytes} bytes.");
-
-        using var buffer = new MemoryStream();
-        await CopyBoundedAsync(request.Body, buffer, maxBytes, request.HttpContext.RequestAborted).ConfigureAwait(false);
-        if (buffer.Length == 0)
+        var body = await request.ReadBodyAsync(maxBytes, "The JSON body").ConfigureAwait(false);
+        if (body.Length == 0)
             return whenEmpty ?? throw new ValidationFailedException("body", "A JSON body is required.");
         // JSON is UTF-8 (RFC 8259); the parser does not look inside values it skips, so the whole body is checked here.
-        if (!System.Text.Unicode.Utf8.IsValid(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)))
+        if (!System.Text.Unicode.Utf8.IsValid(body))
             throw new ValidationFailedException("body", "The body is not valid UTF-8.");
         try
         {
-            return JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), JsonDefaults.Options)
+            return JsonSerializer.Deserialize<T>(body, JsonDefaults.Options)
                 ?? throw new ValidationFailedException("body", "The body must be a JSON object, not null.");
         }
         catch (JsonException ex)
@@ -63,14 +59,36 @@ internal static class HttpRequestExtensions
         contentType is not null && (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)
             || (contentType.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && contentType.Contains("+json", StringComparison.OrdinalIgnoreCase)));
 
-    private static async Task CopyBoundedAsync(Stream source, Stream destination, long maxBytes, CancellationToken cancellationToken)
+    /// <summary>
+    /// The whole body, refused with a 413 as soon as it passes <paramref name="maxBytes"/> (before it is
+    /// buffered further), whether or not it declared its length.
+    /// </summary>
+    public static async Task<byte[]> ReadBodyAsync(this HttpRequest request, long maxBytes, string what)
+    {
+        if (request.ContentLength > maxBytes) throw new PayloadTooLargeException($"{what} may be at most {maxBytes} bytes.");
+        // What follows the bound is never read by the app: after the 413 the server reads it to the end and discards
+        // it, so the client (and the host's proxy in front of the worker) gets that answer, not a dropped connection.
+        if (request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
+        using var buffer = new MemoryStream();
+        await CopyBoundedAsync(request.Body, buffer, maxBytes, what, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        return buffer.ToArray();
+    }
+
+    /// <summary>Lets the server read up to <paramref name="maxBytes"/> of this request's body (above its default limit).</summary>
+    public static void RaiseBodyLimit(this HttpRequest request, long maxBytes)
+    {
+        if (request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit && limit.MaxRequestBodySize < maxBytes)
+            limit.MaxRequestBodySize = maxBytes;
+    }
+
+    private static async Task CopyBoundedAsync(Stream source, Stream destination, long maxBytes, string what, CancellationToken cancellationToken)
     {
         var chunk = new byte[16 * 1024];
         int read;
         while ((read = await source.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
         {
             if (destination.Length + read > maxBytes)
-                throw new PayloadTooLargeException($"The JSON body may be at most {maxBytes} bytes.");
+                throw new PayloadTooLargeException($"{what} may be at most {maxBytes} bytes.");
             await destination.WriteAsync(chunk.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
         }
     }

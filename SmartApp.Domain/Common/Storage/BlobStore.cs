@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -29,6 +31,16 @@ public sealed partial class BlobStore
 
     /// <summary>Where a user's blobs live: every blob of theirs is under this prefix, and nothing else is.</summary>
     public static string UserPrefix(string userId) => $"users/{userId}/";
+
+    /// <summary>Names of the containers that hold direct uploads' staging blobs, one per user.</summary>
+    public const string UploadsContainerPrefix = "uploads-";
+
+    /// <summary>
+    /// The user's container for direct uploads on their way in: the only place an upload URL can write.
+    /// One per user, so deleting the account deletes it, and every upload URL it gave stops working.
+    /// </summary>
+    public BlobContainerClient UploadsFor(string userId) =>
+        _service.GetBlobContainerClient(UploadsContainerPrefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(userId)))[..40]);
 
     /// <summary>The account, for what spans containers (user delegation keys for signed URLs).</summary>
     public BlobServiceClient Service => _service;

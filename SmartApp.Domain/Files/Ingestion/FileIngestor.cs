@@ -9,7 +9,8 @@ namespace SmartApp.Domain.Files.Ingestion;
 /// Reads a stored file into searchable chunks: extract text (pages kept), chunk, embed, index. Each
 /// stage's progress is written to the file's record; a failure is recorded with a reason a user can act on.
 /// </summary>
-public sealed partial class FileIngestor(IFileStore files, IFileContentStore contents, IEmbedder embedder, IOptions<FilesOptions> options, TimeProvider clock, ILogger<FileIngestor> logger)
+public sealed partial class FileIngestor(
+    IFileStore files, IFileContentStore contents, IEmbedder embedder, Common.Quotas.IQuotaGate quotas, IOptions<FilesOptions> options, TimeProvider clock, ILogger<FileIngestor> logger)
 {
     /// <summary>Ingests the file unless another worker holds it or it is done. Never throws for a bad file; it marks it failed.</summary>
     public async Task IngestAsync(string userId, string fileId, CancellationToken cancellationToken)
@@ -22,6 +23,20 @@ public sealed partial class FileIngestor(IFileStore files, IFileContentStore con
         if (format == FileFormat.Unsupported)
         {
             await files.TryUpdateAsync(userId, file with { Status = FileStatus.NotIndexed, UpdatedAt = clock.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        // Attempts are counted when a file is claimed, so one that took its worker down (which never reaches
+        // the catch below) is not claimed more than MaxIngestionAttempts times in all, on any instance.
+        if (file.Attempts >= options.Value.MaxIngestionAttempts)
+        {
+            LogGaveUp(logger, fileId, file.Attempts);
+            SmartAppTelemetry.FilesIngested.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
+            await files.TryUpdateAsync(userId, file with
+            {
+                Status = FileStatus.Failed,
+                Errors = [$"Reading the file stopped {file.Attempts} times without finishing (it may need more time or memory than one file is given); retry it, or split it into smaller files."],
+                UpdatedAt = clock.GetUtcNow(),
+            }, cancellationToken).ConfigureAwait(false);
             return;
         }
         // Claim it: only the worker whose update lands goes on.
@@ -70,21 +85,14 @@ public sealed partial class FileIngestor(IFileStore files, IFileContentStore con
             stage.Restart();
         }
         IReadOnlyList<ExtractedPage> pages;
-        await using (var content = await contents.DownloadToTempAsync(userId, file.Id, cancellationToken).ConfigureAwait(false))
+        await using (var content = await DownloadVerifiedAsync(userId, file, cancellationToken).ConfigureAwait(false))
         {
             var head = new byte[8];
             var read = await content.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
             if (!FileFormats.HeadMatches(format, head.AsSpan(0, read)))
                 throw new IngestionException($"The file's bytes are not {format} as its type says; upload it with its real content type.");
             content.Position = 0;
-            try
-            {
-                pages = await Task.Run(() => TextExtractor.Extract(content, format, cancellationToken), cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                throw new IngestionException($"The file could not be read as {format}: it may be damaged or protected.", ex);
-            }
+            pages = await ExtractBoundedAsync(content, format, cancellationToken).ConfigureAwait(false);
         }
         file = await SaveAsync(userId, file.WithStage(IngestionStage.Extract, pages.Count, pages.Count, clock.GetUtcNow()), cancellationToken).ConfigureAwait(false);
         Finished(IngestionStage.Extract);
@@ -92,7 +100,20 @@ public sealed partial class FileIngestor(IFileStore files, IFileContentStore con
         var pieces = Chunker.Split(pages, options.Value.ChunkCharacters);
         if (pieces.Count == 0)
             throw new IngestionException("The file has no text to index (a scanned document needs OCR first).");
-        var chunks = pieces.Select((p, i) => new FileChunk(Adapters.Cosmos.ChunkDocument.IdFor(file.Id, i), file.Id, i, p.Page, p.Start, p.End, p.Text)).ToList();
+        // The plan's passages: granted (and counted) once per file, before the embedding work; the rest is not indexed, with the reason.
+        if (file.PassagesGranted is not { } granted)
+        {
+            var grant = await quotas.GrantPassagesAsync(userId, pieces.Count, cancellationToken).ConfigureAwait(false);
+            granted = grant.Granted;
+            file = await SaveAsync(userId, file with
+            {
+                PassagesGranted = granted,
+                NotIndexed = granted < pieces.Count ? new NotIndexedPart(pieces.Count - granted, grant.Reason ?? "Past the plan's allowance.") : null,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        if (granted == 0)
+            return await SaveAsync(userId, file with { Status = FileStatus.NotIndexed, Errors = [file.NotIndexed!.Reason], UpdatedAt = clock.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
+        var chunks = pieces.Take(granted).Select((p, i) => new FileChunk(Adapters.Cosmos.ChunkDocument.IdFor(file.Id, i), file.Id, i, p.Page, p.Start, p.End, p.Text)).ToList();
         file = await SaveAsync(userId, file.WithStage(IngestionStage.Chunk, chunks.Count, chunks.Count, clock.GetUtcNow()), cancellationToken).ConfigureAwait(false);
         Finished(IngestionStage.Chunk);
 
@@ -116,12 +137,79 @@ public sealed partial class FileIngestor(IFileStore files, IFileContentStore con
         }, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The stored bytes, checked against the record (length, SHA-256) before anything reads them.</summary>
+    private async Task<Stream> DownloadVerifiedAsync(string userId, StoredFile file, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await contents.DownloadToTempAsync(userId, file.Id, new ExpectedContent(file.Size, file.Sha256), options.Value.MaxFileBytes, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoredContentMismatchException ex)
+        {
+            throw new IngestionException($"The stored bytes are not the ones that were uploaded ({ex.Message}); upload the file again.", ex);
+        }
+    }
+
+    /// <summary>
+    /// Extraction within the file's budget (characters, decompressed bytes, nesting, time, memory), on a
+    /// thread of its own with a large stack, so even a parser's deep recursion cannot take the instance down.
+    /// A parser that ignores the time budget is left behind once it is spent: the file fails either way.
+    /// </summary>
+    private async Task<IReadOnlyList<ExtractedPage>> ExtractBoundedAsync(Stream content, FileFormat format, CancellationToken cancellationToken)
+    {
+        using var budget = new ExtractionBudget(ExtractionLimits.From(options.Value), cancellationToken);
+        var done = new TaskCompletionSource<IReadOnlyList<ExtractedPage>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                done.TrySetResult(TextExtractor.Extract(content, format, budget));
+            }
+            catch (Exception ex)
+            {
+                done.TrySetException(ex);
+            }
+        }, ExtractionStackBytes) { IsBackground = true, Name = "file extraction" };
+        thread.Start();
+        try
+        {
+            try
+            {
+                return await done.Task.WaitAsync(options.Value.ExtractionTimeout + AbandonAfter, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                LogExtractionAbandoned(logger, format.ToString());
+                budget.Check();
+                throw new ExtractionLimitException($"The document took longer than {options.Value.ExtractionTimeout.TotalSeconds:0} s to read; at most that long is spent on one file.");
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            if (ex is ExtractionLimitException) throw new IngestionException(ex.Message, ex);
+            if (ex is OperationCanceledException) throw new IngestionException("The document took too long to read.", ex);
+            throw new IngestionException($"The file could not be read as {format}: it may be damaged or protected.", ex);
+        }
+    }
+
+    /// <summary>Stack for the extraction thread: parsers recurse per nesting level, and nesting is bounded well below what this holds.</summary>
+    private const int ExtractionStackBytes = 64 * 1024 * 1024;
+
+    /// <summary>How long past its time budget a parser that does not stop is waited for.</summary>
+    private static readonly TimeSpan AbandonAfter = TimeSpan.FromSeconds(5);
+
     /// <summary>Records progress; if the file was deleted or taken over meanwhile, this ingestion stops.</summary>
     private async Task<StoredFile> SaveAsync(string userId, StoredFile file, CancellationToken cancellationToken) =>
         await files.TryUpdateAsync(userId, file, cancellationToken).ConfigureAwait(false) ?? throw new IngestionAbandonedException();
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Ingested file {FileId}: {Chunks} chunks in {ElapsedMs:F0} ms")]
     private static partial void LogIngested(ILogger logger, string fileId, int chunks, double elapsedMs);
+
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Warning, Message = "File {FileId} was claimed {Attempts} times without finishing; it is failed")]
+    private static partial void LogGaveUp(ILogger logger, string fileId, int attempts);
+
+    [LoggerMessage(EventId = 5006, Level = LogLevel.Error, Message = "A {Format} parser did not stop when its time budget was spent; its thread is left to finish")]
+    private static partial void LogExtractionAbandoned(ILogger logger, string format);
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "Ingestion of file {FileId} failed (attempt {Attempt}, giving up: {GiveUp})")]
     private static partial void LogFailed(ILogger logger, Exception exception, string fileId, int attempt, bool giveUp);

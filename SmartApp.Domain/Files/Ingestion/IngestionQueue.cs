@@ -25,7 +25,7 @@ public sealed partial class InProcessIngestionQueue : IIngestionQueue
         private FileIngestor Ingestor => services.GetRequiredService<FileIngestor>();
         private IFileStore Files => services.GetRequiredService<IFileStore>();
 
-        private static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(1);
+        private static readonly TimeSpan StartDelay = TimeSpan.FromSeconds(5);
 
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
         {
@@ -57,10 +57,10 @@ public sealed partial class InProcessIngestionQueue : IIngestionQueue
 
         private async Task SweepAsync(CancellationToken stoppingToken)
         {
-            using var timer = new PeriodicTimer(SweepInterval, clock);
+            using var timer = new PeriodicTimer(options.Value.SweepInterval, clock);
             try
             {
-                await Task.Delay(TimeSpan.FromSeconds(5), clock, stoppingToken).ConfigureAwait(false); // let start-up finish first
+                await Task.Delay(options.Value.SweepInterval < StartDelay ? options.Value.SweepInterval : StartDelay, clock, stoppingToken).ConfigureAwait(false); // let start-up finish first
                 do
                 {
                     try
@@ -68,6 +68,7 @@ public sealed partial class InProcessIngestionQueue : IIngestionQueue
                         var before = clock.GetUtcNow() - options.Value.IngestionStallTimeout;
                         await foreach (var (userId, fileId) in Files.FindUnfinishedAsync(before, stoppingToken).ConfigureAwait(false))
                             await queue.EnqueueAsync(userId, fileId, stoppingToken).ConfigureAwait(false);
+                        await services.GetRequiredService<FileService>().SweepAbandonedUploadsAsync(stoppingToken).ConfigureAwait(false);
                     }
                     catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                     {
@@ -84,7 +85,7 @@ public sealed partial class InProcessIngestionQueue : IIngestionQueue
         [LoggerMessage(EventId = 5003, Level = LogLevel.Warning, Message = "Ingestion of file {FileId} could not run; it will be taken up again")]
         private static partial void LogIngestionError(ILogger logger, Exception exception, string fileId);
 
-        [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "Could not look for unfinished ingestions; will look again")]
+        [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "Could not look for unfinished ingestions and abandoned uploads; will look again")]
         private static partial void LogSweepFailed(ILogger logger, Exception exception);
     }
 }

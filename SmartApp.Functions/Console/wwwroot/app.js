@@ -410,7 +410,7 @@ async function refreshPlan() {
 
 $("#upgrade").addEventListener("click", async () => {
   try {
-    const { url } = await call("billing/checkout", { method: "POST", body: { plan: "pro", successUrl: location.href, cancelUrl: location.href } });
+    const { url } = await call("billing/checkout", { method: "POST", body: { plan: "pro", successUrl: location.pathname, cancelUrl: location.pathname } });
     location.assign(url);
   } catch (error) {
     showError("#plan-error", error);

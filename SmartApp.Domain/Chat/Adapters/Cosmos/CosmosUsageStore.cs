@@ -7,7 +7,8 @@ namespace SmartApp.Domain.Chat.Adapters.Cosmos;
 
 /// <summary>
 /// One item per user and UTC day (<c>id: tokens-yyyy-MM-dd</c>) and per user and UTC month (<c>tokens-yyyy-MM</c>)
-/// in container <c>usage</c>, counted up with patch increments, so concurrent turns never lose a count.
+/// in container <c>usage</c>, counted up with patch increments, so concurrent turns never lose a count; file
+/// passages granted for indexing likewise per month (<c>passages-yyyy-MM</c>).
 /// </summary>
 public sealed class CosmosUsageStore(CosmosStore store) : IUsageStore
 {
@@ -27,11 +28,29 @@ public sealed class CosmosUsageStore(CosmosStore store) : IUsageStore
             : UsageTotals.None;
     }
 
-    private static async Task IncrementAsync(Container container, string userId, string period, TokenUsage usage, CancellationToken cancellationToken)
+    public async Task AddPassagesAsync(string userId, DateTimeOffset at, int count, CancellationToken cancellationToken)
+    {
+        var container = await store.GetContainerAsync(CosmosContainers.Usage, cancellationToken).ConfigureAwait(false);
+        var period = Period(UsagePeriod.Month, at);
+        await IncrementAsync(container, userId, PassagesPrefix + period, [PatchOperation.Increment("/passages", count)],
+            () => new PassageDocument(PassagesPrefix + period, userId, "passages", period, count), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<long> GetPassagesAsync(string userId, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var container = await store.GetContainerAsync(CosmosContainers.Usage, cancellationToken).ConfigureAwait(false);
+        return (await container.ReadOrNullAsync<PassageDocument>(PassagesPrefix + Period(UsagePeriod.Month, at), userId, cancellationToken).ConfigureAwait(false))?.Resource?.Passages ?? 0;
+    }
+
+    private static Task IncrementAsync(Container container, string userId, string period, TokenUsage usage, CancellationToken cancellationToken) =>
+        IncrementAsync(container, userId, Id(period),
+            [PatchOperation.Increment("/promptTokens", usage.PromptTokens), PatchOperation.Increment("/completionTokens", usage.CompletionTokens), PatchOperation.Increment("/messages", 1)],
+            () => new UsageDocument(Id(period), userId, "tokens", period, Messages: 1, usage.PromptTokens, usage.CompletionTokens), cancellationToken);
+
+    /// <summary>Patch increments on the period's item; the first write of a period creates it (a concurrent creator's item is patched instead).</summary>
+    private static async Task IncrementAsync<T>(Container container, string userId, string id, PatchOperation[] increments, Func<T> first, CancellationToken cancellationToken)
     {
         var partition = new PartitionKey(userId);
-        var id = Id(period);
-        PatchOperation[] increments = [PatchOperation.Increment("/promptTokens", usage.PromptTokens), PatchOperation.Increment("/completionTokens", usage.CompletionTokens), PatchOperation.Increment("/messages", 1)];
         for (var attempt = 0; attempt < 3; attempt++)
         {
             try
@@ -43,13 +62,12 @@ public sealed class CosmosUsageStore(CosmosStore store) : IUsageStore
             {
                 try
                 {
-                    var first = new UsageDocument(id, userId, "tokens", period, Messages: 1, usage.PromptTokens, usage.CompletionTokens);
-                    await container.CreateItemAsync(first, partition, new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
+                    await container.CreateItemAsync(first(), partition, new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
                     return;
                 }
                 catch (CosmosException conflict) when (conflict.StatusCode == HttpStatusCode.Conflict)
                 {
-                    // Created by a concurrent turn: patch it.
+                    // Created by a concurrent writer: patch it.
                 }
             }
         }
@@ -59,6 +77,10 @@ public sealed class CosmosUsageStore(CosmosStore store) : IUsageStore
         at.UtcDateTime.ToString(period == UsagePeriod.Day ? "yyyy-MM-dd" : "yyyy-MM", CultureInfo.InvariantCulture);
 
     private static string Id(string period) => "tokens-" + period;
+
+    private const string PassagesPrefix = "passages-";
+
+    private sealed record PassageDocument(string Id, string UserId, string Type, string Period, long Passages);
 
     private sealed record UsageDocument(string Id, string UserId, string Type, string Period, int Messages, long PromptTokens, long CompletionTokens);
 }

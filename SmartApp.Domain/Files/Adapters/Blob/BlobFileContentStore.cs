@@ -23,7 +23,7 @@ public sealed class BlobFileContentStore(BlobStore blobs, TimeProvider clock) : 
     public async Task<UploadedContent> UploadAsync(string userId, string fileId, Stream content, string contentType, long maxBytes, CancellationToken cancellationToken)
     {
         var blob = await BlobAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
-        await using var measured = new MeasuringStream(content, maxBytes);
+        await using var measured = new MeasuringStream(content, maxBytes, max => new PayloadTooLargeException($"The file may be at most {max} bytes."));
         try
         {
             await blob.UploadAsync(measured, new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = contentType }, TransferOptions = Transfer }, cancellationToken)
@@ -38,15 +38,12 @@ public sealed class BlobFileContentStore(BlobStore blobs, TimeProvider clock) : 
         return measured.Result();
     }
 
-    public async Task<UploadedContent?> MeasureAsync(string userId, string fileId, CancellationToken cancellationToken)
+    public async Task<StagedContent?> FindStagedAsync(string userId, string fileId, CancellationToken cancellationToken)
     {
-        var blob = await BlobAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
         try
         {
-            await using var content = await blob.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false), cancellationToken).ConfigureAwait(false);
-            await using var measured = new MeasuringStream(content, long.MaxValue);
-            await measured.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
-            return measured.Result();
+            var properties = await Staging(userId, fileId).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return new StagedContent(properties.Value.ContentLength, properties.Value.ETag.ToString());
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
@@ -54,13 +51,74 @@ public sealed class BlobFileContentStore(BlobStore blobs, TimeProvider clock) : 
         }
     }
 
-    public async Task<Stream> DownloadToTempAsync(string userId, string fileId, CancellationToken cancellationToken)
+    public async Task<UploadedContent> PromoteStagedAsync(string userId, string fileId, StagedContent staged, string contentType, long maxBytes, CancellationToken cancellationToken)
+    {
+        var source = Staging(userId, fileId);
+        try
+        {
+            // Read only the version that was measured: bytes written after it fail the read, not the check.
+            await using var content = await source.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false)
+            {
+                Conditions = new BlobRequestConditions { IfMatch = new ETag(staged.Version) },
+            }, cancellationToken).ConfigureAwait(false);
+            return await UploadAsync(userId, fileId, content, contentType, maxBytes, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412 || ex.ErrorCode == BlobErrorCode.ConditionNotMet)
+        {
+            throw new ConflictException("The upload's bytes changed while it was being completed; complete it again.");
+        }
+    }
+
+    public async Task DeleteStagedAsync(string userId, string fileId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Staging(userId, fileId).DeleteIfExistsAsync(DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            // The user's uploads container is gone (account deleted).
+        }
+    }
+
+    public async Task<int> SweepStagedAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        var removed = 0;
+        await foreach (var container in blobs.Service.GetBlobContainersAsync(prefix: BlobStore.UploadsContainerPrefix, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            var client = blobs.Service.GetBlobContainerClient(container.Name);
+            try
+            {
+                await foreach (var blob in client.GetBlobsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+                {
+                    if (blob.Properties.LastModified is not { } modified || modified >= before) continue;
+                    await client.DeleteBlobIfExistsAsync(blob.Name, DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    removed++;
+                }
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+                // Deleted with its account meanwhile.
+            }
+        }
+        return removed;
+    }
+
+    public async Task<Stream> DownloadToTempAsync(string userId, string fileId, ExpectedContent expected, long maxBytes, CancellationToken cancellationToken)
     {
         var blob = await BlobAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
         var temp = new FileStream(Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 81920, System.IO.FileOptions.DeleteOnClose | System.IO.FileOptions.Asynchronous);
         try
         {
-            await blob.DownloadToAsync(temp, cancellationToken).ConfigureAwait(false);
+            await using (var source = await blob.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false), cancellationToken).ConfigureAwait(false))
+            await using (var measured = new MeasuringStream(source, Math.Min(expected.Size, maxBytes), _ => new StoredContentMismatchException($"more than the {expected.Size} bytes recorded")))
+            {
+                await measured.CopyToAsync(temp, cancellationToken).ConfigureAwait(false);
+                var found = measured.Result();
+                if (found.Size != expected.Size) throw new StoredContentMismatchException($"{found.Size} bytes where {expected.Size} were recorded");
+                if (expected.Sha256 is not null && !string.Equals(found.Sha256, expected.Sha256, StringComparison.OrdinalIgnoreCase))
+                    throw new StoredContentMismatchException("their SHA-256 differs from the one recorded");
+            }
             temp.Position = 0;
             return temp;
         }
@@ -75,11 +133,14 @@ public sealed class BlobFileContentStore(BlobStore blobs, TimeProvider clock) : 
     {
         var blob = await BlobAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
         await blob.DeleteIfExistsAsync(DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await DeleteStagedAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<SignedUrl> CreateUploadUrlAsync(string userId, string fileId, TimeSpan lifetime, CancellationToken cancellationToken) =>
-        await SignAsync(await BlobAsync(userId, fileId, cancellationToken).ConfigureAwait(false), BlobSasPermissions.Create | BlobSasPermissions.Write, lifetime, null, cancellationToken)
-            .ConfigureAwait(false);
+    public async Task<SignedUrl> CreateUploadUrlAsync(string userId, string fileId, TimeSpan lifetime, CancellationToken cancellationToken)
+    {
+        await blobs.UploadsFor(userId).CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        return await SignAsync(Staging(userId, fileId), BlobSasPermissions.Create | BlobSasPermissions.Write, lifetime, null, cancellationToken).ConfigureAwait(false);
+    }
 
     public async Task<SignedUrl> CreateDownloadUrlAsync(string userId, string fileId, string fileName, string contentType, TimeSpan lifetime, CancellationToken cancellationToken) =>
         await SignAsync(await BlobAsync(userId, fileId, cancellationToken).ConfigureAwait(false), BlobSasPermissions.Read, lifetime, sas =>
@@ -109,14 +170,17 @@ public sealed class BlobFileContentStore(BlobStore blobs, TimeProvider clock) : 
         return new SignedUrl(new BlobUriBuilder(blob.Uri) { Sas = sas.ToSasQueryParameters(key, blobs.Service.AccountName) }.ToUri(), expires);
     }
 
+    /// <summary>The upload's staging blob, in the user's uploads container: the only blob its URL can write.</summary>
+    private BlockBlobClient Staging(string userId, string fileId) => blobs.UploadsFor(userId).GetBlockBlobClient(fileId);
+
     private async Task<BlockBlobClient> BlobAsync(string userId, string fileId, CancellationToken cancellationToken)
     {
         await blobs.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         return blobs.Files.GetBlockBlobClient(BlobStore.UserPrefix(userId) + fileId);
     }
 
-    /// <summary>Passes bytes through, counting and hashing them and keeping the first few; past the limit it stops the upload with a 413.</summary>
-    private sealed class MeasuringStream(Stream inner, long maxBytes) : Stream
+    /// <summary>Passes bytes through, counting and hashing them and keeping the first few; past the limit it stops with the given failure.</summary>
+    private sealed class MeasuringStream(Stream inner, long maxBytes, Func<long, Exception> tooLong) : Stream
     {
         private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         private readonly byte[] _head = new byte[16];
@@ -145,7 +209,7 @@ public sealed class BlobFileContentStore(BlobStore blobs, TimeProvider clock) : 
         {
             if (_length < _head.Length) bytes[..(int)Math.Min(bytes.Length, _head.Length - _length)].CopyTo(_head.AsSpan((int)_length));
             _length += bytes.Length;
-            if (_length > maxBytes) throw new PayloadTooLargeException($"The file may be at most {maxBytes} bytes.");
+            if (_length > maxBytes) throw tooLong(maxBytes);
             _sha256.AppendData(bytes);
         }
 

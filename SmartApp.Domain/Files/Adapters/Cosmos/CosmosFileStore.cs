@@ -93,12 +93,20 @@ public sealed class CosmosFileStore(CosmosStore store) : IFileStore
         return true;
     }
 
-    public async IAsyncEnumerable<(string UserId, string FileId)> FindUnfinishedAsync(DateTimeOffset stuckBefore, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<(string UserId, string FileId)> FindUnfinishedAsync(DateTimeOffset stuckBefore, CancellationToken cancellationToken) =>
+        FindAcrossUsersAsync(new QueryDefinition(
+                "SELECT c.id, c.userId FROM c WHERE c.type = 'file' AND NOT IS_DEFINED(c.deleted) AND (c.status = 'queued' OR c.status = 'processing') AND c.updatedAt < @before")
+            .WithParameter("@before", stuckBefore.ToUniversalTime()), cancellationToken);
+
+    public IAsyncEnumerable<(string UserId, string FileId)> FindAbandonedUploadsAsync(DateTimeOffset startedBefore, CancellationToken cancellationToken) =>
+        FindAcrossUsersAsync(new QueryDefinition(
+                "SELECT c.id, c.userId FROM c WHERE c.type = 'file' AND NOT IS_DEFINED(c.deleted) AND c.status = 'uploading' AND c.createdAt < @before")
+            .WithParameter("@before", startedBefore.ToUniversalTime()), cancellationToken);
+
+    /// <summary>The sweeps' queries: the only ones that span partitions, and they read ids only.</summary>
+    private async IAsyncEnumerable<(string UserId, string FileId)> FindAcrossUsersAsync(QueryDefinition query, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        var query = new QueryDefinition(
-                "SELECT c.id, c.userId FROM c WHERE c.type = 'file' AND NOT IS_DEFINED(c.deleted) AND (c.status = 'queued' OR c.status = 'processing') AND c.updatedAt < @before")
-            .WithParameter("@before", stuckBefore.ToUniversalTime());
         using var iterator = container.GetItemQueryIterator<Owned>(query);
         while (iterator.HasMoreResults)
             foreach (var file in await iterator.ReadNextAsync(cancellationToken).ConfigureAwait(false))

@@ -23,6 +23,9 @@ internal sealed record FileDocument(string Id, string UserId, string Type)
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; init; }
     public DateTimeOffset? IndexedAt { get; init; }
+    public DateTimeOffset? CompletingUntil { get; init; }
+    public int? PassagesGranted { get; init; }
+    public NotIndexedPart? NotIndexed { get; init; }
     public bool? Deleted { get; init; }
     public int? Ttl { get; init; }
 
@@ -30,7 +33,8 @@ internal sealed record FileDocument(string Id, string UserId, string Type)
     {
         Name = file.Name, ContentType = file.ContentType, Size = file.Size, Sha256 = file.Sha256, Status = file.Status,
         Stages = new Dictionary<IngestionStage, StageProgress>(file.Stages), Errors = [.. file.Errors], ChunkCount = file.ChunkCount,
-        Attempts = file.Attempts, CreatedAt = file.CreatedAt, UpdatedAt = file.UpdatedAt, IndexedAt = file.IndexedAt,
+        Attempts = file.Attempts, CreatedAt = file.CreatedAt, UpdatedAt = file.UpdatedAt, IndexedAt = file.IndexedAt, CompletingUntil = file.CompletingUntil,
+        PassagesGranted = file.PassagesGranted, NotIndexed = file.NotIndexed,
     };
 
     public static FileDocument Tombstone(string userId, string fileId) =>
@@ -39,7 +43,7 @@ internal sealed record FileDocument(string Id, string UserId, string Type)
     public StoredFile ToFile(string? etag) => new(Id, Name ?? "", ContentType ?? "application/octet-stream", Size, CreatedAt)
     {
         Sha256 = Sha256, Status = Status, Stages = Stages ?? [], Errors = Errors ?? [], ChunkCount = ChunkCount, Attempts = Attempts,
-        UpdatedAt = UpdatedAt, IndexedAt = IndexedAt, ETag = etag,
+        UpdatedAt = UpdatedAt, IndexedAt = IndexedAt, CompletingUntil = CompletingUntil, PassagesGranted = PassagesGranted, NotIndexed = NotIndexed, ETag = etag,
     };
 }
 

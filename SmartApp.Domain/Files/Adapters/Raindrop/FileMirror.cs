@@ -37,7 +37,8 @@ public sealed partial class FileMirror(
         }
         // The content hash is set once the bytes are complete; until then there is nothing to send.
         if (change.Text("sha256") is not { } sha256 || mirrored?.Version == sha256) return;
-        if (change.TryGetProperty("size", out var size) && size.TryGetInt64(out var bytes) && bytes > raindrop.Value.MaxMirroredFileBytes)
+        if (!change.TryGetProperty("size", out var size) || !size.TryGetInt64(out var bytes)) return;
+        if (bytes > raindrop.Value.MaxMirroredFileBytes)
         {
             LogTooLarge(logger, fileId, bytes);
             return;
@@ -46,7 +47,9 @@ public sealed partial class FileMirror(
         byte[] content;
         try
         {
-            await using var stream = await contents.DownloadToTempAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
+            // Only the bytes the record describes go to Raindrop: checked for length and SHA-256 as they are read.
+            await using var stream = await contents.DownloadToTempAsync(userId, fileId, new ExpectedContent(bytes, sha256), raindrop.Value.MaxMirroredFileBytes, cancellationToken)
+                .ConfigureAwait(false);
             using var buffer = new MemoryStream();
             await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
             content = buffer.ToArray();
@@ -55,11 +58,19 @@ public sealed partial class FileMirror(
         {
             return; // deleted meanwhile: its tombstone follows in the feed
         }
+        catch (StoredContentMismatchException ex)
+        {
+            LogMismatch(logger, fileId, ex.Message);
+            return;
+        }
         var key = await buckets.PutObjectAsync(KeyOf(userId, fileId), content, change.Text("contentType") ?? "application/octet-stream", cancellationToken).ConfigureAwait(false);
         await ledger.RecordAsync(Area, fileId, userId, key, sha256, cancellationToken).ConfigureAwait(false);
     }
 
     public Task EraseAsync(MirroredItem item, CancellationToken cancellationToken) => buckets.DeleteObjectAsync(item.RaindropId, cancellationToken);
+
+    [LoggerMessage(EventId = 5102, Level = LogLevel.Error, Message = "File {FileId} was not mirrored: its stored bytes are not the ones recorded ({Mismatch})")]
+    private static partial void LogMismatch(ILogger logger, string fileId, string mismatch);
 
     [LoggerMessage(EventId = 5101, Level = LogLevel.Warning, Message = "File {FileId} ({Bytes} bytes) is larger than Raindrop:MaxMirroredFileBytes; it is searched locally only")]
     private static partial void LogTooLarge(ILogger logger, string fileId, long bytes);

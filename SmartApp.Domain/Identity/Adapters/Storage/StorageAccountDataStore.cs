@@ -88,6 +88,17 @@ public sealed class StorageAccountDataStore(CosmosStore cosmos, BlobStore blobs)
             {
             }
         }
+        // The user's uploads container goes whole: every upload URL it gave stops working (404), not only its blobs.
+        var uploads = blobs.UploadsFor(userId);
+        try
+        {
+            await foreach (var _ in uploads.GetBlobsAsync(cancellationToken: cancellationToken).ConfigureAwait(false)) blobCount++;
+            await uploads.DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            // No upload was ever begun, or a retry of an interrupted deletion.
+        }
         deleted["blobs"] = blobCount;
         return deleted;
     }
