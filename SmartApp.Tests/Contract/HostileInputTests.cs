@@ -99,6 +99,7 @@ public sealed class HostileInputTests(DevHostFixture app)
             ("wrong content type", () => new StringContent("""{"content":"hello"}""", Encoding.UTF8, "text/plain"), false),
             ("form instead of JSON", () => new FormUrlEncodedContent(new Dictionary<string, string> { ["content"] = "hello" }), false),
             ("3 MB", () => new StringContent(huge, Encoding.UTF8, "application/json"), false),
+            ("3 MB without a length (chunked)", () => new StreamContent(new GeneratedStream(Encoding.UTF8.GetBytes(huge), huge.Length)) { Headers = { ContentType = new("application/json") } }, false),
         };
         var failures = new List<string>();
         foreach (var operation in contract.Operations.Where(o => o.Method is "POST" or "PUT" or "PATCH" && o.Definition.TryGetProperty("requestBody", out _)))
@@ -190,6 +191,33 @@ public sealed class HostileInputTests(DevHostFixture app)
     }
 
     [Fact]
+    public async Task A_50_MB_chunked_webhook_body_is_refused_with_413_before_it_is_read_to_its_end()
+    {
+        // 50 MB without a length, whose sender pauses before its last megabyte: the app must refuse it (and say so
+        // in its log) during the pause, having read no more than its bound; the server discards the rest unread.
+        const string Refusal = "Function BillingWebhook refused the request: 413";
+        static int Count(string text, string what) => (text.Length - text.Replace(what, "", StringComparison.Ordinal).Length) / what.Length;
+        var refusalsBefore = Count(app.Output, Refusal);
+        var body = new GeneratedStream("{\"id\":\"evt_x\",\"padding\":\""u8.ToArray(), 50L * 1024 * 1024, fill: (byte)'x', stallAt: 49L * 1024 * 1024, stall: TimeSpan.FromSeconds(4));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "billing/webhook") { Content = new StreamContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.Add("Stripe-Signature", "t=1,v1=00");
+        var sending = app.Client.SendAsync(request);
+
+        var refusedDuringPause = false;
+        while (!sending.IsCompleted && !refusedDuringPause)
+        {
+            refusedDuringPause = Count(app.Output, Refusal) > refusalsBefore && !body.Finished;
+            await Task.Delay(20);
+        }
+        using var response = await sending;
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "payload-too-large");
+        Assert.Contains("A webhook body may be at most", problem.GetProperty("detail").GetString());
+        Assert.True(refusedDuringPause, "the refusal was not logged before the body ended");
+        await AssertStillUpAsync();
+    }
+
+    [Fact]
     public async Task An_Idempotency_Key_replays_its_answer_and_refuses_a_different_request()
     {
         var (_, user) = await SetUpAsync();
@@ -222,6 +250,39 @@ public sealed class HostileInputTests(DevHostFixture app)
     }
 
     /// <summary>A request body that arrives a byte at a time over <paramref name="over"/>.</summary>
+    /// <summary><paramref name="head"/>, then <paramref name="fill"/> up to <paramref name="length"/> bytes, made as it is read (never whole in memory) and of no declared length.</summary>
+    private sealed class GeneratedStream(byte[] head, long length, byte fill = (byte)' ', long stallAt = long.MaxValue, TimeSpan stall = default) : Stream
+    {
+        private long _position;
+
+        /// <summary>The last byte has been read.</summary>
+        public bool Finished => Interlocked.Read(ref _position) >= length;
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (_position >= stallAt && stall > TimeSpan.Zero)
+            {
+                Thread.Sleep(stall);
+                stall = TimeSpan.Zero;
+            }
+            var n = (int)Math.Min(count, length - _position);
+            if (_position < stallAt) n = (int)Math.Min(n, stallAt - _position);
+            for (var i = 0; i < n; i++) buffer[offset + i] = _position + i < head.Length ? head[_position + i] : fill;
+            Interlocked.Add(ref _position, n);
+            return n;
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => Interlocked.Read(ref _position); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
     private sealed class TricklingStream(byte[] bytes, TimeSpan over) : Stream
     {
         private int _position;

@@ -108,6 +108,36 @@ public sealed class AccountDataTests(DevHostFixture app) : IDisposable
     }
 
     [Fact]
+    public async Task After_deletion_a_late_webhook_writes_nothing_and_upload_urls_stop_working()
+    {
+        var (carol, signIn) = await app.SignInAsync(TestUsers.NewEmail("carol"));
+        var carolId = signIn.GetProperty("user").GetProperty("id").GetString()!;
+        using var begun = await carol.PostAsJsonAsync("files/uploads", new { name = "later.txt", contentType = "text/plain", size = 5 });
+        var upload = new Azure.Storage.Blobs.Specialized.BlockBlobClient(new Uri((await begun.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("uploadUrl").GetString()!));
+        await upload.UploadAsync(new MemoryStream("first"u8.ToArray())); // the URL works while the account exists
+
+        using var accepted = await carol.DeleteAsync("me");
+        Assert.Equal("completed", (await app.WaitForDeletionAsync(accepted.Headers.Location!.ToString())).GetProperty("status").GetString());
+
+        // Stripe delivers a late event for the deleted account's subscription: acknowledged, and nothing is written back.
+        var subscription = "sub_" + Guid.NewGuid().ToString("N")[..14];
+        app.Stripe.SetSubscription(subscription, "cus_" + Guid.NewGuid().ToString("N")[..14], "active", carolId);
+        var (body, signature) = FakeStripe.Event("customer.subscription.updated", new System.Text.Json.Nodes.JsonObject
+        {
+            ["id"] = subscription, ["object"] = "subscription", ["status"] = "active", ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["userId"] = carolId },
+        });
+        using var late = new HttpRequestMessage(HttpMethod.Post, "billing/webhook") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        late.Headers.TryAddWithoutValidation("Stripe-Signature", signature);
+        using var delivered = await app.Client.SendAsync(late);
+        Assert.Equal(HttpStatusCode.OK, delivered.StatusCode);
+        Assert.Equal(0, await CountCosmosAsync("users", carolId));
+
+        // The upload URL handed out before the deletion no longer writes anything: its container went with the account.
+        var refused = await Assert.ThrowsAsync<Azure.RequestFailedException>(() => upload.UploadAsync(new MemoryStream("again"u8.ToArray())));
+        Assert.Equal(404, refused.Status);
+    }
+
+    [Fact]
     public async Task An_unknown_deletion_is_404()
     {
         using var response = await app.Client.GetAsync("me/deletions/del_nope");

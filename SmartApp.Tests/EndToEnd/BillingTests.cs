@@ -32,11 +32,22 @@ public sealed class BillingTests(DevHostFixture app)
         var (user, userId, subscriptionId, customer) = await SubscriberAsync();
         Assert.Equal("free", (await SubscriptionAsync(user)).GetProperty("plan").GetString());
 
-        using var checkout = await user.PostAsJsonAsync("billing/checkout", new { plan = "pro", successUrl = "https://app.example/ok", cancelUrl = "https://app.example/no" });
+        // Stripe may send the browser back only to the app's own origins: a planted link's URL is refused, and nothing is created.
+        foreach (var (success, cancel) in new[] { ("https://evil.example/steal", "http://localhost:3000/no"), ("http://localhost:3000/ok", "//evil.example/x"), ("javascript:alert(1)", "/ok") })
+        {
+            var sessions = app.Stripe.CheckoutSessions.Count;
+            using var foreign = await user.PostAsJsonAsync("billing/checkout", new { plan = "pro", successUrl = success, cancelUrl = cancel });
+            var problem = await ProblemAssert.IsProblemAsync(foreign, HttpStatusCode.BadRequest, "validation");
+            Assert.True(problem.GetProperty("errors").TryGetProperty(success.StartsWith("http://localhost", StringComparison.Ordinal) ? "cancelUrl" : "successUrl", out _), problem.ToString());
+            Assert.Equal(sessions, app.Stripe.CheckoutSessions.Count);
+        }
+        using var checkout = await user.PostAsJsonAsync("billing/checkout", new { plan = "pro", successUrl = "http://localhost:3000/ok", cancelUrl = "/api/console" });
         var url = (await checkout.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("url").GetString();
         Assert.StartsWith("https://checkout.stripe.test/", url);
         var session = app.Stripe.CheckoutSessions.Last(s => s.GetValueOrDefault("client_reference_id") == userId);
         Assert.Equal("subscription", session["mode"]);
+        Assert.Equal("http://localhost:3000/ok", session["success_url"]);
+        Assert.Equal(new Uri(new Uri(app.State["baseUrl"]), "/api/console").ToString(), session["cancel_url"]);
         Assert.Equal(FakeStripe.ProPrice, session["line_items[0][price]"]);
         Assert.Equal(userId, session["subscription_data[metadata][userId]"]);
 
@@ -291,5 +302,42 @@ public sealed class BillingTests(DevHostFixture app)
         using (var dropped = await user.DeleteAsync("data/tables/odd")) Assert.Equal(HttpStatusCode.NoContent, dropped.StatusCode);
         using (var again = await user.PostAsJsonAsync("data/tables/third/records", new { n = 99 }))
             Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task Indexing_work_is_bounded_by_the_plans_passages_per_file_and_per_month()
+    {
+        var (user, _) = await app.SignInAsync(TestUsers.NewEmail("passages"));
+        static byte[] Text(string topic, int sentences) =>
+            TestDocuments.Utf8(string.Join(" ", Enumerable.Range(1, sentences).Select(i => $"Sentence {i} of the {topic} notes says something distinct about item {i}.")));
+
+        // A file with more passages than a file may have indexed: the first ones are searchable, the rest reported.
+        var first = await FileTests.UploadAsync(user, Text("lighthouse", 900), "long.txt", "text/plain");
+        var indexed = await FileTests.WaitForAsync(user, first.GetProperty("id").GetString()!, "indexed", "failed", "notIndexed");
+        Assert.Equal("indexed", indexed.GetProperty("status").GetString());
+        Assert.Equal(DevHostFixture.FreePassagesPerFile, indexed.GetProperty("chunkCount").GetInt32());
+        var notIndexed = indexed.GetProperty("notIndexed");
+        Assert.True(notIndexed.GetProperty("passages").GetInt32() > 0);
+        Assert.Contains($"first {DevHostFixture.FreePassagesPerFile} passages", notIndexed.GetProperty("reason").GetString());
+
+        // The month's allowance: the next file gets what is left, the one after is refused before any work.
+        var second = await FileTests.UploadAsync(user, Text("harbour", 900), "second.txt", "text/plain");
+        var partly = await FileTests.WaitForAsync(user, second.GetProperty("id").GetString()!, "indexed", "failed", "notIndexed");
+        Assert.Equal(DevHostFixture.FreePassagesPerMonth - DevHostFixture.FreePassagesPerFile, partly.GetProperty("chunkCount").GetInt32());
+        Assert.Contains($"{DevHostFixture.FreePassagesPerMonth} file passages a month", partly.GetProperty("notIndexed").GetProperty("reason").GetString());
+        var usage = (await SubscriptionAsync(user)).GetProperty("usage");
+        Assert.Equal(DevHostFixture.FreePassagesPerMonth, usage.GetProperty("passagesThisMonth").GetInt64());
+        Assert.Equal(DevHostFixture.FreePassagesPerFile, (await SubscriptionAsync(user)).GetProperty("entitlements").GetProperty("passagesPerFile").GetInt32());
+
+        using var content = new ByteArrayContent(Text("third", 10));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/plain");
+        using var third = new HttpRequestMessage(HttpMethod.Post, "files") { Content = content };
+        third.Headers.Add("X-File-Name", "third.txt");
+        using var refused = await user.SendAsync(third);
+        var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.PaymentRequired, "quota-exceeded");
+        Assert.Contains("file passages a month", problem.GetProperty("detail").GetString());
+        Assert.Equal(2, (await user.GetFromJsonAsync<JsonElement>("files")).GetProperty("files").GetArrayLength());
+        // A file that is only stored, never indexed, is still welcome.
+        await FileTests.UploadAsync(user, [0x89, 0x50, 0x4E, 0x47, 1, 2, 3], "photo.png", "image/png");
     }
 }

@@ -59,4 +59,26 @@ public sealed class DevHostBehaviourTests(MinimalWorkerFixture app) : IClassFixt
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("hello", await response.Content.ReadAsStringAsync());
     }
+
+    [Theory]
+    [InlineData("evil.example:7071")]
+    [InlineData("evil.example")]
+    [InlineData("127.0.0.1.evil.example")]
+    public async Task A_request_naming_any_host_but_loopback_is_refused(string host)
+    {
+        // A web page that points its own domain at 127.0.0.1 (DNS rebinding) sends its own Host: refused before the app sees it.
+        using var request = new HttpRequestMessage(HttpMethod.Get, "hello");
+        request.Headers.Host = host;
+        using var response = await app.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.DoesNotContain("hello", await response.Content.ReadAsStringAsync());
+
+        foreach (var loopback in new[] { "localhost", "127.0.0.1" })
+        {
+            using var allowed = new HttpRequestMessage(HttpMethod.Get, "hello");
+            allowed.Headers.Host = $"{loopback}:{app.Client.BaseAddress!.Port}";
+            using var answered = await app.Client.SendAsync(allowed);
+            Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        }
+    }
 }

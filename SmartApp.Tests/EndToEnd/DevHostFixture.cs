@@ -39,6 +39,9 @@ public class DevHostFixture : IAsyncLifetime
     /// <summary>Model tokens a free user may spend a month in the app under test (the fake model counts a token per 4 characters).</summary>
     public const int FreeTokensPerMonth = 4000;
 
+    /// <summary>File passages a free user's file, and a free user's month, may have indexed in the app under test.</summary>
+    public const int FreePassagesPerFile = 40, FreePassagesPerMonth = 60;
+
     public HttpClient Client { get; private set; } = null!;
 
     /// <summary>What the dev host reported when it was ready: URLs and the emulators' settings.</summary>
@@ -64,7 +67,7 @@ public class DevHostFixture : IAsyncLifetime
         Stripe = await FakeStripe.StartAsync();
         var variant = await StartVariantAsync();
         var devHost = typeof(DevHostFixture).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!;
-        _host = await DevHostProcess.StartAsync(devHost, ["--emulators", "--port", "0"], StartTimeout, new Dictionary<string, string>(variant)
+        var settings = new Dictionary<string, string>
         {
             ["Diagnostics__EnableFaultRoute"] = "true",
             ["Auth__AdminEmails__0"] = TestUsers.AdminEmail,
@@ -80,10 +83,14 @@ public class DevHostFixture : IAsyncLifetime
             ["Billing__Plans__free__Entitlements__Memories"] = FreeMemories.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Billing__Plans__free__Entitlements__Records"] = FreeRecords.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Billing__Plans__free__Entitlements__TokensPerMonth"] = FreeTokensPerMonth.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Billing__Plans__free__Entitlements__PassagesPerFile"] = FreePassagesPerFile.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Billing__Plans__free__Entitlements__PassagesPerMonth"] = FreePassagesPerMonth.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Chat__FirstTokenTimeout"] = "00:00:03",
             ["Chat__IdleTimeout"] = "00:00:02",
             ["Files__MaxFileBytes"] = FileLimitBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+        };
+        foreach (var (key, value) in variant) settings[key] = value; // a variant's own settings win
+        _host = await DevHostProcess.StartAsync(devHost, ["--emulators", "--port", "0"], StartTimeout, settings);
         Client = new HttpClient { BaseAddress = new Uri(State["apiUrl"] + "/"), Timeout = TimeSpan.FromSeconds(60) };
     }
 

@@ -57,4 +57,33 @@ public sealed class OpenAICompatibilityTests(DevHostFixture app)
         Assert.NotNull(usage);
         Assert.True(usage.OutputTokenCount > 0);
     }
+
+    [Fact]
+    public async Task Mistyped_fields_and_system_text_past_the_prompt_budget_are_400s_that_reach_no_model()
+    {
+        var (user, _) = await app.SignInAsync(TestUsers.NewEmail("openai"));
+        var calls = app.Model.Requests.Count;
+        var question = new { role = "user", content = "hello" };
+        var cases = new (object Body, string Field)[]
+        {
+            (new { model = 1, messages = new[] { question } }, "model"),
+            (new { messages = new[] { question }, stream = "yes" }, "stream"),
+            (new { messages = "hello" }, "messages"),
+            (new { messages = new object[] { new { role = "user", content = 42 } } }, "messages[0].content"),
+            (new { messages = new object[] { new { role = "user", content = new[] { new { type = "text", text = 7 } } } } }, "messages[0].content"),
+            // About 1 MB of system text sent to the paid model on every call: bounded like a message.
+            (new { messages = new object[] { new { role = "system", content = new string('s', 1_000_000) }, question } }, "messages"),
+            // Within the bytes, but more tokens than the prompt may use.
+            (new { messages = new object[] { new { role = "developer", content = string.Join(' ', Enumerable.Range(0, 2000).Select(i => $"w{i}")) }, new { role = "user", content = string.Join(' ', Enumerable.Range(0, 2500).Select(i => $"q{i}")) } } }, "messages"),
+        };
+        foreach (var (body, field) in cases)
+        {
+            using var response = await user.PostAsync("v1/chat/completions", new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"));
+            var problem = await ProblemAssert.IsProblemAsync(response, System.Net.HttpStatusCode.BadRequest, "validation");
+            Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"{field}: {problem}");
+        }
+        Assert.Equal(calls, app.Model.Requests.Count);
+        var usage = (await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<JsonElement>(user, "billing/subscription")).GetProperty("usage");
+        Assert.Equal(0, usage.GetProperty("messagesToday").GetInt32());
+    }
 }

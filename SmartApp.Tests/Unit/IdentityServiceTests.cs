@@ -20,7 +20,8 @@ public sealed class IdentityServiceTests
             .ReturnsAsync((UserSignIn s, CancellationToken _) => new User(s.UserId, s.Email, s.Name, "free", s.Provider, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch));
         var tokens = new DemoTokenService(keys.Object, Options.Create(new AuthOptions()), TimeProvider.System, NullLogger<DemoTokenService>.Instance);
         return new IdentityService(_users.Object, tokens, tokens,
-            new SessionRevocations(new Microsoft.Extensions.Caching.Memory.MemoryCache(new Microsoft.Extensions.Caching.Memory.MemoryCacheOptions()), TimeProvider.System),
+            new SessionRevocations(TimeProvider.System),
+            new AllowedOrigins(Options.Create(new AuthOptions { AllowedOrigins = ["https://app.example.com"] })),
             Options.Create(new AuthOptions { AllowedOrigins = ["https://app.example.com"] }));
     }
 

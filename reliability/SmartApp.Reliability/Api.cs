@@ -10,6 +10,9 @@ namespace SmartApp.Reliability;
 /// <summary>One user's HTTP client: every answer is timed and classed; a non-2xx that is not a designed ProblemDetails is recorded as undesigned.</summary>
 public sealed class Api(HttpClient http, Outcomes outcomes)
 {
+    /// <summary>Where this client's answers are recorded (an attack the app accepted is recorded there too).</summary>
+    public Outcomes Outcomes => outcomes;
+
     public sealed record Answer(HttpStatusCode Status, JsonElement Body, HttpResponseHeaders Headers)
     {
         public bool Ok => (int)Status is >= 200 and < 300;

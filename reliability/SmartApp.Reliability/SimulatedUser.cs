@@ -72,6 +72,7 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
                     14 => DeleteRecordAsync(random, cancellationToken),
                     15 or 16 => QueryAsync(cancellationToken),
                     17 => WebhookAsync(n, cancellationToken),
+                    18 => AttackAsync(n, cancellationToken),
                     _ => ReadMeAsync(cancellationToken),
                 });
             }
@@ -160,6 +161,115 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
         var (body, _) = FakeStripe.Event("customer.subscription.updated", subscription);
         var answer = Check(await api.DeliverWebhookAsync("billing.webhook", body, cancellationToken));
         if (answer is { Ok: true }) Webhooks.Add(body);
+    }
+
+    /// <summary>
+    /// What a hostile user sends, in turn: a direct upload larger than it declared (must be refused), bytes
+    /// swapped in after <c>complete</c> (must change nothing), Office and PDF bombs and deeply nested documents
+    /// (stored, then failed by ingestion, never taking the worker down), and, from one user, a 50 MB chunked
+    /// webhook body (refused). An attack the app accepts is recorded as undesigned.
+    /// </summary>
+    private async Task AttackAsync(int n, CancellationToken cancellationToken)
+    {
+        switch (n % 5)
+        {
+            case 0:
+                if (await BeginUploadAsync("attack.declared-small", $"{Marker}-tiny-{n}.txt", 1, cancellationToken) is not { } small) return;
+                if (!await PutStagingAsync(small.Url, Encoding.UTF8.GetBytes(new string('x', 4096)), cancellationToken)) return;
+                var refused = Check(await api.SendAsync("attack.declared-small", new HttpRequestMessage(HttpMethod.Post, $"files/{small.FileId}/complete"), cancellationToken));
+                if (refused is { Ok: true }) api.Outcomes.Undesigned("attack.declared-small", "a direct upload of 4096 bytes declared as 1 was completed");
+                break;
+            case 1:
+                var original = Encoding.UTF8.GetBytes($"{Marker} ledger {n}: the ferry leaves the harbour at seven.");
+                if (await BeginUploadAsync("attack.swap", $"{Marker}-ledger-{n}.txt", original.Length, cancellationToken) is not { } upload) return;
+                if (!await PutStagingAsync(upload.Url, original, cancellationToken)) return;
+                var completed = Check(await api.SendAsync("attack.swap", new HttpRequestMessage(HttpMethod.Post, $"files/{upload.FileId}/complete"), cancellationToken));
+                if (completed is not { Ok: true }) { UncertainFiles.Add(upload.FileId); return; }
+                Files[upload.FileId] = $"{Marker}-ledger-{n}.txt";
+                await PutStagingAsync(upload.Url, Encoding.UTF8.GetBytes("swapped after complete"), cancellationToken);
+                var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(original));
+                if (Check(await api.GetAsync("attack.swap", $"files/{upload.FileId}", cancellationToken)) is { Ok: true } file && file.Body.GetProperty("sha256").GetString() != sha)
+                    api.Outcomes.Undesigned("attack.swap", "a write to the upload URL after complete changed the file");
+                break;
+            case 2 or 3:
+                var (name, type, bytes) = Bombs[(n / 5 + index) % Bombs.Length];
+                var request = new HttpRequestMessage(HttpMethod.Post, "files") { Content = new ByteArrayContent(bytes.Value) };
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue(type);
+                request.Headers.Add("X-File-Name", $"{Marker}-{n}-{name}");
+                var stored = Check(await api.SendAsync("attack.bomb", request, cancellationToken));
+                if (stored is { Ok: true }) Files[stored.Body.GetProperty("id").GetString()!] = $"{Marker}-{n}-{name}";
+                break;
+            default:
+                if (index != 0 || _sentHugeWebhook) return;
+                _sentHugeWebhook = true;
+                var huge = new HttpRequestMessage(HttpMethod.Post, "billing/webhook") { Content = new StreamContent(new ChunkedPadding(50L * 1024 * 1024)) };
+                huge.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                huge.Headers.Add("Stripe-Signature", "t=1,v1=00");
+                if (Check(await api.SendAsync("attack.webhook-50mb", huge, cancellationToken)) is { Ok: true })
+                    api.Outcomes.Undesigned("attack.webhook-50mb", "a 50 MB webhook body was accepted");
+                break;
+        }
+    }
+
+    private bool _sentHugeWebhook;
+
+    /// <summary>Bombs and nested documents, made once per run (a few MB each, a GB when decompressed).</summary>
+    private static readonly (string Name, string Type, Lazy<byte[]> Bytes)[] Bombs =
+    [
+        ("bomb.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", new(() => HostileDocuments.OfficeBomb(HostileDocuments.Office.Docx, 1L << 30))),
+        ("bomb.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", new(() => HostileDocuments.OfficeBomb(HostileDocuments.Office.Xlsx, 1L << 30))),
+        ("bomb.pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", new(() => HostileDocuments.OfficeBomb(HostileDocuments.Office.Pptx, 1L << 30))),
+        ("bomb.pdf", "application/pdf", new(() => HostileDocuments.PdfBomb(1L << 30))),
+        ("nested.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", new(() => HostileDocuments.OfficeBomb(HostileDocuments.Office.Docx, 10, nesting: 50_000))),
+        ("nested.json", "application/json", new(() => Encoding.UTF8.GetBytes(new string('[', 100_000) + new string(']', 100_000)))),
+    ];
+
+    private async Task<(string FileId, string Url)?> BeginUploadAsync(string route, string name, long size, CancellationToken cancellationToken) =>
+        Check(await api.SendJsonAsync(route, HttpMethod.Post, "files/uploads", new { name, contentType = "text/plain", size }, cancellationToken)) is { Ok: true } begun
+            ? (begun.Body.GetProperty("fileId").GetString()!, begun.Body.GetProperty("uploadUrl").GetString()!)
+            : null;
+
+    /// <summary>Puts bytes at a direct upload's URL as a client would (Put Blob); false when storage did not take them (it may be down).</summary>
+    private static async Task<bool> PutStagingAsync(string url, byte[] bytes, CancellationToken cancellationToken)
+    {
+        using var put = new HttpRequestMessage(HttpMethod.Put, url) { Content = new ByteArrayContent(bytes) };
+        put.Headers.Add("x-ms-blob-type", "BlockBlob");
+        try
+        {
+            using var response = await StorageClient.SendAsync(put, cancellationToken);
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    private static readonly HttpClient StorageClient = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>A JSON-looking body of the given length, made as it is read and sent without a length.</summary>
+    private sealed class ChunkedPadding(long length) : Stream
+    {
+        private long _position;
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var n = (int)Math.Min(count, length - _position);
+            buffer.AsSpan(offset, n).Fill((byte)' ');
+            if (_position == 0 && n > 0) buffer[offset] = (byte)'{';
+            _position += n;
+            return n;
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>Any other user's marker in an answer is a leak.</summary>
