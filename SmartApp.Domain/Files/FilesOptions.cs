@@ -44,8 +44,15 @@ public sealed class FilesOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan SearchIndexMaxAge { get; set; } = TimeSpan.FromMinutes(10);
 
-    [Range(1_000, 10_000_000)]
-    public int SearchIndexMaxEntries { get; set; } = 200_000;
+    /// <summary>Bytes of search rows one instance keeps in memory (least recently searched users are dropped first).</summary>
+    [Range(1024 * 1024, 64L * 1024 * 1024 * 1024)]
+    public long SearchIndexMaxBytes { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>Bytes of search rows one user may take of that; a user with more is searched page by page, never held.</summary>
+    [Range(16 * 1024, 64L * 1024 * 1024 * 1024)]
+    public long SearchIndexMaxUserBytes { get; set; } = 128L * 1024 * 1024;
+
+    public Common.Search.SearchIndexLimits SearchIndexLimits => new(SearchIndexMaxBytes, SearchIndexMaxUserBytes, SearchIndexMaxAge);
 
     /// <summary>How long a direct upload may wait for <c>complete</c> after its URL expired; then the sweep removes it and its bytes.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]

@@ -33,9 +33,15 @@ public sealed class MemoryOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan OpenSessionCacheDuration { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Memories kept in this instance's search index, across users; the least recently searched users are dropped first.</summary>
-    [Range(1_000, 10_000_000)]
-    public int SearchIndexMaxEntries { get; set; } = 200_000;
+    /// <summary>Bytes of search rows one instance keeps in memory (least recently searched users are dropped first).</summary>
+    [Range(1024 * 1024, 64L * 1024 * 1024 * 1024)]
+    public long SearchIndexMaxBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>Bytes of search rows one user may take of that; a user with more is searched page by page, never held.</summary>
+    [Range(16 * 1024, 64L * 1024 * 1024 * 1024)]
+    public long SearchIndexMaxUserBytes { get; set; } = 64L * 1024 * 1024;
+
+    public Common.Search.SearchIndexLimits SearchIndexLimits => new(SearchIndexMaxBytes, SearchIndexMaxUserBytes, SearchIndexMaxAge);
 
     /// <summary>A user's search index is rebuilt from storage at least this often (it is brought up to date on every search).</summary>
     [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]

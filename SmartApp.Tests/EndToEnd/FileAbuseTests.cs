@@ -29,6 +29,10 @@ public sealed class FileAbuseDevHostFixture : DevHostFixture
         ["Files__IngestionStallTimeout"] = "00:00:15",
         ["Files__ExtractionTimeout"] = "00:00:10",
         ["Files__MaxIngestionAttempts"] = MaxIngestionAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        // No user's search rows are held by an instance here: every search reads the partition page by page.
+        ["Memory__SearchIndexMaxUserBytes"] = "16384",
+        ["Files__SearchIndexMaxUserBytes"] = "16384",
+        ["Billing__Plans__free__Entitlements__Memories"] = "1000",
         // Files here are long on purpose (to be caught mid-ingestion): every passage of them is indexed.
         ["Billing__Plans__free__Entitlements__PassagesPerFile"] = "1000000",
         ["Billing__Plans__free__Entitlements__PassagesPerMonth"] = "1000000",
@@ -236,6 +240,31 @@ public sealed class FileAbuseTests(FileAbuseDevHostFixture app, ITestOutputHelpe
         var later = await user.GetFromJsonAsync<JsonElement>($"files/{id}");
         Assert.Equal("failed", later.GetProperty("status").GetString());
         Assert.Equal(updated, later.GetProperty("updatedAt").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task A_user_larger_than_an_instance_may_hold_is_searched_page_by_page_with_the_same_ranking()
+    {
+        var (user, _) = await app.SignInAsync(TestUsers.NewEmail("large"));
+        using var session = await user.PostAsync("memory/sessions", null);
+        var sessionId = (await session.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("sessionId").GetString();
+        string[] facts =
+        [
+            "Prefers green tea in the morning, never coffee.", "Walks the dog along the river every evening.", "Works as a ferry engineer in Lisbon.",
+            "Allergic to peanuts and shellfish.", "Plays the cello in a community orchestra.", "Keeps a vegetable garden with tomatoes and beans.",
+        ];
+        foreach (var fact in facts.Concat(Enumerable.Range(1, 24).Select(i => $"Filler note {i} about the weekly shopping list and errands.")))
+        {
+            using var put = await user.PostAsJsonAsync($"memory/sessions/{sessionId}/memories", new { content = fact });
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        }
+
+        using var search = await user.PostAsJsonAsync("memory/search", new { terms = "what does the user like to drink", limit = 3 });
+        var results = (await search.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal("Prefers green tea in the morning, never coffee.", results[0].GetProperty("content").GetString());
+        using var keyword = await user.PostAsJsonAsync("memory/search", new { terms = "cello orchestra", limit = 3 });
+        Assert.Equal("Plays the cello in a community orchestra.", (await keyword.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results")[0].GetProperty("content").GetString());
+        Assert.True(await app.OutputShowsAsync("is searched page by page", TimeSpan.FromSeconds(5)), "the partition was held, not searched page by page");
     }
 
     /// <summary>A GET that waits out the 503s the dev host gives while a killed worker is replaced.</summary>

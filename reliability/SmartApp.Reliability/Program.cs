@@ -82,6 +82,7 @@ using (var anonymous = new HttpClient { BaseAddress = apiUrl })
     }
 }
 await Task.WhenAll(simulated.Select(s => s.User.StartAsync(CancellationToken.None)));
+SimulatedUser.PrepareAttacks(); // the bombs take seconds of CPU to make: not inside the measured load
 Log($"{users} users signed in; load starts");
 
 var until = DateTime.UtcNow.AddSeconds(seconds);

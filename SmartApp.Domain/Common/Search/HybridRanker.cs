@@ -80,7 +80,6 @@ public sealed class SearchCorpus
     /// <summary>Okapi BM25 of each query term against the included candidates, which are the corpus for document frequencies.</summary>
     internal double[] Bm25(IReadOnlyList<string> terms, bool[] included, int includedCount)
     {
-        const double K1 = 1.2, B = 0.75;
         var scores = new double[Count];
         if (includedCount == 0) return scores;
         long totalLength = 0;
@@ -92,13 +91,11 @@ public sealed class SearchCorpus
             var frequency = 0;
             foreach (var document in posting.Documents) if (included[document]) frequency++;
             if (frequency == 0) continue;
-            var idf = Math.Log(1 + (includedCount - frequency + 0.5) / (frequency + 0.5));
+            var idf = HybridRanker.Idf(includedCount, frequency);
             for (var p = 0; p < posting.Documents.Length; p++)
             {
                 var document = posting.Documents[p];
-                if (!included[document]) continue;
-                var count = posting.Counts[p];
-                scores[document] += idf * count * (K1 + 1) / (count + K1 * (1 - B + B * _lengths[document] / averageLength));
+                if (included[document]) scores[document] += HybridRanker.Bm25Term(idf, posting.Counts[p], _lengths[document], averageLength);
             }
         }
         return scores;
@@ -125,30 +122,51 @@ public static partial class HybridRanker
 {
     public const int RrfK = 60;
 
-    public static IReadOnlyList<RankedResult> Rank(string query, float[] queryEmbedding, IReadOnlyList<SearchCandidate> candidates, int limit, float minimumCosine = 0.2f) =>
+    /// <summary>Vector matches below this similarity are not counted as matches.</summary>
+    public const float DefaultMinimumCosine = 0.2f;
+
+    public static IReadOnlyList<RankedResult> Rank(string query, float[] queryEmbedding, IReadOnlyList<SearchCandidate> candidates, int limit, float minimumCosine = DefaultMinimumCosine) =>
         Rank(query, queryEmbedding, SearchCorpus.Build(candidates), limit, null, minimumCosine);
 
     /// <param name="include">Which candidates (by position) may be found; null: all.</param>
     /// <param name="minimumCosine">Vector matches below this similarity are not counted as matches.</param>
-    public static IReadOnlyList<RankedResult> Rank(string query, float[] queryEmbedding, SearchCorpus corpus, int limit, Func<int, bool>? include, float minimumCosine = 0.2f)
+    public static IReadOnlyList<RankedResult> Rank(string query, float[] queryEmbedding, SearchCorpus corpus, int limit, Func<int, bool>? include, float minimumCosine = DefaultMinimumCosine)
     {
         var included = new bool[corpus.Count];
         var includedCount = 0;
         for (var i = 0; i < corpus.Count; i++)
             if (included[i] = include?.Invoke(i) ?? true) includedCount++;
 
-        // Each retriever contributes its best few (as a search engine's retrievers do); ranks below that add almost nothing to the fusion.
-        var depth = Math.Max(limit * 5, 50);
         var terms = Tokenize(query).Distinct().ToList();
-        var keyword = TopRanks(corpus, corpus.Bm25(terms, included, includedCount), included, 0, strict: true, depth);
-        var vector = TopRanks(corpus, corpus.Cosines(queryEmbedding, included), included, minimumCosine, strict: false, depth);
+        return Fuse(corpus.Id, corpus.Bm25(terms, included, includedCount), corpus.Cosines(queryEmbedding, included), included, limit, minimumCosine);
+    }
 
+    /// <summary>
+    /// The fusion itself, over scores computed elsewhere (an in-memory corpus, or a partition read page by page):
+    /// each retriever contributes its best few (as a search engine's retrievers do; ranks below that add almost
+    /// nothing), and a candidate's score is the sum of 1 / (k + rank) over the retrievers that ranked it.
+    /// </summary>
+    internal static IReadOnlyList<RankedResult> Fuse(Func<int, string> id, double[] keywordScores, double[] cosineScores, bool[] included, int limit, float minimumCosine)
+    {
+        var depth = Math.Max(limit * 5, 50);
+        var keyword = TopRanks(id, keywordScores, included, 0, strict: true, depth);
+        var vector = TopRanks(id, cosineScores, included, minimumCosine, strict: false, depth);
         return keyword.Keys.Union(vector.Keys)
             .Select(position => (Position: position, Keyword: keyword.TryGetValue(position, out var k) ? k : (int?)null, Vector: vector.TryGetValue(position, out var v) ? v : (int?)null))
-            .Select(r => new RankedResult(corpus.Id(r.Position), Fuse(r.Keyword) + Fuse(r.Vector), r.Keyword, r.Vector, r.Position))
+            .Select(r => new RankedResult(id(r.Position), Fuse(r.Keyword) + Fuse(r.Vector), r.Keyword, r.Vector, r.Position))
             .OrderByDescending(r => r.Score).ThenBy(r => r.Id, StringComparer.Ordinal)
             .Take(limit)
             .ToList();
+    }
+
+    /// <summary>BM25's inverse document frequency of a term found in <paramref name="frequency"/> of <paramref name="documents"/> candidates.</summary>
+    internal static double Idf(int documents, int frequency) => Math.Log(1 + (documents - frequency + 0.5) / (frequency + 0.5));
+
+    /// <summary>One term's Okapi BM25 contribution (k1 1.2, b 0.75) for a candidate holding it <paramref name="count"/> times in <paramref name="length"/> words.</summary>
+    internal static double Bm25Term(double idf, int count, int length, double averageLength)
+    {
+        const double K1 = 1.2, B = 0.75;
+        return idf * count * (K1 + 1) / (count + K1 * (1 - B + B * length / averageLength));
     }
 
     /// <summary>Okapi BM25 of the query against each candidate, with the candidates as the corpus.</summary>
@@ -161,13 +179,13 @@ public static partial class HybridRanker
     }
 
     /// <summary>The ranks (1 = best), by position, of the <paramref name="depth"/> highest scores above (or at) the threshold, kept in a bounded heap rather than sorting them all.</summary>
-    private static Dictionary<int, int> TopRanks(SearchCorpus corpus, double[] scores, bool[] included, double threshold, bool strict, int depth)
+    private static Dictionary<int, int> TopRanks(Func<int, string> id, double[] scores, bool[] included, double threshold, bool strict, int depth)
     {
         var best = new PriorityQueue<int, (double, string)>(depth + 1, TieBreak.Instance);
         for (var i = 0; i < scores.Length; i++)
         {
             if (!included[i] || (strict ? scores[i] <= threshold : scores[i] < threshold)) continue;
-            best.Enqueue(i, (scores[i], corpus.Id(i)));
+            best.Enqueue(i, (scores[i], id(i)));
             if (best.Count > depth) best.Dequeue(); // drops the lowest
         }
         var ranked = new List<int>(best.Count);

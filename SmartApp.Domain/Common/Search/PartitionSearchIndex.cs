@@ -2,6 +2,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Logging;
 using SmartApp.Domain.Common.Storage;
 
 namespace SmartApp.Domain.Common.Search;
@@ -34,60 +35,55 @@ public sealed class SearchSnapshot<TRow>(IReadOnlyList<IndexedRow<TRow>> rows)
     public SearchCorpus Corpus => _corpus.Value;
 }
 
+/// <summary>How much an instance's search index may hold: in all, for one user, and for how long before a rebuild.</summary>
+public sealed record SearchIndexLimits(long MaxBytes, long MaxUserBytes, TimeSpan MaxAge);
+
 /// <summary>
-/// In-memory search candidates for one Cosmos partition (one user) at a time, per instance: loaded
-/// once from the partition's change feed, then brought up to date from it on every use (only what
-/// changed since the last look), rebuilt after <c>maxAge</c> or when marked stale. Bounded across
-/// partitions by <c>maxEntries</c> rows; the least recently used partitions are dropped first.
+/// Hybrid search over one Cosmos partition (one user) at a time, per instance. A partition is loaded
+/// once from its change feed, then brought up to date from it on every search (only what changed),
+/// rebuilt after <c>MaxAge</c> or when marked stale; concurrent searches of a partition share one load.
+/// What the instance keeps is bounded in bytes (<c>MaxBytes</c>, least recently searched users dropped
+/// first), and no user takes more than <c>MaxUserBytes</c> of it: a larger partition is never held, but
+/// searched page by page, keeping a few numbers per row, with the same ranking.
 /// </summary>
-public sealed class PartitionSearchIndex<TRow> : IDisposable where TRow : class, ISearchRow
+public sealed partial class PartitionSearchIndex<TRow> : IDisposable where TRow : class, ISearchRow
 {
+    /// <summary>Bytes a row costs beyond its text and embedding (objects, dictionary slots, the corpus's postings).</summary>
+    private const int RowOverheadBytes = 512;
+    private const int StreamPageSize = 500;
+
     private readonly CosmosStore _store;
     private readonly CosmosContainerSpec _container;
-    private readonly TimeSpan _maxAge;
+    private readonly SearchIndexLimits _limits;
     private readonly TimeProvider _clock;
+    private readonly ILogger _logger;
     private readonly MemoryCache _partitions;
+    private readonly Lock _creating = new();
 
-    public PartitionSearchIndex(CosmosStore store, CosmosContainerSpec container, int maxEntries, TimeSpan maxAge, TimeProvider clock)
+    public PartitionSearchIndex(CosmosStore store, CosmosContainerSpec container, SearchIndexLimits limits, TimeProvider clock, ILogger logger)
     {
-        (_store, _container, _maxAge, _clock) = (store, container, maxAge, clock);
-        _partitions = new MemoryCache(new MemoryCacheOptions { SizeLimit = maxEntries });
+        (_store, _container, _limits, _clock, _logger) = (store, container, limits, clock, logger);
+        _partitions = new MemoryCache(new MemoryCacheOptions { SizeLimit = limits.MaxBytes });
     }
 
-    /// <summary>The partition's searchable rows, up to date as of this call.</summary>
-    public async Task<SearchSnapshot<TRow>> SnapshotAsync(string partition, CancellationToken cancellationToken)
+    /// <summary>
+    /// The partition's best rows for the query (hybrid: BM25 and cosine fused by reciprocal rank), best first,
+    /// among those <paramref name="include"/> accepts. The rows are as the index last saw them.
+    /// </summary>
+    public async Task<IReadOnlyList<(TRow Row, RankedResult Rank)>> SearchAsync(
+        string partition, string query, float[] queryEmbedding, int limit, Func<TRow, bool>? include, CancellationToken cancellationToken)
     {
-        var index = _partitions.GetOrCreate(partition, entry =>
+        var index = PartitionOf(partition);
+        if (!index.IsOversized(_clock.GetUtcNow(), _limits.MaxAge))
         {
-            entry.Size = 1;
-            entry.SlidingExpiration = _maxAge;
-            return new Partition();
-        })!;
-        await index.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var container = await _store.GetContainerAsync(_container, cancellationToken).ConfigureAwait(false);
-            var now = _clock.GetUtcNow();
-            if (index.Stale || index.LoadedAt is null || now - index.LoadedAt > _maxAge)
+            var snapshot = await SnapshotAsync(partition, index, cancellationToken).ConfigureAwait(false);
+            if (snapshot is not null)
             {
-                // The partition's change feed from the beginning holds the latest version of every item, and ends where the next refresh starts.
-                var rows = new List<TRow>();
-                var position = await ReadChangesAsync(container, partition, null, rows, cancellationToken).ConfigureAwait(false);
-                index.Reload(rows, position, now);
-                _partitions.Set(partition, index, new MemoryCacheEntryOptions { Size = Math.Max(1, index.Snapshot.Rows.Count), SlidingExpiration = _maxAge });
+                var ranked = HybridRanker.Rank(query, queryEmbedding, snapshot.Corpus, limit, include is null ? null : i => include(snapshot.Rows[i].Row));
+                return ranked.Select(r => (snapshot.Rows[r.Position].Row, r)).ToList();
             }
-            else
-            {
-                var rows = new List<TRow>();
-                var position = await ReadChangesAsync(container, partition, index.FeedPosition, rows, cancellationToken).ConfigureAwait(false);
-                index.Apply(rows, position);
-            }
-            return index.Snapshot;
         }
-        finally
-        {
-            index.Gate.Release();
-        }
+        return await StreamAsync(partition, query, queryEmbedding, limit, include, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Rebuilds the partition's index on next use (something was removed that the change feed does not show, such as a hard delete).</summary>
@@ -98,37 +94,188 @@ public sealed class PartitionSearchIndex<TRow> : IDisposable where TRow : class,
 
     public void Dispose() => _partitions.Dispose();
 
-    /// <summary>Reads the partition's change feed from <paramref name="position"/> (null: from the beginning) into <paramref name="rows"/>; returns the new position.</summary>
-    private static async Task<string?> ReadChangesAsync(Container container, string partition, string? position, List<TRow> rows, CancellationToken cancellationToken)
+    /// <summary>The partition's entry; made under a lock, so concurrent first searches share one entry (and one load).</summary>
+    private Partition PartitionOf(string partition)
+    {
+        if (_partitions.TryGetValue(partition, out Partition? known)) return known!;
+        lock (_creating)
+        {
+            return _partitions.GetOrCreate(partition, entry =>
+            {
+                entry.Size = RowOverheadBytes;
+                entry.SlidingExpiration = _limits.MaxAge;
+                return new Partition();
+            })!;
+        }
+    }
+
+    /// <summary>The partition's searchable rows, up to date as of this call; null when they are more than one user may hold.</summary>
+    private async Task<SearchSnapshot<TRow>?> SnapshotAsync(string partition, Partition index, CancellationToken cancellationToken)
+    {
+        await index.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var container = await _store.GetContainerAsync(_container, cancellationToken).ConfigureAwait(false);
+            var now = _clock.GetUtcNow();
+            if (index.IsOversized(now, _limits.MaxAge)) return null;
+            if (index.Stale || index.LoadedAt is null || now - index.LoadedAt > _limits.MaxAge)
+            {
+                // The partition's change feed from the beginning holds the latest version of every item, and ends where the next refresh starts.
+                var rows = new List<TRow>();
+                var (position, complete) = await ReadChangesAsync(container, partition, null, rows, _limits.MaxUserBytes, cancellationToken).ConfigureAwait(false);
+                if (!complete)
+                {
+                    index.MarkOversized(now);
+                    LogOversized(_logger, _container.Name, _limits.MaxUserBytes);
+                    return null;
+                }
+                index.Reload(rows, position, now);
+            }
+            else
+            {
+                var rows = new List<TRow>();
+                var (position, _) = await ReadChangesAsync(container, partition, index.FeedPosition, rows, long.MaxValue, cancellationToken).ConfigureAwait(false);
+                index.Apply(rows, position);
+            }
+            if (index.Bytes > _limits.MaxUserBytes)
+            {
+                // Grew past what one user may hold: dropped, and searched page by page until it is rebuilt.
+                index.MarkOversized(now);
+                _partitions.Remove(partition);
+                LogOversized(_logger, _container.Name, _limits.MaxUserBytes);
+                return null;
+            }
+            _partitions.Set(partition, index, new MemoryCacheEntryOptions { Size = Math.Max(RowOverheadBytes, index.Bytes), SlidingExpiration = _limits.MaxAge });
+            return index.Snapshot;
+        }
+        finally
+        {
+            index.Gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Reads the partition's change feed from <paramref name="position"/> (null: from the beginning) into
+    /// <paramref name="rows"/>, stopping once the rows would cost more than <paramref name="maxBytes"/>;
+    /// returns the new position and whether the feed was read to its end.
+    /// </summary>
+    private static async Task<(string? Position, bool Complete)> ReadChangesAsync(Container container, string partition, string? position, List<TRow> rows, long maxBytes, CancellationToken cancellationToken)
     {
         var start = position is null
             ? ChangeFeedStartFrom.Beginning(FeedRange.FromPartitionKey(new PartitionKey(partition)))
             : ChangeFeedStartFrom.ContinuationToken(position);
         using var feed = container.GetChangeFeedIterator<TRow>(start, ChangeFeedMode.LatestVersion, new ChangeFeedRequestOptions { PageSizeHint = 1000 });
+        long bytes = 0;
         while (feed.HasMoreResults)
         {
             var page = await feed.ReadNextAsync(cancellationToken).ConfigureAwait(false);
             position = page.ContinuationToken;
             if (page.StatusCode == HttpStatusCode.NotModified) break;
-            rows.AddRange(page);
+            foreach (var row in page)
+            {
+                bytes += BytesOf(row);
+                rows.Add(row);
+            }
+            if (bytes > maxBytes) return (position, false);
         }
-        return position;
+        return (position, true);
     }
+
+    /// <summary>
+    /// What a row costs held in the index, as measured: its text (UTF-16) and about twice that again for its word
+    /// counts and postings; its embedding as stored (base64, UTF-16) and decoded twice (the row's and the corpus's matrix).
+    /// </summary>
+    private static long BytesOf(TRow row) => RowOverheadBytes + (row.Text?.Length ?? 0) * 6L + (row.Embedding?.Length ?? 0) * 2L + (row.Embedding?.Length ?? 0) * 3L / 2;
+
+    /// <summary>
+    /// Search without holding the partition: its rows are read a page at a time, and of each only its cosine,
+    /// its length and its counts of the query's words are kept; BM25 is computed once every row is seen, as the
+    /// in-memory ranking does, and the winners are read again by id.
+    /// </summary>
+    private async Task<IReadOnlyList<(TRow Row, RankedResult Rank)>> StreamAsync(
+        string partition, string query, float[] queryEmbedding, int limit, Func<TRow, bool>? include, CancellationToken cancellationToken)
+    {
+        var container = await _store.GetContainerAsync(_container, cancellationToken).ConfigureAwait(false);
+        var terms = HybridRanker.Tokenize(query).Distinct().ToList();
+        var ids = new List<string>();
+        var cosines = new List<double>();
+        var lengths = new List<int>();
+        var counts = new List<int[]?>();
+        using (var pages = container.GetItemQueryIterator<TRow>("SELECT * FROM c",
+                   requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(partition), MaxItemCount = StreamPageSize }))
+        {
+            while (pages.HasMoreResults)
+            {
+                foreach (var row in await pages.ReadNextAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    if (!row.Searchable || row.Embedding is null || include?.Invoke(row) == false) continue;
+                    var embedding = EmbeddingCodec.Decode(row.Embedding);
+                    ids.Add(row.Id);
+                    cosines.Add(embedding.Length == queryEmbedding.Length ? Vectors.Cosine(queryEmbedding, embedding) : 0);
+                    var text = SearchText.From(row.Text ?? "");
+                    lengths.Add(text.Length);
+                    counts.Add(terms.Any(text.Frequencies.ContainsKey) ? terms.Select(t => text.Frequencies.GetValueOrDefault(t)).ToArray() : null);
+                }
+            }
+        }
+
+        var n = ids.Count;
+        var keyword = new double[n];
+        if (n > 0)
+        {
+            var averageLength = Math.Max(1.0, lengths.Average());
+            for (var t = 0; t < terms.Count; t++)
+            {
+                var frequency = counts.Count(c => c is not null && c[t] > 0);
+                if (frequency == 0) continue;
+                var idf = HybridRanker.Idf(n, frequency);
+                for (var i = 0; i < n; i++)
+                    if (counts[i] is { } c && c[t] > 0) keyword[i] += HybridRanker.Bm25Term(idf, c[t], lengths[i], averageLength);
+            }
+        }
+        var ranked = HybridRanker.Fuse(i => ids[i], keyword, [.. cosines], Enumerable.Repeat(true, n).ToArray(), limit, HybridRanker.DefaultMinimumCosine);
+        LogStreamed(_logger, _container.Name, n, ranked.Count);
+
+        var found = await Task.WhenAll(ranked.Select(r => container.ReadOrNullAsync<TRow>(r.Id, partition, cancellationToken))).ConfigureAwait(false);
+        return ranked.Zip(found).Where(x => x.Second?.Resource is { Searchable: true }).Select(x => (x.Second!.Resource, x.First)).ToList();
+    }
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "A partition of {Container} holds more than {MaxUserBytes} bytes of search rows; it is searched page by page")]
+    private static partial void LogOversized(ILogger logger, string container, long maxUserBytes);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Debug, Message = "Searched {Rows} rows of {Container} page by page; {Found} found")]
+    private static partial void LogStreamed(ILogger logger, string container, int rows, int found);
 
     /// <summary>One partition's rows. Changed under <see cref="Gate"/>; <see cref="Snapshot"/> is immutable.</summary>
     private sealed class Partition
     {
         private readonly Dictionary<string, IndexedRow<TRow>> _byId = new(StringComparer.Ordinal);
+        private DateTimeOffset? _oversizedAt;
 
         public SemaphoreSlim Gate { get; } = new(1, 1);
         public SearchSnapshot<TRow> Snapshot { get; private set; } = SearchSnapshot<TRow>.Empty;
         public string? FeedPosition { get; private set; }
         public DateTimeOffset? LoadedAt { get; private set; }
+        public long Bytes { get; private set; }
         public volatile bool Stale;
+
+        /// <summary>Too large to hold, as found at most <paramref name="maxAge"/> ago (then it is measured again).</summary>
+        public bool IsOversized(DateTimeOffset now, TimeSpan maxAge) => _oversizedAt is { } at && now - at < maxAge;
+
+        public void MarkOversized(DateTimeOffset now)
+        {
+            _oversizedAt = now;
+            _byId.Clear();
+            Snapshot = SearchSnapshot<TRow>.Empty;
+            Bytes = 0;
+            LoadedAt = null;
+        }
 
         public void Reload(IReadOnlyList<TRow> rows, string? position, DateTimeOffset now)
         {
             _byId.Clear();
+            Bytes = 0;
+            _oversizedAt = null;
             Apply(rows, position);
             LoadedAt = now;
             Stale = false;
@@ -140,12 +287,14 @@ public sealed class PartitionSearchIndex<TRow> : IDisposable where TRow : class,
             var changed = false;
             foreach (var row in rows)
             {
-                if (!row.Searchable || row.Embedding is null)
+                if (_byId.Remove(row.Id, out var previous))
                 {
-                    changed |= _byId.Remove(row.Id);
-                    continue;
+                    Bytes -= BytesOf(previous.Row);
+                    changed = true;
                 }
+                if (!row.Searchable || row.Embedding is null) continue;
                 _byId[row.Id] = new IndexedRow<TRow>(row, new SearchCandidate(row.Id, row.Text ?? "", EmbeddingCodec.Decode(row.Embedding)));
+                Bytes += BytesOf(row);
                 changed = true;
             }
             if (changed) Snapshot = new SearchSnapshot<TRow>([.. _byId.Values]);

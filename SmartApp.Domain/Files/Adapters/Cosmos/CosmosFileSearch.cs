@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmartApp.Domain.Common.Search;
 using SmartApp.Domain.Common.Storage;
@@ -15,26 +16,24 @@ public sealed class CosmosFileSearch : IFileSearch, IDisposable
     private readonly IEmbedder _embedder;
     private readonly PartitionSearchIndex<ChunkDocument> _index;
 
-    public CosmosFileSearch(CosmosStore store, IFileStore files, IEmbedder embedder, IOptions<FilesOptions> options, TimeProvider clock)
+    public CosmosFileSearch(CosmosStore store, IFileStore files, IEmbedder embedder, IOptions<FilesOptions> options, TimeProvider clock, ILogger<CosmosFileSearch> logger)
     {
         (_files, _embedder) = (files, embedder);
-        _index = new PartitionSearchIndex<ChunkDocument>(store, CosmosContainers.Files, options.Value.SearchIndexMaxEntries, options.Value.SearchIndexMaxAge, clock);
+        _index = new PartitionSearchIndex<ChunkDocument>(store, CosmosContainers.Files, options.Value.SearchIndexLimits, clock, logger);
     }
 
     public async Task<IReadOnlyList<FileSearchHit>> SearchAsync(string userId, string query, IReadOnlySet<string>? fileIds, int limit, CancellationToken cancellationToken)
     {
         var queryEmbedding = _embedder.EmbedAsync([query], cancellationToken);
-        var snapshot = await _index.SnapshotAsync(userId, cancellationToken).ConfigureAwait(false);
         // A little more than asked for, since chunks of a file deleted meanwhile are dropped below.
-        var ranked = HybridRanker.Rank(query, (await queryEmbedding.ConfigureAwait(false))[0], snapshot.Corpus, limit + 5,
-            fileIds is null ? null : i => fileIds.Contains(snapshot.Rows[i].Row.FileId));
-        var chunks = ranked.ToDictionary(r => r.Id, r => snapshot.Rows[r.Position].Row, StringComparer.Ordinal);
+        var ranked = await _index.SearchAsync(userId, query, (await queryEmbedding.ConfigureAwait(false))[0], limit + 5,
+            fileIds is null ? null : chunk => fileIds.Contains(chunk.FileId), cancellationToken).ConfigureAwait(false);
 
-        var fileIdsFound = ranked.Select(r => chunks[r.Id].FileId).Distinct().ToList();
+        var fileIdsFound = ranked.Select(r => r.Row.FileId).Distinct().ToList();
         var found = await Task.WhenAll(fileIdsFound.Select(id => _files.FindAsync(userId, id, cancellationToken))).ConfigureAwait(false);
         var files = fileIdsFound.Zip(found).ToDictionary(x => x.First, x => x.Second, StringComparer.Ordinal);
         return ranked
-            .Select(r => (Chunk: chunks[r.Id], r.Score))
+            .Select(r => (Chunk: r.Row, r.Rank.Score))
             .Where(x => files[x.Chunk.FileId] is { Status: FileStatus.Indexed })
             .Take(limit)
             .Select(x => new FileSearchHit(x.Chunk.ToChunk(), files[x.Chunk.FileId]!.Name, x.Score))

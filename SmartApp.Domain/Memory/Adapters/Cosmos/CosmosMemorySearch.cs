@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Azure.Cosmos;
@@ -19,23 +20,22 @@ public sealed class CosmosMemorySearch : IMemorySearch, IDisposable
     private readonly IEmbedder _embedder;
     private readonly PartitionSearchIndex<IndexRow> _index;
 
-    public CosmosMemorySearch(CosmosStore store, IEmbedder embedder, IOptions<MemoryOptions> options, TimeProvider clock)
+    public CosmosMemorySearch(CosmosStore store, IEmbedder embedder, IOptions<MemoryOptions> options, TimeProvider clock, ILogger<CosmosMemorySearch> logger)
     {
         (_store, _embedder) = (store, embedder);
-        _index = new PartitionSearchIndex<IndexRow>(store, CosmosContainers.Memories, options.Value.SearchIndexMaxEntries, options.Value.SearchIndexMaxAge, clock);
+        _index = new PartitionSearchIndex<IndexRow>(store, CosmosContainers.Memories, options.Value.SearchIndexLimits, clock, logger);
     }
 
     public async Task<IReadOnlyList<MemorySearchHit>> SearchAsync(string userId, MemorySearchQuery query, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var queryEmbedding = _embedder.EmbedAsync([query.Terms], cancellationToken);
-        var snapshot = await _index.SnapshotAsync(userId, cancellationToken).ConfigureAwait(false);
-        var ranked = HybridRanker.Rank(query.Terms, (await queryEmbedding.ConfigureAwait(false))[0], snapshot.Corpus, query.Limit,
-            i => Matches(snapshot.Rows[i].Row, query));
+        var ranked = await _index.SearchAsync(userId, query.Terms, (await queryEmbedding.ConfigureAwait(false))[0], query.Limit,
+            row => Matches(row, query), cancellationToken).ConfigureAwait(false);
 
-        var current = await ReadCurrentAsync(userId, ranked.Select(r => r.Id).ToList(), cancellationToken).ConfigureAwait(false);
+        var current = await ReadCurrentAsync(userId, ranked.Select(r => r.Row.Id).ToList(), cancellationToken).ConfigureAwait(false);
         if (current.Count < ranked.Count) _index.MarkStale(userId); // removed outside the change feed's view (e.g. account deletion)
-        var hits = ranked.Where(r => current.ContainsKey(r.Id)).Select(r => new MemorySearchHit(current[r.Id].ToEntry(), r.Score)).ToList();
+        var hits = ranked.Where(r => current.ContainsKey(r.Row.Id)).Select(r => new MemorySearchHit(current[r.Row.Id].ToEntry(), r.Rank.Score)).ToList();
         SmartAppTelemetry.MemorySearchDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("backend", "local"));
         return hits;
     }
