@@ -134,7 +134,15 @@ public sealed partial class WorkerConnection(string workerId, string appDirector
             }
             await Task.Delay(10);
         }
-        _ready.TrySetResult(new HttpRouteTable(_routes));
+        var table = new HttpRouteTable(_routes);
+        if (table.Shadowed.Count > 0)
+        {
+            // Under the Functions host these routes would never answer: refuse to serve the app as if they did.
+            foreach (var shadowed in table.Shadowed) LogShadowedRoute(logger, shadowed);
+            Fail($"{table.Shadowed.Count} route(s) are shadowed by another function's route: {string.Join("; ", table.Shadowed)}");
+            return;
+        }
+        _ready.TrySetResult(table);
     }
 
     private void OnMetadata(FunctionMetadataResponse response)
@@ -190,6 +198,9 @@ public sealed partial class WorkerConnection(string workerId, string appDirector
 
     [LoggerMessage(EventId = 201, Message = "[worker] {Category}: {Message}")]
     private static partial void LogWorker(ILogger logger, LogLevel level, string category, string message);
+
+    [LoggerMessage(EventId = 203, Level = LogLevel.Error, Message = "Route shadowed: {Shadowed}")]
+    private static partial void LogShadowedRoute(ILogger logger, string shadowed);
 
     [LoggerMessage(EventId = 202, Level = LogLevel.Error, Message = "The function app is not available: {Reason}")]
     private static partial void LogNotReady(ILogger logger, string reason);

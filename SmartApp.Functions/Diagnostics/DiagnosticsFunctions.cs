@@ -29,8 +29,12 @@ public sealed class DiagnosticsFunctions(IOptions<DiagnosticsOptions> options)
         throw new InvalidOperationException("Deliberate fault. AccountKey=c2VjcmV0LWtleS1uZXZlci1zaG93bg== at /srv/secret/path");
     }
 
-    /// <summary>Every request that matches no other route: a 404 problem rather than an empty body.</summary>
-    [Function("NoSuchRoute"), AllowAnonymous]
+    /// <summary>
+    /// Every request that matches no other route: a 404 problem rather than an empty body. Named to sort last:
+    /// the Functions host tries functions' routes in the order of their names (case-insensitive) and takes the
+    /// first that matches, so a catch-all named before a real route would take that route's requests.
+    /// </summary>
+    [Function("ZzNoSuchRoute"), AllowAnonymous]
     public IActionResult NoSuchRoute(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", "head", "options", Route = "{*path}")] HttpRequest req) =>
         throw new NotFoundException($"No route matches {req.Method} {req.Path}.");

@@ -85,6 +85,15 @@ public sealed class InfraTests
     }
 
     [Fact]
+    public void The_hosts_body_limit_in_azure_lets_the_largest_streamed_upload_through()
+    {
+        var settings = Resources(Template()).Single(r => (string?)r["type"] == "Microsoft.Web/sites/config")["properties"]!.AsObject();
+        var maxFile = long.Parse((string)settings["Files__MaxFileBytes"]!, System.Globalization.CultureInfo.InvariantCulture);
+        var hostLimit = long.Parse((string)settings["FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"]!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(hostLimit >= maxFile + 64 * 1024, $"the host refuses bodies over {hostLimit} bytes; a {maxFile}-byte file in a multipart body needs {maxFile + 64 * 1024}");
+    }
+
+    [Fact]
     public void Every_setting_the_app_reads_is_in_the_sample_and_in_bicep()
     {
         var sample = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "local.settings.sample.json"))).RootElement.GetProperty("Values")

@@ -1,3 +1,5 @@
+using System.Reflection;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.AspNetCore.Http;
 using SmartApp.DevHost.Routing;
 
@@ -11,7 +13,7 @@ public sealed class HttpRouteTableTests
              """{"name":"$return","type":"http","direction":"Out"}"""], "api")!;
 
     private readonly HttpRouteTable _table = new([
-        Route("CatchAll", "{*path}", "get", "post", "delete"),
+        Route("ZzCatchAll", "{*path}", "get", "post", "delete"),
         Route("GetConversation", "chat/conversations/{id}", "get"),
         Route("ListConversations", "chat/conversations", "get"),
         Route("CreateConversation", "chat/conversations", "post"),
@@ -25,12 +27,35 @@ public sealed class HttpRouteTableTests
     [InlineData("GET", "/api/chat/conversations", "ListConversations")]
     [InlineData("POST", "/api/chat/conversations", "CreateConversation")]
     [InlineData("GET", "/api/chat/conversations/c1", "GetConversation")]
-    [InlineData("DELETE", "/api/chat/conversations/c1", "CatchAll")]
-    [InlineData("GET", "/api/anything/else", "CatchAll")]
-    public void The_most_specific_route_with_a_matching_method_wins(string method, string path, string expected)
+    [InlineData("DELETE", "/api/chat/conversations/c1", "ZzCatchAll")]
+    [InlineData("GET", "/api/anything/else", "ZzCatchAll")]
+    public void The_first_route_by_function_name_with_a_matching_method_wins(string method, string path, string expected)
     {
+        Assert.Empty(_table.Shadowed);
         Assert.Equal(expected, _table.Match(method, new PathString(path))?.Route.FunctionName);
     }
+
+    [Fact]
+    public void Routes_are_tried_by_function_name_not_by_specificity_and_a_shadowed_route_is_named()
+    {
+        // As the Functions host maps them: "NoSuchRoute" sorts before "OpenAIChatCompletions", so its catch-all takes
+        // POST /api/v1/chat/completions, and "FileGet" sorts before "FileSearch" (were both GET, the parameter would win).
+        var table = new HttpRouteTable([
+            Route("OpenAIChatCompletions", "v1/chat/completions", "post"),
+            Route("NoSuchRoute", "{*path}", "get", "post"),
+            Route("FileSearch", "files/search", "get"),
+            Route("FileGet", "files/{fileId}", "get"),
+        ]);
+        Assert.Equal("NoSuchRoute", table.Match("POST", new PathString("/api/v1/chat/completions"))?.Route.FunctionName);
+        Assert.Equal("FileGet", table.Match("GET", new PathString("/api/files/search"))?.Route.FunctionName);
+        Assert.Equal(2, table.Shadowed.Count);
+        Assert.Contains(table.Shadowed, s => s.StartsWith("OpenAIChatCompletions (/api/v1/chat/completions) is shadowed by NoSuchRoute", StringComparison.Ordinal));
+        Assert.Contains(table.Shadowed, s => s.StartsWith("FileSearch (/api/files/search) is shadowed by FileGet", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Routes_whose_methods_differ_do_not_shadow_each_other() =>
+        Assert.Empty(new HttpRouteTable([Route("FileAsk", "files/{fileId}", "post"), Route("FileGet", "files/search", "get")]).Shadowed);
 
     [Fact]
     public void Route_values_are_bound()
@@ -50,4 +75,17 @@ public sealed class HttpRouteTableTests
     [Fact]
     public void Methods_are_matched_case_insensitively() =>
         Assert.Equal("Health", _table.Match("get", new PathString("/api/health"))?.Route.FunctionName);
+
+    [Fact]
+    public void No_route_of_the_function_app_is_shadowed_under_the_hosts_routing()
+    {
+        var routes = typeof(SmartApp.Functions.Http.ProblemWriter).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods())
+            .Select(m => (Function: m.GetCustomAttribute<FunctionAttribute>(), Trigger: m.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).OfType<HttpTriggerAttribute>().FirstOrDefault()))
+            .Where(f => f.Function is not null && f.Trigger is not null)
+            .Select(f => Route(f.Function!.Name, f.Trigger!.Route!, f.Trigger.Methods!))
+            .ToList();
+        Assert.True(routes.Count > 50, $"{routes.Count} routes found");
+        Assert.Equal([], new HttpRouteTable(routes).Shadowed);
+    }
 }

@@ -68,6 +68,8 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
     AzureWebJobsStorage__clientId: identityClientId
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+    // The host refuses request bodies over 100 MiB unless this raises it: Files__MaxFileBytes plus multipart framing.
+    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '268500992'
     Azure__ManagedIdentityClientId: identityClientId
     Cosmos__AccountEndpoint: cosmosEndpoint
     Cosmos__DatabaseName: cosmosDatabaseName
