@@ -130,7 +130,7 @@ public sealed class FileAbuseTests(FileAbuseDevHostFixture app, ITestOutputHelpe
         HttpStatusCode status;
         do
         {
-            await Task.Delay(1000);
+            await Task.Delay(250);
             using var file = await user.GetAsync($"files/{fileId}");
             status = file.StatusCode;
         }

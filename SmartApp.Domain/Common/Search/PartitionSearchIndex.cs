@@ -145,7 +145,12 @@ public sealed partial class PartitionSearchIndex<TRow> : IDisposable where TRow 
                 LogOversized(_logger, _container.Name, _limits.MaxUserBytes);
                 return null;
             }
-            _partitions.Set(partition, index, new MemoryCacheEntryOptions { Size = Math.Max(RowOverheadBytes, index.Bytes), SlidingExpiration = _limits.MaxAge });
+            if (index.CachedBytes != index.Bytes)
+            {
+                // What the instance holds for this user changed: the cache's account of it (and so its evictions) follows.
+                _partitions.Set(partition, index, new MemoryCacheEntryOptions { Size = Math.Max(RowOverheadBytes, index.Bytes), SlidingExpiration = _limits.MaxAge });
+                index.CachedBytes = index.Bytes;
+            }
             return index.Snapshot;
         }
         finally
@@ -257,6 +262,10 @@ public sealed partial class PartitionSearchIndex<TRow> : IDisposable where TRow 
         public string? FeedPosition { get; private set; }
         public DateTimeOffset? LoadedAt { get; private set; }
         public long Bytes { get; private set; }
+
+        /// <summary>The size the cache holds this entry at.</summary>
+        public long CachedBytes { get; set; } = RowOverheadBytes;
+
         public volatile bool Stale;
 
         /// <summary>Too large to hold, as found at most <paramref name="maxAge"/> ago (then it is measured again).</summary>
