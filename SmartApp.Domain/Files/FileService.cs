@@ -62,8 +62,9 @@ public sealed partial class FileService(
         if (size > options.Value.MaxFileBytes) throw new PayloadTooLargeException($"The file may be at most {options.Value.MaxFileBytes} bytes.");
         await EnsureRoomAsync(user, name, contentType, size.Value, cancellationToken).ConfigureAwait(false);
         var file = new StoredFile(NewId(), name, contentType, size.Value, clock.GetUtcNow()) { Status = FileStatus.Uploading };
-        await files.CreateAsync(user.UserId, file, cancellationToken).ConfigureAwait(false);
+        // The URL first (it makes the user's uploads container): a failure there leaves no record behind.
         var url = await contents.CreateUploadUrlAsync(user.UserId, file.Id, options.Value.SignedUrlLifetime, cancellationToken).ConfigureAwait(false);
+        await files.CreateAsync(user.UserId, file, cancellationToken).ConfigureAwait(false);
         return (file, url);
     }
 

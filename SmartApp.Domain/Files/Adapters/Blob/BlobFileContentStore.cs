@@ -138,7 +138,15 @@ public sealed class BlobFileContentStore(BlobStore blobs, TimeProvider clock) : 
 
     public async Task<SignedUrl> CreateUploadUrlAsync(string userId, string fileId, TimeSpan lifetime, CancellationToken cancellationToken)
     {
-        await blobs.UploadsFor(userId).CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await blobs.UploadsFor(userId).CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.ErrorCode == BlobErrorCode.ContainerBeingDeleted)
+        {
+            // An account deleted a moment ago under the same user id: Blob Storage takes a while to let the name be used again.
+            throw new UpstreamUnavailableException("Storage is still removing this account's earlier uploads; try again in a minute.", TimeSpan.FromSeconds(30), ex);
+        }
         return await SignAsync(Staging(userId, fileId), BlobSasPermissions.Create | BlobSasPermissions.Write, lifetime, null, cancellationToken).ConfigureAwait(false);
     }
 
