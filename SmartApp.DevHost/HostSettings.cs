@@ -3,10 +3,20 @@ using System.Text.Json;
 
 namespace SmartApp.DevHost;
 
-/// <summary>What the dev host takes from the function app's host.json, with the Functions host's defaults.</summary>
-public sealed record HostSettings(string RoutePrefix, TimeSpan FunctionTimeout)
+/// <summary>
+/// What the dev host takes from the function app's host.json and app settings, with the Functions host's
+/// defaults: the route prefix, <c>functionTimeout</c>, and the largest request body the host lets through.
+/// </summary>
+public sealed record HostSettings(string RoutePrefix, TimeSpan FunctionTimeout, long MaxRequestBodyBytes)
 {
-    public static HostSettings Read(string appDirectory)
+    /// <summary>The Functions host's own limit on a request body (<c>ScriptConstants.DefaultMaxRequestBodySize</c>, 100 MiB).</summary>
+    public const long DefaultMaxRequestBodyBytes = 104_857_600;
+
+    /// <summary>The app setting that raises (or lowers) it, as the host's <c>HttpRequestBodySizeMiddleware</c> reads it.</summary>
+    public const string RequestBodySizeLimitSetting = "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT";
+
+    /// <param name="settingsFile">The local.settings.json whose <c>Values</c> are the app settings (the environment wins, as for the worker).</param>
+    public static HostSettings Read(string appDirectory, string? settingsFile = null)
     {
         var prefix = "api";
         var timeout = TimeSpan.FromMinutes(30);
@@ -22,6 +32,18 @@ public sealed record HostSettings(string RoutePrefix, TimeSpan FunctionTimeout)
                 && TimeSpan.TryParse(functionTimeout.GetString(), CultureInfo.InvariantCulture, out var parsed))
                 timeout = parsed;
         }
-        return new HostSettings(prefix, timeout);
+        return new HostSettings(prefix, timeout, BodyLimit(settingsFile));
+    }
+
+    private static long BodyLimit(string? settingsFile)
+    {
+        var configured = Environment.GetEnvironmentVariable(RequestBodySizeLimitSetting);
+        if (configured is null && settingsFile is not null && File.Exists(settingsFile))
+        {
+            using var settings = JsonDocument.Parse(File.ReadAllText(settingsFile), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            if (settings.RootElement.TryGetProperty("Values", out var values) && values.TryGetProperty(RequestBodySizeLimitSetting, out var value))
+                configured = value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText();
+        }
+        return long.TryParse(configured, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit > 0 ? limit : DefaultMaxRequestBodyBytes;
     }
 }

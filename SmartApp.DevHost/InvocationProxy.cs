@@ -31,6 +31,15 @@ public sealed partial class InvocationProxy(WorkerSupervisor workers, IHttpForwa
     public async Task HandleAsync(HttpContext context)
     {
         var started = Stopwatch.GetTimestamp();
+        // The host's body limit (100 MiB, or FUNCTIONS_REQUEST_BODY_SIZE_LIMIT), before anything else: the worker's own cannot raise it.
+        if (context.Request.ContentLength > host.MaxRequestBodyBytes)
+        {
+            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            LogRequest(logger, context.Request.Method, context.Request.Path, 413, "-", 0, "body over the host's limit");
+            return;
+        }
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            limit.MaxRequestBodySize = host.MaxRequestBodyBytes;
         WorkerConnection worker;
         Routing.HttpRouteTable routes;
         try
@@ -65,7 +74,20 @@ public sealed partial class InvocationProxy(WorkerSupervisor workers, IHttpForwa
         {
             outcome = context.RequestAborted.IsCancellationRequested ? "client disconnected" : $"forwarding failed: {error}";
             if (!context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted)
-                await (error is ForwarderError.RequestBodyClient ? DevHostProblems.UnreadableBodyAsync(context) : DevHostProblems.WorkerLostAsync(context));
+            {
+                if (BodyTooLarge(context.Features.Get<IForwarderErrorFeature>()?.Exception))
+                {
+                    // A body without a length that passed the host's limit: the host's refusal, as its server gives it.
+                    context.Response.Clear();
+                    context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                    outcome = "body over the host's limit";
+                }
+                else
+                {
+                    LogForwardingError(logger, error.ToString(), context.Features.Get<IForwarderErrorFeature>()?.Exception?.ToString() ?? "");
+                    await (error is ForwarderError.RequestBodyClient ? DevHostProblems.UnreadableBodyAsync(context) : DevHostProblems.WorkerLostAsync(context));
+                }
+            }
         }
         else if (transformer.FailedInvocation)
         {
@@ -73,6 +95,14 @@ public sealed partial class InvocationProxy(WorkerSupervisor workers, IHttpForwa
         }
         LogRequest(logger, context.Request.Method, context.Request.Path, context.Response.StatusCode, match.Route.FunctionName,
             (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds, outcome);
+    }
+
+    /// <summary>Whether reading the client's body failed because it passed the host's limit (the server's exception, however wrapped).</summary>
+    private static bool BodyTooLarge(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+            if (e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }) return true;
+        return false;
     }
 
     private static InvocationRequest BuildInvocation(string invocationId, Routing.RouteMatch match, HttpContext context)
@@ -140,6 +170,9 @@ public sealed partial class InvocationProxy(WorkerSupervisor workers, IHttpForwa
             return await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
         }
     }
+
+    [LoggerMessage(EventId = 402, Level = LogLevel.Debug, Message = "Forwarding failed ({Error}): {Exception}")]
+    private static partial void LogForwardingError(ILogger logger, string error, string exception);
 
     [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "{Method} {Path} -> {Status} ({Function}, {Milliseconds} ms, {Outcome})")]
     private static partial void LogRequest(ILogger logger, string method, string path, int status, string function, long milliseconds, string outcome);

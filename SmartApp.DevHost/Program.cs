@@ -39,10 +39,10 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 {
     kestrel.Listen(IPAddress.Loopback, endpoints.GrpcPort, o => o.Protocols = HttpProtocols.Http2);
     kestrel.Listen(IPAddress.Loopback, endpoints.HttpPort, o => o.Protocols = HttpProtocols.Http1);
-    kestrel.Limits.MaxRequestBodySize = null; // the function app sets its own limits
+    kestrel.Limits.MaxRequestBodySize = null; // set per request, as the Functions host does (gRPC streams have none)
 });
 builder.Services.AddSingleton(endpoints);
-builder.Services.AddSingleton(HostSettings.Read(options.AppDirectory));
+builder.Services.AddSingleton(HostSettings.Read(options.AppDirectory, options.SettingsFile));
 builder.Services.AddGrpc(o => { o.MaxReceiveMessageSize = null; o.MaxSendMessageSize = null; });
 builder.Services.AddHttpForwarder();
 builder.Services.AddSingleton<WorkerSupervisor>();

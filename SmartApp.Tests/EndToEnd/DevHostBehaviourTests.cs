@@ -7,13 +7,17 @@ namespace SmartApp.Tests.EndToEnd;
 /// <summary>The dev host playing the Functions host for a bare worker (no error middleware of its own).</summary>
 public sealed class MinimalWorkerFixture : IAsyncLifetime
 {
+    /// <summary>The host's body limit for this app, set low through the same app setting Azure reads (the default is 100 MiB).</summary>
+    public const long BodyLimit = 1024 * 1024;
+
     public DevHostProcess Host { get; private set; } = null!;
     public HttpClient Client { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
         string Meta(string key) => typeof(MinimalWorkerFixture).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
-        Host = await DevHostProcess.StartAsync(Meta("DevHostAssembly"), ["--app", Meta("MinimalWorkerDirectory"), "--port", "0"], TimeSpan.FromMinutes(2));
+        Host = await DevHostProcess.StartAsync(Meta("DevHostAssembly"), ["--app", Meta("MinimalWorkerDirectory"), "--port", "0"], TimeSpan.FromMinutes(2),
+            new Dictionary<string, string> { [HostSettings.RequestBodySizeLimitSetting] = BodyLimit.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         Client = new HttpClient { BaseAddress = new Uri(Host.State["apiUrl"] + "/"), Timeout = TimeSpan.FromSeconds(60) };
     }
 
@@ -80,5 +84,26 @@ public sealed class DevHostBehaviourTests(MinimalWorkerFixture app) : IClassFixt
             using var answered = await app.Client.SendAsync(allowed);
             Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
         }
+    }
+
+    [Fact]
+    public async Task A_body_over_the_hosts_limit_is_refused_by_the_host_with_or_without_a_length_and_one_within_it_arrives()
+    {
+        var over = new byte[MinimalWorkerFixture.BodyLimit + 1];
+        using (var declared = await app.Client.PostAsync("count", new ByteArrayContent(over)))
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, declared.StatusCode);
+            Assert.Empty(await declared.Content.ReadAsByteArrayAsync()); // the host's refusal has no body, as the Functions host's server gives it
+        }
+        using (var chunked = await app.Client.PostAsync("count", new StreamContent(new NoLength(over))))
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, chunked.StatusCode);
+        using var within = await app.Client.PostAsync("count", new StreamContent(new NoLength(new byte[MinimalWorkerFixture.BodyLimit / 2])));
+        Assert.Equal(HttpStatusCode.OK, within.StatusCode);
+        Assert.Contains($"{MinimalWorkerFixture.BodyLimit / 2}", await within.Content.ReadAsStringAsync());
+    }
+
+    private sealed class NoLength(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
     }
 }

@@ -39,6 +39,17 @@ public sealed class HelloFunctions
         }
     }
 
+    /// <summary>For the dev host's body-limit tests: reads the whole body and answers its length.</summary>
+    [Function("Count")]
+    public async Task<IActionResult> Count([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "count")] HttpRequest req)
+    {
+        long length = 0;
+        var buffer = new byte[81920];
+        int read;
+        while ((read = await req.Body.ReadAsync(buffer, req.HttpContext.RequestAborted)) > 0) length += read;
+        return new OkObjectResult(new { length });
+    }
+
     [Function("Hello")]
     public IActionResult Hello([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "hello")] HttpRequest req) =>
         new OkObjectResult(new { message = "hello" });
