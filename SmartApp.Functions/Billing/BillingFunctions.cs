@@ -73,8 +73,21 @@ public sealed class BillingFunctions(BillingService billing)
         }
     }
 
-    /// <summary>The origin this request reached the app on (the platform only routes the app's own host names here).</summary>
-    private static Uri AppOrigin(HttpRequest req) => new($"{req.Scheme}://{req.Host}");
+    /// <summary>
+    /// The origin the client reached the app on. Behind the Functions host the worker sees the host's own request:
+    /// the client's host and scheme arrive as X-Forwarded-Host / X-Forwarded-Proto, which the host sets (it
+    /// overwrites what a client sent), and the platform routes only the app's own host names to it.
+    /// </summary>
+    private static Uri AppOrigin(HttpRequest req)
+    {
+        var forwardedHost = req.Headers["X-Forwarded-Host"].ToString().Split(',')[0].Trim();
+        var forwardedProto = req.Headers["X-Forwarded-Proto"].ToString().Split(',')[0].Trim();
+        var scheme = forwardedProto is "http" or "https" ? forwardedProto : req.Scheme;
+        if (forwardedHost.Length > 0 && Uri.TryCreate($"{scheme}://{forwardedHost}", UriKind.Absolute, out var forwarded)
+            && forwarded.PathAndQuery == "/" && string.IsNullOrEmpty(forwarded.UserInfo))
+            return new Uri(forwarded.GetLeftPart(UriPartial.Authority));
+        return new Uri($"{scheme}://{req.Host}");
+    }
 
     public sealed record CheckoutRequest(string? Plan, string? SuccessUrl, string? CancelUrl);
 
