@@ -35,15 +35,8 @@ public sealed record HostSettings(string RoutePrefix, TimeSpan FunctionTimeout, 
         return new HostSettings(prefix, timeout, BodyLimit(settingsFile));
     }
 
-    private static long BodyLimit(string? settingsFile)
-    {
-        var configured = Environment.GetEnvironmentVariable(RequestBodySizeLimitSetting);
-        if (configured is null && settingsFile is not null && File.Exists(settingsFile))
-        {
-            using var settings = JsonDocument.Parse(File.ReadAllText(settingsFile), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-            if (settings.RootElement.TryGetProperty("Values", out var values) && values.TryGetProperty(RequestBodySizeLimitSetting, out var value))
-                configured = value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText();
-        }
-        return long.TryParse(configured, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit > 0 ? limit : DefaultMaxRequestBodyBytes;
-    }
+    private static long BodyLimit(string? settingsFile) =>
+        long.TryParse(AppSettings.Get(RequestBodySizeLimitSetting, settingsFile), NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit > 0
+            ? limit
+            : DefaultMaxRequestBodyBytes;
 }

@@ -185,15 +185,7 @@ public sealed partial class WorkerSupervisor(
     /// </summary>
     private Dictionary<string, string> WorkerEnvironment()
     {
-        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (options.SettingsFile is { } file && File.Exists(file))
-        {
-            using var settings = JsonDocument.Parse(File.ReadAllText(file), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-            if (settings.RootElement.TryGetProperty("Values", out var values))
-                foreach (var setting in values.EnumerateObject())
-                    if (Environment.GetEnvironmentVariable(setting.Name) is null)
-                        environment[setting.Name] = setting.Value.ValueKind == JsonValueKind.String ? setting.Value.GetString()! : setting.Value.GetRawText();
-        }
+        var environment = AppSettings.FromFile(options.SettingsFile);
         if (emulators is not null)
             foreach (var (key, value) in emulators.WorkerSettings)
                 environment[key] = value;

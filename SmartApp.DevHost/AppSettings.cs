@@ -1,0 +1,27 @@
+using System.Text.Json;
+
+namespace SmartApp.DevHost;
+
+/// <summary>
+/// The function app's settings as the Functions host sees them locally: local.settings.json's <c>Values</c>,
+/// where a variable already set in the environment wins.
+/// </summary>
+public static class AppSettings
+{
+    /// <summary>The <c>Values</c> of <paramref name="settingsFile"/> that the environment does not set (none when there is no file).</summary>
+    public static Dictionary<string, string> FromFile(string? settingsFile)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (settingsFile is null || !File.Exists(settingsFile)) return values;
+        using var settings = JsonDocument.Parse(File.ReadAllText(settingsFile), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        if (settings.RootElement.TryGetProperty("Values", out var found))
+            foreach (var setting in found.EnumerateObject())
+                if (Environment.GetEnvironmentVariable(setting.Name) is null)
+                    values[setting.Name] = setting.Value.ValueKind == JsonValueKind.String ? setting.Value.GetString()! : setting.Value.GetRawText();
+        return values;
+    }
+
+    /// <summary>One setting: the environment's, else the file's, else null.</summary>
+    public static string? Get(string name, string? settingsFile) =>
+        Environment.GetEnvironmentVariable(name) ?? FromFile(settingsFile).GetValueOrDefault(name);
+}
