@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Text.Json;
 
 namespace SmartApp.DevHost;
@@ -18,6 +19,15 @@ public static class AppSettings
             foreach (var setting in found.EnumerateObject())
                 if (Environment.GetEnvironmentVariable(setting.Name) is null)
                     values[setting.Name] = setting.Value.ValueKind == JsonValueKind.String ? setting.Value.GetString()! : setting.Value.GetRawText();
+        return values;
+    }
+
+    /// <summary>Every setting: the file's, and the environment's over them.</summary>
+    public static Dictionary<string, string> All(string? settingsFile)
+    {
+        var values = FromFile(settingsFile);
+        foreach (DictionaryEntry variable in Environment.GetEnvironmentVariables())
+            values[(string)variable.Key] = (string?)variable.Value ?? "";
         return values;
     }
 

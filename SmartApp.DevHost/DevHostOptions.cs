@@ -19,7 +19,10 @@ public sealed record DevHostOptions(
     EmulatorMode Emulators,
     string? SettingsFile,
     string RepositoryRoot,
-    string? ReadyFile)
+    string? ReadyFile,
+    HostTimings Timings,
+    bool ProblemDetails = false,
+    bool Azure = false)
 {
     public const string Usage = """
         SmartApp dev host: runs the Functions worker the way the Azure Functions host does.
@@ -31,6 +34,14 @@ public sealed record DevHostOptions(
           --emulators-only     start only the emulators, on ports 10000-10002 and 8081 (for 'func start')
           --settings <file>    local.settings.json to read (default: the app's, else local.settings.sample.json)
           --ready-file <file>  when serving, write the URL and emulator settings there as JSON
+          --azure              as in Azure: the front end's headers (https, the app's host name), Production,
+                               and the platform's environment variables (WEBSITE_HOSTNAME, WEBSITE_SKU, ...)
+          --problem-details    answer the host's own failures (no route, function failed, worker lost) with
+                               problem+json instead of the Functions host's empty status codes
+          --timing <n>=<s>     shorten one of the host's clocks, in seconds (repeatable): responseStart (230),
+                               proxyIdle (240), restartInterval (10), errorWindow (1800), restartHold (40),
+                               hostStartHold (30), drain (10), terminateGrace (5), idleWorker (off: take the
+                               worker away this long after its last request, as Flex Consumption does)
         """;
 
     public static DevHostOptions Parse(string[] args)
@@ -40,6 +51,8 @@ public sealed record DevHostOptions(
         var port = 7071;
         var emulators = EmulatorMode.None;
         string? settings = null, ready = null;
+        var timings = HostTimings.Azure;
+        bool problemDetails = false, azure = false;
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -53,11 +66,14 @@ public sealed record DevHostOptions(
                 case "--emulators-only": emulators = EmulatorMode.Only; break;
                 case "--settings": settings = Path.GetFullPath(Value()); break;
                 case "--ready-file": ready = Path.GetFullPath(Value()); break;
+                case "--timing": timings = timings.With(Value()); break;
+                case "--problem-details": problemDetails = true; break;
+                case "--azure": azure = true; break;
                 default: throw new ArgumentException($"Unknown option {args[i]}.");
             }
         }
         settings ??= new[] { Path.Combine(app, "local.settings.json"), Path.Combine(root, "local.settings.sample.json") }.FirstOrDefault(File.Exists);
-        return new DevHostOptions(app, port, emulators, settings, root, ready);
+        return new DevHostOptions(app, port, emulators, settings, root, ready, timings, problemDetails, azure);
     }
 
     private static string? Metadata(string key) =>

@@ -99,7 +99,7 @@ public sealed partial class DevHostProcess : IAsyncDisposable
         if (!_process.HasExited)
         {
             _ = Kill(_process.Id, 15); // SIGTERM
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(40));
             try { await _process.WaitForExitAsync(timeout.Token); }
             catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
         }

@@ -8,29 +8,34 @@ namespace SmartApp.DevHost;
 
 /// <summary>
 /// Serves one client request the way the Functions host does with the worker's HTTP server:
-/// match the route, send the invocation over gRPC and forward the raw request (paired by
-/// <c>x-ms-invocation-id</c>), stream the worker's response back, cancel if the client leaves.
+/// match the route, send the invocation over gRPC and forward the raw request with YARP's default
+/// transforms (paired by <c>x-ms-invocation-id</c>, added only when the request has none, as
+/// <c>DefaultHttpProxyService</c> does), stream the worker's response back, cancel if the client leaves.
+/// The platform's clocks apply: the front end's response-start deadline, the proxy's idle timeout,
+/// and <c>functionTimeout</c> as a total limit that restarts the worker.
 /// </summary>
-public sealed partial class InvocationProxy(WorkerSupervisor workers, IHttpForwarder forwarder, HostSettings host, ILogger<InvocationProxy> logger)
+public sealed partial class InvocationProxy(
+    WorkerSupervisor workers, IHttpForwarder forwarder, HostSettings host, DevHostOptions options, HostAnswers answers, ILogger<InvocationProxy> logger)
 {
     public const string InvocationIdHeader = "x-ms-invocation-id";
 
-    // How long an empty 200 waits for its invocation result, to tell a failed invocation from an empty answer.
-    private static readonly TimeSpan FailureCheckWindow = TimeSpan.FromSeconds(5);
-
-    private readonly HttpMessageInvoker _invoker = new(new SocketsHttpHandler
+    // The host's proxy client: no redirects or cookies, connection failures retried (RetryProxyHandler), the
+    // current activity's traceparent propagated (SocketsHttpHandler's default propagator).
+    private readonly HttpMessageInvoker _invoker = new(new RetryProxyHandler(new SocketsHttpHandler
     {
         UseProxy = false,
         AllowAutoRedirect = false,
         AutomaticDecompression = System.Net.DecompressionMethods.None,
         UseCookies = false,
-        ActivityHeadersPropagator = null,
-        ConnectTimeout = TimeSpan.FromSeconds(15),
-    });
+    }, logger));
 
     public async Task HandleAsync(HttpContext context)
     {
-        var started = Stopwatch.GetTimestamp();
+        if (workers.IsStopping)
+        {
+            await answers.HostNotRunningAsync(context);
+            return;
+        }
         // The host's body limit (100 MiB, or FUNCTIONS_REQUEST_BODY_SIZE_LIMIT), before anything else: the worker's own cannot raise it.
         if (context.Request.ContentLength > host.MaxRequestBodyBytes)
         {
@@ -40,6 +45,20 @@ public sealed partial class InvocationProxy(WorkerSupervisor workers, IHttpForwa
         }
         if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
             limit.MaxRequestBodySize = host.MaxRequestBodyBytes;
+        workers.BeginRequest();
+        try
+        {
+            await ServeAsync(context);
+        }
+        finally
+        {
+            workers.EndRequest();
+        }
+    }
+
+    private async Task ServeAsync(HttpContext context)
+    {
+        var started = Stopwatch.GetTimestamp();
         WorkerConnection worker;
         Routing.HttpRouteTable routes;
         try
@@ -48,50 +67,90 @@ public sealed partial class InvocationProxy(WorkerSupervisor workers, IHttpForwa
         }
         catch (Exception ex) when (ex is WorkerUnavailableException or TimeoutException)
         {
-            await DevHostProblems.UnavailableAsync(context, "The function app is starting or has stopped; try again shortly.");
+            LogUnavailable(logger, context.Request.Method, context.Request.Path, ex.Message);
+            await answers.HostNotRunningAsync(context);
+            return;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
             return;
         }
 
         var match = routes.Match(context.Request.Method, context.Request.Path);
         if (match is null)
         {
-            await DevHostProblems.NotFoundAsync(context);
+            await answers.NotFoundAsync(context);
             return;
         }
 
         var invocationId = Guid.NewGuid().ToString();
+        context.Request.Headers.TryAdd(InvocationIdHeader, invocationId);
         var invocation = worker.Invoke(BuildInvocation(invocationId, match, context));
-        var transformer = new InvocationTransformer(invocationId, invocation);
-        ForwarderError error;
-        using (context.RequestAborted.Register(() => worker.Cancel(invocationId)))
-        {
-            error = await forwarder.SendAsync(context, worker.HttpUri!, _invoker,
-                new ForwarderRequestConfig { ActivityTimeout = host.FunctionTimeout, Version = System.Net.HttpVersion.Version11, VersionPolicy = HttpVersionPolicy.RequestVersionExact }, transformer);
-        }
-
+        var transformer = new InvocationTransformer(invocation);
         var outcome = "ok";
-        if (error != ForwarderError.None)
+        ForwarderError error;
+        using (var cut = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
         {
-            outcome = context.RequestAborted.IsCancellationRequested ? "client disconnected" : $"forwarding failed: {error}";
-            if (!context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted)
+            var frontEndCut = false;
+            var timedOut = false;
+            void Cut()
             {
-                if (BodyTooLarge(context.Features.Get<IForwarderErrorFeature>()?.Exception))
-                {
-                    // A body without a length that passed the host's limit: the host's refusal, as its server gives it.
-                    context.Response.Clear();
-                    context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-                    outcome = "body over the host's limit";
-                }
-                else
-                {
-                    LogForwardingError(logger, error.ToString(), context.Features.Get<IForwarderErrorFeature>()?.Exception?.ToString() ?? "");
-                    await (error is ForwarderError.RequestBodyClient ? DevHostProblems.UnreadableBodyAsync(context) : DevHostProblems.WorkerLostAsync(context));
-                }
+                try { cut.Cancel(); }
+                catch (ObjectDisposedException) { } // the request ended as the clock ran out
             }
-        }
-        else if (transformer.FailedInvocation)
-        {
-            outcome = "function failed";
+            using var frontEnd = new Timer(_ =>
+            {
+                // Azure's front end: a response that has not started in time is answered 502; the host sees the client go.
+                if (context.Response.HasStarted) return;
+                frontEndCut = true;
+                Cut();
+            }, null, options.Timings.ResponseStart, Timeout.InfiniteTimeSpan);
+            using var functionTimeout = new Timer(_ =>
+            {
+                if (invocation.IsCompleted) return;
+                timedOut = true;
+                workers.RestartAfterTimeout(worker, match.Route.FunctionName, invocationId); // first, so no new request reaches this worker
+                Cut();
+            }, null, host.FunctionTimeout, Timeout.InfiniteTimeSpan);
+            using (cut.Token.Register(() => worker.Cancel(invocationId)))
+            {
+                error = await forwarder.SendAsync(context, worker.HttpUri!, _invoker,
+                    new ForwarderRequestConfig { ActivityTimeout = options.Timings.ProxyIdle, Version = System.Net.HttpVersion.Version11, VersionPolicy = HttpVersionPolicy.RequestVersionExact },
+                    transformer, cut.Token);
+            }
+            if (error == ForwarderError.None && !transformer.FailedInvocation)
+            {
+                // Done.
+            }
+            else if (context.RequestAborted.IsCancellationRequested)
+            {
+                outcome = "client disconnected";
+            }
+            else if (context.Response.HasStarted)
+            {
+                outcome = $"forwarding failed after the response started: {error}";
+                context.Abort();
+            }
+            else if (frontEndCut && !timedOut)
+            {
+                await answers.FrontEndTimeoutAsync(context, options.Timings.ResponseStart);
+                outcome = $"no response within {options.Timings.ResponseStart.TotalSeconds:0} s (the front end's deadline)";
+            }
+            else if (BodyTooLarge(context.Features.Get<IForwarderErrorFeature>()?.Exception))
+            {
+                // A body without a length that passed the host's limit: the host's refusal, as its server gives it.
+                context.Response.Clear();
+                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                outcome = "body over the host's limit";
+            }
+            else
+            {
+                // The invocation failed, timed out, or its worker was lost: ExceptionMiddleware's 500.
+                outcome = timedOut ? "function timeout" : transformer.FailedInvocation ? "function failed" : $"forwarding failed: {error}";
+                if (error != ForwarderError.None)
+                    LogForwardingError(logger, error.ToString(), context.Features.Get<IForwarderErrorFeature>()?.Exception?.ToString() ?? "");
+                await answers.FunctionFailedAsync(context);
+            }
         }
         LogRequest(logger, context.Request.Method, context.Request.Path, context.Response.StatusCode, match.Route.FunctionName,
             (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds, outcome);
@@ -133,19 +192,16 @@ public sealed partial class InvocationProxy(WorkerSupervisor workers, IHttpForwa
     }
 
     /// <summary>
-    /// Tags the forwarded request with its invocation id, and turns the worker's answer to a failed
-    /// invocation (an empty 200) into a 500 problem. Streamed answers pass straight through.
+    /// YARP's default transforms (the host's), and a check of the worker's empty 200: the worker answers a
+    /// failed invocation so, and the host then waits for the invocation's result to answer 500 instead.
+    /// Streamed answers pass straight through.
     /// </summary>
-    private sealed class InvocationTransformer(string invocationId, Task<InvocationResponse> invocation) : HttpTransformer
+    private sealed class InvocationTransformer(Task<InvocationResponse> invocation) : HttpTransformer
     {
         public bool FailedInvocation { get; private set; }
 
-        public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
-        {
-            await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
-            proxyRequest.Headers.Remove(InvocationIdHeader);
-            proxyRequest.Headers.TryAddWithoutValidation(InvocationIdHeader, invocationId);
-        }
+        public override ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken) =>
+            Default.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
 
         public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
         {
@@ -154,22 +210,58 @@ public sealed partial class InvocationProxy(WorkerSupervisor workers, IHttpForwa
             {
                 try
                 {
-                    var result = await invocation.WaitAsync(FailureCheckWindow, cancellationToken);
+                    var result = await invocation.WaitAsync(cancellationToken);
                     if (result.Result?.Status == StatusResult.Types.Status.Failure)
                     {
                         FailedInvocation = true;
-                        await DevHostProblems.FunctionFailedAsync(httpContext);
                         return false;
                     }
                 }
-                catch (Exception ex) when (ex is TimeoutException or WorkerUnavailableException)
+                catch (WorkerUnavailableException)
                 {
-                    // No verdict in time: pass the worker's answer on as it is.
+                    FailedInvocation = true; // the worker went with the invocation
+                    return false;
                 }
             }
-            return await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+            return await Default.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        }
+
+        public override ValueTask TransformResponseTrailersAsync(HttpContext httpContext, HttpResponseMessage proxyResponse, CancellationToken cancellationToken) =>
+            Default.TransformResponseTrailersAsync(httpContext, proxyResponse, cancellationToken);
+    }
+
+    /// <summary>
+    /// The host's retries of a connection to the worker that fails (<c>RetryProxyHandler</c>): up to 10
+    /// attempts, 50 ms apart at first, doubling to at most 250 ms.
+    /// </summary>
+    public sealed class RetryProxyHandler(HttpMessageHandler inner, ILogger logger) : DelegatingHandler(inner)
+    {
+        public const int MaxRetries = 10, InitialDelayMilliseconds = 50, MaximumDelayMilliseconds = 250;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var delay = InitialDelayMilliseconds;
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return await base.SendAsync(request, cancellationToken);
+                }
+                catch (HttpRequestException) when (attempt < MaxRetries)
+                {
+                    LogProxyRetry(logger, delay, attempt, MaxRetries);
+                    await Task.Delay(delay, cancellationToken);
+                    delay = Math.Min(delay * 2, MaximumDelayMilliseconds);
+                }
+            }
         }
     }
+
+    [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "Failed to proxy request to the worker. Retrying in {Delay} ms. Attempt {Attempt} of {MaxRetries}.")]
+    private static partial void LogProxyRetry(ILogger logger, int delay, int attempt, int maxRetries);
+
+    [LoggerMessage(EventId = 404, Level = LogLevel.Warning, Message = "{Method} {Path} -> 503: {Reason}")]
+    private static partial void LogUnavailable(ILogger logger, string method, string path, string reason);
 
     [LoggerMessage(EventId = 402, Level = LogLevel.Debug, Message = "Forwarding failed ({Error}): {Exception}")]
     private static partial void LogForwardingError(ILogger logger, string error, string exception);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using SmartApp.DevHost;
@@ -42,7 +43,11 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     kestrel.Limits.MaxRequestBodySize = null; // set per request, as the Functions host does (gRPC streams have none)
 });
 builder.Services.AddSingleton(endpoints);
-builder.Services.AddSingleton(HostSettings.Read(options.AppDirectory, options.SettingsFile));
+var hostSettings = HostSettings.Read(options.AppDirectory, options.SettingsFile);
+builder.Services.AddSingleton(hostSettings);
+builder.Services.AddSingleton<HostAnswers>();
+// Room for the drain and the worker's terminate grace on shutdown.
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Timings.Drain + options.Timings.TerminateGrace + TimeSpan.FromSeconds(10));
 builder.Services.AddGrpc(o => { o.MaxReceiveMessageSize = null; o.MaxSendMessageSize = null; });
 builder.Services.AddHttpForwarder();
 builder.Services.AddSingleton<WorkerSupervisor>();
@@ -56,8 +61,22 @@ builder.Services.AddHostFiltering(o =>
     o.AllowEmptyHosts = false;
 });
 
+// The Functions host records telemetry, so each request has an Activity: continued from the client's
+// traceparent (recorded if the client's was) and passed on to the worker in its own traceparent.
+using var requestActivities = new ActivityListener
+{
+    ShouldListenTo = source => source.Name == "Microsoft.AspNetCore",
+    Sample = (ref ActivityCreationOptions<ActivityContext> creation) =>
+        creation.Parent.TraceFlags.HasFlag(ActivityTraceFlags.Recorded)
+            ? ActivitySamplingResult.AllDataAndRecorded
+            : ActivitySamplingResult.AllData,
+};
+ActivitySource.AddActivityListener(requestActivities);
+
 var app = builder.Build();
 app.UseHostFiltering();
+app.UseRouting(); // endpoints are chosen by the port the client reached, before the front end renames the host
+app.UseWhen(context => context.Connection.LocalPort == endpoints.HttpPort, http => http.UseFunctionsHostPipeline(options, hostSettings));
 app.MapGrpcService<FunctionRpcService>().RequireHost($"*:{endpoints.GrpcPort}");
 app.Map("/{**path}", (HttpContext context, InvocationProxy proxy) => proxy.HandleAsync(context)).RequireHost($"*:{endpoints.HttpPort}");
 await app.RunAsync();

@@ -35,6 +35,12 @@ public sealed partial class WorkerConnection(string workerId, string appDirector
     /// <summary>The worker behind this connection has gone (exited, or its stream ended).</summary>
     public bool IsClosed { get; private set; }
 
+    /// <summary>The host itself ended this worker (a timeout restart, an idle worker taken away): its exit is not an error.</summary>
+    public bool EndedByHost { get; set; }
+
+    /// <summary>Invocations sent and not yet answered.</summary>
+    public bool HasPendingInvocations => !_pending.IsEmpty;
+
     public void OnMessage(StreamingMessage message)
     {
         switch (message.ContentCase)
@@ -135,11 +141,12 @@ public sealed partial class WorkerConnection(string workerId, string appDirector
             await Task.Delay(10);
         }
         var table = new HttpRouteTable(_routes);
-        if (table.Shadowed.Count > 0)
+        if (table.Refused.Count > 0 || table.Shadowed.Count > 0)
         {
-            // Under the Functions host these routes would never answer: refuse to serve the app as if they did.
+            // Under the Functions host these routes would be left out or never answer: refuse to serve the app as if they did.
+            foreach (var refused in table.Refused) LogRefusedRoute(logger, refused);
             foreach (var shadowed in table.Shadowed) LogShadowedRoute(logger, shadowed);
-            Fail($"{table.Shadowed.Count} route(s) are shadowed by another function's route: {string.Join("; ", table.Shadowed)}");
+            Fail($"{table.Refused.Count + table.Shadowed.Count} route(s) would not answer under the Functions host: {string.Join("; ", table.Refused.Concat(table.Shadowed))}");
             return;
         }
         _ready.TrySetResult(table);
@@ -198,6 +205,9 @@ public sealed partial class WorkerConnection(string workerId, string appDirector
 
     [LoggerMessage(EventId = 201, Message = "[worker] {Category}: {Message}")]
     private static partial void LogWorker(ILogger logger, LogLevel level, string category, string message);
+
+    [LoggerMessage(EventId = 204, Level = LogLevel.Error, Message = "Route refused: {Refused}")]
+    private static partial void LogRefusedRoute(ILogger logger, string refused);
 
     [LoggerMessage(EventId = 203, Level = LogLevel.Error, Message = "Route shadowed: {Shadowed}")]
     private static partial void LogShadowedRoute(ILogger logger, string shadowed);

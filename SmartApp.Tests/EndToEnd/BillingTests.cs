@@ -50,14 +50,15 @@ public sealed class BillingTests(DevHostFixture app)
         Assert.Equal(new Uri(new Uri(app.State["baseUrl"]), "/api/console").ToString(), session["cancel_url"]);
         Assert.Equal(FakeStripe.ProPrice, session["line_items[0][price]"]);
 
-        // Behind the Functions host in Azure the client's host and scheme arrive as X-Forwarded-Host/-Proto: a path is made absolute on them.
-        using (var behindHost = new HttpRequestMessage(HttpMethod.Post, "billing/checkout") { Content = JsonContent.Create(new { plan = "pro", cancelUrl = "/api/console" }) })
+        // The client's host and scheme reach the app as the host's X-Forwarded-Host/-Proto (in Azure, from the front end's
+        // DISGUISED-HOST): a client that sends its own cannot move the return path to another origin.
+        using (var spoofed = new HttpRequestMessage(HttpMethod.Post, "billing/checkout") { Content = JsonContent.Create(new { plan = "pro", cancelUrl = "/api/console" }) })
         {
-            behindHost.Headers.Add("X-Forwarded-Host", "smartapp-prod.azurewebsites.net");
-            behindHost.Headers.Add("X-Forwarded-Proto", "https");
-            using var forwarded = await user.SendAsync(behindHost);
+            spoofed.Headers.Add("X-Forwarded-Host", "evil.example");
+            spoofed.Headers.Add("X-Forwarded-Proto", "https");
+            using var forwarded = await user.SendAsync(spoofed);
             Assert.Equal(HttpStatusCode.OK, forwarded.StatusCode);
-            Assert.Equal("https://smartapp-prod.azurewebsites.net/api/console", app.Stripe.CheckoutSessions.Last(s => s.GetValueOrDefault("client_reference_id") == userId)["cancel_url"]);
+            Assert.Equal(new Uri(new Uri(app.State["baseUrl"]), "/api/console").ToString(), app.Stripe.CheckoutSessions.Last(s => s.GetValueOrDefault("client_reference_id") == userId)["cancel_url"]);
         }
         Assert.Equal(userId, session["subscription_data[metadata][userId]"]);
 

@@ -87,5 +87,36 @@ public sealed class HttpRouteTableTests
             .ToList();
         Assert.True(routes.Count > 50, $"{routes.Count} routes found");
         Assert.Equal([], new HttpRouteTable(routes).Shadowed);
+        Assert.Equal([], new HttpRouteTable(routes).Refused);
+    }
+
+    [Theory]
+    [InlineData("admin/users")]
+    [InlineData("Administrators")]
+    [InlineData("/runtime/webhooks")]
+    public void A_route_in_the_hosts_own_space_is_refused(string route)
+    {
+        // ScriptHost.ValidateHttpFunction: the route, trimmed and lower-cased, may not start with "admin" or "runtime".
+        var refused = Assert.Single(new HttpRouteTable([Route("Mine", route, "get")]).Refused);
+        Assert.Contains("built-in routes", refused);
+    }
+
+    [Fact]
+    public void Two_functions_with_the_same_route_and_a_method_in_common_are_refused()
+    {
+        // ScriptHost.HttpRoutesConflict: the same route (trimmed, case-insensitive) and intersecting methods (none means all).
+        var refused = Assert.Single(new HttpRouteTable([Route("A", "things", "get", "post"), Route("B", "/Things/", "post")]).Refused);
+        Assert.Contains("conflicts with the route defined by function 'A'", refused);
+        Assert.Empty(new HttpRouteTable([Route("A", "things", "get"), Route("B", "things", "post")]).Refused);
+    }
+
+    [Fact]
+    public void An_inline_constraint_is_enforced_and_an_unknown_one_refused()
+    {
+        var table = new HttpRouteTable([Route("Item", "items/{id:int}", "get"), Route("ItemByName", "items/{name}", "get")]);
+        Assert.Empty(table.Shadowed); // "items/x1" is no int, so Item does not take every path ItemByName answers
+        Assert.Equal("Item", table.Match("GET", new PathString("/api/items/7"))?.Route.FunctionName);
+        Assert.Equal("ItemByName", table.Match("GET", new PathString("/api/items/seven"))?.Route.FunctionName);
+        Assert.Contains("'nosuch'", Assert.Single(new HttpRouteTable([Route("Odd", "odd/{id:nosuch}", "get")]).Refused));
     }
 }

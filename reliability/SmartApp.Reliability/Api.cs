@@ -34,7 +34,9 @@ public sealed class Api(HttpClient http, Outcomes outcomes)
                 try { body = JsonDocument.Parse(text).RootElement.Clone(); }
                 catch (JsonException) { outcomes.Undesigned(route, $"{(int)response.StatusCode} with a body that is not JSON"); }
             }
-            if (!response.IsSuccessStatusCode
+            if (response.StatusCode == HttpStatusCode.InternalServerError && text.Length == 0)
+                outcomes.HostFailure(route); // the Functions host's own empty 500: the worker was lost mid-request
+            else if (!response.IsSuccessStatusCode
                 && (!Outcomes.Designed.Contains((int)response.StatusCode)
                     || response.Content.Headers.ContentType?.MediaType != "application/problem+json"
                     || body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("type", out _)))

@@ -26,6 +26,24 @@ public sealed class Outcomes
         _classes.AddOrUpdate("undesigned", 1, (_, n) => n + 1);
     }
 
+    /// <summary>
+    /// The Functions host's empty 500: the worker went during the request (the fault program kills it once).
+    /// Counted apart; more of them than requests that can be in flight at once is a failure.
+    /// </summary>
+    public void HostFailure(string route)
+    {
+        Interlocked.Increment(ref _hostFailures);
+        _classes.AddOrUpdate("host 500 (worker lost)", 1, (_, n) => n + 1);
+        _hostFailureRoutes.Enqueue(route);
+    }
+
+    private int _hostFailures;
+    private readonly ConcurrentQueue<string> _hostFailureRoutes = new();
+
+    public int HostFailures => _hostFailures;
+
+    public IEnumerable<string> HostFailureRoutes => _hostFailureRoutes;
+
     public int Requests => _latencies.Values.Sum(l => l.Count);
 
     public int UndesignedCount => _undesigned.Count;

@@ -129,10 +129,14 @@ Console.WriteLine($"| lost writes | {lost.Count} |");
 Console.WriteLine($"| duplicated writes | {duplicated.Count} |");
 Console.WriteLine($"| cross-user leaks | {leaks.Count} |");
 Console.WriteLine($"| undesigned answers (not a designed ProblemDetails, or no answer within {requestTimeout.TotalSeconds:F0} s) | {outcomes.UndesignedCount} |");
+// Killing the worker ends the requests in flight on it with the host's empty 500, at most one per user.
+var hostFailuresBeyond = Math.Max(0, outcomes.HostFailures - users);
+Console.WriteLine($"| host 500s when the worker was killed (at most one per user) | {outcomes.HostFailures} |");
 foreach (var line in lost.Concat(duplicated).Concat(leaks).Concat(outcomes.UndesignedExamples).Take(40)) Console.WriteLine("  " + line);
+if (hostFailuresBeyond > 0) Console.WriteLine("  host 500s on: " + string.Join(", ", outcomes.HostFailureRoutes.Take(40)));
 
 foreach (var line in unfinished) Console.WriteLine("  " + line);
-var failed = lost.Count + duplicated.Count + leaks.Count + outcomes.UndesignedCount + unfinished.Count;
+var failed = lost.Count + duplicated.Count + leaks.Count + outcomes.UndesignedCount + unfinished.Count + hostFailuresBeyond;
 var appLog = Path.Combine(Path.GetTempPath(), $"smartapp-reliability-{DateTime.UtcNow:yyyyMMdd-HHmmss}.log");
 await File.WriteAllTextAsync(appLog, host.Output);
 Console.WriteLine($"The app's log (dev host, worker, emulators): {appLog}");

@@ -1,0 +1,119 @@
+using SmartApp.DevHost;
+using SmartApp.DevHost.Worker;
+
+namespace SmartApp.Tests.Unit;
+
+/// <summary>
+/// Each of the dev host's rules pinned to where the Functions host (Azure/azure-functions-host, release 4.1037)
+/// or the platform's documentation has it, so a change that drifts from the real host fails here. The
+/// behaviours themselves are tested end to end in DevHostBehaviourTests and DevHostFailureTests.
+/// </summary>
+public sealed class HostFidelityTests
+{
+    private static readonly HostTimings Azure = HostTimings.Azure;
+
+    [Fact] // src/WebJobs.Script/ScriptConstants.cs: DefaultMaxRequestBodySize = 104857600; HttpRequestBodySizeMiddleware reads FUNCTIONS_REQUEST_BODY_SIZE_LIMIT
+    public void Body_limit_is_ScriptConstants_DefaultMaxRequestBodySize_raised_by_FUNCTIONS_REQUEST_BODY_SIZE_LIMIT()
+    {
+        Assert.Equal(104_857_600, HostSettings.DefaultMaxRequestBodyBytes);
+        Assert.Equal("FUNCTIONS_REQUEST_BODY_SIZE_LIMIT", HostSettings.RequestBodySizeLimitSetting);
+    }
+
+    [Fact] // Functions documentation, "Function app timeout duration": 230 s, Azure Load Balancer's idle timeout, answered 502
+    public void Response_start_deadline_is_the_front_ends_230_seconds() => Assert.Equal(TimeSpan.FromSeconds(230), Azure.ResponseStart);
+
+    [Fact] // src/WebJobs.Script.Grpc/Server/DefaultHttpProxyService.cs: ActivityTimeout = TimeSpan.FromSeconds(240)
+    public void Proxy_idle_timeout_is_DefaultHttpProxyService_ActivityTimeout() => Assert.Equal(TimeSpan.FromSeconds(240), Azure.ProxyIdle);
+
+    [Fact] // src/WebJobs.Script.Grpc/Server/RetryProxyHandler.cs: MaxRetries = 10, InitialDelay = 50, MaximumDelay = 250
+    public void Connection_retries_are_RetryProxyHandlers()
+    {
+        Assert.Equal(10, InvocationProxy.RetryProxyHandler.MaxRetries);
+        Assert.Equal(50, InvocationProxy.RetryProxyHandler.InitialDelayMilliseconds);
+        Assert.Equal(250, InvocationProxy.RetryProxyHandler.MaximumDelayMilliseconds);
+    }
+
+    [Fact] // src/WebJobs.Script/Workers/ProcessManagement/WorkerProcessCountOptions.cs: ProcessRestartInterval = 10 s
+    public void Restart_spacing_is_ProcessRestartInterval() => Assert.Equal(TimeSpan.FromSeconds(10), Azure.RestartInterval);
+
+    [Fact] // RpcFunctionInvocationDispatcher: ErrorEventsThreshold = 3 * max process count (1); WorkerConstants.WorkerRestartErrorIntervalThresholdInMinutes = 30
+    public void Three_errors_within_30_minutes_recycle_the_host()
+    {
+        Assert.Equal(3, WorkerSupervisor.ErrorEventsThreshold);
+        Assert.Equal(TimeSpan.FromMinutes(30), Azure.ErrorWindow);
+    }
+
+    [Fact] // src/WebJobs.Script/Workers/WorkerConstants.cs: SuccessExitCode = 0, IntentionalRestartExitCode = 200 (WorkerProcess.OnProcessExited)
+    public void Exit_codes_are_WorkerConstants()
+    {
+        Assert.Equal(0, WorkerSupervisor.SuccessExitCode);
+        Assert.Equal(200, WorkerSupervisor.IntentionalRestartExitCode);
+    }
+
+    [Fact] // WorkerFunctionInvoker.DelayUntilFunctionDispatcherInitializedOrShutdown: (ErrorEventsThreshold + 1) x 10 s initialisation timeout
+    public void A_request_is_held_40_seconds_for_a_restarting_worker() =>
+        Assert.Equal(TimeSpan.FromSeconds((WorkerSupervisor.ErrorEventsThreshold + 1) * 10), Azure.RestartHold);
+
+    [Fact] // ScriptConstants.HostTimeoutSeconds = 30 (HostAvailabilityCheckMiddleware, then 503 "Function host is not running.")
+    public void A_request_is_held_30_seconds_for_a_starting_host() => Assert.Equal(TimeSpan.FromSeconds(30), Azure.HostStartHold);
+
+    [Fact] // WebJobsScriptHostService.StopAsync: Task.WhenAny(stopTask, Task.Delay(10 s)); WorkerConstants.WorkerTerminateGracePeriodInSeconds = 5
+    public void Shutdown_drains_10_seconds_then_gives_the_worker_5()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(10), Azure.Drain);
+        Assert.Equal(TimeSpan.FromSeconds(5), Azure.TerminateGrace);
+        Assert.Null(Azure.IdleWorker); // the host never takes a worker away; the idle-worker option is the Flex plan's scale-in, off unless asked
+    }
+
+    [Fact] // ScriptConstants.AntaresScaleOutHeaderName = "X-FUNCTION-SCALEOUT" (HttpThrottleMiddleware.RejectRequest); HttpOptions: unbounded outside Windows Consumption
+    public void Throttled_requests_carry_the_scale_out_header_and_throttles_are_off_by_default()
+    {
+        Assert.Equal("X-FUNCTION-SCALEOUT", HostAnswers.ScaleOutHeader);
+        var settings = HostSettings.Read(Directory.CreateTempSubdirectory().FullName);
+        Assert.False(settings.Throttled);
+    }
+
+    [Fact] // ConfigurationSectionNames: extensions:http:{routePrefix,maxConcurrentRequests,maxOutstandingRequests,customHeaders,hsts}, overridden by AzureFunctionsJobHost__ settings
+    public void Host_json_extensions_http_is_read_and_an_AzureFunctionsJobHost_setting_overrides_it()
+    {
+        var app = Directory.CreateTempSubdirectory().FullName;
+        File.WriteAllText(Path.Combine(app, "host.json"), """
+            {
+              "version": "2.0",
+              "functionTimeout": "00:05:00",
+              "extensions": { "http": {
+                "routePrefix": "v",
+                "maxConcurrentRequests": 4,
+                "maxOutstandingRequests": 8,
+                "customHeaders": { "X-Frame-Options": "DENY" },
+                "hsts": { "isEnabled": true, "maxAge": "10:00:00:00" }
+              } }
+            }
+            """);
+        var settings = Path.Combine(app, "local.settings.json");
+        File.WriteAllText(settings, """{ "Values": { "AzureFunctionsJobHost__extensions__http__maxOutstandingRequests": "16", "AzureFunctionsJobHost__functionTimeout": "00:01:00" } }""");
+        var read = HostSettings.Read(app, settings);
+        Assert.Equal("v", read.RoutePrefix);
+        Assert.Equal(TimeSpan.FromMinutes(1), read.FunctionTimeout);
+        Assert.Equal(4, read.MaxConcurrentRequests);
+        Assert.Equal(16, read.MaxOutstandingRequests);
+        Assert.Equal("DENY", read.CustomHeaders!["X-Frame-Options"]);
+        Assert.Equal(TimeSpan.FromDays(10), read.Hsts!.MaxAge);
+    }
+
+    [Fact] // Flex Consumption and Premium plans: functionTimeout defaults to 30 minutes
+    public void FunctionTimeout_defaults_to_30_minutes() =>
+        Assert.Equal(TimeSpan.FromMinutes(30), HostSettings.Read(Directory.CreateTempSubdirectory().FullName).FunctionTimeout);
+
+    [Theory]
+    [InlineData("responseStart=2")]
+    [InlineData("idleWorker=0.5")]
+    public void A_clock_can_be_shortened_for_a_test(string assignment) => Assert.NotEqual(Azure, Azure.With(assignment));
+
+    [Theory]
+    [InlineData("responseStart")]
+    [InlineData("responseStart=0")]
+    [InlineData("sometime=3")]
+    public void A_clock_that_is_not_one_or_not_positive_is_refused(string assignment) =>
+        Assert.Throws<ArgumentException>(() => Azure.With(assignment));
+}
