@@ -22,8 +22,12 @@ public sealed record HostSettings(
     int MaxConcurrentRequests = HostSettings.Unbounded,
     int MaxOutstandingRequests = HostSettings.Unbounded,
     IReadOnlyDictionary<string, string>? CustomHeaders = null,
-    HostHstsOptions? Hsts = null)
+    HostHstsOptions? Hsts = null,
+    Triggers.QueueOptions? QueueSettings = null)
 {
+    /// <summary>host.json <c>extensions.queues</c>.</summary>
+    public Triggers.QueueOptions Queues => QueueSettings ?? new();
+
     /// <summary>The Functions host's own limit on a request body (<c>ScriptConstants.DefaultMaxRequestBodySize</c>, 100 MiB).</summary>
     public const long DefaultMaxRequestBodyBytes = 104_857_600;
 
@@ -67,7 +71,23 @@ public sealed record HostSettings(
             http.GetValue("maxConcurrentRequests", Unbounded),
             http.GetValue("maxOutstandingRequests", Unbounded),
             headers,
-            hsts.IsEnabled ? hsts : null);
+            hsts.IsEnabled ? hsts : null,
+            ReadQueues(config.GetSection("extensions:queues")));
+    }
+
+    private static Triggers.QueueOptions ReadQueues(IConfigurationSection queues)
+    {
+        var defaults = new Triggers.QueueOptions();
+        TimeSpan Time(string key, TimeSpan fallback) => TimeSpan.TryParse(queues[key], CultureInfo.InvariantCulture, out var value) ? value : fallback;
+        return new Triggers.QueueOptions
+        {
+            BatchSize = Math.Clamp(queues.GetValue("batchSize", defaults.BatchSize), 1, 32),
+            NewBatchThreshold = queues.GetValue<int?>("newBatchThreshold"),
+            VisibilityTimeout = Time("visibilityTimeout", defaults.VisibilityTimeout),
+            MaxDequeueCount = Math.Max(1, queues.GetValue("maxDequeueCount", defaults.MaxDequeueCount)),
+            MaxPollingInterval = Time("maxPollingInterval", defaults.MaxPollingInterval),
+            MessageEncoding = queues["messageEncoding"] ?? defaults.MessageEncoding,
+        };
     }
 
     private static long BodyLimit(string? settingsFile) =>

@@ -20,6 +20,7 @@ public sealed partial class WorkerConnection(string workerId, string appDirector
     private readonly ConcurrentDictionary<string, TaskCompletionSource<InvocationResponse>> _pending = new();
     private readonly ConcurrentDictionary<string, RpcFunctionMetadata> _functions = new();
     private readonly List<HttpRoute> _routes = [];
+    private readonly List<object> _triggers = [];
     private int _loadsOutstanding;
 
     public string WorkerId { get; } = workerId;
@@ -37,6 +38,9 @@ public sealed partial class WorkerConnection(string workerId, string appDirector
 
     /// <summary>The host itself ended this worker (a timeout restart, an idle worker taken away): its exit is not an error.</summary>
     public bool EndedByHost { get; set; }
+
+    /// <summary>The queue and timer triggers of the worker's functions (known once <see cref="Ready"/> completes).</summary>
+    public IReadOnlyList<object> Triggers => _triggers;
 
     /// <summary>Invocations sent and not yet answered.</summary>
     public bool HasPendingInvocations => !_pending.IsEmpty;
@@ -171,6 +175,8 @@ public sealed partial class WorkerConnection(string workerId, string appDirector
             _functions[function.FunctionId] = function;
             if (HttpRouteTable.FromBindings(function.Name, function.FunctionId, function.RawBindings, host.RoutePrefix) is { } route)
                 _routes.Add(route);
+            else if (SmartApp.DevHost.Triggers.TriggerBindings.From(function.Name, function.FunctionId, function.RawBindings) is { } trigger)
+                _triggers.Add(trigger);
             // One load request per function: the .NET worker does not handle the batched form.
             Send(new StreamingMessage { RequestId = NewId(), FunctionLoadRequest = new FunctionLoadRequest { FunctionId = function.FunctionId, Metadata = function } });
         }

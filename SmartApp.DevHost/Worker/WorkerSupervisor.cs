@@ -27,6 +27,7 @@ public sealed partial class WorkerSupervisor(
     HostSettings host,
     IHostApplicationLifetime lifetime,
     ILogger<WorkerSupervisor> logger,
+    Triggers.TriggerHost triggers,
     EmulatorProcesses? emulators = null) : IHostedLifecycleService
 {
     /// <summary>Errors within the window that recycle the host (<c>ErrorEventsThreshold</c>: 3 × one worker process).</summary>
@@ -354,6 +355,7 @@ public sealed partial class WorkerSupervisor(
             foreach (var route in routes.Routes)
                 LogRoute(logger, route.FunctionName, route.Methods.Count == 0 ? "ANY" : string.Join(",", route.Methods.Order()), $"{endpoints.BaseUrl}/{route.Template}");
             LogReady(logger, endpoints.BaseUrl + "/" + host.RoutePrefix, routes.Routes.Count);
+            triggers.Start(connection.Triggers, this);
             if (options.ReadyFile is { } readyFile && !_readyFileWritten)
             {
                 _readyFileWritten = true;

@@ -44,6 +44,9 @@ public sealed record StoredFile(string Id, string Name, string ContentType, long
     /// <summary>Passages past the plan's allowance that were not indexed, and why.</summary>
     public NotIndexedPart? NotIndexed { get; init; }
 
+    /// <summary>The queue message whose ingestion claimed the file: a redelivery of that message may take the claim over (its holder failed).</summary>
+    public string? ClaimedBy { get; init; }
+
     /// <summary>A direct upload being completed by one request until then; others wait for it.</summary>
     public DateTimeOffset? CompletingUntil { get; init; }
 

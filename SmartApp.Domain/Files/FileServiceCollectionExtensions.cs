@@ -33,9 +33,8 @@ public static class FileServiceCollectionExtensions
         services.AddProviderChoice<IDocumentQuestions, FilesOptions>(o => o.Provider,
             sp => sp.GetRequiredService<RaindropFileSearch>(), _ => new NoDocumentQuestions());
         services.AddSingleton<FileIngestor>();
-        services.AddSingleton<InProcessIngestionQueue>();
-        services.AddSingleton<IIngestionQueue>(sp => sp.GetRequiredService<InProcessIngestionQueue>());
-        services.AddHostedService<InProcessIngestionQueue.Runner>();
+        services.AddSingleton<IIngestionQueue, QueuedIngestion>();
+        services.AddSingleton<IngestionWork>();
         services.TryAddSingleton<Common.Quotas.IQuotaGate, Common.Quotas.NoQuotas>();
         services.AddSingleton<FileService>();
         return services;

@@ -26,10 +26,6 @@ public sealed class FilesOptions : IValidatableObject
     [Range(1, 512)]
     public int EmbedBatchSize { get; set; } = 64;
 
-    /// <summary>Files ingested at once by one instance.</summary>
-    [Range(1, 16)]
-    public int IngestionConcurrency { get; set; } = 1;
-
     /// <summary>An ingestion that has not moved for this long is taken up again (after a crash or restart).</summary>
     [Range(typeof(TimeSpan), "00:00:10", "01:00:00")]
     public TimeSpan IngestionStallTimeout { get; set; } = TimeSpan.FromMinutes(2);
@@ -58,9 +54,12 @@ public sealed class FilesOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan UploadCompletionGrace { get; set; } = TimeSpan.FromMinutes(15);
 
-    /// <summary>How often an instance looks for ingestions to resume and uploads to remove.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
-    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+    /// <summary>
+    /// When the sweep looks for ingestions whose message was lost or stalled and for uploads to remove: the
+    /// <c>SweepFiles</c> timer's six-field NCRONTAB schedule (the host reads it as <c>%Files:SweepSchedule%</c>).
+    /// </summary>
+    [Required, RegularExpression(@"^\S+( \S+){5}$", ErrorMessage = "Files:SweepSchedule is a six-field NCRONTAB expression (seconds first).")]
+    public string SweepSchedule { get; set; } = "0 */1 * * * *";
 
     /// <summary>Text kept from one file (characters); a file with more is failed with the reason.</summary>
     [Range(1_000, 1_000_000_000)]

@@ -1,25 +1,22 @@
 using System.Text.Json;
-using System.Threading.Channels;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SmartApp.Domain.Common.Errors;
+using SmartApp.Domain.Common.Storage;
 using SmartApp.Domain.Common.Telemetry;
 
 namespace SmartApp.Domain.Identity;
 
 /// <summary>
 /// The user's own data as a whole: export everything they own, or delete it. A deletion is recorded
-/// before it is acknowledged and carried out in the background, resumed after a restart.
+/// before it is acknowledged and carried out by the <see cref="WorkQueues.AccountDeletion"/> queue's
+/// function: delivered again while it fails, failed with its reason once the host gives up on it, and
+/// sent again by a sweep if its message was lost.
 /// </summary>
 public sealed partial class AccountService(
-    IUserRepository users, IAccountDataStore data, IEnumerable<IAccountCopies> copies, IAccountDeletionStore deletions, TimeProvider clock, ILogger<AccountService> logger)
+    IUserRepository users, IAccountDataStore data, IEnumerable<IAccountCopies> copies, IAccountDeletionStore deletions, WorkQueue queue, TimeProvider clock, ILogger<AccountService> logger)
 {
-    private const int MaxAttempts = 5;
-
-    /// <summary>Unfinished deletions are picked up this long after start, out of the way of a cold start.</summary>
-    public static readonly TimeSpan ResumeDelay = TimeSpan.FromSeconds(5);
-    private readonly Channel<string> _queue = Channel.CreateUnbounded<string>();
+    /// <summary>An unfinished deletion requested longer ago than this has its message sent again by the sweep.</summary>
+    public static readonly TimeSpan ResendAfter = TimeSpan.FromMinutes(2);
 
     /// <summary>Writes one JSON document with everything the user owns, streaming it as it is read.</summary>
     public async Task ExportAsync(CurrentUser caller, Stream output, CancellationToken cancellationToken)
@@ -42,7 +39,7 @@ public sealed partial class AccountService(
     {
         var deletion = new AccountDeletion("del_" + Guid.NewGuid().ToString("N"), caller.UserId, AccountDeletionStatus.Pending, clock.GetUtcNow());
         await deletions.SaveAsync(deletion, cancellationToken).ConfigureAwait(false);
-        _queue.Writer.TryWrite(deletion.Id);
+        await queue.TrySendAsync(WorkQueues.AccountDeletion, new AccountDeletionMessage(deletion.Id), cancellationToken).ConfigureAwait(false);
         LogRequested(logger, deletion.Id);
         return deletion;
     }
@@ -51,64 +48,70 @@ public sealed partial class AccountService(
         (deletionId.Length <= 64 ? await deletions.FindAsync(deletionId, cancellationToken).ConfigureAwait(false) : null)
         ?? throw new NotFoundException("No such account deletion.");
 
-    /// <summary>Carries out queued deletions until the app stops, starting with those a restart interrupted.</summary>
-    public async Task ProcessDeletionsAsync(CancellationToken stoppingToken)
+    /// <summary>Carries out the deletion a message names; throws when this attempt failed, so the host delivers it again.</summary>
+    public async Task ProcessDeletionAsync(string message, CancellationToken cancellationToken)
     {
-        try
-        {
-            foreach (var unfinished in await deletions.UnfinishedAsync(stoppingToken).ConfigureAwait(false))
-                _queue.Writer.TryWrite(unfinished.Id);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogResumeFailed(logger, ex);
-        }
-
-        await foreach (var id in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
-        {
-            var deletion = await deletions.FindAsync(id, stoppingToken).ConfigureAwait(false);
-            if (deletion is null or { Status: AccountDeletionStatus.Completed or AccountDeletionStatus.Failed }) continue;
-            await RunAsync(deletion, stoppingToken).ConfigureAwait(false);
-        }
+        if (await FindUnfinishedAsync(message, cancellationToken).ConfigureAwait(false) is { } deletion)
+            await RunAsync(deletion, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task RunAsync(AccountDeletion deletion, CancellationToken stoppingToken)
+    /// <summary>The host gave up on the deletion's message (the poison queue): it is failed, with the reason shown to the user.</summary>
+    public async Task GiveUpDeletionAsync(string message, CancellationToken cancellationToken)
+    {
+        if (await FindUnfinishedAsync(message, cancellationToken).ConfigureAwait(false) is not { } deletion) return;
+        SmartAppTelemetry.AccountDeletions.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
+        LogGaveUp(logger, deletion.Id, deletion.Attempts);
+        await deletions.SaveAsync(deletion with
+        {
+            Status = AccountDeletionStatus.Failed,
+            Error = $"Deletion could not be completed after {deletion.Attempts} attempts; support has been alerted.",
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends again the messages of deletions that have waited too long (their message was lost).</summary>
+    public async Task ResendStalledAsync(CancellationToken cancellationToken)
+    {
+        foreach (var unfinished in await deletions.UnfinishedAsync(cancellationToken).ConfigureAwait(false))
+            if (clock.GetUtcNow() - unfinished.RequestedAt > ResendAfter)
+                await queue.TrySendAsync(WorkQueues.AccountDeletion, new AccountDeletionMessage(unfinished.Id), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<AccountDeletion?> FindUnfinishedAsync(string message, CancellationToken cancellationToken)
+    {
+        if (WorkQueue.Read<AccountDeletionMessage>(message, logger) is not { DeletionId.Length: > 0 and <= 64 } request) return null;
+        var deletion = await deletions.FindAsync(request.DeletionId, cancellationToken).ConfigureAwait(false);
+        return deletion is null or { Status: AccountDeletionStatus.Completed or AccountDeletionStatus.Failed } ? null : deletion;
+    }
+
+    private async Task RunAsync(AccountDeletion deletion, CancellationToken cancellationToken)
     {
         deletion = deletion with { Status = AccountDeletionStatus.Running, Attempts = deletion.Attempts + 1 };
         try
         {
-            await deletions.SaveAsync(deletion, stoppingToken).ConfigureAwait(false);
+            await deletions.SaveAsync(deletion, cancellationToken).ConfigureAwait(false);
             // The user record goes first: from then on the user's tokens are refused.
-            await users.DeleteAsync(deletion.UserId, stoppingToken).ConfigureAwait(false);
-            var deleted = new Dictionary<string, int>(await data.DeleteAllAsync(deletion.UserId, stoppingToken).ConfigureAwait(false));
+            await users.DeleteAsync(deletion.UserId, cancellationToken).ConfigureAwait(false);
+            var deleted = new Dictionary<string, int>(await data.DeleteAllAsync(deletion.UserId, cancellationToken).ConfigureAwait(false));
             // Copies elsewhere go after the records they were made from, so none is made again from them.
             foreach (var copy in copies)
-                deleted[copy.Name] = await copy.EraseAsync(deletion.UserId, stoppingToken).ConfigureAwait(false);
-            await deletions.SaveAsync(deletion with { Status = AccountDeletionStatus.Completed, CompletedAt = clock.GetUtcNow(), Deleted = deleted }, stoppingToken).ConfigureAwait(false);
+                deleted[copy.Name] = await copy.EraseAsync(deletion.UserId, cancellationToken).ConfigureAwait(false);
+            await deletions.SaveAsync(deletion with { Status = AccountDeletionStatus.Completed, CompletedAt = clock.GetUtcNow(), Deleted = deleted }, cancellationToken).ConfigureAwait(false);
             LogCompleted(logger, deletion.Id, deleted.Values.Sum());
             SmartAppTelemetry.AccountDeletions.Add(1, new KeyValuePair<string, object?>("outcome", "completed"));
             SmartAppTelemetry.AccountDeletionDuration.Record((clock.GetUtcNow() - deletion.RequestedAt).TotalSeconds);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             LogAttemptFailed(logger, ex, deletion.Id, deletion.Attempts);
-            var failed = deletion.Attempts >= MaxAttempts;
-            if (failed) SmartAppTelemetry.AccountDeletions.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
             try
             {
-                await deletions.SaveAsync(deletion with
-                {
-                    Status = failed ? AccountDeletionStatus.Failed : AccountDeletionStatus.Pending,
-                    Error = failed ? "Deletion could not be completed; support has been alerted." : null,
-                }, stoppingToken).ConfigureAwait(false);
+                await deletions.SaveAsync(deletion with { Status = AccountDeletionStatus.Pending }, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception saveFailure) when (saveFailure is not OperationCanceledException)
             {
                 LogAttemptFailed(logger, saveFailure, deletion.Id, deletion.Attempts);
             }
-            if (!failed)
-                _ = Task.Delay(TimeSpan.FromSeconds(5 * deletion.Attempts), clock, stoppingToken)
-                    .ContinueWith(_ => _queue.Writer.TryWrite(deletion.Id), TaskScheduler.Default);
+            throw; // the host delivers the message again, or moves it to the poison queue
         }
     }
 
@@ -121,19 +124,9 @@ public sealed partial class AccountService(
     [LoggerMessage(EventId = 2203, Level = LogLevel.Warning, Message = "Account deletion {DeletionId} attempt {Attempt} failed")]
     private static partial void LogAttemptFailed(ILogger logger, Exception exception, string deletionId, int attempt);
 
-    [LoggerMessage(EventId = 2204, Level = LogLevel.Error, Message = "Could not resume unfinished account deletions")]
-    private static partial void LogResumeFailed(ILogger logger, Exception exception);
-
-    /// <summary>
-    /// Runs the deletions in the background. It starts <see cref="ResumeDelay"/> after the app, out
-    /// of the way of a cold start; requests queued meanwhile wait in the queue.
-    /// </summary>
-    public sealed class Runner(IServiceProvider services, TimeProvider clock) : BackgroundService
-    {
-        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-        {
-            await Task.Delay(ResumeDelay, clock, stoppingToken).ConfigureAwait(false);
-            await services.GetRequiredService<AccountService>().ProcessDeletionsAsync(stoppingToken).ConfigureAwait(false);
-        }
-    }
+    [LoggerMessage(EventId = 2205, Level = LogLevel.Error, Message = "Account deletion {DeletionId} failed after {Attempts} attempts; it is marked failed")]
+    private static partial void LogGaveUp(ILogger logger, string deletionId, int attempts);
 }
+
+/// <summary>An account deletion to carry out, as its queue message names it.</summary>
+public sealed record AccountDeletionMessage(string DeletionId);

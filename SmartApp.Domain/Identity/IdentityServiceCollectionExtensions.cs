@@ -32,7 +32,6 @@ public static class IdentityServiceCollectionExtensions
         services.AddSingleton<IAccountDataStore, Adapters.Storage.StorageAccountDataStore>();
         services.AddSingleton<IAccountDeletionStore, CosmosAccountDeletionStore>();
         services.AddSingleton<AccountService>();
-        services.AddHostedService<AccountService.Runner>();
 
         var mode = configuration.GetSection(AuthOptions.Section).GetValue<AuthMode?>(nameof(AuthOptions.Mode)) ?? AuthMode.Demo;
         if (mode == AuthMode.WorkOS)

@@ -25,7 +25,7 @@ public sealed class FileAbuseDevHostFixture : DevHostFixture
     {
         ["Files__SignedUrlLifetime"] = UploadUrlLifetime.ToString(),
         ["Files__UploadCompletionGrace"] = "00:00:00",
-        ["Files__SweepInterval"] = "00:00:02",
+        ["Files__SweepSchedule"] = "*/2 * * * * *",
         ["Files__IngestionStallTimeout"] = "00:00:15",
         ["Files__ExtractionTimeout"] = "00:00:10",
         ["Files__MaxIngestionAttempts"] = MaxIngestionAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -101,6 +101,47 @@ public sealed class HostFidelityTests
         Assert.Equal(TimeSpan.FromDays(10), read.Hsts!.MaxAge);
     }
 
+    [Fact] // Storage Queues extension QueuesOptions: BatchSize 16, NewBatchThreshold processors x BatchSize / 2, VisibilityTimeout 0, MaxDequeueCount 5, MaxPollingInterval 1 min, base64; QueueListener receives for 10 min
+    public void Queue_trigger_defaults_are_QueuesOptions()
+    {
+        var queues = HostSettings.Read(Directory.CreateTempSubdirectory().FullName).Queues;
+        Assert.Equal(16, queues.BatchSize);
+        Assert.Equal(Environment.ProcessorCount * 8, queues.Threshold);
+        Assert.Equal(TimeSpan.Zero, queues.VisibilityTimeout);
+        Assert.Equal(5, queues.MaxDequeueCount);
+        Assert.Equal(TimeSpan.FromMinutes(1), queues.MaxPollingInterval);
+        Assert.Equal("base64", queues.MessageEncoding);
+        Assert.Equal(TimeSpan.FromMinutes(10), SmartApp.DevHost.Triggers.QueueOptions.ReceiveVisibility);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), SmartApp.DevHost.Triggers.QueueOptions.MinPollingInterval);
+    }
+
+    [Fact] // The app's host.json: one file (or deletion) at a time per instance, failed deliveries 5 s apart, an empty queue polled at least every second
+    public void The_apps_queue_settings_are_read_from_its_host_json()
+    {
+        var app = Path.GetDirectoryName(typeof(SmartApp.Functions.Http.ProblemWriter).Assembly.Location)!;
+        var queues = HostSettings.Read(app).Queues;
+        Assert.Equal(1, queues.BatchSize);
+        Assert.Equal(0, queues.Threshold);
+        Assert.Equal(TimeSpan.FromSeconds(5), queues.VisibilityTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(1), queues.MaxPollingInterval);
+    }
+
+    [Theory] // Timers extension: six-field NCRONTAB with seconds, five-field without, or a TimeSpan
+    [InlineData("*/2 * * * * *", 2)]
+    [InlineData("0 */1 * * * *", 60)]
+    [InlineData("*/5 * * * *", 300)]
+    [InlineData("00:00:30", 30)]
+    public void Timer_schedules_are_read_as_the_timers_extension_reads_them(string schedule, int secondsApart)
+    {
+        var next = SmartApp.DevHost.Triggers.TimerTriggerListener.ParseSchedule(schedule);
+        var first = next(new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        Assert.Equal(TimeSpan.FromSeconds(secondsApart), next(first) - first);
+    }
+
+    [Fact]
+    public void A_schedule_the_host_cannot_read_is_refused() =>
+        Assert.Throws<InvalidOperationException>(() => SmartApp.DevHost.Triggers.TimerTriggerListener.ParseSchedule("every minute"));
+
     [Fact] // Flex Consumption and Premium plans: functionTimeout defaults to 30 minutes
     public void FunctionTimeout_defaults_to_30_minutes() =>
         Assert.Equal(TimeSpan.FromMinutes(30), HostSettings.Read(Directory.CreateTempSubdirectory().FullName).FunctionTimeout);

@@ -9,6 +9,7 @@ param identityClientId string
 param storageAccountName string
 param deploymentContainerUrl string
 param blobServiceUri string
+param queueServiceUri string
 param cosmosEndpoint string
 param cosmosDatabaseName string
 param appInsightsConnectionString string
@@ -75,6 +76,7 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
     Cosmos__DatabaseName: cosmosDatabaseName
     Cosmos__RequestTimeout: '00:00:10'
     Storage__BlobServiceUri: blobServiceUri
+    Storage__QueueServiceUri: queueServiceUri
     Storage__FilesContainer: 'files'
     Storage__SystemContainer: 'system'
     Auth__Mode: 'WorkOS'
@@ -111,7 +113,6 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
     Files__SignedUrlLifetime: '00:15:00'
     Files__ChunkCharacters: '1000'
     Files__EmbedBatchSize: '64'
-    Files__IngestionConcurrency: '1'
     Files__IngestionStallTimeout: '00:02:00'
     Files__MaxIngestionAttempts: '3'
     Files__AnswerTimeout: '00:00:30'
@@ -119,7 +120,7 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
     Files__SearchIndexMaxBytes: '536870912'
     Files__SearchIndexMaxUserBytes: '134217728'
     Files__UploadCompletionGrace: '00:15:00'
-    Files__SweepInterval: '00:01:00'
+    Files__SweepSchedule: '0 */1 * * * *'
     Files__MaxExtractedCharacters: '20000000'
     Files__MaxMarkupCharacters: '40000000'
     Files__MaxPackageBytes: '536870912'
@@ -141,7 +142,7 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
     Raindrop__ReadTimeout: '00:00:05'
     Raindrop__AttemptTimeout: '00:01:00'
     Raindrop__BreakDuration: '00:00:30'
-    Raindrop__MirrorInterval: '00:00:02'
+    Raindrop__MirrorSchedule: '*/2 * * * * *'
     Raindrop__MirrorMaxBackoff: '00:02:00'
     Raindrop__MirrorBatchSize: '100'
     Chat__MaxMessageBytes: '16384'

@@ -6,48 +6,38 @@ namespace SmartApp.Domain.Common.Raindrop;
 
 /// <summary>
 /// What the Raindrop mirror has done, in container <c>leases</c> (partition <c>/id</c>): per area, the
-/// change-feed position it has applied up to and which instance holds the area (one at a time, for a
-/// lease that it renews), and per mirrored item the Raindrop id it got back and the version it sent
+/// change-feed position it has applied up to, and per mirrored item the Raindrop id it got back and the version it sent
 /// — so a change read again after a failure is not sent twice.
 /// </summary>
-public sealed class MirrorLedger(CosmosStore store, TimeProvider clock)
+public sealed class MirrorLedger(CosmosStore store)
 {
     /// <summary>
-    /// Takes or renews the area for <paramref name="owner"/> until now + <paramref name="duration"/>;
-    /// false while another instance holds it. Answers the position to read from.
+    /// The change-feed position the area has been applied up to (null: from the beginning). The area's record
+    /// is created on first use. One mirror runs at a time (the host's timer singleton), so no lease is kept here.
     /// </summary>
-    public async Task<(bool Held, string? Position)> TryHoldAsync(string area, string owner, TimeSpan duration, CancellationToken cancellationToken)
+    public async Task<string?> ReadPositionAsync(string area, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
         var id = PositionId(area);
-        var current = await container.ReadOrNullAsync<PositionDocument>(id, id, cancellationToken).ConfigureAwait(false);
-        var now = clock.GetUtcNow();
-        if (current?.Resource is { } held && held.Owner != owner && held.HeldUntil > now) return (false, null);
-        // Ours with more than half its time left: no need to write it again on every poll.
-        if (current?.Resource is { } mine && mine.Owner == owner && mine.HeldUntil - now > duration / 2) return (true, mine.Continuation);
-        var taken = new PositionDocument(id, current?.Resource.Continuation, owner, now + duration) { DrainedAt = current?.Resource.DrainedAt };
+        if (await container.ReadOrNullAsync<PositionDocument>(id, id, cancellationToken).ConfigureAwait(false) is { } current)
+            return current.Resource.Continuation;
         try
         {
-            if (current is null)
-                await container.CreateItemAsync(taken, new PartitionKey(id), NoContent, cancellationToken).ConfigureAwait(false);
-            else
-                await container.ReplaceItemAsync(taken, id, new PartitionKey(id), new ItemRequestOptions { IfMatchEtag = current.ETag, EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
-            return (true, taken.Continuation);
+            await container.CreateItemAsync(new PositionDocument(id, null), new PartitionKey(id), NoContent, cancellationToken).ConfigureAwait(false);
         }
-        catch (CosmosException ex) when (ex.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.PreconditionFailed)
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.Conflict)
         {
-            return (false, null); // another instance took it first
+            // Created meanwhile: it starts from the beginning either way.
         }
+        return null;
     }
 
-    public async Task SavePositionAsync(string area, string owner, string continuation, TimeSpan duration, CancellationToken cancellationToken)
+    public async Task SavePositionAsync(string area, string continuation, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
         var id = PositionId(area);
-        // A patch, so the drained time saved beside the position stays (the area was taken by TryHoldAsync, so the item exists).
-        await container.PatchItemAsync<PositionDocument>(id, new PartitionKey(id),
-            [PatchOperation.Set("/continuation", continuation), PatchOperation.Set("/owner", owner), PatchOperation.Set("/heldUntil", clock.GetUtcNow() + duration)],
-            NoPatchContent, cancellationToken).ConfigureAwait(false);
+        // A patch, so the drained time saved beside the position stays.
+        await container.PatchItemAsync<PositionDocument>(id, new PartitionKey(id), [PatchOperation.Set("/continuation", continuation)], NoPatchContent, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>What was mirrored for one of our items, or null when nothing was (or it was removed again).</summary>
@@ -134,7 +124,7 @@ public sealed class MirrorLedger(CosmosStore store, TimeProvider clock)
 
     private static string BackId(string area, string raindropId) => $"raindrop-id:{area}:{raindropId}";
 
-    private sealed record PositionDocument(string Id, string? Continuation, string? Owner, DateTimeOffset? HeldUntil)
+    private sealed record PositionDocument(string Id, string? Continuation)
     {
         public DateTimeOffset? DrainedAt { get; init; }
     }

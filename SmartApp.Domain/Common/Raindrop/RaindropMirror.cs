@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.Azure.Cosmos;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmartApp.Domain.Common.Storage;
@@ -10,58 +9,43 @@ namespace SmartApp.Domain.Common.Raindrop;
 
 /// <summary>
 /// Mirrors Cosmos to Raindrop without dual writes: the change feed of each capability's container is
-/// the outbox (durable, ordered per user). Each area reads the feed from its saved position, applies
-/// the changes one by one in order, and saves the new position only when all of them were applied; a
-/// failure leaves the position where it was, and the same changes are read again after a backoff
-/// that doubles up to <see cref="RaindropOptions.MirrorMaxBackoff"/>. Handlers skip what they already
-/// sent (the ledger), so a change read twice reaches Raindrop once. One instance at a time mirrors an
-/// area (a lease in the ledger, renewed before every batch, taken over when it lapses).
+/// the outbox (durable, ordered per user). Each tick of the <c>MirrorToRaindrop</c> timer (one at a time
+/// across every instance: the host's timer singleton) reads each area's feed from its saved position,
+/// applies the changes one by one in order, and saves the new position only when all of them were
+/// applied; a failure leaves the position where it was, and the same changes are read again on a later
+/// tick, after a wait that doubles up to <see cref="RaindropOptions.MirrorMaxBackoff"/>. Handlers skip
+/// what they already sent (the ledger), so a change read twice reaches Raindrop once. A tick stops taking
+/// new batches after <see cref="TickBudget"/>, so no invocation nears the function timeout.
 /// </summary>
 public sealed partial class RaindropMirror(
     IEnumerable<IMirrorHandler> handlers, CosmosStore store, MirrorLedger ledger, MirrorStatus status,
-    IOptions<RaindropOptions> options, TimeProvider clock, ILogger<RaindropMirror> logger) : BackgroundService
+    IOptions<RaindropOptions> options, TimeProvider clock, ILogger<RaindropMirror> logger)
 {
-    /// <summary>This instance, as the holder of an area's lease: one instance mirrors an area at a time.</summary>
-    private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+    /// <summary>How long one tick keeps taking batches (the rest waits for the next tick).</summary>
+    public static readonly TimeSpan TickBudget = TimeSpan.FromSeconds(60);
 
-    /// <summary>How long a lease lasts unless renewed (it is renewed before every batch).</summary>
-    private TimeSpan LeaseDuration => options.Value.AttemptTimeout * 3 + options.Value.MirrorMaxBackoff;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int Failures, DateTimeOffset RetryAt)> _failing = new(StringComparer.Ordinal);
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>One tick: every enabled area brought up to date, as far as the budget goes.</summary>
+    public async Task TickAsync(CancellationToken cancellationToken)
     {
-        if (!options.Value.IsConfigured) return Task.CompletedTask;
-        return Task.WhenAll(handlers.Where(h => h.Enabled).Select(h => Task.Run(() => RunAsync(h, stoppingToken), CancellationToken.None)));
-    }
-
-    private async Task RunAsync(IMirrorHandler handler, CancellationToken stoppingToken)
-    {
-        LogStarted(logger, handler.Area);
-        var failures = 0;
-        while (!stoppingToken.IsCancellationRequested)
+        if (!options.Value.IsConfigured) return;
+        var started = clock.GetTimestamp();
+        foreach (var handler in handlers.Where(h => h.Enabled))
         {
-            var more = false;
+            if (_failing.TryGetValue(handler.Area, out var failing) && failing.RetryAt > clock.GetUtcNow()) continue;
             try
             {
-                more = await MirrorBatchAsync(handler, stoppingToken).ConfigureAwait(false);
-                failures = 0;
+                while (await MirrorBatchAsync(handler, cancellationToken).ConfigureAwait(false) && clock.GetElapsedTime(started) < TickBudget) { }
+                _failing.TryRemove(handler.Area, out _);
             }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
-                failures++;
+                var failures = (failing.Failures) + 1;
+                var wait = TimeSpan.FromTicks(Math.Min(options.Value.MirrorMaxBackoff.Ticks, TimeSpan.FromSeconds(1).Ticks << Math.Min(failures, 20)));
+                _failing[handler.Area] = (failures, clock.GetUtcNow() + wait);
                 status.Failed(handler.Area, ex.Message);
                 LogFailed(logger, handler.Area, failures, ex.Message);
-            }
-            var interval = options.Value.MirrorInterval;
-            var wait = failures == 0
-                ? (more ? TimeSpan.Zero : interval)
-                : TimeSpan.FromTicks(Math.Min(options.Value.MirrorMaxBackoff.Ticks, interval.Ticks << Math.Min(failures, 20)));
-            try
-            {
-                if (wait > TimeSpan.Zero) await Task.Delay(wait, clock, stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
             }
         }
     }
@@ -69,8 +53,7 @@ public sealed partial class RaindropMirror(
     /// <summary>One page of changes, applied in order. True when there may be more right away.</summary>
     internal async Task<bool> MirrorBatchAsync(IMirrorHandler handler, CancellationToken cancellationToken)
     {
-        var (held, position) = await ledger.TryHoldAsync(handler.Area, _owner, LeaseDuration, cancellationToken).ConfigureAwait(false);
-        if (!held) return false; // another instance mirrors this area now
+        var position = await ledger.ReadPositionAsync(handler.Area, cancellationToken).ConfigureAwait(false);
         var container = await store.GetContainerAsync(handler.Container, cancellationToken).ConfigureAwait(false);
         var readAt = clock.GetUtcNow();
         var start = position is null ? ChangeFeedStartFrom.Beginning() : ChangeFeedStartFrom.ContinuationToken(position);
@@ -96,7 +79,7 @@ public sealed partial class RaindropMirror(
                 LogRefused(logger, handler.Area, Id(changes[i]), ex.Message);
             }
         }
-        await ledger.SavePositionAsync(handler.Area, _owner, page.ContinuationToken, LeaseDuration, cancellationToken).ConfigureAwait(false);
+        await ledger.SavePositionAsync(handler.Area, page.ContinuationToken, cancellationToken).ConfigureAwait(false);
         status.CaughtUp(handler.Area);
         return changes.Count > 0;
     }
@@ -120,9 +103,6 @@ public sealed partial class RaindropMirror(
         change.TryGetProperty("_ts", out var ts) && ts.TryGetInt64(out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
 
     private static string Id(JsonElement change) => change.TryGetProperty("id", out var id) ? id.GetString() ?? "" : "";
-
-    [LoggerMessage(EventId = 9001, Level = LogLevel.Information, Message = "Raindrop mirror for {Area} started")]
-    private static partial void LogStarted(ILogger logger, string area);
 
     [LoggerMessage(EventId = 9002, Level = LogLevel.Warning, Message = "Raindrop mirror for {Area} could not apply changes (failure {Failures} in a row); it keeps its position and tries again: {Error}")]
     private static partial void LogFailed(ILogger logger, string area, int failures, string error);

@@ -60,11 +60,14 @@ public sealed class RaindropOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How often the mirror looks for new changes when it has caught up.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
-    public TimeSpan MirrorInterval { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// When the mirror looks for new changes: the <c>MirrorToRaindrop</c> timer's six-field NCRONTAB schedule
+    /// (the host reads it as <c>%Raindrop:MirrorSchedule%</c>; every 2 seconds by default).
+    /// </summary>
+    [Required, RegularExpression(@"^\S+( \S+){5}$", ErrorMessage = "Raindrop:MirrorSchedule is a six-field NCRONTAB expression (seconds first).")]
+    public string MirrorSchedule { get; set; } = "*/2 * * * * *";
 
-    /// <summary>The longest wait between attempts while Raindrop keeps failing (the wait doubles up to this).</summary>
+    /// <summary>The longest wait between ticks that try an area while Raindrop keeps failing (the wait doubles from 1 s up to this).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan MirrorMaxBackoff { get; set; } = TimeSpan.FromMinutes(2);
 

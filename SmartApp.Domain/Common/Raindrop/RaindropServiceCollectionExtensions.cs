@@ -26,7 +26,6 @@ public static class RaindropServiceCollectionExtensions
         services.AddSingleton<MirrorFreshness>();
         services.AddSingleton<Identity.IAccountCopies, RaindropAccountCopies>();
         services.AddSingleton<RaindropMirror>();
-        services.AddHostedService(sp => sp.GetRequiredService<RaindropMirror>());
         services.AddHealthChecks().AddCheck<RaindropMirrorHealthCheck>("raindrop", tags: ["smart"], timeout: HealthReporter.CheckTimeout);
         return services;
     }

@@ -42,6 +42,13 @@ public sealed class BlobStorageOptions : IValidatableObject
 
     public string? BlobServiceUri { get; set; }
 
+    /// <summary>The queue endpoint of the same account; by default <see cref="BlobServiceUri"/>'s with <c>queue</c> for <c>blob</c>.</summary>
+    public string? QueueServiceUri { get; set; }
+
+    public Uri QueueServiceEndpoint() => new(!string.IsNullOrWhiteSpace(QueueServiceUri)
+        ? QueueServiceUri
+        : BlobServiceUri!.Replace(".blob.", ".queue.", StringComparison.OrdinalIgnoreCase));
+
     [Required, RegularExpression("^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")]
     public string FilesContainer { get; set; } = "files";
 

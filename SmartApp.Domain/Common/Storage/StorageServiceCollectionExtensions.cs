@@ -2,6 +2,7 @@ using System.Net.Http;
 using Azure.Core;
 using Azure.Identity;
 using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
 using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -26,6 +27,8 @@ public static class StorageServiceCollectionExtensions
         }));
         services.AddSingleton(sp => CreateCosmosClient(sp.GetRequiredService<IOptions<CosmosOptions>>().Value, sp));
         services.AddSingleton(sp => CreateBlobServiceClient(sp.GetRequiredService<IOptions<BlobStorageOptions>>().Value, sp));
+        services.AddSingleton(sp => CreateQueueServiceClient(sp.GetRequiredService<IOptions<BlobStorageOptions>>().Value, sp));
+        services.AddSingleton<WorkQueue>();
         services.AddSingleton<CosmosStore>();
         services.AddSingleton<BlobStore>();
         services.AddHostedService<StorageWarmUp>();
@@ -78,6 +81,19 @@ public static class StorageServiceCollectionExtensions
         return string.IsNullOrWhiteSpace(options.ConnectionString)
             ? new BlobServiceClient(new Uri(options.BlobServiceUri!), services.GetRequiredService<TokenCredential>(), clientOptions)
             : new BlobServiceClient(options.ConnectionString, clientOptions);
+    }
+
+    /// <summary>The same account's queues: base64 messages, as the Functions host's queue trigger reads them.</summary>
+    private static QueueServiceClient CreateQueueServiceClient(BlobStorageOptions options, IServiceProvider services)
+    {
+        var clientOptions = new QueueClientOptions
+        {
+            MessageEncoding = QueueMessageEncoding.Base64,
+            Retry = { MaxRetries = 3, NetworkTimeout = TimeSpan.FromSeconds(10), Mode = Azure.Core.RetryMode.Exponential },
+        };
+        return string.IsNullOrWhiteSpace(options.ConnectionString)
+            ? new QueueServiceClient(options.QueueServiceEndpoint(), services.GetRequiredService<TokenCredential>(), clientOptions)
+            : new QueueServiceClient(options.ConnectionString, clientOptions);
     }
 
     /// <summary>Starts creating the database, containers and blob containers as the app starts, without holding start-up.</summary>

@@ -12,37 +12,39 @@ namespace SmartApp.Domain.Files.Ingestion;
 public sealed partial class FileIngestor(
     IFileStore files, IFileContentStore contents, IEmbedder embedder, Common.Quotas.IQuotaGate quotas, IOptions<FilesOptions> options, TimeProvider clock, ILogger<FileIngestor> logger)
 {
-    /// <summary>Ingests the file unless another worker holds it or it is done. Never throws for a bad file; it marks it failed.</summary>
-    public async Task IngestAsync(string userId, string fileId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Ingests the file unless another worker holds it or it is done. Never throws for a bad file; it marks it
+    /// failed. <see cref="IngestionOutcome.TryAgain"/> when this attempt failed and another may succeed (the file
+    /// is queued again). <paramref name="messageId"/> is the queue message that asked: a claim made for the same
+    /// message is taken over (the host delivers a message again only after its earlier run failed or was lost).
+    /// </summary>
+    public async Task<IngestionOutcome> IngestAsync(string userId, string fileId, string? messageId, CancellationToken cancellationToken)
     {
         var file = await files.FindAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
-        if (file is null || file.Status is not (FileStatus.Queued or FileStatus.Processing)) return;
-        if (file.Status == FileStatus.Processing && clock.GetUtcNow() - file.UpdatedAt < options.Value.IngestionStallTimeout) return; // someone is on it
+        if (file is null || file.Status is not (FileStatus.Queued or FileStatus.Processing)) return IngestionOutcome.Done;
+        if (file.Status == FileStatus.Processing && (messageId is null || file.ClaimedBy != messageId)
+            && clock.GetUtcNow() - file.UpdatedAt < options.Value.IngestionStallTimeout)
+            return IngestionOutcome.Done; // someone is on it
 
         var format = FileFormats.Declared(file.Name, file.ContentType);
         if (format == FileFormat.Unsupported)
         {
             await files.TryUpdateAsync(userId, file with { Status = FileStatus.NotIndexed, UpdatedAt = clock.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
-            return;
+            return IngestionOutcome.Done;
         }
         // Attempts are counted when a file is claimed, so one that took its worker down (which never reaches
         // the catch below) is not claimed more than MaxIngestionAttempts times in all, on any instance.
         if (file.Attempts >= options.Value.MaxIngestionAttempts)
         {
-            LogGaveUp(logger, fileId, file.Attempts);
-            SmartAppTelemetry.FilesIngested.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
-            await files.TryUpdateAsync(userId, file with
-            {
-                Status = FileStatus.Failed,
-                Errors = [$"Reading the file stopped {file.Attempts} times without finishing (it may need more time or memory than one file is given); retry it, or split it into smaller files."],
-                UpdatedAt = clock.GetUtcNow(),
-            }, cancellationToken).ConfigureAwait(false);
-            return;
+            await GiveUpAsync(userId, file, file.Attempts,
+                $"Reading the file stopped {file.Attempts} times without finishing (it may need more time or memory than one file is given); retry it, or split it into smaller files.",
+                cancellationToken).ConfigureAwait(false);
+            return IngestionOutcome.Done;
         }
         // Claim it: only the worker whose update lands goes on.
-        var claimed = file with { Status = FileStatus.Processing, Attempts = file.Attempts + 1, Errors = [], UpdatedAt = clock.GetUtcNow(), Stages = new Dictionary<IngestionStage, StageProgress>() };
+        var claimed = file with { Status = FileStatus.Processing, Attempts = file.Attempts + 1, Errors = [], UpdatedAt = clock.GetUtcNow(), Stages = new Dictionary<IngestionStage, StageProgress>(), ClaimedBy = messageId };
         file = await files.TryUpdateAsync(userId, claimed, cancellationToken).ConfigureAwait(false);
-        if (file is null) return;
+        if (file is null) return IngestionOutcome.Done;
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
@@ -73,7 +75,27 @@ public sealed partial class FileIngestor(
                     Errors = [reason],
                     UpdatedAt = clock.GetUtcNow(),
                 }, CancellationToken.None).ConfigureAwait(false);
+            return giveUp ? IngestionOutcome.Done : IngestionOutcome.TryAgain;
         }
+        return IngestionOutcome.Done;
+    }
+
+    /// <summary>
+    /// The file's ingestion failed as often as the queue allows (its message reached the poison queue):
+    /// it is failed with the reason, unless it finished meanwhile.
+    /// </summary>
+    public async Task GiveUpAsync(string userId, string fileId, int attempts, CancellationToken cancellationToken)
+    {
+        var file = await files.FindAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
+        if (file is null || file.Status is not (FileStatus.Queued or FileStatus.Processing)) return;
+        await GiveUpAsync(userId, file, attempts, $"Reading the file failed {attempts} times without finishing; retry it, or split it into smaller files.", cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task GiveUpAsync(string userId, StoredFile file, int attempts, string reason, CancellationToken cancellationToken)
+    {
+        LogGaveUp(logger, file.Id, attempts);
+        SmartAppTelemetry.FilesIngested.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
+        await files.TryUpdateAsync(userId, file with { Status = FileStatus.Failed, Errors = [reason], UpdatedAt = clock.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<StoredFile> RunAsync(string userId, StoredFile file, FileFormat format, CancellationToken cancellationToken)
@@ -219,4 +241,11 @@ public sealed partial class FileIngestor(
 internal sealed class IngestionAbandonedException() : Exception("The file changed during ingestion.");
 
 /// <summary>A file that cannot be ingested as it is; the message tells the user why.</summary>
+/// <summary>How an ingestion attempt ended for its queue message: settled, or to be delivered again.</summary>
+public enum IngestionOutcome
+{
+    Done,
+    TryAgain,
+}
+
 public sealed class IngestionException(string message, Exception? inner = null) : Exception(message, inner);

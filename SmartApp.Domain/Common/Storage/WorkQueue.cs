@@ -1,0 +1,68 @@
+using System.Text.Json;
+using Azure;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Logging;
+
+namespace SmartApp.Domain.Common.Storage;
+
+/// <summary>
+/// The Storage queues that carry work past the request that asked for it; each has a queue-triggered
+/// function, and its poison queue (<c>&lt;name&gt;-poison</c>, where the host moves a message that failed
+/// <c>maxDequeueCount</c> times) has one too.
+/// </summary>
+public static class WorkQueues
+{
+    public const string FileIngestion = "file-ingestion";
+    public const string AccountDeletion = "account-deletion";
+    public const string PoisonSuffix = "-poison";
+
+    public static readonly IReadOnlyList<string> All = [FileIngestion, AccountDeletion];
+}
+
+/// <summary>
+/// Puts a message on a work queue as the Functions host reads it: JSON, base64-encoded (the host's
+/// default <c>messageEncoding</c>). The record the message names is always written first, so a message
+/// that cannot be sent is not lost work: the sweep of that record's kind sends it again.
+/// </summary>
+public sealed partial class WorkQueue(QueueServiceClient queues, ILogger<WorkQueue> logger)
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _created = new(StringComparer.Ordinal);
+
+    /// <summary>Sends <paramref name="message"/>; false (logged) when the queue cannot be reached.</summary>
+    public async Task<bool> TrySendAsync<T>(string queue, T message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var client = queues.GetQueueClient(queue);
+            await _created.GetOrAdd(queue, _ => client.CreateIfNotExistsAsync(cancellationToken: CancellationToken.None)).ConfigureAwait(false);
+            await client.SendMessageAsync(JsonSerializer.Serialize(message, JsonDefaults.Options), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or AggregateException)
+        {
+            _created.TryRemove(queue, out _);
+            LogSendFailed(logger, queue, ex.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Reads a message the host delivered; null (logged) when it is not the JSON of <typeparamref name="T"/>.</summary>
+    public static T? Read<T>(string text, ILogger logger) where T : class
+    {
+        try
+        {
+            return text.Length <= 64 * 1024 ? JsonSerializer.Deserialize<T>(text, JsonDefaults.Options) : null;
+        }
+        catch (JsonException)
+        {
+            LogUnreadable(logger, typeof(T).Name);
+            return null;
+        }
+    }
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Could not send a message to queue {Queue} ({Reason}); the sweep sends it again")]
+    private static partial void LogSendFailed(ILogger logger, string queue, string reason);
+
+    [LoggerMessage(EventId = 1302, Level = LogLevel.Error, Message = "A queue message is not a {Kind}; it is dropped")]
+    private static partial void LogUnreadable(ILogger logger, string kind);
+}
