@@ -22,8 +22,12 @@ public sealed record DevHostOptions(
     string? ReadyFile,
     HostTimings Timings,
     bool ProblemDetails = false,
-    bool Azure = false)
+    bool Azure = false,
+    int Workers = 1)
 {
+    /// <summary>The app setting that sets how many worker processes the host runs (<c>RpcWorkerConstants.FunctionsWorkerProcessCountSettingName</c>).</summary>
+    public const string ProcessCountSetting = "FUNCTIONS_WORKER_PROCESS_COUNT";
+
     public const string Usage = """
         SmartApp dev host: runs the Functions worker the way the Azure Functions host does.
 
@@ -38,8 +42,10 @@ public sealed record DevHostOptions(
                                and the platform's environment variables (WEBSITE_HOSTNAME, WEBSITE_SKU, ...)
           --problem-details    answer the host's own failures (no route, function failed, worker lost) with
                                problem+json instead of the Functions host's empty status codes
+          --workers <n>        run n worker processes (1-10), as FUNCTIONS_WORKER_PROCESS_COUNT does: requests and
+                               trigger invocations are spread across them; the local stand-in for scale-out
           --timing <n>=<s>     shorten one of the host's clocks, in seconds (repeatable): responseStart (230),
-                               proxyIdle (240), restartInterval (10), errorWindow (1800), restartHold (40),
+                               proxyIdle (240), restartInterval (10), processStartupInterval (10), errorWindow (1800), restartHold (40),
                                hostStartHold (30), drain (10), terminateGrace (5), idleWorker (off: take the
                                worker away this long after its last request, as Flex Consumption does)
         """;
@@ -53,6 +59,7 @@ public sealed record DevHostOptions(
         string? settings = null, ready = null;
         var timings = HostTimings.Azure;
         bool problemDetails = false, azure = false;
+        int? workers = null;
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -69,11 +76,15 @@ public sealed record DevHostOptions(
                 case "--timing": timings = timings.With(Value()); break;
                 case "--problem-details": problemDetails = true; break;
                 case "--azure": azure = true; break;
+                case "--workers":
+                    workers = int.TryParse(Value(), out var n) && n is >= 1 and <= 10 ? n : throw new ArgumentException("--workers takes 1 to 10.");
+                    break;
                 default: throw new ArgumentException($"Unknown option {args[i]}.");
             }
         }
         settings ??= new[] { Path.Combine(app, "local.settings.json"), Path.Combine(root, "local.settings.sample.json") }.FirstOrDefault(File.Exists);
-        return new DevHostOptions(app, port, emulators, settings, root, ready, timings, problemDetails, azure);
+        workers ??= int.TryParse(AppSettings.Get(ProcessCountSetting, settings), out var count) ? Math.Clamp(count, 1, 10) : 1;
+        return new DevHostOptions(app, port, emulators, settings, root, ready, timings, problemDetails, azure, workers.Value);
     }
 
     private static string? Metadata(string key) =>

@@ -27,9 +27,12 @@ public sealed partial class DevHostProcess : IAsyncDisposable
     /// <summary>The dev host's process id.</summary>
     public int Id => _process.Id;
 
-    /// <summary>The id of this dev host's child process whose command line contains <paramref name="commandLine"/> (the worker, an emulator); Linux only.</summary>
-    public int ChildProcessId(string commandLine) =>
-        Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0).Where(pid => pid > 0).Single(pid =>
+    /// <summary>The id of this dev host's one child process whose command line contains <paramref name="commandLine"/> (the worker, an emulator); Linux only.</summary>
+    public int ChildProcessId(string commandLine) => ChildProcessIds(commandLine).Single();
+
+    /// <summary>The ids of this dev host's child processes whose command line contains <paramref name="commandLine"/> (its workers, with <c>--workers</c>); Linux only.</summary>
+    public IReadOnlyList<int> ChildProcessIds(string commandLine) =>
+        Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0).Where(pid => pid > 0).Where(pid =>
         {
             try
             {
@@ -41,7 +44,7 @@ public sealed partial class DevHostProcess : IAsyncDisposable
             {
                 return false; // the process ended while being looked at
             }
-        });
+        }).ToList();
 
     /// <summary>Everything the dev host (and through it the worker and emulators) printed so far.</summary>
     public string Output { get { lock (_output) return _output.ToString(); } }

@@ -18,6 +18,9 @@ public sealed record HostTimings
     /// <summary>At least this long between worker starts (<c>WorkerProcessCountOptions.ProcessRestartInterval</c>).</summary>
     public TimeSpan RestartInterval { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Between the starts of the workers when there are several (<c>WorkerProcessCountOptions.ProcessStartupInterval</c>).</summary>
+    public TimeSpan ProcessStartupInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Errors this far apart start a new count (<c>WorkerConstants.WorkerRestartErrorIntervalThresholdInMinutes</c>).</summary>
     public TimeSpan ErrorWindow { get; init; } = TimeSpan.FromMinutes(30);
 
@@ -46,7 +49,7 @@ public sealed record HostTimings
     public static HostTimings Azure { get; } = new();
 
     public static readonly IReadOnlyList<string> Names =
-        ["responseStart", "proxyIdle", "restartInterval", "errorWindow", "restartHold", "hostStartHold", "drain", "terminateGrace", "idleWorker"];
+        ["responseStart", "proxyIdle", "restartInterval", "processStartupInterval", "errorWindow", "restartHold", "hostStartHold", "drain", "terminateGrace", "idleWorker"];
 
     /// <summary>These timings with one changed: <paramref name="assignment"/> is <c>name=seconds</c>.</summary>
     public HostTimings With(string assignment)
@@ -60,6 +63,7 @@ public sealed record HostTimings
             "responseStart" => this with { ResponseStart = value },
             "proxyIdle" => this with { ProxyIdle = value },
             "restartInterval" => this with { RestartInterval = value },
+            "processStartupInterval" => this with { ProcessStartupInterval = value },
             "errorWindow" => this with { ErrorWindow = value },
             "restartHold" => this with { RestartHold = value },
             "hostStartHold" => this with { HostStartHold = value },

@@ -25,8 +25,8 @@ public static class TriggerInvocation
             }, null, host.FunctionTimeout, Timeout.InfiniteTimeSpan);
             var response = await invocation;
             return response.Result?.Status == StatusResult.Types.Status.Success
-                ? (true, "succeeded")
-                : (false, $"failed: {response.Result?.Exception?.Message}");
+                ? (true, $"succeeded on {worker.Label}")
+                : (false, $"failed on {worker.Label}: {response.Result?.Exception?.Message}");
         }
         catch (Exception ex) when (ex is WorkerUnavailableException or TimeoutException)
         {

@@ -25,6 +25,12 @@ public sealed partial class WorkerConnection(string workerId, string appDirector
 
     public string WorkerId { get; } = workerId;
 
+    /// <summary>Which of the host's workers this is, for the log ("worker 1").</summary>
+    public string Label { get; init; } = "worker 1";
+
+    /// <summary>The worker's process id, for the log.</summary>
+    public int ProcessId { get; set; }
+
     /// <summary>The worker's own HTTP server, where requests are forwarded (its <c>HttpUri</c> capability).</summary>
     public string? HttpUri { get; private set; }
 

@@ -30,27 +30,40 @@ public sealed partial class WorkerSupervisor(
     Triggers.TriggerHost triggers,
     EmulatorProcesses? emulators = null) : IHostedLifecycleService
 {
-    /// <summary>Errors within the window that recycle the host (<c>ErrorEventsThreshold</c>: 3 × one worker process).</summary>
+    /// <summary>Errors per worker process within the window that recycle the host (<c>ErrorEventsThreshold</c>: 3 × the process count).</summary>
     public const int ErrorEventsThreshold = 3;
 
     /// <summary>The host's exit codes for a worker: 0 ends it for good, 200 asks for a restart (<c>WorkerConstants</c>).</summary>
     public const int SuccessExitCode = 0, IntentionalRestartExitCode = 200;
 
+    /// <summary>The most worker processes the host runs (<c>WorkerProcessCountOptions.MaxProcessCount</c>).</summary>
+    public const int MaxProcessCount = 10;
+
     private static readonly TimeSpan ReadyPolling = TimeSpan.FromMilliseconds(25); // WorkerConstants.WorkerReadyCheckPollingIntervalMilliseconds
+
+    /// <summary>One worker process the host runs (with <c>FUNCTIONS_WORKER_PROCESS_COUNT</c> above 1, several).</summary>
+    private sealed class WorkerSlot(int index)
+    {
+        public int Index => index;
+        public WorkerConnection? Connection;
+        public Process? Process;
+        public bool StartScheduled;
+        public bool Ended; // exit code 0: the host does not bring it back
+        public bool Ready => Connection is { IsClosed: false, Ready.IsCompletedSuccessfully: true };
+    }
 
     private readonly HostTimings _timings = options.Timings;
     private readonly Lock _gate = new();
     private readonly List<DateTimeOffset> _errors = [];
-    private WorkerConnection? _current;
-    private Process? _process;
+    private readonly WorkerSlot[] _slots = Enumerable.Range(0, Math.Clamp(options.Workers, 1, MaxProcessCount)).Select(i => new WorkerSlot(i)).ToArray();
     private DateTimeOffset _lastStart = DateTimeOffset.MinValue;
-    private bool _startScheduled;
     private volatile bool _stopping;
     private volatile bool _hostStarting = true; // first start, or a recycle: requests wait as for a starting host
-    private volatile bool _ended;               // exit code 0: the host does not bring it back
-    private volatile bool _idle;                // taken away for idleness; the next request starts another
+    private volatile bool _idle;                // taken away for idleness; the next request starts the workers again
     private bool _readyFileWritten;
+    private int _announced;
     private int _inFlight;
+    private int _nextWorker;
     private long _lastActivity = Stopwatch.GetTimestamp();
 
     /// <summary>The host is stopping: new requests are refused while the ones in flight finish.</summary>
@@ -58,7 +71,7 @@ public sealed partial class WorkerSupervisor(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        lifetime.ApplicationStarted.Register(() => StartWorker("start"));
+        lifetime.ApplicationStarted.Register(() => StartAll("start"));
         lifetime.ApplicationStopping.Register(() => _stopping = true);
         return Task.CompletedTask;
     }
@@ -69,8 +82,8 @@ public sealed partial class WorkerSupervisor(
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
-    /// Before the server stops (it would otherwise wait on the worker's open event stream): drains, then ends
-    /// the worker with <c>WorkerTerminate</c> and its grace period, then a kill.
+    /// Before the server stops (it would otherwise wait on the workers' open event streams): drains, then ends
+    /// each worker with <c>WorkerTerminate</c> and its grace period, then a kill.
     /// </summary>
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
@@ -79,17 +92,12 @@ public sealed partial class WorkerSupervisor(
         while (Volatile.Read(ref _inFlight) > 0 && draining.Elapsed < _timings.Drain)
             await Task.Delay(ReadyPolling, CancellationToken.None);
         if (Volatile.Read(ref _inFlight) > 0) LogDrainTimedOut(logger, Volatile.Read(ref _inFlight), _timings.Drain.TotalSeconds);
-        Process? process;
-        WorkerConnection? connection;
-        lock (_gate)
-        {
-            process = _process;
-            connection = _current;
-        }
-        if (process is not null && connection is not null) await EndAsync(process, connection, "the host is stopping");
+        List<(Process, WorkerConnection)> running;
+        lock (_gate) running = _slots.Where(s => s is { Process: not null, Connection: not null }).Select(s => (s.Process!, s.Connection!)).ToList();
+        await Task.WhenAll(running.Select(r => EndAsync(r.Item1, r.Item2, "the host is stopping")));
     }
 
-    /// <summary>A request arrived: counted for the drain on shutdown and the idle-worker clock.</summary>
+    /// <summary>A request or trigger invocation began: counted for the drain on shutdown and the idle-worker clock.</summary>
     public void BeginRequest()
     {
         Interlocked.Increment(ref _inFlight);
@@ -104,36 +112,36 @@ public sealed partial class WorkerSupervisor(
     }
 
     /// <summary>
-    /// The connection whose functions are loaded. A request waits for a worker that is starting or
-    /// restarting, as the host holds it (<c>hostStartHold</c> for a starting host, <c>restartHold</c> for a
-    /// restarting worker); fails when the worker is down for good, its app is broken, or the wait runs out.
+    /// A worker whose functions are loaded, taken in turn when there are several (as the host's dispatcher
+    /// spreads invocations). A request waits for workers that are starting or restarting, as the host holds
+    /// it (<c>hostStartHold</c> for a starting host, <c>restartHold</c> for a restarting worker); fails when
+    /// every worker is down for good, the app is broken, or the wait runs out.
     /// </summary>
     public async Task<(WorkerConnection Worker, HttpRouteTable Routes)> GetReadyAsync(CancellationToken cancellationToken)
     {
-        if (_idle) StartWorker("a request for an idle app");
+        if (_idle) StartAll("work for an idle app");
         var hold = _hostStarting ? _timings.HostStartHold : _timings.RestartHold;
         var waited = Stopwatch.StartNew();
         while (true)
         {
             if (_stopping) throw new WorkerUnavailableException("The host is stopping.");
-            if (_ended) throw new WorkerUnavailableException("The worker exited with code 0; the host does not restart it.");
-            var current = Volatile.Read(ref _current);
-            if (current is not null && !current.IsClosed)
+            var ready = _slots.Where(s => s.Ready).Select(s => s.Connection!).ToList();
+            if (ready.Count > 0)
             {
-                if (current.Ready.IsCompletedSuccessfully) return (current, current.Ready.Result);
-                if (current.Ready.IsFaulted) throw current.Ready.Exception!.InnerException!; // a running worker whose app cannot be served
+                var worker = ready[(int)((uint)Interlocked.Increment(ref _nextWorker) % (uint)ready.Count)];
+                return (worker, worker.Ready.Result);
             }
+            if (_slots.All(s => s.Ended)) throw new WorkerUnavailableException("The worker exited with code 0; the host does not restart it.");
+            if (_slots.Select(s => s.Connection).FirstOrDefault(c => c is { IsClosed: false, Ready.IsFaulted: true }) is { } broken)
+                throw broken.Ready.Exception!.InnerException!; // a running worker whose app cannot be served
             if (waited.Elapsed >= hold) throw new TimeoutException($"The function app was not ready within {hold.TotalSeconds:0} s.");
             await Task.Delay(ReadyPolling, cancellationToken);
         }
     }
 
     /// <summary>The connection a worker announces on its event stream (by the worker id we gave it).</summary>
-    public WorkerConnection? Attach(string workerId)
-    {
-        var current = Volatile.Read(ref _current);
-        return current?.WorkerId == workerId ? current : null;
-    }
+    public WorkerConnection? Attach(string workerId) =>
+        _slots.Select(s => Volatile.Read(ref s.Connection)).FirstOrDefault(c => c?.WorkerId == workerId);
 
     /// <summary>
     /// An invocation ran past <c>functionTimeout</c>: as the host's <c>WebScriptHostExceptionHandler</c> does,
@@ -141,27 +149,42 @@ public sealed partial class WorkerSupervisor(
     /// </summary>
     public void RestartAfterTimeout(WorkerConnection connection, string function, string invocationId)
     {
-        Process? process;
+        WorkerSlot? slot;
         lock (_gate)
         {
-            if (!ReferenceEquals(_current, connection) || connection.EndedByHost) return;
+            slot = _slots.FirstOrDefault(s => ReferenceEquals(s.Connection, connection));
+            if (slot is null || connection.EndedByHost) return;
             connection.EndedByHost = true;
-            process = _process;
         }
         LogFunctionTimeout(logger, host.FunctionTimeout, function, invocationId);
-        Kill(process);
+        Kill(slot.Process);
         connection.Close("the worker was restarted after a function timeout");
-        ScheduleStart("a function timeout");
+        ScheduleStart(slot, "a function timeout");
     }
 
-    private void StartWorker(string reason)
+    /// <summary>Starts every worker: the first at once, each further one <c>processStartupInterval</c> after the one before.</summary>
+    private void StartAll(string reason)
     {
         lock (_gate)
         {
-            _startScheduled = false;
-            if (_stopping) return;
-            if (_current is { IsClosed: false } && !_idle) return; // one is running already
-            _idle = false;
+            if (_idle) _idle = false;
+            else if (_slots.Any(s => s.Connection is not null)) return; // started already, by a request racing this one
+        }
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            var slot = _slots[i];
+            if (i == 0) StartWorker(slot, reason);
+            else _ = Task.Delay(_timings.ProcessStartupInterval * i).ContinueWith(_ => StartWorker(slot, reason), TaskScheduler.Default);
+        }
+    }
+
+    private void StartWorker(WorkerSlot slot, string reason)
+    {
+        lock (_gate)
+        {
+            slot.StartScheduled = false;
+            if (_stopping || _idle) return;
+            if (slot.Connection is { IsClosed: false, EndedByHost: false }) return; // one is running already
             var config = ReadWorkerConfig(options.AppDirectory);
             var workerId = Guid.NewGuid().ToString();
             var requestId = Guid.NewGuid().ToString();
@@ -185,50 +208,52 @@ public sealed partial class WorkerSupervisor(
             foreach (var (key, value) in WorkerEnvironment())
                 start.Environment[key] = value;
 
-            var connection = new WorkerConnection(workerId, options.AppDirectory, host, logger);
-            _current = connection;
+            var connection = new WorkerConnection(workerId, options.AppDirectory, host, logger) { Label = $"worker {slot.Index + 1}" };
             var process = new Process { StartInfo = start, EnableRaisingEvents = true };
             process.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) LogWorkerOutput(logger, line); };
             process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) LogWorkerOutput(logger, line); };
-            process.Exited += (_, _) => OnExited(process, connection);
+            process.Exited += (_, _) => OnExited(slot, process, connection);
             process.Start();
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
-            _process = process;
+            Volatile.Write(ref slot.Connection, connection);
+            slot.Process = process;
+            connection.ProcessId = process.Id;
             _lastStart = DateTimeOffset.UtcNow;
-            LogStarted(logger, process.Id, options.AppDirectory, reason);
+            LogStarted(logger, connection.Label, process.Id, options.AppDirectory, reason);
             _ = AnnounceWhenReadyAsync(connection);
         }
     }
 
-    private void OnExited(Process process, WorkerConnection connection)
+    private void OnExited(WorkerSlot slot, Process process, WorkerConnection connection)
     {
         var code = process.ExitCode;
         connection.Close($"the worker exited with code {code}");
         if (_stopping || connection.EndedByHost) return;
         lock (_gate)
         {
-            if (!ReferenceEquals(_current, connection)) return;
+            if (!ReferenceEquals(slot.Connection, connection)) return;
         }
         switch (code)
         {
             case SuccessExitCode:
-                _ended = true;
-                LogEnded(logger);
+                slot.Ended = true;
+                LogEnded(logger, connection.Label);
                 return;
             case IntentionalRestartExitCode:
-                LogIntentionalRestart(logger);
-                ScheduleStart("an intended restart (exit code 200)");
+                LogIntentionalRestart(logger, connection.Label);
+                ScheduleStart(slot, "an intended restart (exit code 200)");
                 return;
         }
         bool recycle;
+        var threshold = ErrorEventsThreshold * _slots.Length;
         lock (_gate)
         {
             // RpcFunctionInvocationDispatcher.AddOrUpdateErrorBucket: an error long after the last starts a new count.
             var now = DateTimeOffset.UtcNow;
             if (_errors.Count > 0 && now - _errors[^1] > _timings.ErrorWindow) _errors.Clear();
             _errors.Add(now);
-            recycle = _errors.Count >= ErrorEventsThreshold;
+            recycle = _errors.Count >= threshold;
             if (recycle)
             {
                 _errors.Clear();
@@ -237,30 +262,47 @@ public sealed partial class WorkerSupervisor(
         }
         if (recycle)
         {
-            LogRecycling(logger, code, ErrorEventsThreshold, _timings.ErrorWindow.TotalMinutes);
-            ScheduleStart("the host recycled");
+            LogRecycling(logger, code, threshold, _timings.ErrorWindow.TotalMinutes);
+            RecycleAll(slot);
         }
         else
         {
-            LogRestarting(logger, code);
-            ScheduleStart($"the worker exited with code {code}");
+            LogRestarting(logger, connection.Label, code);
+            ScheduleStart(slot, $"the worker exited with code {code}");
+        }
+    }
+
+    /// <summary>The host recycles: every worker goes, and all start afresh (here within the same process; Azure starts a new host).</summary>
+    private void RecycleAll(WorkerSlot failed)
+    {
+        foreach (var slot in _slots)
+        {
+            if (slot != failed && slot.Connection is { IsClosed: false } connection)
+            {
+                connection.EndedByHost = true;
+                Kill(slot.Process);
+                connection.Close("the host recycled");
+            }
+            ScheduleStart(slot, "the host recycled");
         }
     }
 
     /// <summary>Starts a worker no sooner than <c>restartInterval</c> after the last start (the host's restart lock).</summary>
-    private void ScheduleStart(string reason)
+    private void ScheduleStart(WorkerSlot slot, string reason)
     {
         TimeSpan wait;
         lock (_gate)
         {
-            if (_startScheduled) return;
-            _startScheduled = true;
-            wait = _lastStart + _timings.RestartInterval - DateTimeOffset.UtcNow;
+            if (slot.StartScheduled) return;
+            slot.StartScheduled = true;
+            var earliest = _lastStart + _timings.RestartInterval;
+            wait = earliest - DateTimeOffset.UtcNow;
+            _lastStart = wait > TimeSpan.Zero ? earliest : DateTimeOffset.UtcNow; // the next restart queues behind this one
         }
-        _ = Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero).ContinueWith(_ => StartWorker(reason), TaskScheduler.Default);
+        _ = Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero).ContinueWith(_ => StartWorker(slot, reason), TaskScheduler.Default);
     }
 
-    /// <summary>With <c>idleWorker</c> set: once no request has come for that long, the worker is taken away.</summary>
+    /// <summary>With <c>idleWorker</c> set: once no request or trigger invocation has come for that long, the workers are taken away.</summary>
     private async Task TakeAwayWhenIdleAsync(TimeSpan idle)
     {
         var wait = idle;
@@ -271,19 +313,16 @@ public sealed partial class WorkerSupervisor(
             if (quiet >= idle) break;
             wait = idle - quiet + TimeSpan.FromMilliseconds(10); // a request came and went meanwhile, or the timer ran early
         }
-        Process? process;
-        WorkerConnection? connection;
+        List<(Process, WorkerConnection)> running;
         lock (_gate)
         {
-            if (_stopping || _idle || Volatile.Read(ref _inFlight) > 0 || _current is not { IsClosed: false } current) return;
+            if (_stopping || _idle || Volatile.Read(ref _inFlight) > 0 || !_slots.Any(s => s.Connection is { IsClosed: false })) return;
             _idle = true;
-            current.EndedByHost = true;
-            process = _process;
-            connection = current;
+            running = _slots.Where(s => s is { Process: not null, Connection.IsClosed: false }).Select(s => (s.Process!, s.Connection!)).ToList();
+            foreach (var (_, connection) in running) connection.EndedByHost = true;
         }
-        if (process is null) return;
-        LogTakenAway(logger, process.Id, idle.TotalSeconds);
-        await EndAsync(process, connection, "the instance was idle");
+        foreach (var (process, connection) in running) LogTakenAway(logger, connection.Label, process.Id, idle.TotalSeconds);
+        await Task.WhenAll(running.Select(r => EndAsync(r.Item1, r.Item2, "the instance was idle")));
     }
 
     /// <summary>WorkerTerminate with the host's grace period, then a kill if the worker is still there.</summary>
@@ -297,7 +336,7 @@ public sealed partial class WorkerSupervisor(
             using var grace = new CancellationTokenSource(_timings.TerminateGrace + TimeSpan.FromSeconds(1));
             try { await process.WaitForExitAsync(grace.Token); }
             catch (OperationCanceledException) { Kill(process); }
-            LogStopped(logger, process.Id, reason);
+            LogStopped(logger, connection.Label, process.Id, reason);
         }
         catch (InvalidOperationException)
         {
@@ -352,6 +391,8 @@ public sealed partial class WorkerSupervisor(
         {
             var routes = await connection.Ready.WaitAsync(_timings.HostStartHold + TimeSpan.FromSeconds(30));
             _hostStarting = false;
+            LogWorkerReady(logger, connection.Label, connection.ProcessId);
+            if (Interlocked.Exchange(ref _announced, 1) == 1) return;
             foreach (var route in routes.Routes)
                 LogRoute(logger, route.FunctionName, route.Methods.Count == 0 ? "ANY" : string.Join(",", route.Methods.Order()), $"{endpoints.BaseUrl}/{route.Template}");
             LogReady(logger, endpoints.BaseUrl + "/" + host.RoutePrefix, routes.Routes.Count);
@@ -386,8 +427,11 @@ public sealed partial class WorkerSupervisor(
             Path.Combine(appDirectory, description.GetProperty("defaultWorkerPath").GetString()!));
     }
 
-    [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "Started the worker (pid {Pid}) for {AppDirectory}: {Reason}")]
-    private static partial void LogStarted(ILogger logger, int pid, string appDirectory, string reason);
+    [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "Started {Worker} (pid {Pid}) for {AppDirectory}: {Reason}")]
+    private static partial void LogStarted(ILogger logger, string worker, int pid, string appDirectory, string reason);
+
+    [LoggerMessage(EventId = 314, Level = LogLevel.Information, Message = "{Worker} (pid {Pid}) is ready")]
+    private static partial void LogWorkerReady(ILogger logger, string worker, int pid);
 
     [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "    {Function}: [{Methods}] {Url}")]
     private static partial void LogRoute(ILogger logger, string function, string methods, string url);
@@ -395,14 +439,14 @@ public sealed partial class WorkerSupervisor(
     [LoggerMessage(EventId = 303, Level = LogLevel.Information, Message = "SmartApp is serving {ApiUrl} ({Count} HTTP functions). Press Ctrl+C to stop.")]
     private static partial void LogReady(ILogger logger, string apiUrl, int count);
 
-    [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "The worker exited unexpectedly (code {Code}); restarting it")]
-    private static partial void LogRestarting(ILogger logger, int code);
+    [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "{Worker} exited unexpectedly (code {Code}); restarting it")]
+    private static partial void LogRestarting(ILogger logger, string worker, int code);
 
-    [LoggerMessage(EventId = 305, Level = LogLevel.Error, Message = "The worker exited (code {Code}): {Threshold} worker errors within {Minutes} minutes. Recycling the host")]
+    [LoggerMessage(EventId = 305, Level = LogLevel.Error, Message = "A worker exited (code {Code}): {Threshold} worker errors within {Minutes} minutes. Recycling the host")]
     private static partial void LogRecycling(ILogger logger, int code, int threshold, double minutes);
 
-    [LoggerMessage(EventId = 306, Level = LogLevel.Information, Message = "Stopped the worker (pid {Pid}): {Reason}")]
-    private static partial void LogStopped(ILogger logger, int pid, string reason);
+    [LoggerMessage(EventId = 306, Level = LogLevel.Information, Message = "Stopped {Worker} (pid {Pid}): {Reason}")]
+    private static partial void LogStopped(ILogger logger, string worker, int pid, string reason);
 
     [LoggerMessage(EventId = 307, Level = LogLevel.Error, Message = "The function app did not become ready: {Reason}")]
     private static partial void LogNeverReady(ILogger logger, string reason);
@@ -410,17 +454,17 @@ public sealed partial class WorkerSupervisor(
     [LoggerMessage(EventId = 308, Level = LogLevel.Information, Message = "[worker] {Line}")]
     private static partial void LogWorkerOutput(ILogger logger, string line);
 
-    [LoggerMessage(EventId = 309, Level = LogLevel.Warning, Message = "The worker exited with code 0; the host does not restart it. Requests get 503 until the dev host is restarted.")]
-    private static partial void LogEnded(ILogger logger);
+    [LoggerMessage(EventId = 309, Level = LogLevel.Warning, Message = "{Worker} exited with code 0; the host does not restart it. Once no worker is left, requests get 503 until the dev host is restarted.")]
+    private static partial void LogEnded(ILogger logger, string worker);
 
-    [LoggerMessage(EventId = 310, Level = LogLevel.Information, Message = "The worker asked for a restart (exit code 200); restarting it")]
-    private static partial void LogIntentionalRestart(ILogger logger);
+    [LoggerMessage(EventId = 310, Level = LogLevel.Information, Message = "{Worker} asked for a restart (exit code 200); restarting it")]
+    private static partial void LogIntentionalRestart(ILogger logger, string worker);
 
     [LoggerMessage(EventId = 311, Level = LogLevel.Error, Message = "Timeout value of {Timeout} exceeded by function '{Function}' (Id: '{InvocationId}'). Restarting the worker process")]
     private static partial void LogFunctionTimeout(ILogger logger, TimeSpan timeout, string function, string invocationId);
 
-    [LoggerMessage(EventId = 312, Level = LogLevel.Warning, Message = "Took the idle worker away (pid {Pid}) after {Seconds} s without a request, as Flex Consumption deallocates an idle instance")]
-    private static partial void LogTakenAway(ILogger logger, int pid, double seconds);
+    [LoggerMessage(EventId = 312, Level = LogLevel.Warning, Message = "Took the idle {Worker} away (pid {Pid}) after {Seconds} s without a request, as Flex Consumption deallocates an idle instance")]
+    private static partial void LogTakenAway(ILogger logger, string worker, int pid, double seconds);
 
     [LoggerMessage(EventId = 313, Level = LogLevel.Warning, Message = "{Count} request(s) still in flight after the {Seconds} s drain; ending the worker")]
     private static partial void LogDrainTimedOut(ILogger logger, int count, double seconds);

@@ -60,6 +60,7 @@ public sealed partial class AccountService(
     {
         if (await FindUnfinishedAsync(message, cancellationToken).ConfigureAwait(false) is not { } deletion) return;
         SmartAppTelemetry.AccountDeletions.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
+        SmartAppTelemetry.Poisoned.Add(1, new KeyValuePair<string, object?>("queue", WorkQueues.AccountDeletion));
         LogGaveUp(logger, deletion.Id, deletion.Attempts);
         await deletions.SaveAsync(deletion with
         {

@@ -114,7 +114,7 @@ public sealed class DevHostFailureTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("\"slept\":3", await response.Content.ReadAsStringAsync());
         await stopping;
-        Assert.Contains("Stopped the worker", app.Host.Output);
+        Assert.Contains("Stopped worker 1", app.Host.Output);
         Assert.Contains("the host is stopping", app.Host.Output);
         app.Client.Dispose();
     }
@@ -126,7 +126,7 @@ public sealed class DevHostFailureTests
         var before = app.WorkerPid;
         using (var accepted = await app.Client.PostAsync("background?seconds=6", null))
             Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
-        Assert.True(await app.Host.OutputShowsAsync("Took the idle worker away", TimeSpan.FromSeconds(15)), app.Host.Output);
+        Assert.True(await app.Host.OutputShowsAsync("Took the idle worker 1 away", TimeSpan.FromSeconds(15)), app.Host.Output);
         await Task.Delay(TimeSpan.FromSeconds(7)); // longer than the background work would have needed
         Assert.DoesNotContain("Background work finished", app.Host.Output);
         using var next = await app.Client.GetAsync("hello");
@@ -164,5 +164,19 @@ public sealed class DevHostFailureTests
         Assert.Equal("smartapp-local.azurewebsites.net", environment.GetProperty("WEBSITE_HOSTNAME").GetString());
         Assert.Equal("10.0", environment.GetProperty("FUNCTIONS_WORKER_RUNTIME_VERSION").GetString());
         Assert.StartsWith("max-age=", response.Headers.GetValues("Strict-Transport-Security").Single());
+    }
+
+    [Fact]
+    public async Task Several_workers_share_the_requests_as_FUNCTIONS_WORKER_PROCESS_COUNT_spreads_them()
+    {
+        await using var app = await MinimalHost.StartAsync(["--workers", "2", "--timing", "processStartupInterval=1"]);
+        await Eventually.UntilAsync(() => Task.FromResult(System.Text.RegularExpressions.Regex.Matches(app.Host.Output, "worker \\d \\(pid \\d+\\) is ready").Count == 2), "both workers ready");
+        var pids = new HashSet<int>();
+        for (var i = 0; i < 10; i++)
+        {
+            using var response = await app.Client.GetAsync("echo");
+            pids.Add(JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("pid").GetInt32());
+        }
+        Assert.Equal(app.Host.ChildProcessIds("MinimalWorker.dll").Order(), pids.Order());
     }
 }

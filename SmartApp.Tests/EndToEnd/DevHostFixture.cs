@@ -58,7 +58,13 @@ public class DevHostFixture : IAsyncLifetime
     /// <summary>The worker process the dev host runs now (its child running SmartApp.Functions.dll).</summary>
     public int WorkerProcessId() => _host!.ChildProcessId("SmartApp.Functions.dll");
 
+    /// <summary>The worker processes (several with <c>--workers</c>).</summary>
+    public IReadOnlyList<int> WorkerProcessIds() => _host!.ChildProcessIds("SmartApp.Functions.dll");
+
     /// <summary>Settings a variant of the app under test adds (and the fakes it starts for them).</summary>
+    /// <summary>More dev host arguments for a variant (several workers, say).</summary>
+    protected virtual IEnumerable<string> VariantArguments => [];
+
     protected virtual Task<IReadOnlyDictionary<string, string>> StartVariantAsync() => Task.FromResult<IReadOnlyDictionary<string, string>>(new Dictionary<string, string>());
 
     public async Task InitializeAsync()
@@ -92,7 +98,7 @@ public class DevHostFixture : IAsyncLifetime
             ["Files__MaxIngestionAttempts"] = "10",
         };
         foreach (var (key, value) in variant) settings[key] = value; // a variant's own settings win
-        _host = await DevHostProcess.StartAsync(devHost, ["--emulators", "--port", "0"], StartTimeout, settings);
+        _host = await DevHostProcess.StartAsync(devHost, ["--emulators", "--port", "0", .. VariantArguments], StartTimeout, settings);
         Client = new HttpClient { BaseAddress = new Uri(State["apiUrl"] + "/"), Timeout = TimeSpan.FromSeconds(60) };
     }
 
@@ -154,6 +160,11 @@ public sealed class DevHostCollection : ICollectionFixture<DevHostFixture>
 public sealed class RaindropDevHostFixture : DevHostFixture
 {
     public FakeRaindrop Raindrop { get; private set; } = null!;
+
+    /// <summary>Two workers, as two instances would be: the mirror's timer singleton and the queues are tested across them.</summary>
+    public const int Workers = 2;
+
+    protected override IEnumerable<string> VariantArguments => ["--workers", $"{Workers}", "--timing", "processStartupInterval=1"];
 
     protected override async Task<IReadOnlyDictionary<string, string>> StartVariantAsync()
     {

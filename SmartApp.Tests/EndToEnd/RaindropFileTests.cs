@@ -145,4 +145,41 @@ public sealed class RaindropFileTests(RaindropDevHostFixture app)
         Assert.DoesNotContain(keptKey, Raindrop.Keys);
         Assert.Equal("raindrop", (await SearchAsync(user, "when was the generator refuelled")).GetProperty("provider").GetString());
     }
+
+    [Fact]
+    public async Task Twenty_uploads_across_two_workers_are_each_ingested_once_and_mirrored_once()
+    {
+        Assert.Equal(RaindropDevHostFixture.Workers, app.WorkerProcessIds().Count);
+        // Two users, ten files each (the free plan's limit).
+        var users = new List<(HttpClient User, string UserId, List<string> Ids)>();
+        for (var u = 0; u < 2; u++)
+        {
+            var (user, signIn) = await app.SignInAsync(TestUsers.NewEmail("busy"));
+            users.Add((user, signIn.GetProperty("user").GetProperty("id").GetString()!, []));
+        }
+        for (var i = 1; i <= 20; i++)
+        {
+            var (user, _, ids) = users[i % 2];
+            ids.Add((await FileTests.UploadAsync(user, Encoding.UTF8.GetBytes($"Log {i}: buoy {i} was checked and relit."), $"log-{i}.txt", "text/plain")).GetProperty("id").GetString()!);
+        }
+
+        foreach (var (user, userId, ids) in users)
+        {
+            var chunks = 0;
+            foreach (var id in ids)
+                chunks += (await FileTests.WaitForAsync(user, id, "indexed")).GetProperty("chunkCount").GetInt32();
+            // Passages are granted once per file: no file was ingested twice.
+            var usage = (await user.GetFromJsonAsync<JsonElement>("billing/subscription")).GetProperty("usage");
+            Assert.Equal(chunks, usage.GetProperty("passagesThisMonth").GetInt64());
+
+            // The mirror, one tick at a time across both workers, sent each file once and skipped none.
+            foreach (var id in ids)
+                await Eventually.UntilAsync(() => ReceivedFor(Key(userId, id)).Any(r => r.Verb == "put_object"), $"file {id} reached Raindrop");
+            foreach (var id in ids)
+                Assert.Single(ReceivedFor(Key(userId, id)), r => r.Verb == "put_object");
+        }
+        // Both workers took queue messages.
+        foreach (var worker in new[] { "worker 1", "worker 2" })
+            Assert.Contains($"succeeded on {worker}", app.Output);
+    }
 }

@@ -36,6 +36,17 @@ public sealed class HostFidelityTests
     [Fact] // src/WebJobs.Script/Workers/ProcessManagement/WorkerProcessCountOptions.cs: ProcessRestartInterval = 10 s
     public void Restart_spacing_is_ProcessRestartInterval() => Assert.Equal(TimeSpan.FromSeconds(10), Azure.RestartInterval);
 
+    [Fact] // WorkerProcessCountOptions: ProcessCount 1, MaxProcessCount 10, ProcessStartupInterval 10 s; FUNCTIONS_WORKER_PROCESS_COUNT sets the count
+    public void Worker_processes_are_WorkerProcessCountOptions()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(10), Azure.ProcessStartupInterval);
+        Assert.Equal(10, WorkerSupervisor.MaxProcessCount);
+        Assert.Equal("FUNCTIONS_WORKER_PROCESS_COUNT", DevHostOptions.ProcessCountSetting);
+        Assert.Equal(1, DevHostOptions.Parse([]).Workers);
+        Assert.Equal(3, DevHostOptions.Parse(["--workers", "3"]).Workers);
+        Assert.Throws<ArgumentException>(() => DevHostOptions.Parse(["--workers", "11"]));
+    }
+
     [Fact] // RpcFunctionInvocationDispatcher: ErrorEventsThreshold = 3 * max process count (1); WorkerConstants.WorkerRestartErrorIntervalThresholdInMinutes = 30
     public void Three_errors_within_30_minutes_recycle_the_host()
     {

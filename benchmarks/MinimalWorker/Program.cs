@@ -91,6 +91,7 @@ public sealed class HelloFunctions
     public IActionResult Echo([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "echo")] HttpRequest req) =>
         new OkObjectResult(new
         {
+            pid = Environment.ProcessId,
             scheme = req.Scheme,
             host = req.Host.Value,
             headers = req.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString()),

@@ -49,7 +49,7 @@ public sealed class Faults(DevHostProcess host, FakeVultr model, FakeRaindrop ra
 
         await At(0.60);
         var worker = Child("SmartApp.Functions.dll");
-        log($"worker killed (pid {worker}); the dev host starts another");
+        log($"worker killed (pid {worker}, one of {host.ChildProcessIds("SmartApp.Functions.dll").Count}); the dev host starts another");
         Process.GetProcessById(worker).Kill();
 
         await At(0.68);
@@ -103,7 +103,7 @@ public sealed class Faults(DevHostProcess host, FakeVultr model, FakeRaindrop ra
         }
     }
 
-    private int Child(string commandLine) => host.ChildProcessId(commandLine);
+    private int Child(string commandLine) => host.ChildProcessIds(commandLine).First();
 
     private static void Signal(string signal, int pid)
     {

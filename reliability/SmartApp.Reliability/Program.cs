@@ -27,7 +27,8 @@ await using var stripe = await FakeStripe.StartAsync();
 await using var raindrop = await FakeRaindrop.StartAsync();
 var devHost = typeof(Outcomes).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!;
 const string Plenty = "100000000";
-await using var host = await DevHostProcess.StartAsync(devHost, ["--emulators", "--port", "0"], TimeSpan.FromMinutes(5), new Dictionary<string, string>
+// Two workers, as two instances would be: requests and queue messages spread across them, one of them killed mid-run.
+await using var host = await DevHostProcess.StartAsync(devHost, ["--emulators", "--port", "0", "--workers", "2", "--timing", "processStartupInterval=2"], TimeSpan.FromMinutes(5), new Dictionary<string, string>
 {
     ["Vultr__BaseUrl"] = model.BaseUrl,
     ["Vultr__ApiKey"] = FakeVultr.ApiKey,

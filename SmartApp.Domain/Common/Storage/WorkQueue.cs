@@ -46,6 +46,25 @@ public sealed partial class WorkQueue(QueueServiceClient queues, ILogger<WorkQue
         }
     }
 
+    /// <summary>Samples each work queue's and poison queue's length and oldest message for the queue metrics.</summary>
+    public async Task SampleAsync(TimeProvider clock, CancellationToken cancellationToken)
+    {
+        foreach (var name in WorkQueues.All.SelectMany(q => new[] { q, q + WorkQueues.PoisonSuffix }))
+        {
+            try
+            {
+                var client = queues.GetQueueClient(name);
+                var length = (await client.GetPropertiesAsync(cancellationToken).ConfigureAwait(false)).Value.ApproximateMessagesCount;
+                var oldest = length == 0 ? null : (await client.PeekMessagesAsync(1, cancellationToken).ConfigureAwait(false)).Value.FirstOrDefault()?.InsertedOn;
+                Telemetry.SmartAppTelemetry.QueueSamples[name] = (length, oldest is { } at ? Math.Max(0, (clock.GetUtcNow() - at).TotalSeconds) : 0);
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+                Telemetry.SmartAppTelemetry.QueueSamples[name] = (0, 0); // not created yet: nothing has been sent
+            }
+        }
+    }
+
     /// <summary>Reads a message the host delivered; null (logged) when it is not the JSON of <typeparamref name="T"/>.</summary>
     public static T? Read<T>(string text, ILogger logger) where T : class
     {

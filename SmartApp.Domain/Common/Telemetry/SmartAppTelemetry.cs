@@ -38,6 +38,21 @@ public static class SmartAppTelemetry
     /// <summary>How long each ingestion stage took, by stage (extract, chunk, embed, index).</summary>
     public static readonly Histogram<double> IngestionStageDuration = Meter.CreateHistogram<double>("smartapp.files.ingestion.stage.duration", "s", "Time spent in one ingestion stage of one file");
 
+    /// <summary>From a file's upload to its passages being searchable.</summary>
+    public static readonly Histogram<double> IngestionLatency = Meter.CreateHistogram<double>("smartapp.files.ingestion.latency", "s", "Upload to indexed");
+
+    /// <summary>Messages the host moved to a poison queue and the app then failed, by queue.</summary>
+    public static readonly Counter<long> Poisoned = Meter.CreateCounter<long>("smartapp.queue.poisoned", "{message}", "Work given up after the queue's last delivery");
+
+    /// <summary>The work queues' length and the age of their oldest message, as last sampled (by the SweepFiles timer).</summary>
+    public static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Length, double OldestAgeSeconds)> QueueSamples = new(StringComparer.Ordinal);
+
+    public static readonly ObservableGauge<long> QueueLength = Meter.CreateObservableGauge("smartapp.queue.length",
+        () => QueueSamples.Select(q => new Measurement<long>(q.Value.Length, new KeyValuePair<string, object?>("queue", q.Key))), "{message}", "Messages waiting in a work queue");
+
+    public static readonly ObservableGauge<double> QueueOldestAge = Meter.CreateObservableGauge("smartapp.queue.oldest_age",
+        () => QueueSamples.Select(q => new Measurement<double>(q.Value.OldestAgeSeconds, new KeyValuePair<string, object?>("queue", q.Key))), "s", "Age of the oldest message in a work queue");
+
     /// <summary>From Stripe creating an event to the app applying it, by event type.</summary>
     public static readonly Histogram<double> WebhookLag = Meter.CreateHistogram<double>("smartapp.billing.webhook.lag", "s", "Stripe event creation to application");
 }

@@ -51,6 +51,7 @@ public sealed partial class FileIngestor(
         {
             file = await RunAsync(userId, file, format, cancellationToken).ConfigureAwait(false);
             SmartAppTelemetry.FilesIngested.Add(1, new KeyValuePair<string, object?>("outcome", "indexed"));
+            SmartAppTelemetry.IngestionLatency.Record((clock.GetUtcNow() - file.CreatedAt).TotalSeconds);
             LogIngested(logger, fileId, file.ChunkCount, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -88,13 +89,14 @@ public sealed partial class FileIngestor(
     {
         var file = await files.FindAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
         if (file is null || file.Status is not (FileStatus.Queued or FileStatus.Processing)) return;
-        await GiveUpAsync(userId, file, attempts, $"Reading the file failed {attempts} times without finishing; retry it, or split it into smaller files.", cancellationToken).ConfigureAwait(false);
+        await GiveUpAsync(userId, file, attempts, $"Reading the file failed {attempts} times without finishing; retry it, or split it into smaller files.", cancellationToken, poisoned: true).ConfigureAwait(false);
     }
 
-    private async Task GiveUpAsync(string userId, StoredFile file, int attempts, string reason, CancellationToken cancellationToken)
+    private async Task GiveUpAsync(string userId, StoredFile file, int attempts, string reason, CancellationToken cancellationToken, bool poisoned = false)
     {
         LogGaveUp(logger, file.Id, attempts);
         SmartAppTelemetry.FilesIngested.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
+        if (poisoned) SmartAppTelemetry.Poisoned.Add(1, new KeyValuePair<string, object?>("queue", Common.Storage.WorkQueues.FileIngestion));
         await files.TryUpdateAsync(userId, file with { Status = FileStatus.Failed, Errors = [reason], UpdatedAt = clock.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
     }
 
