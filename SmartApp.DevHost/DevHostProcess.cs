@@ -30,21 +30,39 @@ public sealed partial class DevHostProcess : IAsyncDisposable
     /// <summary>The id of this dev host's one child process whose command line contains <paramref name="commandLine"/> (the worker, an emulator); Linux only.</summary>
     public int ChildProcessId(string commandLine) => ChildProcessIds(commandLine).Single();
 
-    /// <summary>The ids of this dev host's child processes whose command line contains <paramref name="commandLine"/> (its workers, with <c>--workers</c>); Linux only.</summary>
-    public IReadOnlyList<int> ChildProcessIds(string commandLine) =>
-        Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0).Where(pid => pid > 0).Where(pid =>
+    /// <summary>
+    /// The ids of the processes under this dev host whose command line contains <paramref name="commandLine"/>
+    /// (its workers, with <c>--workers</c>; an emulator), at any depth: the dev host may have run itself again
+    /// to reset an inherited SIGINT. Linux only.
+    /// </summary>
+    public IReadOnlyList<int> ChildProcessIds(string commandLine)
+    {
+        var parents = new Dictionary<int, int>();
+        foreach (var pid in Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0).Where(pid => pid > 0))
         {
             try
             {
                 var stat = File.ReadAllText($"/proc/{pid}/stat");
-                var parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
-                return parent == Id && File.ReadAllText($"/proc/{pid}/cmdline").Contains(commandLine, StringComparison.Ordinal);
+                parents[pid] = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
             }
             catch (IOException)
             {
-                return false; // the process ended while being looked at
+                // The process ended while being looked at.
             }
+        }
+        bool Under(int pid)
+        {
+            for (var depth = 0; depth < 8 && parents.TryGetValue(pid, out var parent); depth++, pid = parent)
+                if (parent == Id) return true;
+            return false;
+        }
+        return parents.Keys.Where(pid =>
+        {
+            if (!Under(pid)) return false;
+            try { return File.ReadAllText($"/proc/{pid}/cmdline").Contains(commandLine, StringComparison.Ordinal); }
+            catch (IOException) { return false; }
         }).ToList();
+    }
 
     /// <summary>Everything the dev host (and through it the worker and emulators) printed so far.</summary>
     public string Output { get { lock (_output) return _output.ToString(); } }

@@ -17,6 +17,9 @@ catch (ArgumentException ex)
     return 2;
 }
 
+if (InheritedSignals.InterruptIgnored() && InheritedSignals.RunAgainWithDefaultSignals(args) is { } exitCode)
+    return exitCode;
+
 var builder = WebApplication.CreateSlimBuilder();
 builder.Logging.ClearProviders().AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
 builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning).AddFilter("Yarp", LogLevel.Warning);

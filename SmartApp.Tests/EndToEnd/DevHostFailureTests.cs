@@ -179,4 +179,41 @@ public sealed class DevHostFailureTests
         }
         Assert.Equal(app.Host.ChildProcessIds("MinimalWorker.dll").Order(), pids.Order());
     }
+
+    [Fact]
+    public async Task Ctrl_C_sent_to_the_process_group_without_a_terminal_stops_the_host_and_its_worker()
+    {
+        // As a process supervisor or an IDE task does: the dev host started in the background of a script (so it
+        // inherits SIGINT ignored), then SIGINT sent to the whole process group.
+        string Meta(string key) => typeof(MinimalHost).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
+        var ready = Path.Combine(Path.GetTempPath(), $"smartapp-sigint-{Guid.NewGuid():N}.json");
+        var script = $"dotnet '{Meta("DevHostAssembly")}' --app '{Meta("MinimalWorkerDirectory")}' --port 0 --ready-file '{ready}' > /dev/null 2>&1 & wait";
+        using var session = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("setsid", ["bash", "-c", script]))!;
+        await Eventually.UntilAsync(() => File.Exists(ready), "the dev host to serve");
+        var group = session.Id;
+        Assert.Contains(InGroup(group), pid => File.ReadAllText($"/proc/{pid}/cmdline").Contains("MinimalWorker.dll", StringComparison.Ordinal));
+
+        Assert.Equal(0, Kill(-group, 2)); // SIGINT to the group
+        await Eventually.UntilAsync(() => InGroup(group).Count == 0, "every process of the group to end");
+        File.Delete(ready);
+    }
+
+    /// <summary>The processes whose process group is <paramref name="group"/> (Linux).</summary>
+    private static List<int> InGroup(int group) =>
+        Directory.EnumerateDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0).Where(pid => pid > 0).Where(pid =>
+        {
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                return fields[0] != "Z" && int.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture) == group;
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        }).ToList();
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
 }
