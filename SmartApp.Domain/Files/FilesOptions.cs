@@ -42,11 +42,11 @@ public sealed class FilesOptions : IValidatableObject
 
     /// <summary>Bytes of search rows one instance keeps in memory (least recently searched users are dropped first).</summary>
     [Range(1024 * 1024, 64L * 1024 * 1024 * 1024)]
-    public long SearchIndexMaxBytes { get; set; } = 512L * 1024 * 1024;
+    public long SearchIndexMaxBytes { get; set; } = 640L * 1024 * 1024;
 
     /// <summary>Bytes of search rows one user may take of that; a user with more is searched page by page, never held.</summary>
     [Range(16 * 1024, 64L * 1024 * 1024 * 1024)]
-    public long SearchIndexMaxUserBytes { get; set; } = 128L * 1024 * 1024;
+    public long SearchIndexMaxUserBytes { get; set; } = 320L * 1024 * 1024;
 
     public Common.Search.SearchIndexLimits SearchIndexLimits => new(SearchIndexMaxBytes, SearchIndexMaxUserBytes, SearchIndexMaxAge);
 
