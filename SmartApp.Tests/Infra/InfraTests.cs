@@ -85,6 +85,23 @@ public sealed class InfraTests
     }
 
     [Fact]
+    public void The_queues_the_triggers_use_are_provisioned_with_the_role_to_use_them()
+    {
+        // Each work queue and its poison queue (the host moves a message there after maxDequeueCount).
+        var list = FindNames(Template(), "workQueues") ?? throw new Xunit.Sdk.XunitException("no workQueues variable in the compiled template");
+        var inBicep = list.Select(q => (string)q!).Order().ToList();
+        var inCode = WorkQueues.All.SelectMany(q => new[] { q, q + WorkQueues.PoisonSuffix }).Order().ToList();
+        Assert.Equal(inCode, inBicep);
+        // The managed identity reads and writes queue messages (identity-based AzureWebJobsStorage and the app's own sends).
+        const string QueueDataContributor = "974c5e8b-45b9-4653-ba55-5f855dd0fb88"; // Storage Queue Data Contributor
+        var rbac = Resources(Template()).Single(r => (string?)r["type"] == "Microsoft.Resources/deployments" && r.ToJsonString().Contains(QueueDataContributor, StringComparison.Ordinal));
+        Assert.Contains(Resources(rbac), r => (string?)r["type"] == "Microsoft.Authorization/roleAssignments"
+            && r["properties"]?["roleDefinitionId"]?.ToJsonString().Contains("storageQueueDataContributor", StringComparison.Ordinal) == true);
+        var settings = Resources(Template()).Single(r => (string?)r["type"] == "Microsoft.Web/sites/config")["properties"]!.AsObject();
+        Assert.NotNull(settings["Storage__QueueServiceUri"]);
+    }
+
+    [Fact]
     public void The_hosts_body_limit_in_azure_lets_the_largest_streamed_upload_through()
     {
         var settings = Resources(Template()).Single(r => (string?)r["type"] == "Microsoft.Web/sites/config")["properties"]!.AsObject();
@@ -125,6 +142,15 @@ public sealed class InfraTests
                     property.PropertyType.IsArray || property.PropertyType.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IDictionary<,>)));
         }
     }
+
+    /// <summary>A variable holding a list of names (strings), wherever it is in the compiled template.</summary>
+    private static JsonArray? FindNames(JsonNode? node, string name) => node switch
+    {
+        JsonObject obj when obj[name] is JsonArray array && array.All(i => i is JsonValue) => array,
+        JsonObject obj => obj.Select(p => FindNames(p.Value, name)).FirstOrDefault(found => found is not null),
+        JsonArray items => items.Select(child => FindNames(child, name)).FirstOrDefault(found => found is not null),
+        _ => null,
+    };
 
     private static JsonArray? FindArray(JsonNode? node, string name)
     {
