@@ -44,6 +44,9 @@ public sealed record StoredFile(string Id, string Name, string ContentType, long
     /// <summary>Passages past the plan's allowance that were not indexed, and why.</summary>
     public NotIndexedPart? NotIndexed { get; init; }
 
+    /// <summary>Passages already embedded and stored: the ingestion continues from here in a follow-up message.</summary>
+    public int? ContinueAt { get; init; }
+
     /// <summary>The queue message whose ingestion claimed the file: a redelivery of that message may take the claim over (its holder failed).</summary>
     public string? ClaimedBy { get; init; }
 

@@ -218,7 +218,7 @@ public sealed partial class FileService(
         // A retry starts afresh: its passages are granted (and counted) again.
         var queued = await files.TryUpdateAsync(user.UserId, file with
             {
-                Status = FileStatus.Queued, Attempts = 0, PassagesGranted = null, NotIndexed = null, Errors = [], UpdatedAt = clock.GetUtcNow(),
+                Status = FileStatus.Queued, Attempts = 0, PassagesGranted = null, NotIndexed = null, Errors = [], UpdatedAt = clock.GetUtcNow(), ContinueAt = null,
             }, cancellationToken).ConfigureAwait(false)
             ?? throw new ConflictException("The file changed meanwhile; read it again.");
         await ingestion.EnqueueAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false);

@@ -26,6 +26,13 @@ public sealed class FilesOptions : IValidatableObject
     [Range(1, 512)]
     public int EmbedBatchSize { get; set; } = 64;
 
+    /// <summary>
+    /// How long one invocation embeds before it stops after a batch and leaves the rest to a follow-up message
+    /// (well inside host.json's functionTimeout, 10 minutes, so no invocation nears it).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:30:00")]
+    public TimeSpan IngestionSliceBudget { get; set; } = TimeSpan.FromMinutes(4);
+
     /// <summary>An ingestion that has not moved for this long is taken up again (after a crash or restart).</summary>
     [Range(typeof(TimeSpan), "00:00:10", "01:00:00")]
     public TimeSpan IngestionStallTimeout { get; set; } = TimeSpan.FromMinutes(2);

@@ -19,6 +19,12 @@ public interface IFileStore
     /// <summary>Writes the file's chunks with their embeddings (replacing any of a previous attempt).</summary>
     Task WriteChunksAsync(string userId, string fileId, IReadOnlyList<(FileChunk Chunk, float[] Embedding)> chunks, CancellationToken cancellationToken);
 
+    /// <summary>Writes some of the file's chunks (an ingestion's progress: nothing else of the file is touched).</summary>
+    Task AppendChunksAsync(string userId, string fileId, IReadOnlyList<(FileChunk Chunk, float[] Embedding)> chunks, CancellationToken cancellationToken);
+
+    /// <summary>Removes the file's chunks other than the first <paramref name="count"/> (left by an earlier attempt).</summary>
+    Task PruneChunksAsync(string userId, string fileId, int count, CancellationToken cancellationToken);
+
     /// <summary>Marks the file deleted (from then on it is not found and its chunks are not returned), then removes its chunks.</summary>
     Task<bool> DeleteAsync(string userId, string fileId, CancellationToken cancellationToken);
 

@@ -29,6 +29,9 @@ public sealed class FileAbuseDevHostFixture : DevHostFixture
         ["Files__IngestionStallTimeout"] = "00:00:15",
         ["Files__ExtractionTimeout"] = "00:00:10",
         ["Files__MaxIngestionAttempts"] = MaxIngestionAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        // One invocation embeds for a second (in batches of 8), then leaves the rest to a follow-up message.
+        ["Files__IngestionSliceBudget"] = "00:00:01",
+        ["Files__EmbedBatchSize"] = "8",
         // No user's search rows are held by an instance here: every search reads the partition page by page.
         ["Memory__SearchIndexMaxUserBytes"] = "16384",
         ["Files__SearchIndexMaxUserBytes"] = "16384",
@@ -204,6 +207,25 @@ public sealed class FileAbuseTests(FileAbuseDevHostFixture app, ITestOutputHelpe
         Assert.Equal(worker, app.WorkerProcessId()); // never restarted
         Assert.True(bystanderAnswers.Count > 5, $"the bystander made {bystanderAnswers.Count} requests");
         Assert.All(bystanderAnswers, status => Assert.Equal(HttpStatusCode.OK, status));
+    }
+
+    [Fact]
+    public async Task A_file_longer_than_one_invocations_budget_continues_in_follow_up_messages_and_is_indexed_once()
+    {
+        var (user, _) = await app.SignInAsync(TestUsers.NewEmail("long"));
+        var text = string.Join("\n\n", Enumerable.Range(1, 120).Select(i => $"Section {i}: " + string.Join(' ', Enumerable.Repeat($"the tide table for pier {i} lists high water at dawn", 18))));
+        var id = Id(await FileTests.UploadAsync(user, Utf8(text), "tides.txt", "text/plain"));
+        var indexed = await FileTests.WaitForAsync(user, id, "indexed", "failed");
+        Assert.Equal("indexed", indexed.GetProperty("status").GetString());
+        var chunks = indexed.GetProperty("chunkCount").GetInt32();
+        Assert.True(chunks > 40, $"{chunks} passages");
+        // It took more than one invocation (each a slice of the budget), yet counts as one ingestion of each passage.
+        Assert.True(await app.OutputShowsAsync($"File {id}: ", TimeSpan.FromSeconds(10)), app.Output);
+        Assert.Contains("continues in a follow-up message", app.Output);
+        var usage = (await user.GetFromJsonAsync<JsonElement>("billing/subscription")).GetProperty("usage");
+        Assert.Equal(chunks, usage.GetProperty("passagesThisMonth").GetInt64());
+        var hits = await FileTests.SearchAsync(user, new { query = "high water at pier 77" });
+        Assert.Contains(hits, h => h.GetProperty("fileId").GetString() == id);
     }
 
     [Fact]

@@ -53,7 +53,7 @@ public abstract class FileTests(DevHostFixture app)
         return file;
     }
 
-    private static async Task<JsonElement[]> SearchAsync(HttpClient user, object query)
+    internal static async Task<JsonElement[]> SearchAsync(HttpClient user, object query)
     {
         using var response = await user.PostAsJsonAsync("files/search", query);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();

@@ -85,19 +85,14 @@ public sealed partial class RaindropMirror(
     }
 
     /// <summary>
-    /// Everything written before <paramref name="readAt"/> is in Raindrop: known here at once, and
-    /// saved for the other instances at most every <see cref="DrainedSaveInterval"/> (a write per poll would cost more than it tells).
+    /// Everything written before <paramref name="readAt"/> is in Raindrop: known here at once, and saved in the
+    /// ledger for the other instances (one write per area and tick: the mirror runs on one instance at a time).
     /// </summary>
     private async Task NoteDrainedAsync(string area, DateTimeOffset readAt, CancellationToken cancellationToken)
     {
         status.Drained(area, readAt);
-        if (_drainedSaved.TryGetValue(area, out var saved) && readAt - saved < DrainedSaveInterval) return;
         await ledger.SaveDrainedAtAsync(area, readAt, cancellationToken).ConfigureAwait(false);
-        _drainedSaved[area] = readAt;
     }
-
-    private static readonly TimeSpan DrainedSaveInterval = TimeSpan.FromSeconds(5);
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> _drainedSaved = new(StringComparer.Ordinal);
 
     private static DateTimeOffset? WrittenAt(JsonElement change) =>
         change.TryGetProperty("_ts", out var ts) && ts.TryGetInt64(out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;

@@ -41,8 +41,17 @@ public sealed partial class FileIngestor(
                 cancellationToken).ConfigureAwait(false);
             return IngestionOutcome.Done;
         }
-        // Claim it: only the worker whose update lands goes on.
-        var claimed = file with { Status = FileStatus.Processing, Attempts = file.Attempts + 1, Errors = [], UpdatedAt = clock.GetUtcNow(), Stages = new Dictionary<IngestionStage, StageProgress>(), ClaimedBy = messageId };
+        // Claim it: only the worker whose update lands goes on. A planned continuation keeps its progress and is no new attempt.
+        var continuing = file.ContinueAt is not null;
+        var claimed = file with
+        {
+            Status = FileStatus.Processing,
+            Attempts = continuing && file.Status == FileStatus.Queued ? file.Attempts : file.Attempts + 1,
+            Errors = [],
+            UpdatedAt = clock.GetUtcNow(),
+            Stages = continuing ? file.Stages : new Dictionary<IngestionStage, StageProgress>(),
+            ClaimedBy = messageId,
+        };
         file = await files.TryUpdateAsync(userId, claimed, cancellationToken).ConfigureAwait(false);
         if (file is null) return IngestionOutcome.Done;
 
@@ -50,6 +59,11 @@ public sealed partial class FileIngestor(
         try
         {
             file = await RunAsync(userId, file, format, cancellationToken).ConfigureAwait(false);
+            if (file.Status == FileStatus.Queued)
+            {
+                LogContinues(logger, fileId, file.ContinueAt ?? 0, file.PassagesGranted ?? 0);
+                return IngestionOutcome.Continue;
+            }
             SmartAppTelemetry.FilesIngested.Add(1, new KeyValuePair<string, object?>("outcome", "indexed"));
             SmartAppTelemetry.IngestionLatency.Record((clock.GetUtcNow() - file.CreatedAt).TotalSeconds);
             LogIngested(logger, fileId, file.ChunkCount, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -141,16 +155,21 @@ public sealed partial class FileIngestor(
         file = await SaveAsync(userId, file.WithStage(IngestionStage.Chunk, chunks.Count, chunks.Count, clock.GetUtcNow()), cancellationToken).ConfigureAwait(false);
         Finished(IngestionStage.Chunk);
 
-        var embedded = new List<(FileChunk, float[])>(chunks.Count);
-        foreach (var batch in chunks.Chunk(options.Value.EmbedBatchSize))
+        // Each batch is stored as it is embedded; past the slice's budget the rest is left to a follow-up message.
+        var done = Math.Clamp(file.ContinueAt ?? 0, 0, chunks.Count);
+        var slice = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var batch in chunks.Skip(done).Chunk(options.Value.EmbedBatchSize))
         {
             var embeddings = await embedder.EmbedAsync(batch.Select(c => c.Text).ToList(), cancellationToken).ConfigureAwait(false);
-            embedded.AddRange(batch.Zip(embeddings));
-            file = await SaveAsync(userId, file.WithStage(IngestionStage.Embed, embedded.Count, chunks.Count, clock.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+            await files.AppendChunksAsync(userId, file.Id, [.. batch.Zip(embeddings)], cancellationToken).ConfigureAwait(false);
+            done += batch.Length;
+            file = await SaveAsync(userId, file.WithStage(IngestionStage.Embed, done, chunks.Count, clock.GetUtcNow()) with { ContinueAt = done }, cancellationToken).ConfigureAwait(false);
+            if (done < chunks.Count && slice.Elapsed >= options.Value.IngestionSliceBudget)
+                return await SaveAsync(userId, file with { Status = FileStatus.Queued, UpdatedAt = clock.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
         }
 
         Finished(IngestionStage.Embed);
-        await files.WriteChunksAsync(userId, file.Id, embedded, cancellationToken).ConfigureAwait(false);
+        await files.PruneChunksAsync(userId, file.Id, chunks.Count, cancellationToken).ConfigureAwait(false);
         Finished(IngestionStage.Index);
         var now = clock.GetUtcNow();
         return await SaveAsync(userId, file.WithStage(IngestionStage.Index, chunks.Count, chunks.Count, now) with
@@ -158,6 +177,7 @@ public sealed partial class FileIngestor(
             Status = FileStatus.Indexed,
             ChunkCount = chunks.Count,
             IndexedAt = now,
+            ContinueAt = null,
         }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -237,6 +257,9 @@ public sealed partial class FileIngestor(
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "Ingestion of file {FileId} failed (attempt {Attempt}, giving up: {GiveUp})")]
     private static partial void LogFailed(ILogger logger, Exception exception, string fileId, int attempt, bool giveUp);
+
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Information, Message = "File {FileId}: {Done} of {Total} passages embedded; continues in a follow-up message")]
+    private static partial void LogContinues(ILogger logger, string fileId, int done, int total);
 }
 
 /// <summary>The file was deleted or taken over by another worker while this one ingested it.</summary>
@@ -248,6 +271,8 @@ public enum IngestionOutcome
 {
     Done,
     TryAgain,
+    /// <summary>This invocation's slice is spent: the rest follows in a new message.</summary>
+    Continue,
 }
 
 public sealed class IngestionException(string message, Exception? inner = null) : Exception(message, inner);

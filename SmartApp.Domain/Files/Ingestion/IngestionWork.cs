@@ -31,8 +31,14 @@ public sealed partial class IngestionWork(IServiceProvider services, IFileStore 
     public async Task IngestAsync(string message, string messageId, CancellationToken cancellationToken)
     {
         if (Valid(WorkQueue.Read<FileIngestionMessage>(message, logger)) is not { } file) return;
-        if (await Ingestor.IngestAsync(file.UserId, file.FileId, messageId, cancellationToken).ConfigureAwait(false) == IngestionOutcome.TryAgain)
-            throw new IngestionRetryException(file.FileId);
+        switch (await Ingestor.IngestAsync(file.UserId, file.FileId, messageId, cancellationToken).ConfigureAwait(false))
+        {
+            case IngestionOutcome.TryAgain:
+                throw new IngestionRetryException(file.FileId);
+            case IngestionOutcome.Continue:
+                await queue.EnqueueAsync(file.UserId, file.FileId, cancellationToken).ConfigureAwait(false); // if it is lost, the sweep sends it
+                break;
+        }
     }
 
     public async Task GiveUpAsync(string message, int attempts, CancellationToken cancellationToken)

@@ -60,16 +60,27 @@ public sealed class CosmosFileStore(CosmosStore store) : IFileStore
 
     public async Task WriteChunksAsync(string userId, string fileId, IReadOnlyList<(FileChunk Chunk, float[] Embedding)> chunks, CancellationToken cancellationToken)
     {
+        await AppendChunksAsync(userId, fileId, chunks, cancellationToken).ConfigureAwait(false);
+        await PruneChunksAsync(userId, fileId, chunks.Count, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task AppendChunksAsync(string userId, string fileId, IReadOnlyList<(FileChunk Chunk, float[] Embedding)> chunks, CancellationToken cancellationToken)
+    {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
         var partition = new PartitionKey(userId);
-        var keep = chunks.Select(c => c.Chunk.Id).ToHashSet(StringComparer.Ordinal);
-        var stale = (await ChunkIdsAsync(container, userId, fileId, cancellationToken).ConfigureAwait(false)).Where(id => !keep.Contains(id)).ToList();
         await Parallel.ForEachAsync(chunks, new ParallelOptions { MaxDegreeOfParallelism = WriteParallelism, CancellationToken = cancellationToken }, async (item, token) =>
         {
             var (chunk, embedding) = item;
             var document = new ChunkDocument(chunk.Id, userId, ChunkDocument.ChunkType, fileId, chunk.Index, chunk.Page, chunk.Start, chunk.End, chunk.Text, EmbeddingCodec.Encode(embedding));
             await container.UpsertItemAsync(document, partition, NoContent, token).ConfigureAwait(false);
         }).ConfigureAwait(false);
+    }
+
+    public async Task PruneChunksAsync(string userId, string fileId, int count, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var keep = Enumerable.Range(0, count).Select(i => ChunkDocument.IdFor(fileId, i)).ToHashSet(StringComparer.Ordinal);
+        var stale = (await ChunkIdsAsync(container, userId, fileId, cancellationToken).ConfigureAwait(false)).Where(id => !keep.Contains(id)).ToList();
         await container.DeleteItemsAsync(userId, stale, cancellationToken).ConfigureAwait(false);
     }
 

@@ -25,6 +25,7 @@ internal sealed record FileDocument(string Id, string UserId, string Type)
     public DateTimeOffset? IndexedAt { get; init; }
     public DateTimeOffset? CompletingUntil { get; init; }
     public string? ClaimedBy { get; init; }
+    public int? ContinueAt { get; init; }
     public int? PassagesGranted { get; init; }
     public NotIndexedPart? NotIndexed { get; init; }
     public bool? Deleted { get; init; }
@@ -34,7 +35,7 @@ internal sealed record FileDocument(string Id, string UserId, string Type)
     {
         Name = file.Name, ContentType = file.ContentType, Size = file.Size, Sha256 = file.Sha256, Status = file.Status,
         Stages = new Dictionary<IngestionStage, StageProgress>(file.Stages), Errors = [.. file.Errors], ChunkCount = file.ChunkCount,
-        Attempts = file.Attempts, CreatedAt = file.CreatedAt, UpdatedAt = file.UpdatedAt, IndexedAt = file.IndexedAt, CompletingUntil = file.CompletingUntil, ClaimedBy = file.ClaimedBy,
+        Attempts = file.Attempts, CreatedAt = file.CreatedAt, UpdatedAt = file.UpdatedAt, IndexedAt = file.IndexedAt, CompletingUntil = file.CompletingUntil, ClaimedBy = file.ClaimedBy, ContinueAt = file.ContinueAt,
         PassagesGranted = file.PassagesGranted, NotIndexed = file.NotIndexed,
     };
 
@@ -44,7 +45,7 @@ internal sealed record FileDocument(string Id, string UserId, string Type)
     public StoredFile ToFile(string? etag) => new(Id, Name ?? "", ContentType ?? "application/octet-stream", Size, CreatedAt)
     {
         Sha256 = Sha256, Status = Status, Stages = Stages ?? [], Errors = Errors ?? [], ChunkCount = ChunkCount, Attempts = Attempts,
-        UpdatedAt = UpdatedAt, IndexedAt = IndexedAt, CompletingUntil = CompletingUntil, ClaimedBy = ClaimedBy, PassagesGranted = PassagesGranted, NotIndexed = NotIndexed, ETag = etag,
+        UpdatedAt = UpdatedAt, IndexedAt = IndexedAt, CompletingUntil = CompletingUntil, ClaimedBy = ClaimedBy, ContinueAt = ContinueAt, PassagesGranted = PassagesGranted, NotIndexed = NotIndexed, ETag = etag,
     };
 }
 
