@@ -114,6 +114,7 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
     Files__ChunkCharacters: '1000'
     Files__EmbedBatchSize: '64'
     Files__IngestionStallTimeout: '00:02:00'
+    Files__IngestionSliceBudget: '00:04:00'
     Files__MaxIngestionAttempts: '3'
     Files__AnswerTimeout: '00:00:30'
     Files__SearchIndexMaxAge: '00:10:00'
