@@ -22,6 +22,22 @@ public static class AppSettings
         return values;
     }
 
+    /// <summary>
+    /// local.settings.json's <c>Host</c> CORS settings, as Core Tools reads them: <c>CORS</c>, a comma-separated
+    /// list of origins (or <c>*</c>), and <c>CORSCredentials</c>. Null origins when the file sets none.
+    /// </summary>
+    public static (IReadOnlyList<string>? Origins, bool Credentials) Cors(string? settingsFile)
+    {
+        if (settingsFile is null || !File.Exists(settingsFile)) return (null, false);
+        using var settings = JsonDocument.Parse(File.ReadAllText(settingsFile), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        if (!settings.RootElement.TryGetProperty("Host", out var host) || host.ValueKind != JsonValueKind.Object) return (null, false);
+        var origins = host.TryGetProperty("CORS", out var cors) && cors.ValueKind == JsonValueKind.String
+            ? cors.GetString()!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : null;
+        var credentials = host.TryGetProperty("CORSCredentials", out var allow) && allow.ValueKind == JsonValueKind.True;
+        return (origins is { Length: > 0 } ? origins : null, credentials);
+    }
+
     /// <summary>Every setting: the file's, and the environment's over them.</summary>
     public static Dictionary<string, string> All(string? settingsFile)
     {

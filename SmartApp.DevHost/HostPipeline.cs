@@ -5,13 +5,26 @@ namespace SmartApp.DevHost;
 
 /// <summary>
 /// The Functions host's middleware in front of an invocation, in its order
-/// (<c>WebJobsApplicationBuilderExtension</c>): the front end's headers and the host's fix-up in Azure,
-/// the HTTP throttle, then host.json's custom headers and HSTS.
+/// (<c>WebJobsApplicationBuilderExtension</c>): CORS (Core Tools' from local.settings.json), the front end's
+/// headers and the host's fix-up in Azure, the HTTP throttle, then host.json's custom headers and HSTS.
 /// </summary>
 public static class HostPipeline
 {
     public static void UseFunctionsHostPipeline(this IApplicationBuilder app, DevHostOptions options, HostSettings host)
     {
+        if (AppSettings.Cors(options.SettingsFile) is { Origins: { } origins, Credentials: var credentials })
+        {
+            // Core Tools' CORS from local.settings.json's Host section (in Azure: the site's platform CORS): preflights
+            // answered here, the allowed origin and credentials echoed on responses.
+            app.UseCors(policy =>
+            {
+                if (origins.Contains("*")) policy.AllowAnyOrigin();
+                else policy.WithOrigins([.. origins]);
+                policy.AllowAnyHeader().AllowAnyMethod();
+                if (credentials && !origins.Contains("*")) policy.AllowCredentials();
+            });
+        }
+
         if (options.Azure)
         {
             var hostName = AzurePlatform.HostName(options.SettingsFile);

@@ -53,6 +53,7 @@ builder.Services.AddSingleton<HostAnswers>();
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Timings.Drain + options.Timings.TerminateGrace + TimeSpan.FromSeconds(10));
 builder.Services.AddGrpc(o => { o.MaxReceiveMessageSize = null; o.MaxSendMessageSize = null; });
 builder.Services.AddHttpForwarder();
+builder.Services.AddCors();
 builder.Services.AddSingleton<SmartApp.DevHost.Triggers.TriggerHost>();
 builder.Services.AddSingleton<WorkerSupervisor>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkerSupervisor>());

@@ -155,6 +155,37 @@ public sealed class FoundationTests(DevHostFixture app)
         Assert.Contains(path, problem.GetProperty("detail").GetString());
     }
 
+    [Theory]
+    [InlineData("GET", "authorization")]
+    [InlineData("POST", "authorization,content-type")]
+    public async Task A_web_app_on_the_allowed_origin_passes_the_preflight_and_others_do_not(string method, string headers)
+    {
+        // Core Tools' CORS from local.settings.json (the sample allows the default web origin, with credentials).
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "me");
+        preflight.Headers.Add("Origin", "http://localhost:3000");
+        preflight.Headers.Add("Access-Control-Request-Method", method);
+        preflight.Headers.Add("Access-Control-Request-Headers", headers);
+        using var allowed = await app.Client.SendAsync(preflight);
+        Assert.Equal(HttpStatusCode.NoContent, allowed.StatusCode);
+        Assert.Equal("http://localhost:3000", allowed.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Equal("true", allowed.Headers.GetValues("Access-Control-Allow-Credentials").Single());
+        Assert.Contains(method, allowed.Headers.GetValues("Access-Control-Allow-Methods").Single());
+
+        using var foreign = new HttpRequestMessage(HttpMethod.Options, "me");
+        foreign.Headers.Add("Origin", "https://evil.example");
+        foreign.Headers.Add("Access-Control-Request-Method", method);
+        using var refused = await app.Client.SendAsync(foreign);
+        Assert.False(refused.Headers.Contains("Access-Control-Allow-Origin"));
+
+        // The real request from the allowed origin carries the header the browser needs to read its answer.
+        var (user, _) = await app.SignInAsync(TestUsers.NewEmail("cors"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, "me");
+        request.Headers.Add("Origin", "http://localhost:3000");
+        using var answer = await user.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal("http://localhost:3000", answer.Headers.GetValues("Access-Control-Allow-Origin").Single());
+    }
+
     [Fact]
     public async Task A_path_outside_the_api_is_the_hosts_empty_404()
     {
