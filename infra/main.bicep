@@ -68,7 +68,7 @@ module monitoring 'app/monitoring.bicep' = {
 
 module storage 'app/storage.bicep' = {
   name: 'storage'
-  params: { name: 'stsmartapp${token}', location: location, tags: tags }
+  params: { name: 'stsmartapp${token}', location: location, tags: tags, allowedOrigin: allowedOrigin }
 }
 
 module cosmos 'app/cosmos.bicep' = {

@@ -102,6 +102,20 @@ public sealed class InfraTests
     }
 
     [Fact]
+    public void A_browser_on_the_allowed_origin_may_call_the_api_and_the_blob_urls()
+    {
+        var resources = Resources(Template()).ToList();
+        var site = resources.Single(r => (string?)r["type"] == "Microsoft.Web/sites");
+        var cors = site["properties"]!["siteConfig"]!["cors"]!;
+        Assert.Contains("allowedOrigin", cors["allowedOrigins"]!.ToJsonString(), StringComparison.Ordinal);
+        Assert.True(cors["supportCredentials"]!.GetValue<bool>());
+        var blobRules = resources.Single(r => (string?)r["type"] == "Microsoft.Storage/storageAccounts/blobServices")["properties"]!["cors"]!["corsRules"]!.AsArray();
+        var rule = Assert.Single(blobRules)!;
+        foreach (var method in new[] { "PUT", "GET", "OPTIONS" })
+            Assert.Contains(method, rule["allowedMethods"]!.AsArray().Select(m => (string?)m));
+    }
+
+    [Fact]
     public void The_hosts_body_limit_in_azure_lets_the_largest_streamed_upload_through()
     {
         var settings = Resources(Template()).Single(r => (string?)r["type"] == "Microsoft.Web/sites/config")["properties"]!.AsObject();

@@ -45,7 +45,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     keyVaultReferenceIdentity: identityId
-    siteConfig: { minTlsVersion: '1.2', ftpsState: 'Disabled' }
+    // Platform CORS: the web app's origin may call the API from the browser (with cookies: the sign-in flow).
+    siteConfig: { minTlsVersion: '1.2', ftpsState: 'Disabled', cors: { allowedOrigins: [ allowedOrigin ], supportCredentials: true } }
     functionAppConfig: {
       deployment: {
         storage: {

@@ -3,6 +3,8 @@
 param name string
 param location string
 param tags object
+@description('The web app origin whose browser writes direct uploads to, and reads downloads from, signed blob URLs.')
+param allowedOrigin string
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
@@ -22,6 +24,20 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
 resource blobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
   parent: account
   name: 'default'
+  properties: {
+    // A browser PUTs a direct upload to its signed URL and GETs a download: both need the blob service's CORS.
+    cors: {
+      corsRules: [
+        {
+          allowedOrigins: [ allowedOrigin ]
+          allowedMethods: [ 'GET', 'HEAD', 'PUT', 'OPTIONS' ]
+          allowedHeaders: [ '*' ]
+          exposedHeaders: [ 'ETag', 'Content-Length', 'Content-Type', 'x-ms-request-id' ]
+          maxAgeInSeconds: 3600
+        }
+      ]
+    }
+  }
 }
 
 resource deployment 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
