@@ -12,18 +12,12 @@ namespace SmartApp.DevHost.Triggers;
 /// </summary>
 public sealed partial class TriggerHost(DevHostOptions options, HostSettings host, ILoggerFactory loggers, IHostApplicationLifetime lifetime, EmulatorProcesses? emulators = null)
 {
-    private readonly Lock _gate = new();
-    private readonly List<Task> _listeners = [];
-    private bool _started;
+    private int _started;
 
     /// <summary>Starts a listener for each trigger (once: the functions do not change while the host runs).</summary>
     public void Start(IReadOnlyList<object> triggers, WorkerSupervisor workers)
     {
-        lock (_gate)
-        {
-            if (_started || triggers.Count == 0) return;
-            _started = true;
-        }
+        if (triggers.Count == 0 || Interlocked.Exchange(ref _started, 1) == 1) return;
         var logger = loggers.CreateLogger("SmartApp.DevHost.Triggers");
         var settings = Settings();
         var stopping = lifetime.ApplicationStopping;
@@ -31,13 +25,11 @@ public sealed partial class TriggerHost(DevHostOptions options, HostSettings hos
         {
             try
             {
-                Task listener = trigger switch
+                switch (trigger)
                 {
-                    QueueTriggerBinding queue => StartQueue(queue, settings, workers, logger, stopping),
-                    TimerTriggerBinding timer => StartTimer(timer, settings, workers, logger, stopping),
-                    _ => Task.CompletedTask,
-                };
-                lock (_gate) _listeners.Add(listener);
+                    case QueueTriggerBinding queue: StartQueue(queue, settings, workers, logger, stopping); break;
+                    case TimerTriggerBinding timer: StartTimer(timer, settings, workers, logger, stopping); break;
+                }
             }
             catch (InvalidOperationException ex)
             {
@@ -46,13 +38,7 @@ public sealed partial class TriggerHost(DevHostOptions options, HostSettings hos
         }
     }
 
-    /// <summary>Waits for the listeners to finish what they hold (the host is stopping).</summary>
-    public Task StoppedAsync()
-    {
-        lock (_gate) return Task.WhenAll(_listeners);
-    }
-
-    private Task StartQueue(QueueTriggerBinding binding, IReadOnlyDictionary<string, string> settings, WorkerSupervisor workers, ILogger logger, CancellationToken stopping)
+    private void StartQueue(QueueTriggerBinding binding, IReadOnlyDictionary<string, string> settings, WorkerSupervisor workers, ILogger logger, CancellationToken stopping)
     {
         var name = TriggerBindings.Resolve(binding.QueueName, settings).ToLowerInvariant();
         var connection = Connection(binding.Connection, settings);
@@ -60,16 +46,16 @@ public sealed partial class TriggerHost(DevHostOptions options, HostSettings hos
         var listener = new QueueTriggerListener(binding with { QueueName = name }, new QueueClient(connection, name, clientOptions),
             new QueueClient(connection, name + "-poison", clientOptions), host.Queues, host, workers, logger);
         LogListening(logger, binding.FunctionName, $"queue {name}");
-        return Task.Run(() => listener.RunAsync(stopping));
+        _ = Task.Run(() => listener.RunAsync(stopping), CancellationToken.None);
     }
 
-    private Task StartTimer(TimerTriggerBinding binding, IReadOnlyDictionary<string, string> settings, WorkerSupervisor workers, ILogger logger, CancellationToken stopping)
+    private void StartTimer(TimerTriggerBinding binding, IReadOnlyDictionary<string, string> settings, WorkerSupervisor workers, ILogger logger, CancellationToken stopping)
     {
         var schedule = TriggerBindings.Resolve(binding.Schedule, settings);
         var locks = new BlobContainerClient(Connection(TriggerBindings.DefaultConnection, settings), "azure-webjobs-hosts");
         var listener = new TimerTriggerListener(binding, schedule, locks, HostId(), host, workers, logger);
         LogListening(logger, binding.FunctionName, $"timer '{schedule}'");
-        return Task.Run(() => listener.RunAsync(stopping));
+        _ = Task.Run(() => listener.RunAsync(stopping), CancellationToken.None);
     }
 
     /// <summary>The app settings the triggers' attributes and connections are read from: the worker's environment.</summary>

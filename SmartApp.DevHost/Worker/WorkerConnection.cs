@@ -48,8 +48,6 @@ public sealed partial class WorkerConnection(string workerId, string appDirector
     /// <summary>The queue and timer triggers of the worker's functions (known once <see cref="Ready"/> completes).</summary>
     public IReadOnlyList<object> Triggers => _triggers;
 
-    /// <summary>Invocations sent and not yet answered.</summary>
-    public bool HasPendingInvocations => !_pending.IsEmpty;
 
     public void OnMessage(StreamingMessage message)
     {
