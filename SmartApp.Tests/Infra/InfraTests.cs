@@ -16,7 +16,7 @@ public sealed class InfraTests
     private static readonly Lazy<(int ExitCode, string Output)> Build = new(() => RunBicep("build", "infra/main.bicep", "--stdout"));
 
     // Settings the app reads locally that Azure provides another way, and why.
-    private static readonly Dictionary<string, string> LocalOnly = new()
+    public static readonly Dictionary<string, string> LocalOnly = new()
     {
         ["Cosmos__AccountKey"] = "Azure uses the managed identity (local auth is off)",
         ["Storage__ConnectionString"] = "Azure uses Storage__BlobServiceUri with the managed identity",
@@ -38,20 +38,7 @@ public sealed class InfraTests
         return (process.ExitCode, output.Result + errors);
     }
 
-    private static IEnumerable<JsonObject> Resources(JsonNode? node)
-    {
-        if (node is JsonObject obj)
-        {
-            if (obj["type"] is JsonValue && obj["name"] is not null) yield return obj;
-            foreach (var (_, child) in obj)
-                foreach (var found in Resources(child)) yield return found;
-        }
-        else if (node is JsonArray array)
-        {
-            foreach (var child in array)
-                foreach (var found in Resources(child)) yield return found;
-        }
-    }
+    private static IEnumerable<JsonObject> Resources(JsonNode? node) => DeployChecks.Resources(node);
 
     private static JsonNode Template()
     {
@@ -59,6 +46,12 @@ public sealed class InfraTests
         Assert.True(exitCode == 0, output);
         return JsonNode.Parse(output)!;
     }
+
+    /// <summary>The compiled template with the files azd and the workflow fill it from.</summary>
+    public static DeploySources Sources() => DeploySources.Read(Template().AsObject(), Root);
+
+    /// <summary>The app settings infra/app/function.bicep sets literally (all but the secrets).</summary>
+    private static JsonObject AzureSettings() => Sources().Module("function")["variables"]!["settings"]!.AsObject();
 
     [Fact]
     public void Every_bicep_file_compiles_and_lints_with_no_errors_or_warnings()
@@ -97,28 +90,13 @@ public sealed class InfraTests
         var rbac = Resources(Template()).Single(r => (string?)r["type"] == "Microsoft.Resources/deployments" && r.ToJsonString().Contains(QueueDataContributor, StringComparison.Ordinal));
         Assert.Contains(Resources(rbac), r => (string?)r["type"] == "Microsoft.Authorization/roleAssignments"
             && r["properties"]?["roleDefinitionId"]?.ToJsonString().Contains("storageQueueDataContributor", StringComparison.Ordinal) == true);
-        var settings = Resources(Template()).Single(r => (string?)r["type"] == "Microsoft.Web/sites/config")["properties"]!.AsObject();
-        Assert.NotNull(settings["Storage__QueueServiceUri"]);
-    }
-
-    [Fact]
-    public void A_browser_on_the_allowed_origin_may_call_the_api_and_the_blob_urls()
-    {
-        var resources = Resources(Template()).ToList();
-        var site = resources.Single(r => (string?)r["type"] == "Microsoft.Web/sites");
-        var cors = site["properties"]!["siteConfig"]!["cors"]!;
-        Assert.Contains("allowedOrigin", cors["allowedOrigins"]!.ToJsonString(), StringComparison.Ordinal);
-        Assert.True(cors["supportCredentials"]!.GetValue<bool>());
-        var blobRules = resources.Single(r => (string?)r["type"] == "Microsoft.Storage/storageAccounts/blobServices")["properties"]!["cors"]!["corsRules"]!.AsArray();
-        var rule = Assert.Single(blobRules)!;
-        foreach (var method in new[] { "PUT", "GET", "OPTIONS" })
-            Assert.Contains(method, rule["allowedMethods"]!.AsArray().Select(m => (string?)m));
+        Assert.NotNull(AzureSettings()["Storage__QueueServiceUri"]);
     }
 
     [Fact]
     public void The_hosts_body_limit_in_azure_lets_the_largest_streamed_upload_through()
     {
-        var settings = Resources(Template()).Single(r => (string?)r["type"] == "Microsoft.Web/sites/config")["properties"]!.AsObject();
+        var settings = AzureSettings();
         var maxFile = long.Parse((string)settings["Files__MaxFileBytes"]!, System.Globalization.CultureInfo.InvariantCulture);
         var hostLimit = long.Parse((string)settings["FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"]!, System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(hostLimit >= maxFile + 64 * 1024, $"the host refuses bodies over {hostLimit} bytes; a {maxFile}-byte file in a multipart body needs {maxFile + 64 * 1024}");
@@ -129,23 +107,19 @@ public sealed class InfraTests
     {
         var sample = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "local.settings.sample.json"))).RootElement.GetProperty("Values")
             .EnumerateObject().Select(p => p.Name).ToHashSet();
-        var settings = Resources(Template()).Single(r => (string?)r["type"] == "Microsoft.Web/sites/config")["properties"]!.AsObject()
-            .Select(p => p.Key).ToHashSet();
-
         var read = SettingsTheAppReads().ToList();
         Assert.Contains(("Cosmos__AccountEndpoint", false), read);
-        foreach (var (name, isArray) in read)
-        {
-            bool Has(HashSet<string> keys) => keys.Contains(name) || (isArray && keys.Any(k => k.StartsWith(name + "__", StringComparison.Ordinal)));
-            if (name != "WorkOS__Issuers")
-                Assert.True(Has(sample), $"{name} is read by the app but missing from local.settings.sample.json");
-            if (!LocalOnly.ContainsKey(name))
-                Assert.True(Has(settings), $"{name} is read by the app but not set by infra/main.bicep");
-        }
+        foreach (var (name, isArray) in read.Where(r => r.Name != "WorkOS__Issuers"))
+            Assert.True(sample.Contains(name) || (isArray && sample.Any(k => k.StartsWith(name + "__", StringComparison.Ordinal))),
+                $"{name} is read by the app but missing from local.settings.sample.json");
+        Assert.Empty(DeployChecks.Settings(Sources(), read, LocalOnly));
     }
 
+    /// <summary>Every deploy check over the real template and files: none finds a problem.</summary>
+    public static IReadOnlyList<string> DeployProblems(DeploySources sources) => DeployChecks.Problems(sources, SettingsTheAppReads().ToList(), LocalOnly);
+
     /// <summary>Every settable property of every options class (a class with a <c>Section</c> constant), as an app-setting name; collections (arrays, dictionaries) are set by their entries.</summary>
-    private static IEnumerable<(string Name, bool IsArray)> SettingsTheAppReads()
+    public static IEnumerable<(string Name, bool IsArray)> SettingsTheAppReads()
     {
         var assemblies = new[] { typeof(CosmosOptions).Assembly, typeof(SmartApp.Functions.Diagnostics.DiagnosticsOptions).Assembly };
         foreach (var type in assemblies.SelectMany(a => a.GetTypes()))

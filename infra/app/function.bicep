@@ -1,6 +1,6 @@
 // The function app on Flex Consumption (FC1, dotnet-isolated 10.0), running as the user-assigned
 // identity. Its settings carry the same names the app reads locally (local.settings.sample.json);
-// connections are identity-based and secrets are Key Vault references.
+// connections are identity-based and secrets are Key Vault references to the secrets that exist.
 param name string
 param location string
 param tags object
@@ -14,6 +14,8 @@ param cosmosEndpoint string
 param cosmosDatabaseName string
 param appInsightsConnectionString string
 param keyVaultUri string
+@description('The third-party secrets: { name, setting, given }; a setting references its secret only when it was given.')
+param vaultSecrets array
 param workOSClientId string
 param allowedOrigin string
 param vultrModel string
@@ -61,114 +63,116 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
-resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
+// Every app setting but the secrets, under the names the app reads locally.
+var settings = {
+  AzureWebJobsStorage__accountName: storageAccountName
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  // The host refuses request bodies over 100 MiB unless this raises it: Files__MaxFileBytes plus multipart framing.
+  FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '268500992'
+  Azure__ManagedIdentityClientId: identityClientId
+  Cosmos__AccountEndpoint: cosmosEndpoint
+  Cosmos__DatabaseName: cosmosDatabaseName
+  Cosmos__RequestTimeout: '00:00:10'
+  Storage__BlobServiceUri: blobServiceUri
+  Storage__QueueServiceUri: queueServiceUri
+  Storage__FilesContainer: 'files'
+  Storage__SystemContainer: 'system'
+  Auth__Mode: 'WorkOS'
+  Auth__AccessTokenLifetime: '01:00:00'
+  Auth__DemoIssuer: 'smartapp-demo'
+  Auth__Audience: 'smartapp'
+  Auth__ClockSkew: '00:01:00'
+  Auth__UserCacheDuration: '00:00:15'
+  Auth__SignInTimeout: '00:10:00'
+  Auth__AllowedOrigins__0: allowedOrigin
+  Auth__AdminEmails__0: ''
+  WorkOS__ApiBaseUrl: 'https://api.workos.com'
+  WorkOS__ClientId: workOSClientId
+  WorkOS__RedirectUri: 'https://${hostName}/api/auth/callback'
+  WorkOS__JwksCacheDuration: '00:05:00'
+  WorkOS__JwksRefetchCooldown: '00:00:30'
+  WorkOS__RequestTimeout: '00:00:10'
+  Vultr__BaseUrl: 'https://api.vultrinference.com/v1'
+  Vultr__Model: vultrModel
+  Vultr__RequestTimeout: '00:00:30'
+  Memory__Provider: 'Azure'
+  Memory__MaxContentBytes: '32768'
+  Memory__MaxDocumentBytes: '262144'
+  Memory__SummaryTimeout: '00:00:20'
+  Memory__MaxSummaryEntries: '500'
+  Memory__OpenSessionCacheDuration: '00:00:10'
+  Memory__SearchIndexMaxBytes: '268435456'
+  Memory__SearchIndexMaxUserBytes: '67108864'
+  Memory__SearchIndexMaxAge: '00:10:00'
+  Files__Provider: 'Azure'
+  Files__MaxFileBytes: '268435456'
+  Files__SignedUrlLifetime: '00:15:00'
+  Files__ChunkCharacters: '1000'
+  Files__EmbedBatchSize: '64'
+  Files__IngestionStallTimeout: '00:02:00'
+  Files__IngestionSliceBudget: '00:04:00'
+  Files__MaxIngestionAttempts: '3'
+  Files__AnswerTimeout: '00:00:30'
+  Files__SearchIndexMaxAge: '00:10:00'
+  Files__SearchIndexMaxBytes: '671088640'
+  Files__SearchIndexMaxUserBytes: '335544320'
+  Files__UploadCompletionGrace: '00:15:00'
+  Files__SweepSchedule: '0 */1 * * * *'
+  Files__MaxExtractedCharacters: '20000000'
+  Files__MaxMarkupCharacters: '40000000'
+  Files__MaxPackageBytes: '536870912'
+  Files__MaxPackageEntries: '10000'
+  Files__MaxCompressionRatio: '200'
+  Files__MaxPdfStreamBytes: '67108864'
+  Files__MaxPdfPages: '5000'
+  Files__MaxNestingDepth: '256'
+  Files__ExtractionTimeout: '00:01:30'
+  Files__ExtractionMemoryBytes: '536870912'
+  Raindrop__BaseUrl: 'https://api.raindrop.run'
+  Raindrop__ApplicationName: 'smartapp'
+  Raindrop__Version: ''
+  Raindrop__BucketName: 'smartapp-files'
+  Raindrop__MemoryName: 'smartapp-memory'
+  Raindrop__SqlName: 'smartapp-data'
+  Raindrop__MaxMirroredFileBytes: '67108864'
+  Raindrop__ReadTimeout: '00:00:05'
+  Raindrop__AttemptTimeout: '00:01:00'
+  Raindrop__BreakDuration: '00:00:30'
+  Raindrop__MirrorSchedule: '*/2 * * * * *'
+  Raindrop__MirrorMaxBackoff: '00:02:00'
+  Raindrop__MirrorBatchSize: '100'
+  Chat__MaxMessageBytes: '16384'
+  Chat__PromptTokenBudget: '8000'
+  Chat__MaxReplyTokens: '1024'
+  Chat__FirstTokenTimeout: '00:00:20'
+  Chat__IdleTimeout: '00:00:15'
+  Chat__HistoryMessages: '20'
+  Chat__ContextItems: '5'
+  Chat__OutageRetryAfter: '00:00:30'
+  Billing__Plans__pro__StripePriceId: stripeProPriceId
+  Billing__StripeApiBase: 'https://api.stripe.com'
+  Billing__WebhookTolerance: '00:05:00'
+  Billing__DefaultReturnUrl: '${allowedOrigin}/billing'
+  Billing__RequestsPerMinute: '600'
+  Data__Provider: 'Azure'
+  Data__MaxRecordBytes: '65536'
+  Data__MaxTables: '50'
+  Data__AskTimeout: '00:00:30'
+  Diagnostics__EnableFaultRoute: 'false'
+  Telemetry__ConsoleExporter: 'false'
+}
+
+// An unset secret is an empty setting (the app's own "unavailable" answers apply), never a reference to a
+// secret that does not exist, which App Service would pass on as its literal text.
+var secretSettings = toObject(vaultSecrets, s => s.setting, s => s.given ? '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${s.name})' : '')
+
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: app
   name: 'appsettings'
-  properties: {
-    AzureWebJobsStorage__accountName: storageAccountName
-    AzureWebJobsStorage__credential: 'managedidentity'
-    AzureWebJobsStorage__clientId: identityClientId
-    APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
-    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
-    // The host refuses request bodies over 100 MiB unless this raises it: Files__MaxFileBytes plus multipart framing.
-    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '268500992'
-    Azure__ManagedIdentityClientId: identityClientId
-    Cosmos__AccountEndpoint: cosmosEndpoint
-    Cosmos__DatabaseName: cosmosDatabaseName
-    Cosmos__RequestTimeout: '00:00:10'
-    Storage__BlobServiceUri: blobServiceUri
-    Storage__QueueServiceUri: queueServiceUri
-    Storage__FilesContainer: 'files'
-    Storage__SystemContainer: 'system'
-    Auth__Mode: 'WorkOS'
-    Auth__AccessTokenLifetime: '01:00:00'
-    Auth__DemoIssuer: 'smartapp-demo'
-    Auth__Audience: 'smartapp'
-    Auth__ClockSkew: '00:01:00'
-    Auth__UserCacheDuration: '00:00:15'
-    Auth__SignInTimeout: '00:10:00'
-    Auth__AllowedOrigins__0: allowedOrigin
-    Auth__AdminEmails__0: ''
-    WorkOS__ApiBaseUrl: 'https://api.workos.com'
-    WorkOS__ClientId: workOSClientId
-    WorkOS__ApiKey: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/workos-api-key)'
-    WorkOS__RedirectUri: 'https://${hostName}/api/auth/callback'
-    WorkOS__JwksCacheDuration: '00:05:00'
-    WorkOS__JwksRefetchCooldown: '00:00:30'
-    WorkOS__RequestTimeout: '00:00:10'
-    Vultr__BaseUrl: 'https://api.vultrinference.com/v1'
-    Vultr__ApiKey: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/vultr-api-key)'
-    Vultr__Model: vultrModel
-    Vultr__RequestTimeout: '00:00:30'
-    Memory__Provider: 'Azure'
-    Memory__MaxContentBytes: '32768'
-    Memory__MaxDocumentBytes: '262144'
-    Memory__SummaryTimeout: '00:00:20'
-    Memory__MaxSummaryEntries: '500'
-    Memory__OpenSessionCacheDuration: '00:00:10'
-    Memory__SearchIndexMaxBytes: '268435456'
-    Memory__SearchIndexMaxUserBytes: '67108864'
-    Memory__SearchIndexMaxAge: '00:10:00'
-    Files__Provider: 'Azure'
-    Files__MaxFileBytes: '268435456'
-    Files__SignedUrlLifetime: '00:15:00'
-    Files__ChunkCharacters: '1000'
-    Files__EmbedBatchSize: '64'
-    Files__IngestionStallTimeout: '00:02:00'
-    Files__IngestionSliceBudget: '00:04:00'
-    Files__MaxIngestionAttempts: '3'
-    Files__AnswerTimeout: '00:00:30'
-    Files__SearchIndexMaxAge: '00:10:00'
-    Files__SearchIndexMaxBytes: '671088640'
-    Files__SearchIndexMaxUserBytes: '335544320'
-    Files__UploadCompletionGrace: '00:15:00'
-    Files__SweepSchedule: '0 */1 * * * *'
-    Files__MaxExtractedCharacters: '20000000'
-    Files__MaxMarkupCharacters: '40000000'
-    Files__MaxPackageBytes: '536870912'
-    Files__MaxPackageEntries: '10000'
-    Files__MaxCompressionRatio: '200'
-    Files__MaxPdfStreamBytes: '67108864'
-    Files__MaxPdfPages: '5000'
-    Files__MaxNestingDepth: '256'
-    Files__ExtractionTimeout: '00:01:30'
-    Files__ExtractionMemoryBytes: '536870912'
-    Raindrop__BaseUrl: 'https://api.raindrop.run'
-    Raindrop__ApiKey: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/raindrop-api-key)'
-    Raindrop__ApplicationName: 'smartapp'
-    Raindrop__Version: ''
-    Raindrop__BucketName: 'smartapp-files'
-    Raindrop__MemoryName: 'smartapp-memory'
-    Raindrop__SqlName: 'smartapp-data'
-    Raindrop__MaxMirroredFileBytes: '67108864'
-    Raindrop__ReadTimeout: '00:00:05'
-    Raindrop__AttemptTimeout: '00:01:00'
-    Raindrop__BreakDuration: '00:00:30'
-    Raindrop__MirrorSchedule: '*/2 * * * * *'
-    Raindrop__MirrorMaxBackoff: '00:02:00'
-    Raindrop__MirrorBatchSize: '100'
-    Chat__MaxMessageBytes: '16384'
-    Chat__PromptTokenBudget: '8000'
-    Chat__MaxReplyTokens: '1024'
-    Chat__FirstTokenTimeout: '00:00:20'
-    Chat__IdleTimeout: '00:00:15'
-    Chat__HistoryMessages: '20'
-    Chat__ContextItems: '5'
-    Chat__OutageRetryAfter: '00:00:30'
-    Billing__Plans__pro__StripePriceId: stripeProPriceId
-    Billing__StripeApiBase: 'https://api.stripe.com'
-    Billing__StripeSecretKey: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/stripe-secret-key)'
-    Billing__StripeWebhookSecret: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/stripe-webhook-secret)'
-    Billing__WebhookTolerance: '00:05:00'
-    Billing__DefaultReturnUrl: '${allowedOrigin}/billing'
-    Billing__RequestsPerMinute: '600'
-    Data__Provider: 'Azure'
-    Data__MaxRecordBytes: '65536'
-    Data__MaxTables: '50'
-    Data__AskTimeout: '00:00:30'
-    Diagnostics__EnableFaultRoute: 'false'
-    Telemetry__ConsoleExporter: 'false'
-  }
+  properties: union(settings, secretSettings)
 }
 
 output name string = app.name

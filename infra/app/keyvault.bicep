@@ -4,6 +4,9 @@ param name string
 param location string
 param tags object
 
+@description('Purge protection: once on it cannot be turned off, and a deleted vault keeps its name for the retention period.')
+param purgeProtection bool
+
 @secure()
 param secrets object
 
@@ -17,7 +20,8 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 30
-    enablePurgeProtection: true
+    // The resource provider refuses false here: off is the property left out.
+    enablePurgeProtection: purgeProtection ? true : null
     publicNetworkAccess: 'Enabled'
   }
 }

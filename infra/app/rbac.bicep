@@ -1,5 +1,8 @@
-// Every role the app's identity holds, in one place, with deterministic names.
+// Every role assignment, in one place, with deterministic names: the app's identity, and whoever
+// manages the vault's secrets by hand.
 param principalId string
+@description('Principal given Key Vault Secrets Officer on the vault (the deploying user or pipeline); empty for none.')
+param vaultOperatorPrincipalId string
 param storageAccountName string
 param cosmosAccountName string
 param keyVaultName string
@@ -10,6 +13,7 @@ var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
+var keyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
 // Cosmos DB data-plane role: Built-in Data Contributor.
 var cosmosDataContributor = '00000000-0000-0000-0000-000000000002'
@@ -52,6 +56,13 @@ resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(vault.id, principalId, keyVaultSecretsUser)
   scope: vault
   properties: { principalId: principalId, principalType: 'ServicePrincipal', roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUser) }
+}
+
+// No principalType: the deployer is a user under azd up and a service principal in the pipeline.
+resource secretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(vaultOperatorPrincipalId)) {
+  name: guid(vault.id, vaultOperatorPrincipalId, keyVaultSecretsOfficer)
+  scope: vault
+  properties: { principalId: vaultOperatorPrincipalId, roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsOfficer) }
 }
 
 resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
