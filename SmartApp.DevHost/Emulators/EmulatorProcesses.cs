@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
 
 namespace SmartApp.DevHost.Emulators;
 
@@ -70,9 +72,36 @@ public sealed partial class EmulatorProcesses(DevHostOptions options, ILogger<Em
                 await StopAsync(cancellationToken);
             }
         }
+        await AllowBrowserOriginsAsync(cancellationToken);
         LogStarted(logger, BlobPort, CosmosPort, (long)started.Elapsed.TotalMilliseconds);
         if (options.Emulators == EmulatorMode.Only && options.ReadyFile is { } readyFile)
             await ReadyFile.WriteAsync(readyFile, WorkerSettings);
+    }
+
+    /// <summary>
+    /// The blob service's CORS, as infra/app/storage.bicep sets Azure's: the web origins local.settings.json allows
+    /// (<c>Host.CORS</c>) may PUT direct uploads to, and GET downloads from, signed blob URLs. None allowed, none set,
+    /// and a browser's preflight to Azurite fails as it would in Azure.
+    /// </summary>
+    private async Task AllowBrowserOriginsAsync(CancellationToken cancellationToken)
+    {
+        if (AppSettings.Cors(options.SettingsFile) is not { Origins: { } origins }) return;
+        var service = new BlobServiceClient(StorageConnectionString);
+        // Read, change, write: the service refuses properties sent without their logging and metrics parts.
+        BlobServiceProperties properties = await service.GetPropertiesAsync(cancellationToken);
+        properties.Cors =
+        [
+            new BlobCorsRule
+            {
+                AllowedOrigins = string.Join(',', origins),
+                AllowedMethods = "GET,HEAD,PUT,OPTIONS",
+                AllowedHeaders = "*",
+                ExposedHeaders = "ETag,Content-Length,Content-Type,x-ms-request-id",
+                MaxAgeInSeconds = 3600,
+            },
+        ];
+        await service.SetPropertiesAsync(properties, cancellationToken);
+        LogBlobCors(logger, string.Join(", ", origins));
     }
 
     private async Task StartProcessesAsync(CancellationToken cancellationToken)
@@ -207,6 +236,9 @@ public sealed partial class EmulatorProcesses(DevHostOptions options, ILogger<Em
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Started {Name} (pid {Pid})")]
     private static partial void LogProcessStarted(ILogger logger, string name, int pid);
+
+    [LoggerMessage(EventId = 107, Level = LogLevel.Information, Message = "Azurite blob CORS allows {Origins}")]
+    private static partial void LogBlobCors(ILogger logger, string origins);
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Emulators ready in {Milliseconds} ms: Azurite blob on 127.0.0.1:{BlobPort}, Cosmos on https://127.0.0.1:{CosmosPort}/")]
     private static partial void LogStarted(ILogger logger, int blobPort, int cosmosPort, long milliseconds);
