@@ -10,8 +10,9 @@ namespace SmartApp.Fakes;
 
 /// <summary>
 /// Vultr Serverless Inference on 127.0.0.1, speaking its OpenAI-compatible wire format:
-/// <c>POST /v1/chat/completions</c> with a bearer key, answering with a chat completion whose text
-/// is <see cref="Reply"/> applied to the last user message. It can be made to fail as an outage does.
+/// <c>GET /v1/models</c> (the <see cref="Models"/> it serves) and <c>POST /v1/chat/completions</c> with a bearer key,
+/// answering with a chat completion whose text is <see cref="Reply"/> applied to the last user message. A model it
+/// does not serve is refused (404 <c>model_not_found</c>) as the real service refuses it. It can be made to fail as an outage does.
 /// </summary>
 public sealed class FakeVultr : IAsyncDisposable
 {
@@ -41,6 +42,12 @@ public sealed class FakeVultr : IAsyncDisposable
     /// <summary>The text the model answers for the last user message: by default, that message's lines after its first, behind a marker.</summary>
     public Func<string, string> Reply { get; set; } = prompt => ReplyPrefix + string.Join(" ", prompt.Split('\n').Skip(1).DefaultIfEmpty(prompt));
 
+    /// <summary>The models it serves, in the order <c>GET /v1/models</c> lists them.</summary>
+    public List<string> Models { get; } = ["e2e-model", "e2e-other-model"];
+
+    /// <summary>While true, <c>GET /v1/models</c> answers 503.</summary>
+    public bool ModelListDown { get; set; }
+
     /// <summary>The requests received, as JSON, newest last.</summary>
     public List<JsonObject> Requests { get; } = [];
 
@@ -50,10 +57,28 @@ public sealed class FakeVultr : IAsyncDisposable
         var (app, baseUrl) = await LoopbackServer.StartAsync(routes =>
         {
             routes.MapPost("/v1/chat/completions", (HttpContext context) => fake.CompleteAsync(context));
+            routes.MapGet("/v1/models", (HttpContext context) => fake.ListModelsAsync(context));
         });
         fake._app = app;
         fake.BaseUrl = baseUrl + "/v1";
         return fake;
+    }
+
+    private async Task ListModelsAsync(HttpContext context)
+    {
+        if (context.Request.Headers.Authorization.ToString() != $"Bearer {ApiKey}")
+        {
+            await Results.Json(new { message = "No API key provided" }, statusCode: 401).ExecuteAsync(context);
+            return;
+        }
+        if (ModelListDown)
+        {
+            await Results.Json(new { error = new { code = 503, message = "Service unavailable", type = "service_unavailable" } }, statusCode: 503).ExecuteAsync(context);
+            return;
+        }
+        string[] models;
+        lock (Models) models = [.. Models];
+        await Results.Json(new { @object = "list", data = models.Select(id => new { id, @object = "model", created = 1767225600, owned_by = "vultr" }) }).ExecuteAsync(context);
     }
 
     private async Task CompleteAsync(HttpContext context)
@@ -78,6 +103,15 @@ public sealed class FakeVultr : IAsyncDisposable
         {
             response.Headers.RetryAfter = "1";
             await Results.Json(new { error = new { code = 429, message = "Rate limit exceeded", type = "rate_limit" } }, statusCode: 429).ExecuteAsync(context);
+            return;
+        }
+
+        var requested = body["model"] is JsonValue m && m.TryGetValue<string>(out var name) ? name : "";
+        bool served;
+        lock (Models) served = Models.Contains(requested);
+        if (!served)
+        {
+            await Results.Json(new { error = new { message = $"The model `{requested}` does not exist", type = "invalid_request_error", code = "model_not_found" } }, statusCode: 404).ExecuteAsync(context);
             return;
         }
 

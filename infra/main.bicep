@@ -91,8 +91,8 @@ param stripeWebhookSecret string = ''
 @description('LiquidMetal Raindrop API key; only needed when a provider is set to Raindrop.')
 param raindropApiKey string = ''
 
-@description('Vultr chat model id (GET /v1/models lists the current catalogue).')
-param vultrModel string = 'llama-3.3-70b-instruct-fp8'
+@description('Vultr chat model, or a comma-separated preference list: the first one Vultr serves (GET /v1/models) is used.')
+param vultrModel string = 'deepseek-v4.1-flash,glm-5.2,llama-3.3-70b-instruct-fp8'
 
 @description('Stripe price id of the Pro plan.')
 param stripeProPriceId string = 'price_pro_monthly'

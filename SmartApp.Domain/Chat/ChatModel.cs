@@ -62,8 +62,24 @@ public sealed record ConversationPage(IReadOnlyList<Conversation> Conversations,
 
 public sealed record MessagePage(IReadOnlyList<ChatMessageRecord> Messages, string? Cursor);
 
-/// <summary>A generated reply: its text, what it drew on, what it cost, and how it ended.</summary>
-public sealed record ChatResult(string Text, IReadOnlyList<Citation> Citations, TokenUsage Usage, bool Degraded, bool Incomplete, Exception? Failure);
+/// <summary>A generated reply: its text, what it drew on, what it cost, how it ended, and the model that wrote it.</summary>
+public sealed record ChatResult(string Text, IReadOnlyList<Citation> Citations, TokenUsage Usage, bool Degraded, bool Incomplete, Exception? Failure, string Model);
+
+/// <summary>How an OpenAI-style caller tunes the model call; a field left null keeps SmartApp's default.</summary>
+public sealed record ModelTuning
+{
+    /// <summary>One of the models the provider serves (checked before the call).</summary>
+    public string? Model { get; init; }
+    public float? Temperature { get; init; }
+    public float? TopP { get; init; }
+    /// <summary>At most the reply budget (Chat:MaxReplyTokens).</summary>
+    public int? MaxTokens { get; init; }
+    public IReadOnlyList<string>? Stop { get; init; }
+    public long? Seed { get; init; }
+    public Microsoft.Extensions.AI.ChatResponseFormat? ResponseFormat { get; init; }
+    public float? PresencePenalty { get; init; }
+    public float? FrequencyPenalty { get; init; }
+}
 
 /// <summary>What one turn stored: the user's message and the reply.</summary>
 public sealed record ChatTurn(ChatMessageRecord Message, ChatMessageRecord Reply);

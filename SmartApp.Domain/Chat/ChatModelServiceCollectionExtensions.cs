@@ -34,10 +34,10 @@ public static class ChatModelServiceCollectionExtensions
                 o.TotalRequestTimeout.Timeout = vultr.RequestTimeout * 3;
                 o.CircuitBreaker.SamplingDuration = vultr.RequestTimeout * 2;
             });
-        services.AddSingleton<IChatClient>(sp =>
+        services.AddSingleton(sp =>
         {
             var vultr = sp.GetRequiredService<IOptions<VultrOptions>>().Value;
-            if (!vultr.IsConfigured) return new UnavailableChatClient();
+            if (!vultr.IsConfigured) return new VultrClients(null);
             var http = sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName);
             http.Timeout = Timeout.InfiniteTimeSpan; // the resilience pipeline owns timeouts
             var options = new OpenAIClientOptions
@@ -47,8 +47,14 @@ public static class ChatModelServiceCollectionExtensions
                 RetryPolicy = new ClientRetryPolicy(maxRetries: 0), // retried once, by the pipeline above
                 NetworkTimeout = Timeout.InfiniteTimeSpan,
             };
-            return new OpenAI.Chat.ChatClient(vultr.Model, new ApiKeyCredential(vultr.ApiKey), options).AsIChatClient();
+            return new VultrClients(new OpenAIClient(new ApiKeyCredential(vultr.ApiKey), options));
         });
+        services.AddSingleton<IModelCatalog>(sp => new VultrModelCatalog(sp.GetRequiredService<VultrClients>().Client?.GetOpenAIModelClient(),
+            sp.GetRequiredService<IOptions<VultrOptions>>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<VultrModelCatalog>>()));
+        services.AddSingleton<IChatClient>(sp => sp.GetRequiredService<VultrClients>().Client is { } client
+            ? new VultrChatClient(client, sp.GetRequiredService<IModelCatalog>())
+            : new UnavailableChatClient());
+        services.AddHealthChecks().AddCheck<ModelHealthCheck>("model", tags: ["model"], timeout: Common.Health.HealthReporter.CheckTimeout);
         return services;
     }
 
@@ -61,6 +67,9 @@ public static class ChatModelServiceCollectionExtensions
         services.AddSingleton<ChatService>();
         return services;
     }
+
+    /// <summary>The OpenAI client for Vultr, or null without an API key.</summary>
+    private sealed record VultrClients(OpenAIClient? Client);
 
     /// <summary>The model when no key is configured: every call fails the way an outage does, so callers fall back.</summary>
     private sealed class UnavailableChatClient : IChatClient

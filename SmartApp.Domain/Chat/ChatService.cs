@@ -23,7 +23,7 @@ public sealed record ChatRequest(string? Content, bool UseMemory = true, bool Us
 /// comes, then stores the reply with its citations and token usage and writes the turn to working memory.
 /// </summary>
 public sealed partial class ChatService(
-    IConversationStore conversations, IUsageStore usage, IChatClient model, MemoryService memory, FileService files, IQuotaGate quotas,
+    IConversationStore conversations, IUsageStore usage, IChatClient model, IModelCatalog models, MemoryService memory, FileService files, IQuotaGate quotas,
     IOptions<ChatSettings> settings, TimeProvider clock, ILogger<ChatService> logger)
 {
     public const int DefaultPageSize = 50, MaxPageSize = 200;
@@ -81,7 +81,7 @@ public sealed partial class ChatService(
         await conversations.AddMessageAsync(user.UserId, message, cancellationToken).ConfigureAwait(false);
 
         var replyId = NewMessageId();
-        var result = await GenerateAsync(user, history, null, content, request, message.Id, replyId, sink, cancellationToken).ConfigureAwait(false);
+        var result = await GenerateAsync(user, history, null, content, request, null, message.Id, replyId, sink, cancellationToken).ConfigureAwait(false);
         var reply = new ChatMessageRecord(replyId, conversationId, MessageRole.Assistant, result.Text, clock.GetUtcNow())
         {
             Citations = result.Citations, Usage = result.Usage, Degraded = result.Degraded, Incomplete = result.Incomplete,
@@ -98,8 +98,12 @@ public sealed partial class ChatService(
     /// messages rank below SmartApp's own instructions), the last user message is the question, and
     /// the same grounding, fallbacks and usage accounting apply. Nothing is stored as a conversation.
     /// </summary>
-    public async Task<ChatResult> CompleteAsync(CurrentUser user, IReadOnlyList<(MessageRole? Role, string Content)> messages, IReplySink sink, CancellationToken cancellationToken)
+    public async Task<ChatResult> CompleteAsync(CurrentUser user, IReadOnlyList<(MessageRole? Role, string Content)> messages, ModelTuning? tuning, IReplySink sink, CancellationToken cancellationToken)
     {
+        if (tuning?.MaxTokens is { } maxTokens && (maxTokens < 1 || maxTokens > settings.Value.MaxReplyTokens))
+            throw new ValidationFailedException("max_tokens", $"'max_tokens' must be between 1 and {settings.Value.MaxReplyTokens}.");
+        if (tuning?.Model is { } requested && !(await models.ServedAsync(cancellationToken).ConfigureAwait(false)).Contains(requested))
+            throw new NotFoundException($"The model '{requested}' does not exist or is not served; GET /api/v1/models lists those that are.");
         var last = messages.Count > 0 ? messages[^1] : default;
         if (last.Role != MessageRole.User || string.IsNullOrWhiteSpace(last.Content))
             throw new ValidationFailedException("messages", "The last message must be a non-empty message from the user.");
@@ -117,7 +121,7 @@ public sealed partial class ChatService(
         var required = Count(Instructions) + Count(appInstructions) + Count(last.Content);
         if (required > settings.Value.PromptTokenBudget)
             throw new ValidationFailedException("messages", $"System and developer messages and the last message use {required} tokens; the prompt may use at most {settings.Value.PromptTokenBudget}.");
-        var result = await GenerateAsync(user, history, appInstructions.Length > 0 ? appInstructions : null, last.Content.Trim(), new ChatRequest(last.Content), NewMessageId(), NewMessageId(), sink, cancellationToken)
+        var result = await GenerateAsync(user, history, appInstructions.Length > 0 ? appInstructions : null, last.Content.Trim(), new ChatRequest(last.Content), tuning, NewMessageId(), NewMessageId(), sink, cancellationToken)
             .ConfigureAwait(false);
         ThrowIfCutOff(result, cancellationToken);
         return result;
@@ -125,13 +129,25 @@ public sealed partial class ChatService(
 
     /// <summary>Context, prompt, the model's streamed reply (or the retrieval-only fallback), and the usage it cost.</summary>
     private async Task<ChatResult> GenerateAsync(CurrentUser user, IReadOnlyList<ChatMessageRecord> history, string? appInstructions, string content, ChatRequest request,
-        string messageId, string replyId, IReplySink sink, CancellationToken cancellationToken)
+        ModelTuning? tuning, string messageId, string replyId, IReplySink sink, CancellationToken cancellationToken)
     {
         var citations = await GatherContextAsync(user, content, request, cancellationToken).ConfigureAwait(false);
         var prompt = BuildPrompt(history, appInstructions, citations, content);
+        var options = new ChatOptions
+        {
+            ModelId = tuning?.Model ?? await models.DefaultModelAsync(cancellationToken).ConfigureAwait(false),
+            MaxOutputTokens = tuning?.MaxTokens ?? settings.Value.MaxReplyTokens,
+            Temperature = tuning?.Temperature ?? 0.3f,
+            TopP = tuning?.TopP,
+            StopSequences = tuning?.Stop?.ToList(),
+            Seed = tuning?.Seed,
+            ResponseFormat = tuning?.ResponseFormat,
+            PresencePenalty = tuning?.PresencePenalty,
+            FrequencyPenalty = tuning?.FrequencyPenalty,
+        };
         await sink.StartAsync(messageId, replyId, citations, cancellationToken).ConfigureAwait(false);
 
-        var (text, modelUsage, failure) = await StreamReplyAsync(prompt, sink, cancellationToken).ConfigureAwait(false);
+        var (text, modelUsage, failure) = await StreamReplyAsync(prompt, options, sink, cancellationToken).ConfigureAwait(false);
         var degraded = false;
         var incomplete = false;
         if (failure is not null && text.Length == 0 && !cancellationToken.IsCancellationRequested)
@@ -158,7 +174,7 @@ public sealed partial class ChatService(
             SmartAppTelemetry.ModelTokens.Add(usageSpent.PromptTokens, new KeyValuePair<string, object?>("direction", "prompt"));
             SmartAppTelemetry.ModelTokens.Add(usageSpent.CompletionTokens, new KeyValuePair<string, object?>("direction", "completion"));
         }
-        return new ChatResult(text.ToString(), citations, usageSpent, degraded, incomplete, failure);
+        return new ChatResult(text.ToString(), citations, usageSpent, degraded, incomplete, failure, options.ModelId);
     }
 
     /// <summary>A reply the model broke off (not the client) ends as an error after what it wrote is kept.</summary>
@@ -169,7 +185,7 @@ public sealed partial class ChatService(
     }
 
     /// <summary>The model's reply as it streams: a first-token timeout (the HTTP pipeline retries before then), then an idle timeout between tokens, no total timeout.</summary>
-    private async Task<(StringBuilder Text, TokenUsage? Usage, Exception? Failure)> StreamReplyAsync(IReadOnlyList<ChatMessage> prompt, IReplySink sink, CancellationToken cancellationToken)
+    private async Task<(StringBuilder Text, TokenUsage? Usage, Exception? Failure)> StreamReplyAsync(IReadOnlyList<ChatMessage> prompt, ChatOptions options, IReplySink sink, CancellationToken cancellationToken)
     {
         var text = new StringBuilder();
         TokenUsage? usage = null;
@@ -177,7 +193,7 @@ public sealed partial class ChatService(
         timeout.CancelAfter(settings.Value.FirstTokenTimeout);
         try
         {
-            await foreach (var update in model.GetStreamingResponseAsync(prompt, new ChatOptions { MaxOutputTokens = settings.Value.MaxReplyTokens, Temperature = 0.3f }, timeout.Token)
+            await foreach (var update in model.GetStreamingResponseAsync(prompt, options, timeout.Token)
                                .WithCancellation(timeout.Token).ConfigureAwait(false))
             {
                 foreach (var part in update.Contents.OfType<UsageContent>())

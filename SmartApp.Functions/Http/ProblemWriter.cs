@@ -40,6 +40,11 @@ internal static class ProblemWriter
             response.Headers.WWWAuthenticate = "Bearer";
         if (CorrelationId.Get(context) is { } correlationId)
             response.Headers[CorrelationId.HeaderName] = correlationId;
+        if (OpenAIErrors.Applies(context))
+        {
+            await OpenAIErrors.WriteAsync(context, problem).ConfigureAwait(false);
+            return;
+        }
         var details = ToProblemDetails(problem, context);
         await JsonSerializer.SerializeAsync(response.Body, details, details.GetType(), JsonDefaults.Options, context.RequestAborted).ConfigureAwait(false);
     }

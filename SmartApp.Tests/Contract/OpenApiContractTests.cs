@@ -109,7 +109,9 @@ public sealed class OpenApiContractTests(DevHostFixture app)
         await JsonAsync(user.PostAsJsonAsync($"chat/conversations/{conversationId}/messages", new { content = "Hello there" }), HttpStatusCode.OK);
         await JsonAsync(user.PostAsJsonAsync($"chat/conversations/{conversationId}/messages", new { content = "" }), HttpStatusCode.BadRequest);
         await JsonAsync(user.GetAsync($"chat/conversations/{conversationId}"), HttpStatusCode.OK);
-        await JsonAsync(user.PostAsJsonAsync("v1/chat/completions", new { model = "smartapp", messages = new[] { new { role = "user", content = "Hi" } } }), HttpStatusCode.OK);
+        await JsonAsync(user.GetAsync("v1/models"), HttpStatusCode.OK);
+        await JsonAsync(user.PostAsJsonAsync("v1/chat/completions", new { messages = new[] { new { role = "user", content = "Hi" } } }), HttpStatusCode.OK);
+        await JsonAsync(user.PostAsJsonAsync("v1/chat/completions", new { model = "no-such-model", messages = new[] { new { role = "user", content = "Hi" } } }), HttpStatusCode.NotFound);
         await JsonAsync(user.DeleteAsync($"chat/conversations/{conversationId}"), HttpStatusCode.NoContent);
         await JsonAsync(user.GetAsync($"chat/conversations/{conversationId}"), HttpStatusCode.NotFound);
 

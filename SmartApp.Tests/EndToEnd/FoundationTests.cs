@@ -271,6 +271,9 @@ public sealed class FoundationTests(DevHostFixture app)
         Assert.Equal("Azure Cosmos DB", dependencies.GetProperty("cosmos").GetProperty("provider").GetString());
         Assert.Equal("healthy", dependencies.GetProperty("blob").GetProperty("status").GetString());
         Assert.True(dependencies.GetProperty("blob").GetProperty("latencyMs").GetInt64() >= 0);
+        // The model in use, read from the provider's list.
+        Assert.Equal("healthy", dependencies.GetProperty("model").GetProperty("status").GetString());
+        Assert.Contains("e2e-model is served", dependencies.GetProperty("model").GetProperty("description").GetString());
     }
 
     private async Task<HttpResponseMessage> SendWithToken(string path, string token)

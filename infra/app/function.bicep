@@ -97,6 +97,7 @@ var settings = {
   WorkOS__RequestTimeout: '00:00:10'
   Vultr__BaseUrl: 'https://api.vultrinference.com/v1'
   Vultr__Model: vultrModel
+  Vultr__ModelListRefresh: '00:10:00'
   Vultr__RequestTimeout: '00:00:30'
   Memory__Provider: 'Azure'
   Memory__MaxContentBytes: '32768'

@@ -32,7 +32,7 @@ await using var host = await DevHostProcess.StartAsync(devHost, ["--emulators", 
 {
     ["Vultr__BaseUrl"] = model.BaseUrl,
     ["Vultr__ApiKey"] = FakeVultr.ApiKey,
-    ["Vultr__Model"] = "load-model",
+    ["Vultr__Model"] = "e2e-model", // one the fake Vultr serves
     ["Vultr__RequestTimeout"] = "00:00:05",
     ["Chat__FirstTokenTimeout"] = "00:00:05",
     ["Chat__IdleTimeout"] = "00:00:03",
