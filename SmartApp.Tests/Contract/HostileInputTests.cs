@@ -48,6 +48,13 @@ public sealed class HostileInputTests(DevHostFixture app)
         if (status is >= 200 and < 400 && successAllowed) return null;
         if (status >= 500 || status < 400) return $"{what}: {status} {text[..Math.Min(200, text.Length)]}";
         if (EdgeStatuses.Contains(status) || (status == 400 && text.Length == 0)) return null; // the server's own refusals of malformed requests have no body
+        // The OpenAI-compatible routes answer in OpenAI's error body, which OpenAI clients parse (see OpenAIErrors).
+        if (response.RequestMessage?.RequestUri?.AbsolutePath.StartsWith("/api/v1/", StringComparison.Ordinal) == true)
+            return response.Content.Headers.ContentType?.MediaType == "application/json"
+                && JsonDocument.Parse(text).RootElement.TryGetProperty("error", out var error)
+                && error.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String
+                && error.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String
+                ? null : $"{what}: {status} without OpenAI's error body ({response.Content.Headers.ContentType}) {text[..Math.Min(200, text.Length)]}";
         if (response.Content.Headers.ContentType?.MediaType != "application/problem+json") return $"{what}: {status} without a ProblemDetails ({response.Content.Headers.ContentType})";
         using var problem = JsonDocument.Parse(text);
         return problem.RootElement.TryGetProperty("type", out _) && problem.RootElement.GetProperty("status").GetInt32() == status ? null : $"{what}: {status} with a malformed problem {text}";
