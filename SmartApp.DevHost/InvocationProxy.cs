@@ -105,13 +105,8 @@ public sealed partial class InvocationProxy(
                 frontEndCut = true;
                 Cut();
             }, null, options.Timings.ResponseStart, Timeout.InfiniteTimeSpan);
-            using var functionTimeout = new Timer(_ =>
-            {
-                if (invocation.IsCompleted) return;
-                timedOut = true;
-                workers.RestartAfterTimeout(worker, match.Route.FunctionName, invocationId); // first, so no new request reaches this worker
-                Cut();
-            }, null, host.FunctionTimeout, Timeout.InfiniteTimeSpan);
+            using var functionTimeout = workers.WatchFunctionTimeout(worker, invocation, match.Route.FunctionName, invocationId,
+                timedOut: () => timedOut = true, afterRestart: Cut);
             using (cut.Token.Register(() => worker.Cancel(invocationId)))
             {
                 error = await forwarder.SendAsync(context, worker.HttpUri!, _invoker,

@@ -17,7 +17,7 @@ namespace SmartApp.DevHost.Triggers;
 /// <c>maxDequeueCount</c> times.
 /// </summary>
 public sealed partial class QueueTriggerListener(
-    QueueTriggerBinding binding, QueueClient queue, QueueClient poison, QueueOptions options, HostSettings host, WorkerSupervisor workers, ILogger logger)
+    QueueTriggerBinding binding, QueueClient queue, QueueClient poison, QueueOptions options, WorkerSupervisor workers, ILogger logger)
 {
     public async Task RunAsync(CancellationToken stopping)
     {
@@ -76,7 +76,7 @@ public sealed partial class QueueTriggerListener(
         try
         {
             var text = Decode(message.MessageText);
-            (succeeded, outcome) = await TriggerInvocation.RunAsync(workers, host, binding.FunctionName, id => BuildInvocation(id, message, text), stopping);
+            (succeeded, outcome) = await TriggerInvocation.RunAsync(workers, binding.FunctionName, id => BuildInvocation(id, message, text), stopping);
         }
         catch (FormatException)
         {

@@ -17,7 +17,7 @@ namespace SmartApp.DevHost.Triggers;
 /// was still going runs at once with <c>IsPastDue</c>.
 /// </summary>
 public sealed partial class TimerTriggerListener(
-    TimerTriggerBinding binding, string schedule, BlobContainerClient locks, string hostId, HostSettings host, WorkerSupervisor workers, ILogger logger)
+    TimerTriggerBinding binding, string schedule, BlobContainerClient locks, string hostId, WorkerSupervisor workers, ILogger logger)
 {
     /// <summary>The lease the singleton holds while it runs (the host's singleton lock period is 15 s, renewed).</summary>
     private static readonly TimeSpan LeasePeriod = TimeSpan.FromSeconds(15);
@@ -81,7 +81,7 @@ public sealed partial class TimerTriggerListener(
         string outcome;
         try
         {
-            (_, outcome) = await TriggerInvocation.RunAsync(workers, host, binding.FunctionName, id => BuildInvocation(id, last, next, pastDue), stopping);
+            (_, outcome) = await TriggerInvocation.RunAsync(workers, binding.FunctionName, id => BuildInvocation(id, last, next, pastDue), stopping);
         }
         finally
         {

@@ -1,6 +1,5 @@
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
-using SmartApp.DevHost.Emulators;
 using SmartApp.DevHost.Worker;
 
 namespace SmartApp.DevHost.Triggers;
@@ -10,7 +9,7 @@ namespace SmartApp.DevHost.Triggers;
 /// are known and stopped when the host stops. Connections are app settings holding a storage
 /// connection string (locally, Azurite's).
 /// </summary>
-public sealed partial class TriggerHost(DevHostOptions options, HostSettings host, ILoggerFactory loggers, IHostApplicationLifetime lifetime, EmulatorProcesses? emulators = null)
+public sealed partial class TriggerHost(DevHostOptions options, HostSettings host, ILoggerFactory loggers, IHostApplicationLifetime lifetime)
 {
     private int _started;
 
@@ -19,7 +18,7 @@ public sealed partial class TriggerHost(DevHostOptions options, HostSettings hos
     {
         if (triggers.Count == 0 || Interlocked.Exchange(ref _started, 1) == 1) return;
         var logger = loggers.CreateLogger("SmartApp.DevHost.Triggers");
-        var settings = Settings();
+        var settings = workers.AppSettingsSeenByWorker();
         var stopping = lifetime.ApplicationStopping;
         foreach (var trigger in triggers)
         {
@@ -44,7 +43,7 @@ public sealed partial class TriggerHost(DevHostOptions options, HostSettings hos
         var connection = Connection(binding.Connection, settings);
         var clientOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None };
         var listener = new QueueTriggerListener(binding with { QueueName = name }, new QueueClient(connection, name, clientOptions),
-            new QueueClient(connection, name + "-poison", clientOptions), host.Queues, host, workers, logger);
+            new QueueClient(connection, name + "-poison", clientOptions), host.Queues, workers, logger);
         LogListening(logger, binding.FunctionName, $"queue {name}");
         _ = Task.Run(() => listener.RunAsync(stopping), CancellationToken.None);
     }
@@ -53,20 +52,12 @@ public sealed partial class TriggerHost(DevHostOptions options, HostSettings hos
     {
         var schedule = TriggerBindings.Resolve(binding.Schedule, settings);
         var locks = new BlobContainerClient(Connection(TriggerBindings.DefaultConnection, settings), "azure-webjobs-hosts");
-        var listener = new TimerTriggerListener(binding, schedule, locks, HostId(), host, workers, logger);
+        var listener = new TimerTriggerListener(binding, schedule, locks, HostId(), workers, logger);
         LogListening(logger, binding.FunctionName, $"timer '{schedule}'");
         _ = Task.Run(() => listener.RunAsync(stopping), CancellationToken.None);
     }
 
     /// <summary>The app settings the triggers' attributes and connections are read from: the worker's environment.</summary>
-    private Dictionary<string, string> Settings()
-    {
-        var settings = AppSettings.All(options.SettingsFile);
-        if (emulators is not null)
-            foreach (var (key, value) in emulators.WorkerSettings) settings[key] = value;
-        return settings;
-    }
-
     private static string Connection(string name, IReadOnlyDictionary<string, string> settings) =>
         settings.TryGetValue(name, out var value) && value.Length > 0 ? value
         : settings.TryGetValue($"ConnectionStrings__{name}", out value) && value.Length > 0 ? value

@@ -11,7 +11,7 @@ namespace SmartApp.DevHost.Triggers;
 public static class TriggerInvocation
 {
     public static async Task<(bool Succeeded, string Outcome)> RunAsync(
-        WorkerSupervisor workers, HostSettings host, string functionName, Func<string, InvocationRequest> build, CancellationToken stopping)
+        WorkerSupervisor workers, string functionName, Func<string, InvocationRequest> build, CancellationToken stopping)
     {
         workers.BeginRequest();
         try
@@ -19,10 +19,7 @@ public static class TriggerInvocation
             var (worker, _) = await workers.GetReadyAsync(stopping);
             var invocationId = Guid.NewGuid().ToString();
             var invocation = worker.Invoke(build(invocationId));
-            using var timeout = new Timer(_ =>
-            {
-                if (!invocation.IsCompleted) workers.RestartAfterTimeout(worker, functionName, invocationId);
-            }, null, host.FunctionTimeout, Timeout.InfiniteTimeSpan);
+            using var timeout = workers.WatchFunctionTimeout(worker, invocation, functionName, invocationId);
             var response = await invocation;
             return response.Result?.Status == StatusResult.Types.Status.Success
                 ? (true, $"succeeded on {worker.Label}")

@@ -144,10 +144,24 @@ public sealed partial class WorkerSupervisor(
         _slots.Select(s => Volatile.Read(ref s.Connection)).FirstOrDefault(c => c?.WorkerId == workerId);
 
     /// <summary>
+    /// Holds one invocation to <c>functionTimeout</c> (dispose the timer when it ends): still running then,
+    /// <paramref name="timedOut"/> runs, the worker is restarted (<see cref="RestartAfterTimeout"/>, before anything
+    /// else, so no new request reaches it), and then <paramref name="afterRestart"/>.
+    /// </summary>
+    public Timer WatchFunctionTimeout(WorkerConnection worker, Task invocation, string function, string invocationId, Action? timedOut = null, Action? afterRestart = null) =>
+        new(_ =>
+        {
+            if (invocation.IsCompleted) return;
+            timedOut?.Invoke();
+            RestartAfterTimeout(worker, function, invocationId);
+            afterRestart?.Invoke();
+        }, null, host.FunctionTimeout, Timeout.InfiniteTimeSpan);
+
+    /// <summary>
     /// An invocation ran past <c>functionTimeout</c>: as the host's <c>WebScriptHostExceptionHandler</c> does,
     /// the worker running it is restarted, and every invocation on it ends with it.
     /// </summary>
-    public void RestartAfterTimeout(WorkerConnection connection, string function, string invocationId)
+    private void RestartAfterTimeout(WorkerConnection connection, string function, string invocationId)
     {
         WorkerSlot? slot;
         lock (_gate)
@@ -355,6 +369,17 @@ public sealed partial class WorkerSupervisor(
         {
             // It had already gone.
         }
+    }
+
+    /// <summary>
+    /// The app settings as the worker sees them: this process's environment, which it inherits, with
+    /// <see cref="WorkerEnvironment"/> over it. Trigger bindings resolve their <c>%name%</c> values and connections from these.
+    /// </summary>
+    public Dictionary<string, string> AppSettingsSeenByWorker()
+    {
+        var settings = AppSettings.All(settingsFile: null);
+        foreach (var (key, value) in WorkerEnvironment()) settings[key] = value;
+        return settings;
     }
 
     /// <summary>
