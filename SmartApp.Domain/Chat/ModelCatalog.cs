@@ -14,7 +14,7 @@ public interface IModelCatalog
 }
 
 /// <summary>What the catalog knows: the model in use, whether it is a fallback, and why (a message naming the setting).</summary>
-public sealed record ModelCatalogState(string Model, ModelCatalogStatus Status, string Message, DateTimeOffset? ReadAt);
+public sealed record ModelCatalogState(string Model, ModelCatalogStatus Status, string Message);
 
 public enum ModelCatalogStatus
 {

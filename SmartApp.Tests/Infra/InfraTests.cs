@@ -38,8 +38,6 @@ public sealed class InfraTests
         return (process.ExitCode, output.Result + errors);
     }
 
-    private static IEnumerable<JsonObject> Resources(JsonNode? node) => DeployChecks.Resources(node);
-
     private static JsonNode Template()
     {
         var (exitCode, output) = Build.Value;
@@ -87,8 +85,8 @@ public sealed class InfraTests
         Assert.Equal(inCode, inBicep);
         // The managed identity reads and writes queue messages (identity-based AzureWebJobsStorage and the app's own sends).
         const string QueueDataContributor = "974c5e8b-45b9-4653-ba55-5f855dd0fb88"; // Storage Queue Data Contributor
-        var rbac = Resources(Template()).Single(r => (string?)r["type"] == "Microsoft.Resources/deployments" && r.ToJsonString().Contains(QueueDataContributor, StringComparison.Ordinal));
-        Assert.Contains(Resources(rbac), r => (string?)r["type"] == "Microsoft.Authorization/roleAssignments"
+        var rbac = DeployChecks.Resources(Template()).Single(r => (string?)r["type"] == "Microsoft.Resources/deployments" && r.ToJsonString().Contains(QueueDataContributor, StringComparison.Ordinal));
+        Assert.Contains(DeployChecks.Resources(rbac), r => (string?)r["type"] == "Microsoft.Authorization/roleAssignments"
             && r["properties"]?["roleDefinitionId"]?.ToJsonString().Contains("storageQueueDataContributor", StringComparison.Ordinal) == true);
         Assert.NotNull(AzureSettings()["Storage__QueueServiceUri"]);
     }

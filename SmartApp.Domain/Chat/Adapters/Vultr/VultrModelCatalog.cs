@@ -24,17 +24,17 @@ public sealed partial class VultrModelCatalog(OpenAIModelClient? client, IOption
         (await CurrentAsync(cancellationToken).ConfigureAwait(false)).Served;
 
     private ModelCatalogState Initial() => client is null
-        ? new(options.Value.Preferences[0], ModelCatalogStatus.NotConfigured, "Vultr:ApiKey is not set: there is no language model.", null)
-        : new(options.Value.Preferences[0], ModelCatalogStatus.Unknown, "Vultr's model list has not been read yet.", null);
+        ? new(options.Value.Preferences[0], ModelCatalogStatus.NotConfigured, "Vultr:ApiKey is not set: there is no language model.")
+        : new(options.Value.Preferences[0], ModelCatalogStatus.Unknown, "Vultr's model list has not been read yet.");
 
     private async ValueTask<Snapshot> CurrentAsync(CancellationToken cancellationToken)
     {
-        if (_snapshot is { } fresh && clock.GetUtcNow() - fresh.ReadAt < options.Value.ModelListRefresh) return fresh;
+        if (Fresh() is { } fresh) return fresh;
         if (client is null) return _snapshot ??= new Snapshot(options.Value.Preferences, Initial(), DateTimeOffset.MaxValue);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_snapshot is { } again && clock.GetUtcNow() - again.ReadAt < options.Value.ModelListRefresh) return again;
+            if (Fresh() is { } again) return again;
             return _snapshot = await ReadAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -42,6 +42,8 @@ public sealed partial class VultrModelCatalog(OpenAIModelClient? client, IOption
             _gate.Release();
         }
     }
+
+    private Snapshot? Fresh() => _snapshot is { } last && clock.GetUtcNow() - last.ReadAt < options.Value.ModelListRefresh ? last : null;
 
     private async Task<Snapshot> ReadAsync(CancellationToken cancellationToken)
     {
@@ -59,21 +61,21 @@ public sealed partial class VultrModelCatalog(OpenAIModelClient? client, IOption
             // Keep what was read before; try again after the next interval.
             return _snapshot is { } last
                 ? last with { ReadAt = now }
-                : new Snapshot(preferences, new(preferences[0], ModelCatalogStatus.Unknown, $"Vultr's model list could not be read ({ex.GetType().Name}); using {preferences[0]}, the first of Vultr:Model.", null), now);
+                : new Snapshot(preferences, new(preferences[0], ModelCatalogStatus.Unknown, $"Vultr's model list could not be read ({ex.GetType().Name}); using {preferences[0]}, the first of Vultr:Model."), now);
         }
         var chosen = preferences.FirstOrDefault(served.Contains);
         ModelCatalogState state;
         if (chosen == preferences[0])
-            state = new(chosen, ModelCatalogStatus.Preferred, $"{chosen} is served.", now);
+            state = new(chosen, ModelCatalogStatus.Preferred, $"{chosen} is served.");
         else if (chosen is not null)
         {
-            state = new(chosen, ModelCatalogStatus.FallenBack, $"{preferences[0]} is not served by Vultr; using {chosen}, the first of Vultr:Model that is.", now);
+            state = new(chosen, ModelCatalogStatus.FallenBack, $"{preferences[0]} is not served by Vultr; using {chosen}, the first of Vultr:Model that is.");
             LogFallback(logger, preferences[0], chosen);
         }
         else
         {
             state = new(preferences[0], ModelCatalogStatus.Unknown,
-                $"None of Vultr:Model ({string.Join(", ", preferences)}) is served by Vultr; it serves {string.Join(", ", served.Take(20))}. Set Vultr:Model to one of them.", now);
+                $"None of Vultr:Model ({string.Join(", ", preferences)}) is served by Vultr; it serves {string.Join(", ", served.Take(20))}. Set Vultr:Model to one of them.");
             LogNoneServed(logger, options.Value.Model, string.Join(", ", served.Take(20)));
         }
         return new Snapshot(served, state, now);
