@@ -11,8 +11,10 @@ namespace SmartApp.Fakes;
 /// <summary>
 /// Vultr Serverless Inference on 127.0.0.1, speaking its OpenAI-compatible wire format:
 /// <c>GET /v1/models</c> (the <see cref="Models"/> it serves) and <c>POST /v1/chat/completions</c> with a bearer key,
-/// answering with a chat completion whose text is <see cref="Reply"/> applied to the last user message. A model it
-/// does not serve is refused (404 <c>model_not_found</c>) as the real service refuses it. It can be made to fail as an outage does.
+/// answering with a chat completion whose text is <see cref="Reply"/> applied to the last user message, a JSON object in JSON
+/// mode, or a call of one of the request's <c>tools</c> (see <see cref="ToolToCall"/>), streamed or not. Like the real service it
+/// refuses a model it does not serve (404 <c>model_not_found</c>), unknown parameters, malformed tools and tool results that
+/// answer no call (400). It can be made to fail as an outage does.
 /// </summary>
 public sealed class FakeVultr : IAsyncDisposable
 {
@@ -115,19 +117,46 @@ public sealed class FakeVultr : IAsyncDisposable
             return;
         }
 
-        var lastUser = body["messages"]!.AsArray().Last(m => m!["role"]!.GetValue<string>() == "user")!["content"]!.GetValue<string>();
-        var text = Reply(lastUser);
+        if (Refusal(body) is { } refusal)
+        {
+            await Results.Json(new { error = new { message = refusal.Message, type = "invalid_request_error", param = refusal.Param, code = (string?)null } }, statusCode: 400).ExecuteAsync(context);
+            return;
+        }
+
+        var messages = body["messages"]!.AsArray();
+        var last = messages[^1]!;
+        var lastUser = messages.Last(m => (string?)m!["role"] == "user")!["content"]!.GetValue<string>();
+        var call = (string?)last["role"] == "user" ? ToolToCall(body, lastUser) : null;
+        var text = (string?)last["role"] == "tool" ? $"{ReplyPrefix}the tool answered {(string?)last["content"]}" : Reply(lastUser);
+        // JSON mode: the answer is a JSON object, as the real models give under response_format.
+        if ((string?)body["response_format"]?["type"] is "json_object" or "json_schema") text = JsonSerializer.Serialize(new { answer = text });
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         var model = body["model"]!.GetValue<string>();
         var usage = new { prompt_tokens = lastUser.Length / 4, completion_tokens = text.Length / 4, total_tokens = (lastUser.Length + text.Length) / 4 };
+        var callId = "call_" + Guid.NewGuid().ToString("N")[..24];
         if (body["stream"]?.GetValue<bool>() != true)
         {
+            object message = call is null
+                ? new { role = "assistant", content = text }
+                : new { role = "assistant", content = (string?)null, tool_calls = new[] { new { id = callId, type = "function", function = new { name = call.Value.Name, arguments = call.Value.Arguments } } } };
             await Results.Json(new
             {
                 id, @object = "chat.completion", created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model,
-                choices = new[] { new { index = 0, message = new { role = "assistant", content = text }, finish_reason = "stop" } },
+                choices = new[] { new { index = 0, message, finish_reason = call is null ? "stop" : "tool_calls" } },
                 usage,
             }).ExecuteAsync(context);
+            return;
+        }
+        if (call is { } toolCall)
+        {
+            // A streamed call: its id and name first, then its arguments in pieces, as OpenAI streams them.
+            response.ContentType = "text/event-stream";
+            var half = toolCall.Arguments.Length / 2;
+            await WriteChunkAsync(response, ToolCallChunk(id, model, new { index = 0, id = callId, type = "function", function = new { name = toolCall.Name, arguments = "" } }), context.RequestAborted);
+            foreach (var piece in new[] { toolCall.Arguments[..half], toolCall.Arguments[half..] })
+                await WriteChunkAsync(response, ToolCallChunk(id, model, new { index = 0, function = new { arguments = piece } }), context.RequestAborted);
+            await WriteChunkAsync(response, new { id, @object = "chat.completion.chunk", created = 0, model, choices = new[] { new { index = 0, delta = new { }, finish_reason = "tool_calls" } } }, context.RequestAborted);
+            await response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
             return;
         }
 
@@ -165,6 +194,83 @@ public sealed class FakeVultr : IAsyncDisposable
         {
             Interlocked.Increment(ref _abandoned);
         }
+    }
+
+    private static object ToolCallChunk(string id, string model, object toolCall) =>
+        new { id, @object = "chat.completion.chunk", created = 0, model, choices = new[] { new { index = 0, delta = new { tool_calls = new[] { toolCall } }, finish_reason = (string?)null } } };
+
+    /// <summary>
+    /// The function the model calls after a user message: the one <c>tool_choice</c> names, the first under <c>required</c>,
+    /// and under <c>auto</c> the first whose name the message mentions. Its arguments fill the schema's required properties.
+    /// </summary>
+    private static (string Name, string Arguments)? ToolToCall(JsonObject body, string question)
+    {
+        if (body["tools"] is not JsonArray { Count: > 0 } tools) return null;
+        var choice = body["tool_choice"];
+        var functions = tools.Select(t => t!["function"]!).ToList();
+        var chosen = choice switch
+        {
+            JsonValue v when (string?)v == "none" => null,
+            JsonValue v when (string?)v == "required" => functions[0],
+            JsonObject o => functions.First(f => (string?)f["name"] == (string?)o["function"]?["name"]),
+            _ => functions.FirstOrDefault(f => question.Contains((string)f["name"]!, StringComparison.Ordinal)),
+        };
+        if (chosen is null) return null;
+        var arguments = new JsonObject();
+        var properties = chosen["parameters"]?["properties"] as JsonObject;
+        foreach (var required in (chosen["parameters"]?["required"] as JsonArray ?? []).Select(r => (string)r!))
+            arguments[required] = (string?)properties?[required]?["type"] switch { "integer" or "number" => 1, "boolean" => true, _ => "e2e" };
+        return ((string)chosen["name"]!, arguments.ToJsonString());
+    }
+
+    private static readonly HashSet<string> Parameters =
+    [
+        "model", "messages", "stream", "stream_options", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed", "user", "n",
+        "response_format", "presence_penalty", "frequency_penalty", "tools", "tool_choice", "parallel_tool_calls", "logprobs", "top_logprobs", "logit_bias",
+    ];
+
+    private static readonly System.Text.RegularExpressions.Regex FunctionName = new("^[a-zA-Z0-9_-]{1,64}$");
+
+    /// <summary>What the real endpoint refuses with 400: unknown parameters, malformed tools, and tool messages that answer no call.</summary>
+    private static (string Message, string? Param)? Refusal(JsonObject body)
+    {
+        foreach (var (name, _) in body)
+            if (!Parameters.Contains(name)) return ($"Unrecognized request argument supplied: {name}", name);
+        if (body["messages"] is not JsonArray { Count: > 0 } messages) return ("'messages' must be a non-empty array", "messages");
+        var tools = body["tools"] as JsonArray;
+        if (body["tools"] is not null && tools is null) return ("'tools' must be an array", "tools");
+        foreach (var tool in tools ?? [])
+        {
+            if ((string?)tool?["type"] != "function" || tool["function"] is not JsonObject function) return ("Each tool must have type 'function' and a 'function' object", "tools");
+            if (function["name"] is not JsonValue n || !n.TryGetValue<string>(out var name) || !FunctionName.IsMatch(name)) return ("Invalid 'tools[].function.name'", "tools");
+            if (function["parameters"] is { } parameters && parameters is not JsonObject) return ("'parameters' must be a JSON Schema object", "tools");
+        }
+        if (body["tool_choice"] is { } choice)
+        {
+            if (choice is JsonValue v && (string?)v is "none" or "auto" or "required") { }
+            else if (choice is JsonObject o && (string?)o["type"] == "function" && tools?.Any(t => (string?)t!["function"]!["name"] == (string?)o["function"]?["name"]) == true) { }
+            else return ("Invalid 'tool_choice'", "tool_choice");
+            if (tools is null && (string?)choice != "none") return ("'tool_choice' is only allowed when 'tools' are specified", "tool_choice");
+        }
+        var pending = new HashSet<string>();
+        foreach (var message in messages)
+        {
+            var role = (string?)message?["role"];
+            if (role is not ("system" or "developer" or "user" or "assistant" or "tool")) return ($"Invalid role '{role}'", "messages");
+            if (role != "tool" && pending.Count > 0)
+                return ("An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'", "messages");
+            foreach (var call in message!["tool_calls"] as JsonArray ?? [])
+            {
+                if (role != "assistant" || call?["id"] is not JsonValue id || (string?)call["type"] != "function"
+                    || call["function"]?["name"] is null || call["function"]?["arguments"] is not JsonValue args || !args.TryGetValue<string>(out _))
+                    return ("Invalid 'tool_calls': each needs id, type 'function', function.name and function.arguments (a string)", "messages");
+                pending.Add((string)id!);
+            }
+            if (role == "tool" && (message["tool_call_id"] is not JsonValue answered || !pending.Remove((string)answered!)))
+                return ("Messages with role 'tool' must be a response to a preceding message with 'tool_calls'", "messages");
+            if (role is "user" or "system" or "developer" && message["content"] is null) return ($"A {role} message needs 'content'", "messages");
+        }
+        return null;
     }
 
     /// <summary>Pause between streamed words.</summary>

@@ -63,7 +63,11 @@ public sealed record ConversationPage(IReadOnlyList<Conversation> Conversations,
 public sealed record MessagePage(IReadOnlyList<ChatMessageRecord> Messages, string? Cursor);
 
 /// <summary>A generated reply: its text, what it drew on, what it cost, how it ended, and the model that wrote it.</summary>
-public sealed record ChatResult(string Text, IReadOnlyList<Citation> Citations, TokenUsage Usage, bool Degraded, bool Incomplete, Exception? Failure, string Model);
+public sealed record ChatResult(string Text, IReadOnlyList<Citation> Citations, TokenUsage Usage, bool Degraded, bool Incomplete, Exception? Failure, string Model)
+{
+    /// <summary>The caller's tools the model asked to have called (OpenAI-style requests only); the reply ends there.</summary>
+    public IReadOnlyList<Microsoft.Extensions.AI.FunctionCallContent> ToolCalls { get; init; } = [];
+}
 
 /// <summary>How an OpenAI-style caller tunes the model call; a field left null keeps SmartApp's default.</summary>
 public sealed record ModelTuning
@@ -79,6 +83,9 @@ public sealed record ModelTuning
     public Microsoft.Extensions.AI.ChatResponseFormat? ResponseFormat { get; init; }
     public float? PresencePenalty { get; init; }
     public float? FrequencyPenalty { get; init; }
+    /// <summary>The caller's functions, declared to the model; SmartApp never runs them, the caller does.</summary>
+    public IReadOnlyList<Microsoft.Extensions.AI.AITool>? Tools { get; init; }
+    public Microsoft.Extensions.AI.ChatToolMode? ToolMode { get; init; }
 }
 
 /// <summary>What one turn stored: the user's message and the reply.</summary>

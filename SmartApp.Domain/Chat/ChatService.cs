@@ -81,7 +81,8 @@ public sealed partial class ChatService(
         await conversations.AddMessageAsync(user.UserId, message, cancellationToken).ConfigureAwait(false);
 
         var replyId = NewMessageId();
-        var result = await GenerateAsync(user, history, null, content, request, null, message.Id, replyId, sink, cancellationToken).ConfigureAwait(false);
+        var earlier = history.Select(m => new ChatMessage(m.Role == MessageRole.User ? ChatRole.User : ChatRole.Assistant, m.Content)).ToList();
+        var result = await GenerateAsync(user, earlier, null, content, [], request, null, message.Id, replyId, sink, cancellationToken).ConfigureAwait(false);
         var reply = new ChatMessageRecord(replyId, conversationId, MessageRole.Assistant, result.Text, clock.GetUtcNow())
         {
             Citations = result.Citations, Usage = result.Usage, Degraded = result.Degraded, Incomplete = result.Incomplete,
@@ -96,43 +97,76 @@ public sealed partial class ChatService(
     /// <summary>
     /// A completion for an OpenAI-style request: the client's messages are the history (its system
     /// messages rank below SmartApp's own instructions), the last user message is the question, and
-    /// the same grounding, fallbacks and usage accounting apply. Nothing is stored as a conversation.
+    /// the same grounding, fallbacks and usage accounting apply. A tool round may follow the question
+    /// (the model's calls, then the client's results). Nothing is stored as a conversation.
     /// </summary>
-    public async Task<ChatResult> CompleteAsync(CurrentUser user, IReadOnlyList<(MessageRole? Role, string Content)> messages, ModelTuning? tuning, IReplySink sink, CancellationToken cancellationToken)
+    public async Task<ChatResult> CompleteAsync(CurrentUser user, IReadOnlyList<ChatMessage> messages, ModelTuning? tuning, IReplySink sink, CancellationToken cancellationToken)
     {
         if (tuning?.MaxTokens is { } maxTokens && (maxTokens < 1 || maxTokens > settings.Value.MaxReplyTokens))
             throw new ValidationFailedException("max_tokens", $"'max_tokens' must be between 1 and {settings.Value.MaxReplyTokens}.");
         if (tuning?.Model is { } requested && !(await models.ServedAsync(cancellationToken).ConfigureAwait(false)).Contains(requested))
             throw new NotFoundException($"The model '{requested}' does not exist or is not served; GET /api/v1/models lists those that are.");
-        var last = messages.Count > 0 ? messages[^1] : default;
-        if (last.Role != MessageRole.User || string.IsNullOrWhiteSpace(last.Content))
-            throw new ValidationFailedException("messages", "The last message must be a non-empty message from the user.");
-        if (Encoding.UTF8.GetByteCount(last.Content) > settings.Value.MaxMessageBytes)
-            throw new ValidationFailedException("messages", $"The last message may be at most {settings.Value.MaxMessageBytes} bytes (UTF-8).");
+        EnsureToolRoundsAreWhole(messages);
+        var questionAt = LastIndex(messages, m => m.Role == ChatRole.User);
+        var question = questionAt < 0 ? "" : messages[questionAt].Text;
+        // After the question only a tool round may come: the model's calls and the caller's results.
+        var toolRound = messages.Skip(questionAt + 1).ToList();
+        if (string.IsNullOrWhiteSpace(question) || toolRound.Any(m => m.Role != ChatRole.Tool && !(m.Role == ChatRole.Assistant && m.Contents.OfType<FunctionCallContent>().Any()))
+            || (toolRound.Count > 0 && toolRound[^1].Role != ChatRole.Tool))
+            throw new ValidationFailedException("messages", "The last message must be a non-empty message from the user, or the results of the tool calls that followed it.");
+        if (Encoding.UTF8.GetByteCount(question) > settings.Value.MaxMessageBytes)
+            throw new ValidationFailedException("messages", $"The last user message may be at most {settings.Value.MaxMessageBytes} bytes (UTF-8).");
         await quotas.EnsureAsync(user, QuotaKind.ChatMessage, cancellationToken).ConfigureAwait(false);
-        var now = clock.GetUtcNow();
-        var history = messages.Take(messages.Count - 1).Where(m => m.Role is not null)
-            .Select(m => new ChatMessageRecord("", "", m.Role!.Value, m.Content, now)).TakeLast(settings.Value.HistoryMessages).ToList();
-        var appInstructions = string.Join("\n", messages.Where(m => m.Role is null).Select(m => m.Content));
-        // The client's system and developer messages go to the paid model on every call: they are bounded like
-        // a message in bytes, and together with SmartApp's instructions and the question they must fit the prompt's budget.
+        var history = messages.Take(questionAt).Where(m => m.Role != ChatRole.System).TakeLast(settings.Value.HistoryMessages).ToList();
+        var appInstructions = string.Join("\n", messages.Where(m => m.Role == ChatRole.System).Select(m => m.Text));
+        // The client's system and developer messages, its tool round and its tools' declarations go to the paid model on every
+        // call: they are bounded like a message in bytes, and together with SmartApp's instructions and the question they must
+        // fit the prompt's budget.
         if (Encoding.UTF8.GetByteCount(appInstructions) > settings.Value.MaxMessageBytes)
             throw new ValidationFailedException("messages", $"System and developer messages may be at most {settings.Value.MaxMessageBytes} bytes (UTF-8) together.");
-        var required = Count(Instructions) + Count(appInstructions) + Count(last.Content);
+        var required = Count(Instructions) + Count(appInstructions) + Count(question) + toolRound.Sum(Cost) + ToolsCost(tuning?.Tools);
         if (required > settings.Value.PromptTokenBudget)
-            throw new ValidationFailedException("messages", $"System and developer messages and the last message use {required} tokens; the prompt may use at most {settings.Value.PromptTokenBudget}.");
-        var result = await GenerateAsync(user, history, appInstructions.Length > 0 ? appInstructions : null, last.Content.Trim(), new ChatRequest(last.Content), tuning, NewMessageId(), NewMessageId(), sink, cancellationToken)
+            throw new ValidationFailedException("messages", $"System and developer messages, the last user message, the tool round and the tools' declarations use {required} tokens; the prompt may use at most {settings.Value.PromptTokenBudget}.");
+        var result = await GenerateAsync(user, history, appInstructions.Length > 0 ? appInstructions : null, question.Trim(), toolRound, new ChatRequest(question), tuning, NewMessageId(), NewMessageId(), sink, cancellationToken)
             .ConfigureAwait(false);
         ThrowIfCutOff(result, cancellationToken);
         return result;
     }
 
+    /// <summary>Each assistant message's tool calls are answered, one tool message per call, right after it, as the model requires.</summary>
+    private static void EnsureToolRoundsAreWhole(IReadOnlyList<ChatMessage> messages)
+    {
+        var pending = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var message = messages[i];
+            if (message.Role == ChatRole.Tool)
+            {
+                foreach (var result in message.Contents.OfType<FunctionResultContent>())
+                    if (!pending.Remove(result.CallId))
+                        throw new ValidationFailedException($"messages[{i}].tool_call_id", $"'{result.CallId}' answers no open tool call of the assistant message before it.");
+                continue;
+            }
+            if (pending.Count > 0)
+                throw new ValidationFailedException($"messages[{i}]", $"The tool call '{pending.First()}' has no tool message answering it before this message.");
+            foreach (var call in message.Contents.OfType<FunctionCallContent>())
+                if (!pending.Add(call.CallId)) throw new ValidationFailedException($"messages[{i}].tool_calls", $"The tool call id '{call.CallId}' is used twice.");
+        }
+    }
+
+    private static int LastIndex(IReadOnlyList<ChatMessage> messages, Func<ChatMessage, bool> match)
+    {
+        for (var i = messages.Count - 1; i >= 0; i--)
+            if (match(messages[i])) return i;
+        return -1;
+    }
+
     /// <summary>Context, prompt, the model's streamed reply (or the retrieval-only fallback), and the usage it cost.</summary>
-    private async Task<ChatResult> GenerateAsync(CurrentUser user, IReadOnlyList<ChatMessageRecord> history, string? appInstructions, string content, ChatRequest request,
-        ModelTuning? tuning, string messageId, string replyId, IReplySink sink, CancellationToken cancellationToken)
+    private async Task<ChatResult> GenerateAsync(CurrentUser user, IReadOnlyList<ChatMessage> history, string? appInstructions, string content, IReadOnlyList<ChatMessage> toolRound,
+        ChatRequest request, ModelTuning? tuning, string messageId, string replyId, IReplySink sink, CancellationToken cancellationToken)
     {
         var citations = await GatherContextAsync(user, content, request, cancellationToken).ConfigureAwait(false);
-        var prompt = BuildPrompt(history, appInstructions, citations, content);
+        var prompt = BuildPrompt(history, appInstructions, citations, content, toolRound, ToolsCost(tuning?.Tools));
         var options = new ChatOptions
         {
             ModelId = tuning?.Model ?? await models.DefaultModelAsync(cancellationToken).ConfigureAwait(false),
@@ -144,13 +178,15 @@ public sealed partial class ChatService(
             ResponseFormat = tuning?.ResponseFormat,
             PresencePenalty = tuning?.PresencePenalty,
             FrequencyPenalty = tuning?.FrequencyPenalty,
+            Tools = tuning?.Tools?.ToList(),
+            ToolMode = tuning?.ToolMode,
         };
         await sink.StartAsync(messageId, replyId, citations, cancellationToken).ConfigureAwait(false);
 
-        var (text, modelUsage, failure) = await StreamReplyAsync(prompt, options, sink, cancellationToken).ConfigureAwait(false);
+        var (text, toolCalls, modelUsage, failure) = await StreamReplyAsync(prompt, options, sink, cancellationToken).ConfigureAwait(false);
         var degraded = false;
         var incomplete = false;
-        if (failure is not null && text.Length == 0 && !cancellationToken.IsCancellationRequested)
+        if (failure is not null && text.Length == 0 && toolCalls.Count == 0 && !cancellationToken.IsCancellationRequested)
         {
             if (citations.Count == 0)
             {
@@ -167,14 +203,14 @@ public sealed partial class ChatService(
             incomplete = true;
         }
 
-        var usageSpent = modelUsage ?? new TokenUsage(prompt.Sum(m => Count(m.Text)), degraded ? 0 : Count(text.ToString()));
+        var usageSpent = modelUsage ?? new TokenUsage(prompt.Sum(Cost), degraded ? 0 : Count(text.ToString()) + toolCalls.Sum(c => Count(ArgumentsJson(c))));
         if (!degraded)
         {
             await usage.AddAsync(user.UserId, clock.GetUtcNow(), usageSpent, CancellationToken.None).ConfigureAwait(false);
             SmartAppTelemetry.ModelTokens.Add(usageSpent.PromptTokens, new KeyValuePair<string, object?>("direction", "prompt"));
             SmartAppTelemetry.ModelTokens.Add(usageSpent.CompletionTokens, new KeyValuePair<string, object?>("direction", "completion"));
         }
-        return new ChatResult(text.ToString(), citations, usageSpent, degraded, incomplete, failure, options.ModelId);
+        return new ChatResult(text.ToString(), citations, usageSpent, degraded, incomplete, failure, options.ModelId) { ToolCalls = toolCalls };
     }
 
     /// <summary>A reply the model broke off (not the client) ends as an error after what it wrote is kept.</summary>
@@ -185,9 +221,11 @@ public sealed partial class ChatService(
     }
 
     /// <summary>The model's reply as it streams: a first-token timeout (the HTTP pipeline retries before then), then an idle timeout between tokens, no total timeout.</summary>
-    private async Task<(StringBuilder Text, TokenUsage? Usage, Exception? Failure)> StreamReplyAsync(IReadOnlyList<ChatMessage> prompt, ChatOptions options, IReplySink sink, CancellationToken cancellationToken)
+    private async Task<(StringBuilder Text, List<FunctionCallContent> ToolCalls, TokenUsage? Usage, Exception? Failure)> StreamReplyAsync(
+        IReadOnlyList<ChatMessage> prompt, ChatOptions options, IReplySink sink, CancellationToken cancellationToken)
     {
         var text = new StringBuilder();
+        var toolCalls = new List<FunctionCallContent>();
         TokenUsage? usage = null;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(settings.Value.FirstTokenTimeout);
@@ -198,20 +236,22 @@ public sealed partial class ChatService(
             {
                 foreach (var part in update.Contents.OfType<UsageContent>())
                     usage = new TokenUsage((int)(part.Details.InputTokenCount ?? 0), (int)(part.Details.OutputTokenCount ?? 0));
+                // The adapter gathers a call's streamed argument pieces and hands over each call whole.
+                toolCalls.AddRange(update.Contents.OfType<FunctionCallContent>());
                 if (string.IsNullOrEmpty(update.Text)) continue;
                 text.Append(update.Text);
                 timeout.CancelAfter(settings.Value.IdleTimeout);
                 await sink.DeltaAsync(update.Text, cancellationToken).ConfigureAwait(false);
             }
-            return (text, usage, null);
+            return (text, toolCalls, usage, null);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            return (text, usage, ex);
+            return (text, toolCalls, usage, ex);
         }
         catch (OperationCanceledException)
         {
-            return (text, usage, null); // the client left: keep what was generated
+            return (text, toolCalls, usage, null); // the client left: keep what was generated
         }
     }
 
@@ -237,10 +277,12 @@ public sealed partial class ChatService(
         return citations;
     }
 
-    /// <summary>Instructions, then the context as quoted data, then as much recent history as the budget allows, then the message.</summary>
-    private List<ChatMessage> BuildPrompt(IReadOnlyList<ChatMessageRecord> history, string? appInstructions, IReadOnlyList<Citation> citations, string content)
+    /// <summary>Instructions, then the context as quoted data, then as much recent history as the budget allows, then the message and its tool round.</summary>
+    private List<ChatMessage> BuildPrompt(IReadOnlyList<ChatMessage> history, string? appInstructions, IReadOnlyList<Citation> citations, string content,
+        IReadOnlyList<ChatMessage> toolRound, int toolsCost)
     {
-        var budget = settings.Value.PromptTokenBudget - Count(Instructions) - Count(content) - (appInstructions is null ? 0 : Count(appInstructions));
+        var budget = settings.Value.PromptTokenBudget - Count(Instructions) - Count(content) - (appInstructions is null ? 0 : Count(appInstructions))
+            - toolRound.Sum(Cost) - toolsCost;
         var context = new List<object>();
         for (var i = 0; i < citations.Count; i++)
         {
@@ -259,15 +301,33 @@ public sealed partial class ChatService(
         var turns = new List<ChatMessage>();
         foreach (var earlier in history.Reverse())
         {
-            var cost = Count(earlier.Content) + 4;
+            var cost = Cost(earlier);
             if (cost > budget) break;
             budget -= cost;
-            turns.Insert(0, new ChatMessage(earlier.Role == MessageRole.User ? ChatRole.User : ChatRole.Assistant, earlier.Content));
+            turns.Insert(0, earlier);
         }
+        // A tool result without the call it answers is refused by the model: an earlier tool round is kept whole or not at all.
+        while (turns.Count > 0 && turns[0].Role == ChatRole.Tool) turns.RemoveAt(0);
         messages.AddRange(turns);
         messages.Add(new ChatMessage(ChatRole.User, content));
+        messages.AddRange(toolRound);
         return messages;
     }
+
+    /// <summary>What a message costs in prompt tokens: its text, the calls it makes and the results it carries.</summary>
+    private static int Cost(ChatMessage message) => 4 + message.Contents.Sum(part => part switch
+    {
+        TextContent text => Count(text.Text),
+        FunctionCallContent call => Count(call.Name) + Count(ArgumentsJson(call)),
+        FunctionResultContent result => Count(result.Result as string ?? JsonSerializer.Serialize(result.Result)),
+        _ => 0,
+    });
+
+    private static int ToolsCost(IReadOnlyList<AITool>? tools) =>
+        tools?.Sum(tool => Count(tool.Name) + Count(tool.Description ?? "") + (tool is AIFunctionDeclaration function ? Count(function.JsonSchema.GetRawText()) : 0)) ?? 0;
+
+    /// <summary>A call's arguments as the JSON object text OpenAI's wire format carries.</summary>
+    public static string ArgumentsJson(FunctionCallContent call) => JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>());
 
     private static string RetrievalAnswer(IReadOnlyList<Citation> citations)
     {

@@ -53,15 +53,12 @@ public sealed class OpenAICompatibleFunctions(ChatService chat, IModelCatalog mo
         {
             var result = await chat.CompleteAsync(req.CurrentUser(), messages, tuning, NoReplySink.Instance, cancellationToken).ConfigureAwait(false);
             response.ContentType = "application/json";
+            var message = new JsonObject { ["role"] = "assistant", ["content"] = result.Text.Length == 0 && result.ToolCalls.Count > 0 ? null : result.Text };
+            if (result.ToolCalls.Count > 0) message["tool_calls"] = ToolCalls(result.ToolCalls, streamed: false);
             await JsonSerializer.SerializeAsync(response.Body, new JsonObject
             {
                 ["id"] = id, ["object"] = "chat.completion", ["created"] = created, ["model"] = result.Model,
-                ["choices"] = new JsonArray(new JsonObject
-                {
-                    ["index"] = 0,
-                    ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = result.Text },
-                    ["finish_reason"] = result.Incomplete ? "length" : "stop",
-                }),
+                ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = message, ["finish_reason"] = FinishReason(result) }),
                 ["usage"] = Usage(result.Usage),
                 ["citations"] = JsonSerializer.SerializeToNode(result.Citations, JsonDefaults.Options),
                 ["degraded"] = result.Degraded,
@@ -73,8 +70,10 @@ public sealed class OpenAICompatibleFunctions(ChatService chat, IModelCatalog mo
         try
         {
             var result = await chat.CompleteAsync(req.CurrentUser(), messages, tuning, sink, cancellationToken).ConfigureAwait(false);
+            if (result.ToolCalls.Count > 0)
+                await sink.ChunkAsync(new JsonObject { ["tool_calls"] = ToolCalls(result.ToolCalls, streamed: true) }, null, null, CancellationToken.None).ConfigureAwait(false);
             // The last chunk says whether the reply is the model's or, with the model down, what memory and files say.
-            var last = sink.Chunk(new JsonObject(), result.Incomplete ? "length" : "stop", null);
+            var last = sink.Chunk(new JsonObject(), FinishReason(result), null);
             last["degraded"] = result.Degraded;
             await sink.WriteAsync(last, CancellationToken.None).ConfigureAwait(false);
             if (includeUsage) await sink.ChunkAsync(null, null, Usage(result.Usage), CancellationToken.None).ConfigureAwait(false);
@@ -87,7 +86,21 @@ public sealed class OpenAICompatibleFunctions(ChatService chat, IModelCatalog mo
         }
     }
 
-    private const int MaxMessages = 500;
+    private const int MaxMessages = 500, MaxTools = 128;
+
+    private static string FinishReason(ChatResult result) => result.ToolCalls.Count > 0 ? "tool_calls" : result.Incomplete ? "length" : "stop";
+
+    /// <summary>The model's calls in OpenAI's shape; streamed, each carries its <c>index</c> (all in one delta, as the adapter hands them over whole).</summary>
+    private static JsonArray ToolCalls(IReadOnlyList<FunctionCallContent> calls, bool streamed) => new(calls.Select((call, i) =>
+    {
+        var item = new JsonObject
+        {
+            ["id"] = call.CallId, ["type"] = "function",
+            ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = ChatService.ArgumentsJson(call) },
+        };
+        if (streamed) item.Insert(0, "index", i);
+        return (JsonNode)item;
+    }).ToArray());
 
     public sealed record CompletionRequest(
         string? Model, IReadOnlyList<CompletionMessage?>? Messages, bool? Stream, [property: JsonPropertyName("stream_options")] StreamOptionsRequest? StreamOptions,
@@ -95,10 +108,17 @@ public sealed class OpenAICompatibleFunctions(ChatService chat, IModelCatalog mo
         [property: JsonPropertyName("max_completion_tokens")] int? MaxCompletionTokens, JsonElement Stop, long? Seed, string? User,
         [property: JsonPropertyName("response_format")] JsonElement ResponseFormat, int? N,
         [property: JsonPropertyName("presence_penalty")] float? PresencePenalty, [property: JsonPropertyName("frequency_penalty")] float? FrequencyPenalty,
-        JsonElement Tools, [property: JsonPropertyName("tool_choice")] JsonElement ToolChoice, JsonElement Functions,
+        IReadOnlyList<ToolRequest?>? Tools, [property: JsonPropertyName("tool_choice")] JsonElement ToolChoice, JsonElement Functions,
         [property: JsonPropertyName("function_call")] JsonElement FunctionCall, bool? Logprobs, [property: JsonPropertyName("logit_bias")] JsonElement LogitBias);
 
-    public sealed record CompletionMessage(string? Role, JsonElement Content);
+    public sealed record CompletionMessage(string? Role, JsonElement Content, [property: JsonPropertyName("tool_calls")] IReadOnlyList<ToolCallRequest?>? ToolCalls,
+        [property: JsonPropertyName("tool_call_id")] string? ToolCallId);
+
+    public sealed record ToolCallRequest(string? Id, string? Type, FunctionRequest? Function);
+
+    public sealed record FunctionRequest(string? Name, string? Arguments, string? Description, JsonElement Parameters, bool? Strict);
+
+    public sealed record ToolRequest(string? Type, FunctionRequest? Function);
 
     public sealed record StreamOptionsRequest([property: JsonPropertyName("include_usage")] bool? IncludeUsage);
 
@@ -106,9 +126,9 @@ public sealed class OpenAICompatibleFunctions(ChatService chat, IModelCatalog mo
     private static ModelTuning ReadTuning(CompletionRequest body)
     {
         if (body.N is { } n && n != 1) throw new ValidationFailedException("n", "Only one choice per request: 'n' must be 1.");
-        if (Present(body.Tools) || Present(body.ToolChoice) || Present(body.Functions) || Present(body.FunctionCall))
-            throw new ValidationFailedException(Present(body.Tools) ? "tools" : Present(body.ToolChoice) ? "tool_choice" : Present(body.Functions) ? "functions" : "function_call",
-                "Tool calling is not offered on this endpoint: send the request without 'tools', 'tool_choice', 'functions' or 'function_call'.");
+        if (Present(body.Functions) || Present(body.FunctionCall))
+            throw new ValidationFailedException(Present(body.Functions) ? "functions" : "function_call", "'functions' and 'function_call' are retired in OpenAI's API: send 'tools' and 'tool_choice'.");
+        var tools = ReadTools(body.Tools);
         if (body.Logprobs == true) throw new ValidationFailedException("logprobs", "'logprobs' are not offered on this endpoint.");
         if (Present(body.LogitBias)) throw new ValidationFailedException("logit_bias", "'logit_bias' is not offered on this endpoint.");
         if (body.Temperature is < 0 or > 2) throw new ValidationFailedException("temperature", "'temperature' must be between 0 and 2.");
@@ -129,7 +149,70 @@ public sealed class OpenAICompatibleFunctions(ChatService chat, IModelCatalog mo
             ResponseFormat = ReadResponseFormat(body.ResponseFormat),
             PresencePenalty = body.PresencePenalty,
             FrequencyPenalty = body.FrequencyPenalty,
+            Tools = tools,
+            ToolMode = ReadToolChoice(body.ToolChoice, tools),
         };
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex FunctionName = new("^[a-zA-Z0-9_-]{1,64}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary><c>tools</c>: up to 128 functions, each with a name OpenAI accepts, an optional description and a JSON-schema object for its parameters.</summary>
+    private static List<AITool>? ReadTools(IReadOnlyList<ToolRequest?>? tools)
+    {
+        if (tools is null || tools.Count == 0) return null;
+        if (tools.Count > MaxTools) throw new ValidationFailedException("tools", $"At most {MaxTools} tools.");
+        var declared = new List<AITool>();
+        for (var i = 0; i < tools.Count; i++)
+        {
+            var field = $"tools[{i}]";
+            if (tools[i] is not { Type: "function", Function: { } function })
+                throw new ValidationFailedException(field, "A tool must be {\"type\": \"function\", \"function\": {...}}.");
+            if (function.Name is null || !FunctionName.IsMatch(function.Name))
+                throw new ValidationFailedException($"{field}.function.name", "A function's 'name' is 1 to 64 letters, digits, underscores or dashes.");
+            if (declared.Any(t => t.Name == function.Name))
+                throw new ValidationFailedException($"{field}.function.name", $"The function '{function.Name}' is declared twice.");
+            if (function.Description is { Length: > 1024 })
+                throw new ValidationFailedException($"{field}.function.description", "A function's 'description' may be at most 1024 characters.");
+            if (function.Parameters.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.Object))
+                throw new ValidationFailedException($"{field}.function.parameters", "A function's 'parameters' must be a JSON Schema object.");
+            var schema = function.Parameters.ValueKind == JsonValueKind.Object ? function.Parameters.Clone() : EmptySchema;
+            declared.Add(new ClientFunction(function.Name, function.Description, schema, function.Strict == true));
+        }
+        return declared;
+    }
+
+    private static readonly JsonElement EmptySchema = JsonDocument.Parse("""{"type":"object","properties":{}}""").RootElement.Clone();
+
+    /// <summary><c>tool_choice</c>: <c>none</c>, <c>auto</c>, <c>required</c>, or one declared function by name.</summary>
+    private static ChatToolMode? ReadToolChoice(JsonElement choice, List<AITool>? tools)
+    {
+        if (choice.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null) return null;
+        if (choice.ValueKind == JsonValueKind.String && choice.GetString() == "none") return ChatToolMode.None;
+        if (tools is null) throw new ValidationFailedException("tool_choice", "'tool_choice' needs 'tools' to choose from.");
+        if (choice.ValueKind == JsonValueKind.String)
+            return choice.GetString() switch
+            {
+                "auto" => ChatToolMode.Auto,
+                "required" => ChatToolMode.RequireAny,
+                _ => throw new ValidationFailedException("tool_choice", "'tool_choice' must be none, auto, required, or {\"type\": \"function\", \"function\": {\"name\": ...}}."),
+            };
+        var name = choice.ValueKind == JsonValueKind.Object && choice.TryGetProperty("type", out var type) && type.ValueEquals("function")
+            && choice.TryGetProperty("function", out var function) && function.ValueKind == JsonValueKind.Object
+            && function.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
+        if (name is null) throw new ValidationFailedException("tool_choice", "'tool_choice' must be none, auto, required, or {\"type\": \"function\", \"function\": {\"name\": ...}}.");
+        if (tools.All(t => t.Name != name)) throw new ValidationFailedException("tool_choice", $"'tool_choice' names '{name}', which is not among 'tools'.");
+        return ChatToolMode.RequireSpecific(name);
+    }
+
+    /// <summary>A function the caller declares and runs itself; <c>strict</c> is passed on as the OpenAI adapter reads it.</summary>
+    private sealed class ClientFunction(string name, string? description, JsonElement schema, bool strict) : AIFunctionDeclaration
+    {
+        private readonly IReadOnlyDictionary<string, object?> _properties = strict ? new Dictionary<string, object?> { ["Strict"] = true } : new Dictionary<string, object?>();
+
+        public override string Name => name;
+        public override string Description => description ?? "";
+        public override JsonElement JsonSchema => schema;
+        public override IReadOnlyDictionary<string, object?> AdditionalProperties => _properties;
     }
 
     private static bool Present(JsonElement element) => element.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null)
@@ -167,8 +250,11 @@ public sealed class OpenAICompatibleFunctions(ChatService chat, IModelCatalog mo
         }
     }
 
-    /// <summary>A message as OpenAI clients send it: <c>content</c> a string or a list of parts (text parts are kept).</summary>
-    private static (MessageRole? Role, string Content) ReadMessage(CompletionMessage? message, int index)
+    /// <summary>
+    /// A message as OpenAI clients send it: <c>content</c> a string or a list of parts (text parts are kept); an assistant
+    /// message may carry the model's <c>tool_calls</c>, and a <c>tool</c> message answers one by its <c>tool_call_id</c>.
+    /// </summary>
+    private static ChatMessage ReadMessage(CompletionMessage? message, int index)
     {
         var field = $"messages[{index}]";
         if (message is null) throw new ValidationFailedException(field, "A message must be an object with 'role' and 'content'.");
@@ -179,13 +265,43 @@ public sealed class OpenAICompatibleFunctions(ChatService chat, IModelCatalog mo
             JsonValueKind.Null or JsonValueKind.Undefined => "",
             _ => throw new ValidationFailedException($"{field}.content", "'content' must be a string or a list of content parts."),
         };
-        return message.Role switch
+        if (message.ToolCalls is { Count: > 0 } && message.Role != "assistant")
+            throw new ValidationFailedException($"{field}.tool_calls", "Only assistant messages carry 'tool_calls'.");
+        switch (message.Role)
         {
-            "user" => (MessageRole.User, content),
-            "assistant" => (MessageRole.Assistant, content),
-            "system" or "developer" => (null, content),
-            _ => throw new ValidationFailedException($"{field}.role", $"Unsupported message role '{message.Role}'; use system, developer, user or assistant."),
-        };
+            case "user": return new ChatMessage(ChatRole.User, content);
+            case "system" or "developer": return new ChatMessage(ChatRole.System, content);
+            case "assistant":
+                var parts = new List<AIContent>();
+                if (content.Length > 0) parts.Add(new TextContent(content));
+                for (var i = 0; i < (message.ToolCalls?.Count ?? 0); i++)
+                    parts.Add(ReadToolCall(message.ToolCalls![i], $"{field}.tool_calls[{i}]"));
+                return new ChatMessage(ChatRole.Assistant, parts);
+            case "tool":
+                if (string.IsNullOrEmpty(message.ToolCallId) || message.ToolCallId.Length > 256)
+                    throw new ValidationFailedException($"{field}.tool_call_id", "A tool message needs the 'tool_call_id' of the call it answers.");
+                return new ChatMessage(ChatRole.Tool, [new FunctionResultContent(message.ToolCallId, content)]);
+            default:
+                throw new ValidationFailedException($"{field}.role", $"Unsupported message role '{message.Role}'; use system, developer, user, assistant or tool.");
+        }
+    }
+
+    private static FunctionCallContent ReadToolCall(ToolCallRequest? call, string field)
+    {
+        if (call is not { Type: "function", Id: { Length: > 0 and <= 256 } id, Function: { Name: { } name } function } || !FunctionName.IsMatch(name))
+            throw new ValidationFailedException(field, "A tool call needs an 'id', type 'function', and a 'function' with a valid 'name' and its 'arguments'.");
+        Dictionary<string, object?>? arguments;
+        try
+        {
+            arguments = string.IsNullOrWhiteSpace(function.Arguments) ? [] : JsonSerializer.Deserialize<Dictionary<string, object?>>(function.Arguments);
+        }
+        catch (JsonException)
+        {
+            arguments = null;
+        }
+        return arguments is not null
+            ? new FunctionCallContent(id, name, arguments)
+            : throw new ValidationFailedException($"{field}.function.arguments", "'arguments' must be a JSON object, as text.");
     }
 
     private static string TextPart(JsonElement part, string field)

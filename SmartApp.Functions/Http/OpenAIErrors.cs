@@ -16,11 +16,12 @@ internal static class OpenAIErrors
     {
         var response = context.Response;
         response.ContentType = "application/json";
-        if (problem.Kind.Status == StatusCodes.Status503ServiceUnavailable)
+        if (problem.Kind.Status == StatusCodes.Status503ServiceUnavailable || problem.Kind == ProblemTypes.QuotaExceeded)
         {
-            // OpenAI's clients retry a 503 (the .NET one three times, waiting Retry-After each time: 30 s would keep the
-            // caller waiting about a minute and a half for the same answer). The outage is already known here, so they are
-            // told not to retry (x-should-retry, which the Python and Node clients honour) or to retry at once (retry-after-ms).
+            // OpenAI's clients retry a 503 and a 429 (the .NET one three times, waiting Retry-After each time: 30 s would keep
+            // the caller waiting about a minute and a half for the same answer, and a used-up daily quota's reset would keep it
+            // waiting for hours). Neither answer changes soon, so they are told not to retry (x-should-retry, which the Python
+            // and Node clients honour) or to retry at once (retry-after-ms); the message says when the quota resets.
             response.Headers["x-should-retry"] = "false";
             response.Headers["retry-after-ms"] = "250";
             response.Headers.RetryAfter = "1";

@@ -55,6 +55,8 @@ public sealed class OpenAICompatibilityTests(DevHostFixture app)
 #pragma warning restore OPENAI001
         });
         Assert.Equal("e2e-other-model", completion.Value.Model);
+        // JSON mode: the answer parses as a JSON object.
+        Assert.StartsWith(FakeVultr.ReplyPrefix, JsonDocument.Parse(completion.Value.Content[0].Text).RootElement.GetProperty("answer").GetString());
         var sent = app.Model.Requests.Last();
         Assert.Equal("e2e-other-model", (string?)sent["model"]);
         Assert.Equal("json_object", (string?)sent["response_format"]?["type"]);
@@ -83,8 +85,16 @@ public sealed class OpenAICompatibilityTests(DevHostFixture app)
         var cases = new (object Body, string Param)[]
         {
             (new { messages = question, n = 2 }, "n"),
-            (new { messages = question, tools = new[] { new { type = "function", function = new { name = "lookup" } } } }, "tools"),
+            (new { messages = question, tools = new[] { new { type = "retrieval" } } }, "tools[0]"),
+            (new { messages = question, tools = new[] { new { type = "function", function = new { name = "look up!" } } } }, "tools[0].function.name"),
+            (new { messages = question, tools = new[] { new { type = "function", function = new { name = "lookup", parameters = "none" } } } }, "tools[0].function.parameters"),
             (new { messages = question, tool_choice = "required" }, "tool_choice"),
+            (new { messages = question, tools = new[] { new { type = "function", function = new { name = "lookup" } } }, tool_choice = new { type = "function", function = new { name = "other" } } }, "tool_choice"),
+            (new { messages = question, functions = new[] { new { name = "lookup" } } }, "functions"),
+            // A tool result that answers no call, and a call left unanswered before the next message.
+            (new { messages = new object[] { new { role = "tool", tool_call_id = "call_x", content = "42" }, question[0] } }, "messages[0].tool_call_id"),
+            (new { messages = new object[] { new { role = "assistant", tool_calls = new[] { new { id = "call_1", type = "function", function = new { name = "lookup", arguments = "{}" } } } }, question[0] } }, "messages[1]"),
+            (new { messages = new object[] { question[0], new { role = "assistant", tool_calls = new[] { new { id = "call_1", type = "function", function = new { name = "lookup", arguments = "not json" } } } } } }, "messages[1].tool_calls[0].function.arguments"),
             (new { messages = question, temperature = 3 }, "temperature"),
             (new { messages = question, max_tokens = 1_000_000 }, "max_tokens"),
             (new { messages = question, stop = new[] { "a", "b", "c", "d", "e" } }, "stop"),
@@ -170,5 +180,84 @@ public sealed class OpenAICompatibilityTests(DevHostFixture app)
         Assert.Equal(calls, app.Model.Requests.Count);
         var usage = (await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<JsonElement>(user, "billing/subscription")).GetProperty("usage");
         Assert.Equal(0, usage.GetProperty("messagesToday").GetInt32());
+    }
+
+    private static readonly ChatTool OrderStatus = ChatTool.CreateFunctionTool("get_order_status", "The shipping status of one of the user's orders",
+        BinaryData.FromString("""{"type":"object","properties":{"order_id":{"type":"string"}},"required":["order_id"]}"""));
+
+    [Fact]
+    public async Task The_model_calls_the_caller_s_tools_and_answers_from_their_results()
+    {
+        var (_, signIn) = await app.SignInAsync(TestUsers.NewEmail("openai"));
+        var client = ClientFor(signIn, "e2e-model");
+        List<OpenAI.Chat.ChatMessage> messages = [new UserChatMessage("Use get_order_status to see where order 42 is")];
+        var options = new ChatCompletionOptions { Tools = { OrderStatus } };
+
+        var first = (await client.CompleteChatAsync(messages, options)).Value;
+        Assert.Equal(ChatFinishReason.ToolCalls, first.FinishReason);
+        var call = Assert.Single(first.ToolCalls);
+        Assert.Equal("get_order_status", call.FunctionName);
+        Assert.Equal("e2e", JsonDocument.Parse(call.FunctionArguments.ToString()).RootElement.GetProperty("order_id").GetString());
+        var declared = app.Model.Requests.Last()["tools"]![0]!["function"]!;
+        Assert.Equal("get_order_status", (string?)declared["name"]);
+        Assert.Equal("order_id", (string?)declared["parameters"]?["required"]?[0]);
+
+        // The caller runs the tool and sends its result; the model answers from it.
+        messages.Add(new AssistantChatMessage(first.ToolCalls));
+        messages.Add(new ToolChatMessage(call.Id, "shipped on Monday"));
+        var second = (await client.CompleteChatAsync(messages, options)).Value;
+        Assert.Equal(ChatFinishReason.Stop, second.FinishReason);
+        Assert.Contains("the tool answered shipped on Monday", second.Content[0].Text);
+        var sent = app.Model.Requests.Last()["messages"]!.AsArray();
+        Assert.Equal(call.Id, (string?)sent[^2]!["tool_calls"]?[0]?["id"]);
+        Assert.Equal(call.Id, (string?)sent[^1]!["tool_call_id"]);
+
+        // tool_choice "none" keeps the model to words; naming the function makes it call it even unmentioned (another user: the free plan's replies a day are few).
+        var (_, another) = await app.SignInAsync(TestUsers.NewEmail("openai"));
+        client = ClientFor(another, "e2e-model");
+        var none = (await client.CompleteChatAsync([new UserChatMessage("Use get_order_status for order 7")], new ChatCompletionOptions { Tools = { OrderStatus }, ToolChoice = ChatToolChoice.CreateNoneChoice() })).Value;
+        Assert.Equal(ChatFinishReason.Stop, none.FinishReason);
+        Assert.Empty(none.ToolCalls);
+        var named = (await client.CompleteChatAsync([new UserChatMessage("Where is order 7?")], new ChatCompletionOptions { Tools = { OrderStatus }, ToolChoice = ChatToolChoice.CreateFunctionChoice("get_order_status") })).Value;
+        Assert.Equal("get_order_status", Assert.Single(named.ToolCalls).FunctionName);
+    }
+
+    [Fact]
+    public async Task Streamed_tool_calls_arrive_as_deltas_the_client_assembles()
+    {
+        var (_, signIn) = await app.SignInAsync(TestUsers.NewEmail("openai"));
+        string? id = null, name = null;
+        var arguments = new StringBuilder();
+        ChatFinishReason? finish = null;
+        await foreach (var update in ClientFor(signIn, "e2e-model").CompleteChatStreamingAsync([new UserChatMessage("Please get_order_status for order 9")],
+                           new ChatCompletionOptions { Tools = { OrderStatus } }))
+        {
+            foreach (var part in update.ToolCallUpdates)
+            {
+                Assert.Equal(0, part.Index);
+                id ??= part.ToolCallId;
+                name ??= part.FunctionName;
+                arguments.Append(part.FunctionArgumentsUpdate?.ToString());
+            }
+            finish ??= update.FinishReason;
+        }
+        Assert.Equal(ChatFinishReason.ToolCalls, finish);
+        Assert.StartsWith("call_", id);
+        Assert.Equal("get_order_status", name);
+        Assert.Equal("e2e", JsonDocument.Parse(arguments.ToString()).RootElement.GetProperty("order_id").GetString());
+    }
+
+    [Fact]
+    public async Task A_used_up_daily_quota_fails_the_official_client_at_once_instead_of_waiting_for_the_reset()
+    {
+        var (_, signIn) = await app.SignInAsync(TestUsers.NewEmail("openai"));
+        var client = ClientFor(signIn, "e2e-model");
+        for (var i = 0; i < DevHostFixture.FreeMessagesPerDay; i++) await client.CompleteChatAsync([new UserChatMessage($"Question {i}")]);
+        // The client retries a 429 after its Retry-After; the quota resets at midnight UTC, so the answer tells it to retry at once (and the message says when).
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => client.CompleteChatAsync([new UserChatMessage("One more")]));
+        Assert.Equal(429, refused.Status);
+        var response = refused.GetRawResponse()!;
+        Assert.Equal("insufficient_quota", JsonDocument.Parse(response.Content.ToString()).RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.True(response.Headers.TryGetValue("x-should-retry", out var retry) && retry == "false");
     }
 }
