@@ -34,7 +34,8 @@ public sealed partial class FakeRaindrop
                 memories.Add(memory);
                 return new JsonObject { ["memoryId"] = memory.Id };
             case "delete_memory" when sessionId is not null && _sessions.TryGetValue(sessionId, out var held) && Str(body["memoryId"]) is { } memoryId:
-                return new JsonObject { ["success"] = held.RemoveAll(m => m.Id == memoryId) > 0 };
+                held.RemoveAll(m => m.Id == memoryId);
+                return new JsonObject { ["success"] = true }; // deleting what is gone is done, not a failure
             case "end_session" when sessionId is not null && _sessions.TryGetValue(sessionId, out var ending):
                 if (body["flush"]?.GetValue<bool>() == true) _episodic[sessionId] = string.Join(" ", ending.Select(m => m.Content));
                 return new JsonObject { ["success"] = true };
@@ -57,7 +58,8 @@ public sealed partial class FakeRaindrop
                 _documents[objectId] = document;
                 return new JsonObject { ["success"] = true, ["objectId"] = objectId };
             case "delete_semantic_memory" when Str(body["objectId"]) is { } removed:
-                return new JsonObject { ["success"] = _documents.Remove(removed) };
+                _documents.Remove(removed);
+                return new JsonObject { ["success"] = true };
             case "search_semantic_memory" when Str(body["needle"]) is { } needle:
                 return new JsonObject
                 {
@@ -72,7 +74,8 @@ public sealed partial class FakeRaindrop
                 _procedures[(Str(body["proceduralMemoryId"]) ?? "", key)] = value;
                 return new JsonObject { ["success"] = true };
             case "delete_procedure" when Str(body["key"]) is { } deletedKey:
-                return new JsonObject { ["success"] = _procedures.Remove((Str(body["proceduralMemoryId"]) ?? "", deletedKey)) };
+                _procedures.Remove((Str(body["proceduralMemoryId"]) ?? "", deletedKey));
+                return new JsonObject { ["success"] = true };
             case "search_procedures" when Str(body["terms"]) is { } procedureTerms:
                 var procedural = Str(body["proceduralMemoryId"]) ?? "";
                 return new JsonObject

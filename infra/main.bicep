@@ -94,6 +94,9 @@ param raindropApiKey string = ''
 @description('Vultr chat model, or a comma-separated preference list: the first one Vultr serves (GET /v1/models) is used.')
 param vultrModel string = 'deepseek-v4.1-flash,glm-5.2,llama-3.3-70b-instruct-fp8'
 
+@description('Version id of the Raindrop application (raindrop build list); required with raindropApiKey: every bucket, memory and SQL call names it.')
+param raindropVersion string = ''
+
 @description('Stripe price id of the Pro plan.')
 param stripeProPriceId string = 'price_pro_monthly'
 
@@ -201,6 +204,7 @@ module function 'app/function.bicep' = {
     workOSClientId: workOSClientId
     allowedOrigin: allowedOrigin
     vultrModel: vultrModel
+    raindropVersion: raindropVersion
     stripeProPriceId: stripeProPriceId
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount

@@ -137,4 +137,25 @@ public sealed class RaindropDataTests(RaindropDevHostFixture app)
         Assert.Equal(["put:o1", "put:o2", "put:o3", "delete:o1"], writes);
         Assert.Equal("mug", (string?)Raindrop.Rows(table).Single(r => (string?)r["id"] == "o3")["item"]);
     }
+
+    [Fact]
+    public async Task A_statement_SmartSQL_reports_failed_in_a_200_answer_is_tried_again_never_taken_as_mirrored()
+    {
+        var (alice, aliceId) = await UserAsync("sql-status");
+        var table = SqlTable(aliceId, "notes");
+        var refused = Raindrop.Refused;
+        Raindrop.FailInBody("execute_query", 1000); // 200 with status: 400, as SmartSQL reports a statement it could not run
+        try
+        {
+            await DataTests.PostAsync(alice, "notes", new { id = "n1", text = "hello" });
+            await Eventually.UntilAsync(() => Raindrop.Refused >= refused + 6, "the statement is tried again and again");
+            Assert.Empty(Raindrop.Rows(table));
+            Assert.DoesNotContain(Statements(table), s => s.StartsWith("INSERT", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Raindrop.FailInBody("execute_query", 0);
+        }
+        await Eventually.UntilAsync(() => Raindrop.Rows(table).Count == 1, "the row arrives once SmartSQL runs the statements");
+    }
 }

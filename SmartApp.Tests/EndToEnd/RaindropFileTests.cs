@@ -61,7 +61,7 @@ public sealed class RaindropFileTests(RaindropDevHostFixture app)
         Assert.Equal("harbour.txt", hit.GetProperty("fileName").GetString());
         Assert.Contains("ferry to the island", hit.GetProperty("text").GetString());
         Assert.Equal("raindrop", hit.GetProperty("provider").GetString());
-        var search = Raindrop.Received.Last(r => r.Verb == "chunk_search").Body;
+        var search = Raindrop.Received.Last(r => r.Verb == "search").Body;
         Assert.Equal("when does the ferry leave", (string?)search["input"]);
         Assert.False(string.IsNullOrEmpty((string?)search["requestId"]));
         Assert.Equal("e2e-files", (string?)search["bucketLocations"]![0]!["bucket"]!["name"]);
@@ -185,5 +185,51 @@ public sealed class RaindropFileTests(RaindropDevHostFixture app)
         // Both workers took queue messages.
         foreach (var worker in new[] { "worker 1", "worker 2" })
             Assert.Contains($"succeeded on {worker}", app.Output);
+    }
+
+    [Fact]
+    public async Task A_file_still_indexing_in_Raindrop_is_searched_locally_until_Raindrop_reports_it_indexed()
+    {
+        Raindrop.HoldIndexing = true;
+        try
+        {
+            var (user, _, fileId) = await MirroredFileAsync("Boat notes\n\nThe kayak rental opens at nine on weekdays.", "kayak.txt");
+            // Raindrop would answer without the file (it is still processing there): the local search has it.
+            for (var i = 0; i < 3; i++)
+            {
+                var found = await SearchAsync(user, "when does the kayak rental open");
+                Assert.Equal("azure", found.GetProperty("provider").GetString());
+                Assert.Equal(fileId, found.GetProperty("results")[0].GetProperty("fileId").GetString());
+            }
+            Assert.Contains(Raindrop.Received, r => r.Verb == "document_status" && ((string?)r.Body["objectId"])!.EndsWith(fileId, StringComparison.Ordinal));
+        }
+        finally
+        {
+            Raindrop.HoldIndexing = false;
+            Raindrop.FinishIndexing();
+        }
+    }
+
+    [Fact]
+    public async Task A_users_passages_crowded_out_by_other_users_are_searched_locally()
+    {
+        // Many users' files match the same words; this user's one passage is past the pages read.
+        var paragraph = "Market notes\n\nThe fish market sells fresh sardines every morning.";
+        for (var i = 0; i < 8; i++) await MirroredFileAsync(string.Join("\n\n", Enumerable.Repeat(paragraph, 6)) + $"\n\nStall {i}", $"market-{i}.txt");
+        var (user, _, fileId) = await MirroredFileAsync("Lunch notes\n\nThe cafe sells fresh sardines on Fridays only.", "lunch.txt");
+        var pageSize = Raindrop.SearchPageSize;
+        Raindrop.SearchPageSize = 4;
+        try
+        {
+            JsonElement found = default;
+            await Eventually.UntilAsync(async () => (found = await SearchAsync(user, "fresh sardines market morning")).GetProperty("results").GetArrayLength() > 0, "the search answers");
+            Assert.Equal("azure", found.GetProperty("provider").GetString());
+            Assert.All(found.GetProperty("results").EnumerateArray(), hit => Assert.Equal(fileId, hit.GetProperty("fileId").GetString()));
+            Assert.Contains(Raindrop.Received, r => r.Verb == "search_get_page");
+        }
+        finally
+        {
+            Raindrop.SearchPageSize = pageSize;
+        }
     }
 }

@@ -19,6 +19,7 @@ param vaultSecrets array
 param workOSClientId string
 param allowedOrigin string
 param vultrModel string
+param raindropVersion string
 param stripeProPriceId string
 param instanceMemoryMB int
 param maximumInstanceCount int
@@ -134,7 +135,7 @@ var settings = {
   Files__ExtractionMemoryBytes: '536870912'
   Raindrop__BaseUrl: 'https://api.raindrop.run'
   Raindrop__ApplicationName: 'smartapp'
-  Raindrop__Version: ''
+  Raindrop__Version: raindropVersion
   Raindrop__BucketName: 'smartapp-files'
   Raindrop__MemoryName: 'smartapp-memory'
   Raindrop__SqlName: 'smartapp-data'

@@ -83,6 +83,34 @@ public sealed class MirrorLedger(CosmosStore store)
         return items;
     }
 
+    /// <summary>One user's items of an area that Raindrop has taken but not yet reported indexed (a query across the ledger).</summary>
+    public async Task<IReadOnlyList<MirroredItem>> NotIndexedAsync(string area, string userId, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var query = new QueryDefinition("SELECT * FROM c WHERE c.userId = @user AND STARTSWITH(c.id, @prefix) AND (NOT IS_DEFINED(c.indexedAt) OR IS_NULL(c.indexedAt))")
+            .WithParameter("@user", userId).WithParameter("@prefix", $"{ItemPrefix}{area}:");
+        var items = new List<MirroredItem>();
+        using var iterator = container.GetItemQueryIterator<MirroredItem>(query);
+        while (iterator.HasMoreResults)
+            items.AddRange(await iterator.ReadNextAsync(cancellationToken).ConfigureAwait(false));
+        return items;
+    }
+
+    /// <summary>Notes that Raindrop reported the item indexed (searchable there); recording it again (new content) clears the note.</summary>
+    public async Task MarkIndexedAsync(string area, string itemId, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var id = ItemId(area, itemId);
+        try
+        {
+            await container.PatchItemAsync<MirroredItem>(id, new PartitionKey(id), [PatchOperation.Set("/indexedAt", at)], NoPatchContent, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            // Forgotten meanwhile (the file was deleted): nothing to note.
+        }
+    }
+
     public async Task ForgetAsync(string area, MirroredItem item, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
@@ -135,4 +163,7 @@ public sealed record MirroredItem(string Id, string ItemId, string UserId, strin
 {
     /// <summary>What Raindrop needs beside its id to address the item (a session id, a procedure key).</summary>
     public string? Scope { get; init; }
+
+    /// <summary>When Raindrop reported the item indexed (files: <c>document_status</c> said <c>completed</c>); null until then.</summary>
+    public DateTimeOffset? IndexedAt { get; init; }
 }

@@ -17,7 +17,11 @@ public static class RaindropServiceCollectionExtensions
     public static IServiceCollection AddRaindrop(this IServiceCollection services, IConfiguration configuration)
     {
         if (services.Any(d => d.ServiceType == typeof(RaindropMirror))) return services;
-        services.AddOptions<RaindropOptions>().Bind(configuration.GetSection(RaindropOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RaindropOptions>().Bind(configuration.GetSection(RaindropOptions.Section)).ValidateDataAnnotations()
+            .Validate(o => !o.IsConfigured || !string.IsNullOrWhiteSpace(o.Version),
+                "Raindrop:Version is required when Raindrop:ApiKey is set: the version id of the Raindrop application (every bucket, memory and SQL call names it).")
+            .ValidateOnStart();
+        services.AddTransient<RaindropAnswerCheck>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<RaindropCircuits>();
         services.AddSingleton<MirrorLedger>();
@@ -41,18 +45,19 @@ public static class RaindropServiceCollectionExtensions
     /// The named HttpClient of one area: Bearer key, then retries as Raindrop's own SDK does them
     /// (connection errors, 408, 409, 429, 5xx, or <c>x-should-retry</c>; waits from <c>retry-after-ms</c>
     /// or <c>Retry-After</c> up to 60 s, else 0.5 s doubling with jitter), a circuit breaker of its own,
-    /// and a per-attempt timeout.
+    /// and a per-attempt timeout. Inside it, <see cref="RaindropAnswerCheck"/> makes a 200 that reports failure a failure.
     /// </summary>
-    public static IHttpResiliencePipelineBuilder AddRaindropClient(this IServiceCollection services, string area) =>
-        services.AddHttpClient(RaindropClient.ClientName(area), (sp, http) =>
+    public static IHttpClientBuilder AddRaindropClient(this IServiceCollection services, string area)
+    {
+        var client = services.AddHttpClient(RaindropClient.ClientName(area), (sp, http) =>
             {
                 var options = sp.GetRequiredService<IOptions<RaindropOptions>>().Value;
                 http.BaseAddress = new Uri(options.BaseUrl.TrimEnd('/') + "/");
                 http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKey);
                 http.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
                 http.Timeout = Timeout.InfiniteTimeSpan; // the pipeline's timeouts rule
-            })
-            .AddResilienceHandler(RaindropClient.ClientName(area), (pipeline, context) =>
+            });
+        client.AddResilienceHandler(RaindropClient.ClientName(area), (pipeline, context) =>
             {
                 var options = context.ServiceProvider.GetRequiredService<IOptions<RaindropOptions>>().Value;
                 pipeline.AddRetry(new HttpRetryStrategyOptions
@@ -76,6 +81,8 @@ public static class RaindropServiceCollectionExtensions
                 });
                 pipeline.AddTimeout(options.AttemptTimeout);
             });
+        return client.AddHttpMessageHandler<RaindropAnswerCheck>();
+    }
 
     private static bool ShouldRetry(Outcome<HttpResponseMessage> outcome) => outcome switch
     {

@@ -16,7 +16,9 @@ public sealed partial class FileMirror(
     RaindropBuckets buckets, IFileContentStore contents, MirrorLedger ledger, IOptions<FilesOptions> files, IOptions<RaindropOptions> raindrop, ILogger<FileMirror> logger)
     : IMirrorHandler
 {
-    public string Area => "files";
+    public const string AreaName = "files";
+
+    public string Area => AreaName;
 
     public bool Enabled => raindrop.Value.Serves(files.Value.Provider);
 

@@ -18,9 +18,18 @@ public sealed class RaindropBuckets(IHttpClientFactory httpClients, IOptions<Rai
     public Task DeleteObjectAsync(string key, CancellationToken cancellationToken) =>
         PostAsync<Empty>("delete_object", new { bucketLocation = Location(), key }, cancellationToken);
 
-    public async Task<IReadOnlyList<TextResult>> ChunkSearchAsync(string input, CancellationToken cancellationToken) =>
-        (await PostAsync<SearchResponse>("chunk_search",
-            new { bucketLocations = new[] { Location() }, input, requestId = Guid.NewGuid().ToString() }, cancellationToken).ConfigureAwait(false)).Results ?? [];
+    /// <summary>The first page of a search across the bucket; <see cref="SearchPageAsync"/> reads the next ones under the same request id.</summary>
+    public async Task<SearchPage> SearchAsync(string input, string requestId, CancellationToken cancellationToken) =>
+        (await PostAsync<SearchPage>("search", new { bucketLocations = new[] { Location() }, input, requestId }, cancellationToken).ConfigureAwait(false));
+
+    public async Task<SearchPage> SearchPageAsync(string requestId, int page, int pageSize, CancellationToken cancellationToken) =>
+        (await PostAsync<SearchPage>("search_get_page", new { requestId, page, pageSize }, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>An object's indexing status in the bucket: <c>completed</c> once it is searchable there (also <c>processing</c>, <c>failed</c>, …).</summary>
+    public async Task<string> DocumentStatusAsync(string key, CancellationToken cancellationToken) =>
+        (await PostAsync<DocumentStatusResponse>("document_status", new { bucketLocation = Location(), objectId = key }, cancellationToken).ConfigureAwait(false)).Status ?? "";
+
+    public const string Indexed = "completed";
 
     public async Task<string> DocumentQueryAsync(string key, string input, CancellationToken cancellationToken) =>
         (await PostAsync<DocumentQueryResponse>("document_query",
@@ -32,7 +41,7 @@ public sealed class RaindropBuckets(IHttpClientFactory httpClients, IOptions<Rai
 
     private sealed record Empty;
 
-    private sealed record SearchResponse(List<TextResult>? Results);
+    private sealed record DocumentStatusResponse(string? Status, List<string>? Errors);
 
     private sealed record DocumentQueryResponse(string? Answer);
 }
@@ -41,3 +50,8 @@ public sealed class RaindropBuckets(IHttpClientFactory httpClients, IOptions<Rai
 public sealed record TextResult(string? Text, double? Score, string? Type, string? ChunkSignature, TextSource? Source);
 
 public sealed record TextSource(string? Object);
+
+/// <summary>One page of a search: its results, and where it is in the whole.</summary>
+public sealed record SearchPage(List<TextResult>? Results, SearchPagination? Pagination);
+
+public sealed record SearchPagination(int Page, int PageSize, bool HasMore, int? Total, int? TotalPages);
