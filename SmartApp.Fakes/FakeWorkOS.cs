@@ -68,11 +68,21 @@ public sealed class FakeWorkOS : IAsyncDisposable
     /// <summary>Rotates the signing key (a new key id); tokens signed by the old key stop verifying after a refetch.</summary>
     public void RotateKey() => SigningKey = NewKey();
 
-    public string MintAccessToken(string? sub, DateTime? expires = null, string? issuer = null, SecurityKey? key = null, string algorithm = SecurityAlgorithms.RsaSha256, string? sessionId = null)
+    /// <summary>Users who must verify their email before AuthKit signs them in, with the code it emailed them.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, string> EmailVerificationCodes { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Users who belong to several organizations and must choose one to sign in to.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, (string Id, string Name)[]> OrganizationChoices { get; } = new(StringComparer.Ordinal);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, FakeWorkOSUser> _pending = new(StringComparer.Ordinal);
+
+    public string MintAccessToken(string? sub, DateTime? expires = null, string? issuer = null, SecurityKey? key = null, string algorithm = SecurityAlgorithms.RsaSha256, string? sessionId = null,
+        IReadOnlyDictionary<string, object>? extraClaims = null)
     {
         var now = DateTime.UtcNow;
         var claims = new Dictionary<string, object> { ["sid"] = sessionId ?? "session_" + Guid.NewGuid().ToString("N"), ["jti"] = Guid.NewGuid().ToString("N") };
         if (sub is not null) claims["sub"] = sub;
+        foreach (var (name, value) in extraClaims ?? new Dictionary<string, object>()) claims[name] = value;
         var exp = expires ?? now.AddMinutes(5);
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
         {
@@ -102,11 +112,13 @@ public sealed class FakeWorkOS : IAsyncDisposable
     {
         var body = await JsonSerializer.DeserializeAsync<Dictionary<string, string>>(request.Body) ?? [];
         string Field(string name) => body.TryGetValue(name, out var value) ? value : "";
+        if (body.Keys.FirstOrDefault(k => !AuthenticateFields.Contains(k)) is { } unknown) return Error(HttpStatusCode.BadRequest, "invalid_request", $"Unknown parameter {unknown}");
         if (Field("client_id") != ClientId || Field("client_secret") != ApiKey)
             return Error(HttpStatusCode.Unauthorized, "invalid_client");
 
         FakeWorkOSUser user;
         string sessionId;
+        string? organizationId = null;
         switch (Field("grant_type"))
         {
             case "authorization_code":
@@ -114,6 +126,26 @@ public sealed class FakeWorkOS : IAsyncDisposable
                 if (pending.Challenge is not null && pending.Challenge != Challenge(Field("code_verifier")))
                     return Error(HttpStatusCode.BadRequest, "invalid_grant");
                 user = pending.User;
+                if (EmailVerificationCodes.ContainsKey(user.Id)) return Pending(user, "email_verification_required", "Email ownership must be verified before authentication.");
+                if (OrganizationChoices.TryGetValue(user.Id, out var choices)) return Pending(user, "organization_selection_required", "The user must choose an organization.", choices);
+                sessionId = "session_" + Guid.NewGuid().ToString("N");
+                break;
+            case "urn:workos:oauth:grant-type:email-verification:code":
+                if (!_pending.TryGetValue(Field("pending_authentication_token"), out var verifying)
+                    || !EmailVerificationCodes.TryGetValue(verifying.Id, out var emailed) || emailed != Field("code"))
+                    return Error(HttpStatusCode.BadRequest, "invalid_grant");
+                _pending.TryRemove(Field("pending_authentication_token"), out _);
+                EmailVerificationCodes.TryRemove(verifying.Id, out _);
+                user = verifying;
+                sessionId = "session_" + Guid.NewGuid().ToString("N");
+                break;
+            case "urn:workos:oauth:grant-type:organization-selection":
+                if (!_pending.TryGetValue(Field("pending_authentication_token"), out var choosing)
+                    || !OrganizationChoices.TryGetValue(choosing.Id, out var offered) || offered.All(o => o.Id != Field("organization_id")))
+                    return Error(HttpStatusCode.BadRequest, "invalid_grant");
+                _pending.TryRemove(Field("pending_authentication_token"), out _);
+                user = choosing;
+                organizationId = Field("organization_id");
                 sessionId = "session_" + Guid.NewGuid().ToString("N");
                 break;
             case "refresh_token":
@@ -134,10 +166,33 @@ public sealed class FakeWorkOS : IAsyncDisposable
                 ["first_name"] = user.FirstName, ["last_name"] = user.LastName,
                 ["created_at"] = "2026-01-01T00:00:00.000Z", ["updated_at"] = "2026-01-01T00:00:00.000Z",
             },
-            ["access_token"] = MintAccessToken(user.Id, sessionId: sessionId),
+            ["access_token"] = MintAccessToken(user.Id, sessionId: sessionId,
+                extraClaims: organizationId is null ? null : new Dictionary<string, object> { ["org_id"] = organizationId, ["role"] = "member" }),
             ["refresh_token"] = refreshToken,
             ["authentication_method"] = "Password",
         });
+    }
+
+    /// <summary>The parameters of <c>POST /user_management/authenticate</c> across its grants (the SDK's serializers).</summary>
+    private static readonly HashSet<string> AuthenticateFields =
+    [
+        "client_id", "client_secret", "grant_type", "code", "code_verifier", "refresh_token", "pending_authentication_token", "organization_id",
+        "ip_address", "user_agent", "session",
+    ];
+
+    /// <summary>AuthKit's answer to a sign-in that needs one more step: 403 with the code, a pending token, the user and (to choose from) the organizations.</summary>
+    private IResult Pending(FakeWorkOSUser user, string code, string message, (string Id, string Name)[]? organizations = null)
+    {
+        var token = "pat_" + Guid.NewGuid().ToString("N");
+        _pending[token] = user;
+        var body = new Dictionary<string, object?>
+        {
+            ["code"] = code, ["message"] = message, ["pending_authentication_token"] = token, ["email"] = user.Email,
+            ["user"] = new Dictionary<string, object?> { ["object"] = "user", ["id"] = user.Id, ["email"] = user.Email, ["email_verified"] = code != "email_verification_required" },
+        };
+        if (code == "email_verification_required") body["email_verification_id"] = "email_verification_" + Guid.NewGuid().ToString("N")[..12];
+        if (organizations is not null) body["organizations"] = organizations.Select(o => new { id = o.Id, name = o.Name }).ToArray();
+        return Results.Json(body, statusCode: (int)HttpStatusCode.Forbidden);
     }
 
     // AuthKit's hosted sign-in, reduced to its answer: straight back to the app with a code and the state.
@@ -161,8 +216,8 @@ public sealed class FakeWorkOS : IAsyncDisposable
     /// <summary>The S256 PKCE challenge of a verifier.</summary>
     public static string Challenge(string verifier) => Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
 
-    private static IResult Error(HttpStatusCode status, string code) =>
-        Results.Json(new { code, message = code.Replace('_', ' ') }, statusCode: (int)status);
+    private static IResult Error(HttpStatusCode status, string code, string? message = null) =>
+        Results.Json(new { code, message = message ?? code.Replace('_', ' ') }, statusCode: (int)status);
 
     private static RsaSecurityKey NewKey() => new(RSA.Create(2048)) { KeyId = "key_" + Guid.NewGuid().ToString("N")[..12] };
 

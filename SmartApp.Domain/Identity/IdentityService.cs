@@ -45,25 +45,40 @@ public sealed partial class IdentityService(
     /// The mobile flow: exchanges an authorization code (with its PKCE verifier) or a refresh token
     /// at the provider, brings the user record up to date, and returns the provider's tokens.
     /// </summary>
-    public async Task<SignInResult> ExchangeAsync(string? code, string? codeVerifier, string? refreshToken, CancellationToken cancellationToken)
+    public async Task<SignInResult> ExchangeAsync(TokenExchange exchange, CancellationToken cancellationToken)
     {
         if (provider is null) throw new NotFoundException("Token exchange is available with WorkOS sign-in only.");
+        var (code, codeVerifier, refreshToken, pendingToken, organizationId) = exchange;
         var errors = new Dictionary<string, string[]>();
         var hasCode = !string.IsNullOrWhiteSpace(code);
         var hasRefresh = !string.IsNullOrWhiteSpace(refreshToken);
-        if (hasCode == hasRefresh)
-            errors["body"] = ["Send either { code, codeVerifier } or { refreshToken }."];
+        var hasPending = !string.IsNullOrWhiteSpace(pendingToken);
+        var hasOrganization = !string.IsNullOrWhiteSpace(organizationId);
+        if (hasPending)
+        {
+            // A pending sign-in goes on with the emailed code or the chosen organization, one of them.
+            if (hasCode == hasOrganization || hasRefresh || codeVerifier is not null)
+                errors["body"] = ["With 'pendingAuthenticationToken' send either 'code' (the emailed verification code) or 'organizationId'."];
+            if (pendingToken!.Length > 1024) errors["pendingAuthenticationToken"] = ["Must be at most 1024 characters."];
+            if (hasOrganization && organizationId!.Length > 256) errors["organizationId"] = ["Must be at most 256 characters."];
+        }
+        else if (hasCode == hasRefresh || hasOrganization)
+        {
+            errors["body"] = ["Send either { code, codeVerifier }, { refreshToken }, or { pendingAuthenticationToken, code | organizationId }."];
+        }
         if (hasCode && code!.Length > 1024) errors["code"] = ["Must be at most 1024 characters."];
         if (codeVerifier is not null && !PkceVerifier().IsMatch(codeVerifier))
             errors["codeVerifier"] = ["Must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_' or '~' (RFC 7636)."];
         if (hasRefresh && refreshToken!.Length > 4096) errors["refreshToken"] = ["Must be at most 4096 characters."];
         if (errors.Count > 0) throw new ValidationFailedException(errors);
 
-        var signIn = hasCode
-            ? await provider.AuthenticateWithCodeAsync(code!, codeVerifier, cancellationToken).ConfigureAwait(false)
-            : await provider.RefreshAsync(refreshToken!, cancellationToken).ConfigureAwait(false);
+        var signIn = hasPending
+            ? await provider.AuthenticatePendingAsync(pendingToken!, hasCode ? code : null, hasOrganization ? organizationId : null, cancellationToken).ConfigureAwait(false)
+            : hasCode
+                ? await provider.AuthenticateWithCodeAsync(code!, codeVerifier, cancellationToken).ConfigureAwait(false)
+                : await provider.RefreshAsync(refreshToken!, cancellationToken).ConfigureAwait(false);
         var user = await users.UpsertFromSignInAsync(signIn.User, cancellationToken).ConfigureAwait(false);
-        SmartAppTelemetry.SignIns.Add(1, new("provider", signIn.User.Provider), new("grant", hasCode ? "code" : "refresh"));
+        SmartAppTelemetry.SignIns.Add(1, new("provider", signIn.User.Provider), new("grant", hasPending ? "pending" : hasCode ? "code" : "refresh"));
         var expiresAt = new DateTimeOffset(new JsonWebToken(signIn.AccessToken).ValidTo, TimeSpan.Zero);
         return new SignInResult(signIn.AccessToken, "Bearer", expiresAt, user, signIn.RefreshToken);
     }

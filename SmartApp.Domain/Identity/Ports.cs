@@ -30,6 +30,12 @@ public interface IIdentityProvider
     /// <summary>Exchanges an authorization code (with its PKCE verifier, when one was used).</summary>
     Task<ProviderSignIn> AuthenticateWithCodeAsync(string code, string? codeVerifier, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Finishes a sign-in the provider left pending (<see cref="Common.Errors.PendingAuthenticationException"/>): with the
+    /// emailed verification code, or with the organization the user chose.
+    /// </summary>
+    Task<ProviderSignIn> AuthenticatePendingAsync(string pendingToken, string? emailCode, string? organizationId, CancellationToken cancellationToken);
+
     /// <summary>Exchanges a refresh token; refresh tokens are single use, so the answer carries the next one.</summary>
     Task<ProviderSignIn> RefreshAsync(string refreshToken, CancellationToken cancellationToken);
 

@@ -24,7 +24,19 @@ public sealed record CurrentUser(string UserId, string? Email, string? Name, boo
 
     /// <summary>When the token that proved this stops being valid.</summary>
     public DateTimeOffset ExpiresAt { get; init; } = DateTimeOffset.MaxValue;
+
+    /// <summary>The organization the session is signed in to (WorkOS <c>org_id</c>) and the user's role and permissions there.</summary>
+    public string? OrganizationId { get; init; }
+    public string? Role { get; init; }
+    public IReadOnlyList<string> Roles { get; init; } = [];
+    public IReadOnlyList<string> Permissions { get; init; } = [];
+
+    /// <summary>Who is acting as the user (WorkOS impersonation, the token's <c>act.sub</c>); null for the user themselves.</summary>
+    public string? Impersonator { get; init; }
 }
+
+/// <summary>What a client sends to get tokens: a code (with its PKCE verifier), a refresh token, or a pending sign-in's next step.</summary>
+public sealed record TokenExchange(string? Code, string? CodeVerifier, string? RefreshToken, string? PendingAuthenticationToken = null, string? OrganizationId = null);
 
 /// <summary>An access token and when it stops being accepted.</summary>
 public sealed record IssuedToken(string AccessToken, DateTimeOffset ExpiresAt);

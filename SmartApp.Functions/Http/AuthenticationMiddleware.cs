@@ -7,6 +7,7 @@ using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Identity;
 using SmartApp.Functions.Identity;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace SmartApp.Functions.Http;
 
@@ -16,7 +17,7 @@ namespace SmartApp.Functions.Http;
 /// request that changes anything must then come from an allowed Origin). The user id a function
 /// sees comes only from here.
 /// </summary>
-internal sealed class AuthenticationMiddleware(IServiceProvider services) : IFunctionsWorkerMiddleware
+internal sealed partial class AuthenticationMiddleware(IServiceProvider services, ILogger<AuthenticationMiddleware> logger) : IFunctionsWorkerMiddleware
 {
     // Resolved on first use: anonymous routes (health first of all, on a cold start) never build the sign-in machinery.
     private IdentityService Identity => services.GetRequiredService<IdentityService>();
@@ -36,6 +37,8 @@ internal sealed class AuthenticationMiddleware(IServiceProvider services) : IFun
                 : await FromSessionAsync(http, context.CancellationToken).ConfigureAwait(false);
             if (access == Access.Admin && !user.IsAdmin) throw new ForbiddenException("This route is for administrators.");
             http.Items[typeof(CurrentUser)] = user;
+            // Whatever an impersonating admin does is on the record as theirs.
+            if (user.Impersonator is { } impersonator) LogImpersonated(logger, impersonator, user.UserId, http.Request.Method, http.Request.Path.Value);
         }
         await next(context).ConfigureAwait(false);
     }
@@ -68,7 +71,7 @@ internal sealed class AuthenticationMiddleware(IServiceProvider services) : IFun
             SignInResult refreshed;
             try
             {
-                refreshed = await Identity.ExchangeAsync(null, null, session.RefreshToken, cancellationToken).ConfigureAwait(false);
+                refreshed = await Identity.ExchangeAsync(new TokenExchange(null, null, session.RefreshToken), cancellationToken).ConfigureAwait(false);
             }
             catch (DomainException ex) when (ex is UnauthorizedException or NotFoundException)
             {
@@ -91,4 +94,7 @@ internal sealed class AuthenticationMiddleware(IServiceProvider services) : IFun
         if (method?.IsDefined(typeof(AllowAnonymousAttribute)) == true) return Access.Anonymous;
         return method?.IsDefined(typeof(AdminOnlyAttribute)) == true ? Access.Admin : Access.User;
     }
+
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Warning, Message = "{Impersonator} impersonating user {UserId}: {Method} {Path}")]
+    private static partial void LogImpersonated(ILogger logger, string impersonator, string userId, string method, string? path);
 }

@@ -10,7 +10,11 @@ namespace SmartApp.Functions.Http;
 internal sealed record ProblemKind(int Status, string Type, string Title);
 
 /// <summary>Problem describing one failure: its kind, a client-safe detail, and an optional Retry-After.</summary>
-internal sealed record Problem(ProblemKind Kind, string Detail, TimeSpan? RetryAfter = null, IReadOnlyDictionary<string, string[]>? Errors = null);
+internal sealed record Problem(ProblemKind Kind, string Detail, TimeSpan? RetryAfter = null, IReadOnlyDictionary<string, string[]>? Errors = null)
+{
+    /// <summary>More members of the problem object a client acts on (a pending sign-in's code and token).</summary>
+    public IReadOnlyDictionary<string, object?>? Extensions { get; init; }
+}
 
 /// <summary>
 /// The one table from failures to RFC 9457 problems. Every error the API returns goes through
@@ -24,6 +28,7 @@ internal static class ProblemTypes
     public static readonly ProblemKind Unauthorized = new(401, Base + "unauthorized", "Authentication is required.");
     public static readonly ProblemKind PaymentRequired = new(402, Base + "quota-exceeded", "A paid plan is required.");
     public static readonly ProblemKind Forbidden = new(403, Base + "forbidden", "Access is denied.");
+    public static readonly ProblemKind AuthenticationPending = new(403, Base + "authentication-pending", "Sign-in needs one more step.");
     public static readonly ProblemKind NotFound = new(404, Base + "not-found", "The resource was not found.");
     public static readonly ProblemKind Conflict = new(409, Base + "conflict", "The request conflicts with the current state.");
     public static readonly ProblemKind PreconditionFailed = new(412, Base + "precondition-failed", "The resource has changed.");
@@ -41,6 +46,16 @@ internal static class ProblemTypes
         ValidationFailedException e => new(Validation, e.Message, Errors: e.Errors),
         UnauthorizedException e => new(Unauthorized, e.Message),
         ForbiddenException e => new(Forbidden, e.Message),
+        PendingAuthenticationException e => new(AuthenticationPending, e.Message)
+        {
+            Extensions = new Dictionary<string, object?>
+            {
+                ["code"] = e.Code,
+                ["pendingAuthenticationToken"] = e.PendingAuthenticationToken,
+                ["email"] = e.Email,
+                ["organizations"] = e.Organizations.Select(o => new { id = o.Id, name = o.Name }).ToArray(),
+            },
+        },
         NotFoundException e => new(NotFound, e.Message),
         ConflictException e => new(Conflict, e.Message),
         PreconditionFailedException e => new(PreconditionFailed, e.Message),

@@ -24,6 +24,7 @@ internal static class ProblemWriter
         details.Instance = context.Request.Path.Value;
         details.Extensions["traceId"] = TraceId(context);
         if (CorrelationId.Get(context) is { } correlationId) details.Extensions["correlationId"] = correlationId;
+        foreach (var (name, value) in problem.Extensions ?? new Dictionary<string, object?>()) details.Extensions[name] = value;
         return details;
     }
 

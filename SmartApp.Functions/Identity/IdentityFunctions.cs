@@ -23,12 +23,16 @@ public sealed class IdentityFunctions(IdentityService identity, AccountService a
         return new OkObjectResult(new TokenResponse(result.AccessToken, result.TokenType, result.ExpiresAt, UserResponse.From(result.User)));
     }
 
-    /// <summary>Mobile sign-in (WorkOS mode): <c>{ code, codeVerifier }</c> or <c>{ refreshToken }</c> -> tokens. Refresh tokens are single use.</summary>
+    /// <summary>
+    /// Mobile sign-in (WorkOS mode): <c>{ code, codeVerifier }</c> or <c>{ refreshToken }</c> -> tokens (refresh tokens are single use);
+    /// a sign-in AuthKit left pending (403 with its <c>pendingAuthenticationToken</c>) goes on with <c>{ pendingAuthenticationToken, code }</c>
+    /// (email verification) or <c>{ pendingAuthenticationToken, organizationId }</c> (organization selection).
+    /// </summary>
     [Function("AuthToken"), AllowAnonymous]
     public async Task<IActionResult> Token([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "auth/token")] HttpRequest req)
     {
         var body = await req.ReadJsonAsync<TokenRequest>().ConfigureAwait(false);
-        var result = await identity.ExchangeAsync(body.Code, body.CodeVerifier, body.RefreshToken, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var result = await identity.ExchangeAsync(new TokenExchange(body.Code, body.CodeVerifier, body.RefreshToken, body.PendingAuthenticationToken, body.OrganizationId), req.HttpContext.RequestAborted).ConfigureAwait(false);
         req.HttpContext.Response.Headers.CacheControl = "no-store";
         return new OkObjectResult(new TokenResponse(result.AccessToken, result.TokenType, result.ExpiresAt, UserResponse.From(result.User), result.RefreshToken));
     }
@@ -59,7 +63,7 @@ public sealed class IdentityFunctions(IdentityService identity, AccountService a
                 System.Text.Encoding.UTF8.GetBytes(state), System.Text.Encoding.UTF8.GetBytes(pending.State)))
             throw new ValidationFailedException("state", "The sign-in state does not match; start again.");
         var code = NullIfEmpty(req.Query["code"]) ?? throw new ValidationFailedException("code", "The callback carries no code.");
-        var result = await identity.ExchangeAsync(code, pending.CodeVerifier, null, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var result = await identity.ExchangeAsync(new TokenExchange(code, pending.CodeVerifier, null), req.HttpContext.RequestAborted).ConfigureAwait(false);
         if (pending.ReturnTo is null)
             return new OkObjectResult(new TokenResponse(result.AccessToken, result.TokenType, result.ExpiresAt, UserResponse.From(result.User), result.RefreshToken));
         cookies.WriteSession(response, result.AccessToken, result.RefreshToken!);
@@ -121,7 +125,7 @@ public sealed class IdentityFunctions(IdentityService identity, AccountService a
         {
             ["messagesToday"] = today!.Messages, ["promptTokensToday"] = today.PromptTokens, ["completionTokensToday"] = today.CompletionTokens,
         };
-        return new OkObjectResult(MeResponse.From(user, usage));
+        return new OkObjectResult(MeResponse.From(user, usage, req.CurrentUser()));
     }
 
     private static string? NullIfEmpty(Microsoft.Extensions.Primitives.StringValues value) => string.IsNullOrEmpty(value) ? null : value.ToString();
@@ -135,7 +139,7 @@ public sealed class IdentityFunctions(IdentityService identity, AccountService a
         public static DeletionResponse From(AccountDeletion d) => new(d.Id, d.Status, d.RequestedAt, d.CompletedAt, d.Deleted, d.Error);
     }
 
-    public sealed record TokenRequest(string? Code, string? CodeVerifier, string? RefreshToken);
+    public sealed record TokenRequest(string? Code, string? CodeVerifier, string? RefreshToken, string? PendingAuthenticationToken, string? OrganizationId);
 
     public sealed record TokenResponse(string AccessToken, string TokenType, DateTimeOffset ExpiresAt, UserResponse User, string? RefreshToken = null);
 
@@ -145,8 +149,14 @@ public sealed class IdentityFunctions(IdentityService identity, AccountService a
     }
 
     /// <summary><c>usage</c>: today's chat messages and tokens (UTC day).</summary>
-    public sealed record MeResponse(string Id, string Email, string? Name, string Plan, IReadOnlyDictionary<string, long> Usage, DateTimeOffset CreatedAt, DateTimeOffset? LastSignInAt)
+    public sealed record MeResponse(string Id, string Email, string? Name, string Plan, IReadOnlyDictionary<string, long> Usage, DateTimeOffset CreatedAt, DateTimeOffset? LastSignInAt,
+        SessionResponse Session)
     {
-        public static MeResponse From(User user, IReadOnlyDictionary<string, long> usage) => new(user.Id, user.Email, user.Name, user.Plan, usage, user.CreatedAt, user.LastSignInAt);
+        public static MeResponse From(User user, IReadOnlyDictionary<string, long> usage, CurrentUser caller) =>
+            new(user.Id, user.Email, user.Name, user.Plan, usage, user.CreatedAt, user.LastSignInAt,
+                new SessionResponse(caller.SessionId, caller.OrganizationId, caller.Role, caller.Roles, caller.Permissions, caller.Impersonator));
     }
+
+    /// <summary>What the token says about this sign-in: its session, organization, role and permissions there, and who impersonates the user.</summary>
+    public sealed record SessionResponse(string? Id, string? OrganizationId, string? Role, IReadOnlyList<string> Roles, IReadOnlyList<string> Permissions, string? Impersonator);
 }

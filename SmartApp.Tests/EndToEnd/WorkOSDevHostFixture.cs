@@ -11,6 +11,9 @@ public sealed class WorkOSDevHostFixture : IAsyncLifetime
     public FakeWorkOS WorkOS { get; private set; } = null!;
     public HttpClient Client { get; private set; } = null!;
 
+    /// <summary>Waits until the dev host's output (its own log and the worker's) shows <paramref name="text"/>.</summary>
+    public Task<bool> OutputShowsAsync(string text, TimeSpan timeout) => _host!.OutputShowsAsync(text, timeout);
+
     /// <summary>The app's own origin (where web sign-in returns), e.g. http://127.0.0.1:40123.</summary>
     public string Origin { get; private set; } = "";
 

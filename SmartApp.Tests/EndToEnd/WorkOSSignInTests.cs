@@ -147,4 +147,67 @@ public sealed class WorkOSSignInTests(WorkOSDevHostFixture app)
         var exp = DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeSeconds();
         return $"{Part(new { alg = "none", typ = "JWT" })}.{Part(new { sub, iss = issuer, exp, sid = "s" })}.";
     }
+
+    [Fact]
+    public async Task A_token_s_organization_role_permissions_and_impersonator_show_on_me()
+    {
+        var user = NewUser();
+        await ExchangeAsync(new { code = app.WorkOS.IssueCode(user) }); // the user record exists
+        var token = app.WorkOS.MintAccessToken(user.Id, sessionId: "session_org_e2e", extraClaims: new Dictionary<string, object>
+        {
+            ["org_id"] = "org_01E2E", ["role"] = "admin", ["roles"] = new[] { "admin", "billing" }, ["permissions"] = new[] { "posts:write", "invoices:read" },
+            ["act"] = new Dictionary<string, object> { ["sub"] = "support@e2e.test" },
+        });
+        using var response = await MeAsync(token);
+        var me = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, me.ToString());
+        var session = me.GetProperty("session");
+        Assert.Equal("session_org_e2e", session.GetProperty("id").GetString());
+        Assert.Equal("org_01E2E", session.GetProperty("organizationId").GetString());
+        Assert.Equal("admin", session.GetProperty("role").GetString());
+        Assert.Equal(["admin", "billing"], session.GetProperty("roles").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal(["posts:write", "invoices:read"], session.GetProperty("permissions").EnumerateArray().Select(p => p.GetString()));
+        Assert.Equal("support@e2e.test", session.GetProperty("impersonator").GetString());
+        Assert.True(await app.OutputShowsAsync($"support@e2e.test impersonating user {user.Id}", TimeSpan.FromSeconds(10)), "the impersonated request is logged as such");
+
+        // A plain token: no organization, no impersonator.
+        using var plain = await MeAsync(app.WorkOS.MintAccessToken(user.Id));
+        var plainSession = (await plain.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("session");
+        Assert.False(plainSession.TryGetProperty("organizationId", out var organization) && organization.ValueKind != JsonValueKind.Null);
+        Assert.False(plainSession.TryGetProperty("impersonator", out var impersonator) && impersonator.ValueKind != JsonValueKind.Null);
+        Assert.Empty(plainSession.GetProperty("permissions").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Email_verification_required_reaches_the_client_with_its_pending_token_and_the_emailed_code_finishes_sign_in()
+    {
+        var user = NewUser();
+        app.WorkOS.EmailVerificationCodes[user.Id] = "123456";
+        using var response = await app.Client.PostAsJsonAsync("auth/token", new { code = app.WorkOS.IssueCode(user) });
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Forbidden, "authentication-pending");
+        Assert.Equal("email_verification_required", problem.GetProperty("code").GetString());
+        Assert.Equal(user.Email, problem.GetProperty("email").GetString());
+        var pending = problem.GetProperty("pendingAuthenticationToken").GetString();
+        Assert.StartsWith("pat_", pending);
+
+        // A wrong code is refused; the emailed one signs the user in.
+        await ExchangeAsync(new { pendingAuthenticationToken = pending, code = "000000" }, HttpStatusCode.Unauthorized);
+        await ExchangeAsync(new { pendingAuthenticationToken = pending }, HttpStatusCode.BadRequest);
+        var signIn = await ExchangeAsync(new { pendingAuthenticationToken = pending, code = "123456" });
+        Assert.Equal(user.Id, signIn.GetProperty("user").GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task Organization_selection_required_lists_the_organizations_and_the_choice_signs_in_to_it()
+    {
+        var user = NewUser();
+        app.WorkOS.OrganizationChoices[user.Id] = [("org_acme", "Acme"), ("org_globex", "Globex")];
+        using var response = await app.Client.PostAsJsonAsync("auth/token", new { code = app.WorkOS.IssueCode(user) });
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Forbidden, "authentication-pending");
+        Assert.Equal("organization_selection_required", problem.GetProperty("code").GetString());
+        Assert.Equal(["Acme", "Globex"], problem.GetProperty("organizations").EnumerateArray().Select(o => o.GetProperty("name").GetString()));
+        var signIn = await ExchangeAsync(new { pendingAuthenticationToken = problem.GetProperty("pendingAuthenticationToken").GetString(), organizationId = "org_globex" });
+        using var me = await MeAsync(signIn.GetProperty("accessToken").GetString()!);
+        Assert.Equal("org_globex", (await me.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("session").GetProperty("organizationId").GetString());
+    }
 }

@@ -20,6 +20,19 @@ public sealed class ValidationFailedException(IReadOnlyDictionary<string, string
 public sealed class UnauthorizedException(string message = "A valid bearer token is required.") : DomainException(message);
 
 /// <summary>The caller is known but may not do this.</summary>
+/// <summary>
+/// The identity provider needs one more step before it signs the user in (AuthKit's <c>email_verification_required</c>,
+/// <c>organization_selection_required</c>, …): the client finishes it with the pending token.
+/// </summary>
+public sealed class PendingAuthenticationException(string code, string message, string? pendingToken, string? email, IReadOnlyList<(string Id, string Name)> organizations)
+    : DomainException(message)
+{
+    public string Code { get; } = code;
+    public string? PendingAuthenticationToken { get; } = pendingToken;
+    public string? Email { get; } = email;
+    public IReadOnlyList<(string Id, string Name)> Organizations { get; } = organizations;
+}
+
 public sealed class ForbiddenException(string message = "You do not have access to this resource.") : DomainException(message);
 
 /// <summary>The thing does not exist for this user (also used for another user's things, so ids cannot be probed).</summary>

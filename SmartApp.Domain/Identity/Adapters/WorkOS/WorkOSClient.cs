@@ -91,6 +91,23 @@ public sealed partial class WorkOSClient(HttpClient http, IOptions<WorkOSOptions
         }
     }
 
+    public Task<ProviderSignIn> AuthenticatePendingAsync(string pendingToken, string? emailCode, string? organizationId, CancellationToken cancellationToken) =>
+        AuthenticateAsync(emailCode is not null
+            ? new Dictionary<string, string?>
+            {
+                ["grant_type"] = "urn:workos:oauth:grant-type:email-verification:code", ["code"] = emailCode, ["pending_authentication_token"] = pendingToken,
+            }
+            : new Dictionary<string, string?>
+            {
+                ["grant_type"] = "urn:workos:oauth:grant-type:organization-selection", ["organization_id"] = organizationId, ["pending_authentication_token"] = pendingToken,
+            }, cancellationToken);
+
+    /// <summary>AuthKit's authentication errors a client finishes with another step (the rest mean the credential is no good).</summary>
+    private static readonly HashSet<string> PendingCodes = new(StringComparer.Ordinal)
+    {
+        "email_verification_required", "organization_selection_required", "mfa_enrollment", "mfa_challenge", "sso_required",
+    };
+
     private async Task<ProviderSignIn> AuthenticateAsync(Dictionary<string, string?> grant, CancellationToken cancellationToken)
     {
         grant["client_id"] = options.Value.ClientId;
@@ -110,8 +127,10 @@ public sealed partial class WorkOSClient(HttpClient http, IOptions<WorkOSOptions
             if (response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden
                 or HttpStatusCode.NotFound or HttpStatusCode.UnprocessableEntity)
             {
-                var error = await ReadErrorCodeAsync(response, cancellationToken).ConfigureAwait(false);
-                LogRefused(logger, (int)response.StatusCode, error);
+                var error = await ReadErrorAsync(response, cancellationToken).ConfigureAwait(false);
+                LogRefused(logger, (int)response.StatusCode, error.Code);
+                if (PendingCodes.Contains(error.Code))
+                    throw new PendingAuthenticationException(error.Code, error.Message ?? "Sign-in needs one more step.", error.PendingToken, error.Email, error.Organizations);
                 throw new UnauthorizedException("The sign-in code or refresh token is invalid, expired or already used.");
             }
             if (!response.IsSuccessStatusCode)
@@ -124,19 +143,27 @@ public sealed partial class WorkOSClient(HttpClient http, IOptions<WorkOSOptions
         }
     }
 
-    private static async Task<string> ReadErrorCodeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>WorkOS's error body: <c>code</c> (or <c>error</c>), <c>message</c>, and for a pending sign-in its token, email and organizations.</summary>
+    private static async Task<AuthenticationError> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         try
         {
             var error = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken).ConfigureAwait(false);
-            return error.TryGetProperty("code", out var code) ? code.ToString()
-                : error.TryGetProperty("error", out var e) ? e.ToString() : "unknown";
+            string? Text(JsonElement e, string name) => e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+            var organizations = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("organizations", out var list) && list.ValueKind == JsonValueKind.Array
+                ? list.EnumerateArray().Where(o => Text(o, "id") is not null).Take(100).Select(o => (Text(o, "id")!, Text(o, "name") ?? "")).ToList()
+                : [];
+            var email = Text(error, "email") ?? (error.ValueKind == JsonValueKind.Object && error.TryGetProperty("user", out var user) ? Text(user, "email") : null);
+            return new AuthenticationError(Text(error, "code") ?? Text(error, "error") ?? "unknown", Text(error, "message") ?? Text(error, "error_description"),
+                Text(error, "pending_authentication_token"), email, organizations);
         }
         catch (JsonException)
         {
-            return "unreadable";
+            return new AuthenticationError("unreadable", null, null, null, []);
         }
     }
+
+    private sealed record AuthenticationError(string Code, string? Message, string? PendingToken, string? Email, IReadOnlyList<(string Id, string Name)> Organizations);
 
     private UpstreamUnavailableException Unavailable(string what, Exception? inner)
     {

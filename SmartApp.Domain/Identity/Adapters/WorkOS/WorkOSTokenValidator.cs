@@ -42,7 +42,31 @@ public sealed partial class WorkOSTokenValidator(
         // WorkOS access tokens carry no email; admin rights come from the user record's email where needed.
         var email = result.Claims.TryGetValue(JwtRegisteredClaimNames.Email, out var e) ? e as string : null;
         var sessionId = result.Claims.TryGetValue("sid", out var sid) ? sid as string : null;
-        return new CurrentUser(sub, email, null, auth.Value.IsAdmin(email)) { SessionId = sessionId, ExpiresAt = new DateTimeOffset(result.SecurityToken.ValidTo, TimeSpan.Zero) };
+        var jwt = (JsonWebToken)result.SecurityToken;
+        return new CurrentUser(sub, email, null, auth.Value.IsAdmin(email))
+        {
+            SessionId = sessionId,
+            ExpiresAt = new DateTimeOffset(result.SecurityToken.ValidTo, TimeSpan.Zero),
+            OrganizationId = Text(jwt, "org_id"),
+            Role = Text(jwt, "role"),
+            Roles = Texts(jwt, "roles"),
+            Permissions = Texts(jwt, "permissions"),
+            Impersonator = Impersonator(jwt),
+        };
+    }
+
+    private static string? Text(JsonWebToken jwt, string claim) =>
+        jwt.TryGetPayloadValue<string>(claim, out var value) && !string.IsNullOrWhiteSpace(value) ? value : null;
+
+    /// <summary>A list claim (<c>roles</c>, <c>permissions</c>): its strings, at most 200 of them.</summary>
+    private static IReadOnlyList<string> Texts(JsonWebToken jwt, string claim) =>
+        [.. jwt.Claims.Where(c => c.Type == claim && c.ValueType == System.Security.Claims.ClaimValueTypes.String && c.Value.Length > 0).Select(c => c.Value).Take(200)];
+
+    /// <summary>The impersonator: the <c>act</c> claim's <c>sub</c> (RFC 8693), which WorkOS sets to the admin's email.</summary>
+    private static string? Impersonator(JsonWebToken jwt)
+    {
+        if (!jwt.TryGetPayloadValue<System.Text.Json.JsonElement>("act", out var act) || act.ValueKind != System.Text.Json.JsonValueKind.Object) return null;
+        return act.TryGetProperty("sub", out var actor) && actor.ValueKind == System.Text.Json.JsonValueKind.String && actor.GetString() is { Length: > 0 } who ? who : null;
     }
 
     private static string? KeyIdOf(string token)
