@@ -75,34 +75,54 @@ public sealed class FakeStripe : IAsyncDisposable
     }
 
     /// <summary>Sets what Stripe says the subscription is now.</summary>
-    public JsonObject SetSubscription(string id, string customer, string status, string? userId, string price = ProPrice, bool cancelAtPeriodEnd = false, DateTimeOffset? periodEnd = null)
+    /// <param name="legacyShape">The shape of API versions before 2025-03-31: the period end at the top level, not on the items.</param>
+    public JsonObject SetSubscription(string id, string customer, string status, string? userId, string price = ProPrice, bool cancelAtPeriodEnd = false, DateTimeOffset? periodEnd = null,
+        DateTimeOffset? trialEnd = null, bool legacyShape = false)
     {
+        var end = (periodEnd ?? DateTimeOffset.UtcNow.AddDays(30)).ToUnixTimeSeconds();
+        var item = new JsonObject { ["id"] = "si_" + id, ["object"] = "subscription_item", ["price"] = new JsonObject { ["id"] = price, ["object"] = "price" } };
+        if (!legacyShape) item["current_period_end"] = end;
         var subscription = new JsonObject
         {
             ["id"] = id, ["object"] = "subscription", ["customer"] = customer, ["status"] = status, ["cancel_at_period_end"] = cancelAtPeriodEnd,
             ["metadata"] = userId is null ? new JsonObject() : new JsonObject { ["userId"] = userId },
-            ["items"] = new JsonObject
-            {
-                ["object"] = "list",
-                ["data"] = new JsonArray(new JsonObject
-                {
-                    ["id"] = "si_" + id, ["object"] = "subscription_item",
-                    ["current_period_end"] = (periodEnd ?? DateTimeOffset.UtcNow.AddDays(30)).ToUnixTimeSeconds(),
-                    ["price"] = new JsonObject { ["id"] = price, ["object"] = "price" },
-                }),
-            },
+            ["trial_end"] = trialEnd?.ToUnixTimeSeconds(),
+            ["items"] = new JsonObject { ["object"] = "list", ["data"] = new JsonArray(item) },
         };
+        if (legacyShape) subscription["current_period_end"] = end;
         _subscriptions[id] = subscription;
         return subscription;
     }
 
+    /// <summary>
+    /// An invoice as Stripe sends it in events: since API version 2025-03-31 its subscription is under
+    /// <c>parent.subscription_details</c>; with <paramref name="legacyShape"/> it is the top-level <c>subscription</c>.
+    /// </summary>
+    public static JsonObject Invoice(string subscriptionId, string customer, string status, bool legacyShape = false, string? invoiceId = null)
+    {
+        var id = invoiceId ?? "in_" + Guid.NewGuid().ToString("N")[..14];
+        var invoice = new JsonObject
+        {
+            ["id"] = id, ["object"] = "invoice", ["customer"] = customer, ["status"] = status, ["amount_due"] = 1900, ["currency"] = "usd",
+            ["hosted_invoice_url"] = $"https://invoice.stripe.test/i/{id}",
+        };
+        if (legacyShape) invoice["subscription"] = subscriptionId;
+        else invoice["parent"] = new JsonObject
+        {
+            ["type"] = "subscription_details",
+            ["subscription_details"] = new JsonObject { ["subscription"] = subscriptionId, ["metadata"] = new JsonObject() },
+        };
+        return invoice;
+    }
+
     /// <summary>An event as Stripe delivers it: its JSON body and its Stripe-Signature header.</summary>
-    public static (string Body, string Signature) Event(string type, JsonObject dataObject, string? eventId = null, DateTimeOffset? signedAt = null, string secret = WebhookSecret)
+    public static (string Body, string Signature) Event(string type, JsonObject dataObject, string? eventId = null, DateTimeOffset? signedAt = null, string secret = WebhookSecret,
+        DateTimeOffset? created = null)
     {
         var body = new JsonObject
         {
             ["id"] = eventId ?? "evt_" + Guid.NewGuid().ToString("N"), ["object"] = "event", ["api_version"] = "2026-10-28.endive",
-            ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(), ["livemode"] = false, ["pending_webhooks"] = 1,
+            ["created"] = (created ?? DateTimeOffset.UtcNow).ToUnixTimeSeconds(), ["livemode"] = false, ["pending_webhooks"] = 1,
             ["request"] = new JsonObject { ["id"] = null, ["idempotency_key"] = null }, ["type"] = type,
             ["data"] = new JsonObject { ["object"] = JsonNode.Parse(dataObject.ToJsonString()) },
         }.ToJsonString();

@@ -43,6 +43,9 @@ public sealed class BillingFunctions(BillingService billing)
         return new OkObjectResult(new
         {
             plan = state.Plan, status = state.Status, currentPeriodEnd = state.CurrentPeriodEnd, cancelAtPeriodEnd = state.CancelAtPeriodEnd,
+            trialEndsAt = state.TrialEndsAt,
+            actionRequired = state.ActionRequired is { } action ? new { invoiceId = action.InvoiceId, hostedInvoiceUrl = action.HostedInvoiceUrl, at = action.At } : null,
+            paymentFailedAt = state.PaymentFailedAt,
             entitlements,
             usage = new
             {

@@ -351,4 +351,99 @@ public sealed class BillingTests(DevHostFixture app)
         // A file that is only stored, never indexed, is still welcome.
         await FileTests.UploadAsync(user, [0x89, 0x50, 0x4E, 0x47, 1, 2, 3], "photo.png", "image/png");
     }
+
+    private async Task<JsonElement> DeliverAndReadAsync(HttpClient user, string type, JsonObject dataObject, DateTimeOffset? created = null)
+    {
+        using (var response = await DeliverAsync(FakeStripe.Event(type, dataObject, created: created)))
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{type}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        return await SubscriptionAsync(user);
+    }
+
+    /// <summary>A notice that is not there: left out of the answer, or null.</summary>
+    private static bool Absent(JsonElement state, string name) => !state.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null;
+
+    private static DateTimeOffset Seconds(DateTimeOffset at) => DateTimeOffset.FromUnixTimeSeconds(at.ToUnixTimeSeconds());
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // API versions before 2025-03-31: the period end at the top level, invoices naming their subscription at the top level
+    public async Task A_trial_that_ends_pauses_resumes_and_needs_authentication_shows_the_user_each_notice(bool legacyShape)
+    {
+        var (user, userId, subscriptionId, customer) = await SubscriberAsync();
+        var trialEnd = Seconds(DateTimeOffset.UtcNow.AddDays(3));
+
+        var trialing = app.Stripe.SetSubscription(subscriptionId, customer, "trialing", userId, periodEnd: trialEnd, trialEnd: trialEnd, legacyShape: legacyShape);
+        var state = await DeliverAndReadAsync(user, "customer.subscription.created", trialing);
+        Assert.Equal(("pro", "trialing"), (state.GetProperty("plan").GetString(), state.GetProperty("status").GetString()));
+        Assert.Equal(trialEnd, state.GetProperty("currentPeriodEnd").GetDateTimeOffset()); // never 1970-01-01, whichever shape
+        state = await DeliverAndReadAsync(user, "customer.subscription.trial_will_end", trialing);
+        Assert.Equal(trialEnd, state.GetProperty("trialEndsAt").GetDateTimeOffset());
+
+        // The trial ended without a payment method: Stripe pauses the subscription, and the plan's limits go with it.
+        var paused = app.Stripe.SetSubscription(subscriptionId, customer, "paused", userId, periodEnd: trialEnd, legacyShape: legacyShape);
+        state = await DeliverAndReadAsync(user, "customer.subscription.paused", paused);
+        Assert.Equal(("free", "paused"), (state.GetProperty("plan").GetString(), state.GetProperty("status").GetString()));
+        Assert.True(Absent(state, "trialEndsAt"), state.ToString());
+        Assert.Equal("free", (await user.GetFromJsonAsync<JsonElement>("me")).GetProperty("plan").GetString());
+
+        var periodEnd = Seconds(DateTimeOffset.UtcNow.AddDays(30));
+        var active = app.Stripe.SetSubscription(subscriptionId, customer, "active", userId, periodEnd: periodEnd, legacyShape: legacyShape);
+        state = await DeliverAndReadAsync(user, "customer.subscription.resumed", active);
+        Assert.Equal(("pro", "active"), (state.GetProperty("plan").GetString(), state.GetProperty("status").GetString()));
+        Assert.Equal(periodEnd, state.GetProperty("currentPeriodEnd").GetDateTimeOffset());
+
+        // The renewal needs the customer's authentication (3-D Secure): the user is sent to the hosted invoice.
+        var invoice = FakeStripe.Invoice(subscriptionId, customer, "open", legacyShape);
+        var actionAt = DateTimeOffset.UtcNow.AddSeconds(-30);
+        state = await DeliverAndReadAsync(user, "invoice.payment_action_required", invoice, created: actionAt);
+        var action = state.GetProperty("actionRequired");
+        Assert.Equal((string?)invoice["id"], action.GetProperty("invoiceId").GetString());
+        Assert.Equal((string?)invoice["hosted_invoice_url"], action.GetProperty("hostedInvoiceUrl").GetString());
+        state = await DeliverAndReadAsync(user, "invoice.payment_failed", invoice, created: actionAt.AddSeconds(1));
+        Assert.Equal(Seconds(actionAt.AddSeconds(1)), state.GetProperty("paymentFailedAt").GetDateTimeOffset());
+        Assert.Equal("pro", state.GetProperty("plan").GetString());
+
+        invoice["status"] = "paid";
+        state = await DeliverAndReadAsync(user, "invoice.paid", invoice);
+        Assert.True(Absent(state, "actionRequired"), state.ToString());
+        Assert.True(Absent(state, "paymentFailedAt"), state.ToString());
+        Assert.Equal(("pro", "active"), (state.GetProperty("plan").GetString(), state.GetProperty("status").GetString()));
+
+        // Stripe does not deliver in order: a notice older than the payment does not come back.
+        invoice["status"] = "open";
+        state = await DeliverAndReadAsync(user, "invoice.payment_action_required", invoice, created: actionAt.AddSeconds(-5));
+        Assert.True(Absent(state, "actionRequired"), state.ToString());
+    }
+
+    [Fact]
+    public async Task A_redelivered_event_newer_than_the_stored_state_reads_stripe_again()
+    {
+        var (user, userId, subscriptionId, customer) = await SubscriberAsync();
+        // Stripe's clock runs ahead of ours, so the event is newer than the state it produced.
+        var delivery = FakeStripe.Event("customer.subscription.updated", app.Stripe.SetSubscription(subscriptionId, customer, "active", userId), created: DateTimeOffset.UtcNow.AddMinutes(5));
+        using (await DeliverAsync(delivery)) { }
+        Assert.Equal("pro", (await SubscriptionAsync(user)).GetProperty("plan").GetString());
+
+        app.Stripe.SetSubscription(subscriptionId, customer, "canceled", userId); // changed at Stripe; its own event is still on the way
+        using var again = await DeliverAsync(delivery);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.True((await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("alreadyApplied").GetBoolean());
+        Assert.Equal(("free", "canceled"), ((await SubscriptionAsync(user)).GetProperty("plan").GetString(), (await SubscriptionAsync(user)).GetProperty("status").GetString()));
+    }
+
+    [Fact]
+    public async Task A_deleted_customer_leaves_the_user_on_the_free_plan_and_a_dispute_changes_nothing()
+    {
+        var (user, userId, subscriptionId, customer) = await SubscriberAsync();
+        await DeliverAndReadAsync(user, "customer.subscription.created", app.Stripe.SetSubscription(subscriptionId, customer, "active", userId));
+        var state = await DeliverAndReadAsync(user, "charge.dispute.created", new JsonObject
+        {
+            ["id"] = "du_" + Guid.NewGuid().ToString("N")[..14], ["object"] = "dispute", ["charge"] = "ch_1", ["amount"] = 1900, ["currency"] = "usd", ["reason"] = "fraudulent", ["status"] = "needs_response",
+        });
+        Assert.Equal("pro", state.GetProperty("plan").GetString());
+
+        state = await DeliverAndReadAsync(user, "customer.deleted", new JsonObject { ["id"] = customer, ["object"] = "customer", ["deleted"] = true, ["metadata"] = new JsonObject() });
+        Assert.Equal(("free", "canceled"), (state.GetProperty("plan").GetString(), state.GetProperty("status").GetString()));
+        Assert.Equal("free", (await user.GetFromJsonAsync<JsonElement>("me")).GetProperty("plan").GetString());
+    }
 }

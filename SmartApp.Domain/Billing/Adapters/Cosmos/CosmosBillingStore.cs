@@ -18,6 +18,7 @@ public sealed class CosmosBillingStore(CosmosStore store, TimeProvider clock) : 
         {
             StripeCustomerId = document.StripeCustomerId, StripeSubscriptionId = document.StripeSubscriptionId,
             CurrentPeriodEnd = document.CurrentPeriodEnd, CancelAtPeriodEnd = document.CancelAtPeriodEnd, UpdatedAt = document.UpdatedAt,
+            TrialEndsAt = document.TrialEndsAt, ActionRequired = document.ActionRequired, PaymentFailedAt = document.PaymentFailedAt, LastPaidAt = document.LastPaidAt,
         };
     }
 
@@ -25,7 +26,10 @@ public sealed class CosmosBillingStore(CosmosStore store, TimeProvider clock) : 
     {
         var container = await store.GetContainerAsync(CosmosContainers.Users, cancellationToken).ConfigureAwait(false);
         var document = new SubscriptionDocument(SubscriptionId, state.UserId, "subscription", state.Plan, state.Status, state.StripeCustomerId, state.StripeSubscriptionId,
-            state.CurrentPeriodEnd, state.CancelAtPeriodEnd, state.UpdatedAt);
+            state.CurrentPeriodEnd, state.CancelAtPeriodEnd, state.UpdatedAt)
+        {
+            TrialEndsAt = state.TrialEndsAt, ActionRequired = state.ActionRequired, PaymentFailedAt = state.PaymentFailedAt, LastPaidAt = state.LastPaidAt,
+        };
         await container.UpsertItemAsync(document, new PartitionKey(state.UserId), new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -61,7 +65,13 @@ public sealed class CosmosBillingStore(CosmosStore store, TimeProvider clock) : 
     }
 
     private sealed record SubscriptionDocument(string Id, string UserId, string Type, string Plan, string Status, string? StripeCustomerId, string? StripeSubscriptionId,
-        DateTimeOffset? CurrentPeriodEnd, bool CancelAtPeriodEnd, DateTimeOffset UpdatedAt);
+        DateTimeOffset? CurrentPeriodEnd, bool CancelAtPeriodEnd, DateTimeOffset UpdatedAt)
+    {
+        public DateTimeOffset? TrialEndsAt { get; init; }
+        public PaymentAction? ActionRequired { get; init; }
+        public DateTimeOffset? PaymentFailedAt { get; init; }
+        public DateTimeOffset? LastPaidAt { get; init; }
+    }
 
     private sealed record AppliedEvent(string Id, string Type, DateTimeOffset AppliedAt);
 }

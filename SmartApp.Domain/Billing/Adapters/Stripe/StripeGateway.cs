@@ -52,20 +52,54 @@ public sealed class StripeGateway : IStripeGateway
         {
             global::Stripe.Checkout.Session session => new BillingEvent(stripeEvent.Id, stripeEvent.Type, session.SubscriptionId, session.CustomerId, session.ClientReferenceId),
             Subscription subscription => new BillingEvent(stripeEvent.Id, stripeEvent.Type, subscription.Id, subscription.CustomerId, subscription.Metadata?.GetValueOrDefault("userId")),
-            Invoice invoice => new BillingEvent(stripeEvent.Id, stripeEvent.Type, invoice.Parent?.SubscriptionDetails?.SubscriptionId, invoice.CustomerId, null),
+            // Invoices name their subscription under parent.subscription_details since API version 2025-03-31, at the top level before.
+            Invoice invoice => new BillingEvent(stripeEvent.Id, stripeEvent.Type,
+                invoice.Parent?.SubscriptionDetails?.SubscriptionId ?? LegacyInvoiceSubscription(body), invoice.CustomerId, invoice.Parent?.SubscriptionDetails?.Metadata?.GetValueOrDefault("userId"))
+            {
+                InvoiceId = invoice.Id, HostedInvoiceUrl = invoice.HostedInvoiceUrl,
+            },
+            Customer customer => new BillingEvent(stripeEvent.Id, stripeEvent.Type, null, customer.Id, customer.Metadata?.GetValueOrDefault("userId")),
+            global::Stripe.Entitlements.ActiveEntitlementSummary summary => new BillingEvent(stripeEvent.Id, stripeEvent.Type, null, summary.Customer, null),
             _ => new BillingEvent(stripeEvent.Id, stripeEvent.Type, null, null, null),
         };
         return billingEvent with { Created = created };
+    }
+
+    /// <summary><c>data.object.subscription</c> of an invoice in the shape of API versions before 2025-03-31 (an id, or the expanded object).</summary>
+    private static string? LegacyInvoiceSubscription(string body)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(body);
+        if (!document.RootElement.TryGetProperty("data", out var data) || !data.TryGetProperty("object", out var invoice)
+            || !invoice.TryGetProperty("subscription", out var subscription)) return null;
+        return subscription.ValueKind switch
+        {
+            System.Text.Json.JsonValueKind.String => subscription.GetString(),
+            System.Text.Json.JsonValueKind.Object when subscription.TryGetProperty("id", out var id) && id.ValueKind == System.Text.Json.JsonValueKind.String => id.GetString(),
+            _ => null,
+        };
     }
 
     public async Task<StripeSubscription> GetSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken)
     {
         var subscription = await CallAsync(() => new SubscriptionService(_client).GetAsync(subscriptionId, cancellationToken: cancellationToken)).ConfigureAwait(false);
         var item = subscription.Items?.Data?.FirstOrDefault();
-        return new StripeSubscription(subscription.Id, subscription.CustomerId, subscription.Status, item?.Price?.Id,
-            item is null || item.CurrentPeriodEnd == default ? null : new DateTimeOffset(DateTime.SpecifyKind(item.CurrentPeriodEnd, DateTimeKind.Utc)),
-            subscription.CancelAtPeriodEnd, subscription.Metadata?.GetValueOrDefault("userId"));
+        // The period end is on the items since API version 2025-03-31 and at the top level before; never the Unix epoch.
+        var periodEnd = Time(item?.CurrentPeriodEnd) ?? Time(TopLevelPeriodEnd(subscription));
+        return new StripeSubscription(subscription.Id, subscription.CustomerId, subscription.Status, item?.Price?.Id, periodEnd,
+            subscription.CancelAtPeriodEnd, subscription.Metadata?.GetValueOrDefault("userId"))
+        {
+            TrialEnd = Time(subscription.TrialEnd),
+        };
     }
+
+    private static long? TopLevelPeriodEnd(Subscription subscription) =>
+        subscription.RawJsonElement is { ValueKind: System.Text.Json.JsonValueKind.Object } raw && raw.TryGetProperty("current_period_end", out var end) && end.TryGetInt64(out var seconds)
+            ? seconds : null;
+
+    private static DateTimeOffset? Time(DateTime? at) =>
+        at is { } value && value > DateTime.UnixEpoch ? new DateTimeOffset(DateTime.SpecifyKind(value, DateTimeKind.Utc)) : null;
+
+    private static DateTimeOffset? Time(long? unixSeconds) => unixSeconds is > 0 ? DateTimeOffset.FromUnixTimeSeconds(unixSeconds.Value) : null;
 
     public async Task<Uri> CreateCheckoutAsync(string userId, string? email, string? customerId, string priceId, string successUrl, string cancelUrl, CancellationToken cancellationToken)
     {
