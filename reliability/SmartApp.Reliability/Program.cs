@@ -40,6 +40,8 @@ await using var host = await DevHostProcess.StartAsync(devHost, ["--emulators", 
     ["Billing__StripeSecretKey"] = FakeStripe.SecretKey,
     ["Billing__StripeWebhookSecret"] = FakeStripe.WebhookSecret,
     ["Billing__RequestsPerMinute"] = "100000",
+    // Events the webhook never receives are recovered from Stripe's events list, under the same faults.
+    ["Billing__EventRecoverySchedule"] = "*/2 * * * * *",
     // Plans large enough that quotas never stand in for faults here (they have their own tests).
     ["Billing__Plans__free__Entitlements__MessagesPerDay"] = Plenty,
     ["Billing__Plans__free__Entitlements__TokensPerMonth"] = Plenty,
@@ -58,6 +60,7 @@ await using var host = await DevHostProcess.StartAsync(devHost, ["--emulators", 
     ["Data__Provider"] = "Raindrop",
     ["Raindrop__BaseUrl"] = raindrop.BaseUrl,
     ["Raindrop__ApiKey"] = FakeRaindrop.ApiKey,
+    ["Raindrop__Version"] = "01jtryx2f2f61ryk06vd8mr91p", // required with a key; the fake refuses locations without one
     ["Raindrop__MirrorSchedule"] = "* * * * * *",
     ["Raindrop__MirrorMaxBackoff"] = "00:00:05",
     ["Raindrop__ReadTimeout"] = "00:00:02",
@@ -97,6 +100,9 @@ model.Failure = FakeModelFailure.None;
 raindrop.Fault = FakeRaindropFault.None;
 Log($"load done: {outcomes.Requests} requests; verifying acknowledged writes");
 
+// Events published at Stripe but never delivered: the recovery timer must have looked at the events list since the load ended.
+var listReads = stripe.EventListReads;
+for (var waited = 0; stripe.EventListReads < listReads + 3 && waited < 600; waited++) await Task.Delay(100);
 var verifiers = simulated.Select(s => new Verifier(s.User, s.Api, Log)).ToList();
 var unfinished = new List<string>();
 try
