@@ -56,6 +56,7 @@ public sealed class FakeStripe : IAsyncDisposable
                     ? Results.Content(subscription.ToJsonString(), "application/json")
                     : Results.Json(new { error = new { type = "invalid_request_error", code = "resource_missing", message = $"No such subscription: '{id}'" } }, statusCode: 404);
             });
+            routes.MapGet("/v1/events", (HttpRequest request) => fake.ListEvents(request));
             routes.MapPost("/v1/checkout/sessions", async (HttpRequest request) =>
             {
                 var form = (await request.ReadFormAsync()).ToDictionary(f => f.Key, f => f.Value.ToString());
@@ -113,6 +114,50 @@ public sealed class FakeStripe : IAsyncDisposable
             ["subscription_details"] = new JsonObject { ["subscription"] = subscriptionId, ["metadata"] = new JsonObject() },
         };
         return invoice;
+    }
+
+    private readonly List<JsonObject> _events = [];
+
+    /// <summary>Times <c>GET /v1/events</c> was called.</summary>
+    public int EventListReads => Volatile.Read(ref _eventListReads);
+
+    private int _eventListReads;
+
+    /// <summary>
+    /// Creates an event at Stripe: it is in the events list from now on (<c>GET /v1/events</c>), and its delivery (body and
+    /// signature) is returned for the test to send, or not, as Stripe does when the endpoint is up, or down.
+    /// </summary>
+    public (string Body, string Signature) Publish(string type, JsonObject dataObject, DateTimeOffset? created = null)
+    {
+        var delivery = Event(type, dataObject, created: created);
+        lock (_events) _events.Add(JsonNode.Parse(delivery.Body)!.AsObject());
+        return delivery;
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex TypesParameter = new(@"^types\[\d+\]$");
+
+    /// <summary>Stripe's events list: newest first, <c>created[gte]</c>, <c>types[]</c>, <c>limit</c> (1-100) and <c>starting_after</c>; other parameters are refused.</summary>
+    private IResult ListEvents(HttpRequest request)
+    {
+        Interlocked.Increment(ref _eventListReads);
+        var query = request.Query;
+        foreach (var (name, _) in query)
+            if (name is not ("created[gte]" or "limit" or "starting_after") && !TypesParameter.IsMatch(name))
+                return Results.Json(new { error = new { type = "invalid_request_error", code = "parameter_unknown", param = name, message = $"Received unknown parameter: {name}" } }, statusCode: 400);
+        var limit = query.TryGetValue("limit", out var l) && int.TryParse(l, out var n) ? n : 10;
+        if (limit is < 1 or > 100) return Results.Json(new { error = new { type = "invalid_request_error", param = "limit", message = "Invalid integer" } }, statusCode: 400);
+        var since = query.TryGetValue("created[gte]", out var g) && long.TryParse(g, out var seconds) ? seconds : 0;
+        var types = query.Where(q => TypesParameter.IsMatch(q.Key)).Select(q => q.Value.ToString()).ToHashSet();
+        List<JsonObject> matching;
+        lock (_events)
+            matching = [.. _events.Where(e => (long)e["created"]! >= since && (types.Count == 0 || types.Contains((string)e["type"]!))).Reverse()];
+        if (query.TryGetValue("starting_after", out var after))
+            matching = [.. matching.SkipWhile(e => (string?)e["id"] != after.ToString()).Skip(1)];
+        var page = matching.Take(limit).Select(e => (JsonNode)e.DeepClone()).ToArray();
+        return Results.Content(new JsonObject
+        {
+            ["object"] = "list", ["url"] = "/v1/events", ["has_more"] = matching.Count > limit, ["data"] = new JsonArray(page),
+        }.ToJsonString(), "application/json");
     }
 
     /// <summary>An event as Stripe delivers it: its JSON body and its Stripe-Signature header.</summary>

@@ -66,6 +66,17 @@ public sealed class BillingOptions : IValidatableObject
     [Required, Url]
     public string DefaultReturnUrl { get; set; } = "http://localhost:3000/billing";
 
+    /// <summary>
+    /// When events missed while the webhook was down are looked for in Stripe's events list: the <c>RecoverStripeEvents</c>
+    /// timer's six-field NCRONTAB schedule (the host reads it as <c>%Billing:EventRecoverySchedule%</c>; every 10 minutes by default).
+    /// </summary>
+    [Required, RegularExpression(@"^\S+( \S+){5}$", ErrorMessage = "Billing:EventRecoverySchedule is a six-field NCRONTAB expression (seconds first).")]
+    public string EventRecoverySchedule { get; set; } = "0 */10 * * * *";
+
+    /// <summary>How far back the first look goes (Stripe keeps events for 30 days); later looks start where the last one ended.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
+    public TimeSpan EventRecoveryWindow { get; set; } = TimeSpan.FromDays(3);
+
     /// <summary>Requests a user may make per minute on one instance (a token bucket; bursts up to this many).</summary>
     [Range(1, 1_000_000)]
     public int RequestsPerMinute { get; set; } = 600;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using SmartApp.Domain.Chat;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Common.Quotas;
+using SmartApp.Domain.Common.Storage;
 using SmartApp.Domain.Common.Telemetry;
 using SmartApp.Domain.Data;
 using SmartApp.Domain.Files;
@@ -17,7 +18,7 @@ namespace SmartApp.Domain.Billing;
 /// enforces (chat messages a day, model tokens a month, files, bytes, memories and data records kept).
 /// </summary>
 public sealed partial class BillingService(
-    IStripeGateway stripe, IBillingStore store, IUserRepository users, IUsageStore usage, IFileStore files, IMemoryStore memories, IRecordStore records, IMemoryCache cache,
+    IStripeGateway stripe, IBillingStore store, ProviderCheckpoints checkpoints, IUserRepository users, IUsageStore usage, IFileStore files, IMemoryStore memories, IRecordStore records, IMemoryCache cache,
     AllowedOrigins origins, IOptions<BillingOptions> options, TimeProvider clock, ILogger<BillingService> logger) : IQuotaGate
 {
     /// <summary>
@@ -152,6 +153,41 @@ public sealed partial class BillingService(
     }
 
     /// <summary>
+    /// Events Stripe could not deliver (the endpoint was down, or gave up retrying) are still in its events list:
+    /// every one of the handled types since the last look that was never applied is applied now, oldest first.
+    /// The next look starts a little before the newest event seen, as events can appear in the list late.
+    /// </summary>
+    public async Task<int> RecoverMissedEventsAsync(CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(options.Value.StripeSecretKey)) return 0;
+        var now = clock.GetUtcNow();
+        var since = await checkpoints.GetAsync(CheckpointReader, cancellationToken).ConfigureAwait(false) is { } saved
+            ? DateTimeOffset.Parse(saved, System.Globalization.CultureInfo.InvariantCulture)
+            : now - options.Value.EventRecoveryWindow;
+        var events = await stripe.ListEventsAsync(since, SubscriptionEvents.Concat(AccountEvents), cancellationToken).ConfigureAwait(false);
+        var recovered = 0;
+        foreach (var missed in events)
+        {
+            if (await store.IsAppliedAsync(missed.Id, cancellationToken).ConfigureAwait(false)) continue;
+            if (!(await ApplyAsync(missed, cancellationToken).ConfigureAwait(false)).AlreadyApplied) recovered++;
+        }
+        // Never backwards: a quiet stretch keeps the start where it was.
+        var newest = events.Select(e => e.Created).Max() ?? since;
+        var next = Min(newest, now) - RecoveryOverlap;
+        if (next > since || events.Count == 0)
+            await checkpoints.SaveAsync(CheckpointReader, (next > since ? next : since).ToString("O"), cancellationToken).ConfigureAwait(false);
+        if (recovered > 0) LogRecovered(logger, recovered, events.Count);
+        return recovered;
+    }
+
+    private const string CheckpointReader = "stripe-events";
+
+    /// <summary>How far before the newest event seen the next look starts (events are listed within seconds, not always at once).</summary>
+    private static readonly TimeSpan RecoveryOverlap = TimeSpan.FromMinutes(5);
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    /// <summary>
     /// What the user must be told, carried over from the stored state and changed by this event: a payment that needs them
     /// (its hosted invoice), a failed payment; a paid invoice clears both. A notice from an event older than the last
     /// payment does not come back (Stripe does not deliver in order).
@@ -281,6 +317,9 @@ public sealed partial class BillingService(
 
     [LoggerMessage(EventId = 7001, Level = LogLevel.Information, Message = "Applied Stripe event {EventId} ({Type}): plan {Plan}, status {Status}")]
     private static partial void LogApplied(ILogger logger, string eventId, string type, string plan, string status);
+
+    [LoggerMessage(EventId = 7004, Level = LogLevel.Warning, Message = "Applied {Recovered} Stripe events the webhook never received (of {Listed} listed)")]
+    private static partial void LogRecovered(ILogger logger, int recovered, int listed);
 
     [LoggerMessage(EventId = 7003, Level = LogLevel.Warning, Message = "Stripe event {EventId}: a charge of user {UserId} is disputed; answer it in Stripe's dashboard")]
     private static partial void LogDispute(ILogger logger, string eventId, string userId);

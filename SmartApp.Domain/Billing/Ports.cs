@@ -8,6 +8,9 @@ public interface IStripeGateway
 
     Task<StripeSubscription> GetSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken);
 
+    /// <summary>The events of <paramref name="types"/> Stripe created at or after <paramref name="since"/>, oldest first (its events list, every page).</summary>
+    Task<IReadOnlyList<BillingEvent>> ListEventsAsync(DateTimeOffset since, IEnumerable<string> types, CancellationToken cancellationToken);
+
     Task<Uri> CreateCheckoutAsync(string userId, string? email, string? customerId, string priceId, string successUrl, string cancelUrl, CancellationToken cancellationToken);
 
     Task<Uri> CreatePortalAsync(string customerId, string returnUrl, CancellationToken cancellationToken);

@@ -446,4 +446,22 @@ public sealed class BillingTests(DevHostFixture app)
         Assert.Equal(("free", "canceled"), (state.GetProperty("plan").GetString(), state.GetProperty("status").GetString()));
         Assert.Equal("free", (await user.GetFromJsonAsync<JsonElement>("me")).GetProperty("plan").GetString());
     }
+
+    [Fact]
+    public async Task Events_the_webhook_never_received_are_recovered_from_stripes_events_list()
+    {
+        var (user, userId, subscriptionId, customer) = await SubscriberAsync();
+        // The endpoint was down: Stripe created the events, and delivered none of them.
+        app.Stripe.Publish("customer.subscription.created", app.Stripe.SetSubscription(subscriptionId, customer, "trialing", userId, trialEnd: DateTimeOffset.UtcNow.AddDays(7)));
+        var invoice = FakeStripe.Invoice(subscriptionId, customer, "open");
+        var missed = app.Stripe.Publish("invoice.payment_action_required", invoice);
+        await Eventually.UntilAsync(async () => !Absent(await SubscriptionAsync(user), "actionRequired"), "the missed events are applied");
+        var state = await SubscriptionAsync(user);
+        Assert.Equal(("pro", "trialing"), (state.GetProperty("plan").GetString(), state.GetProperty("status").GetString()));
+        Assert.Equal((string?)invoice["id"], state.GetProperty("actionRequired").GetProperty("invoiceId").GetString());
+
+        // Delivered late after all, the event is known as applied.
+        using var late = await DeliverAsync(missed);
+        Assert.True((await late.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("alreadyApplied").GetBoolean());
+    }
 }

@@ -84,6 +84,7 @@ public class DevHostFixture : IAsyncLifetime
             ["Billing__StripeApiBase"] = Stripe.BaseUrl,
             ["Billing__StripeSecretKey"] = FakeStripe.SecretKey,
             ["Billing__StripeWebhookSecret"] = FakeStripe.WebhookSecret,
+            ["Billing__EventRecoverySchedule"] = "*/2 * * * * *",
             ["Billing__Plans__free__Entitlements__MessagesPerDay"] = FreeMessagesPerDay.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Billing__Plans__free__Entitlements__Files"] = FreeFiles.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Billing__Plans__free__Entitlements__Memories"] = FreeMemories.ToString(System.Globalization.CultureInfo.InvariantCulture),

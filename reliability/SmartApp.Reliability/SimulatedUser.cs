@@ -36,6 +36,9 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
     /// <summary>Acknowledged event bodies (Stripe signs each delivery attempt afresh, so only the body is kept).</summary>
     public List<string> Webhooks { get; } = [];
 
+    /// <summary>Events created at Stripe that were never delivered to the webhook.</summary>
+    public List<string> MissedWebhooks { get; } = [];
+
     private int _n;
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -158,6 +161,12 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
     private async Task WebhookAsync(int n, CancellationToken cancellationToken)
     {
         var subscription = stripe.SetSubscription($"sub_{Marker}", $"cus_{Marker}", n % 2 == 0 ? "active" : "trialing", userId);
+        if (n % 3 == 0)
+        {
+            // Created at Stripe, never delivered (the endpoint was down for it): the app must find it in Stripe's events list.
+            MissedWebhooks.Add(stripe.Publish("customer.subscription.updated", subscription).Body);
+            return;
+        }
         var (body, _) = FakeStripe.Event("customer.subscription.updated", subscription);
         var answer = Check(await api.DeliverWebhookAsync("billing.webhook", body, cancellationToken));
         if (answer is { Ok: true }) Webhooks.Add(body);

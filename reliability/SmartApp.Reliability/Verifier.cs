@@ -108,6 +108,13 @@ public sealed class Verifier(SimulatedUser user, Api api, Action<string> log)
             if (answer is not { Ok: true }) Lost.Add($"user {user.Index} webhook could not be delivered again: {answer?.Status}");
             else if (!answer.Body.GetProperty("alreadyApplied").GetBoolean()) Lost.Add($"user {user.Index} webhook {answer.Body.GetProperty("eventId")}: acknowledged, but not recorded as applied");
         }
+        foreach (var body in user.MissedWebhooks)
+        {
+            var answer = await UntilAcceptedAsync("verify.webhook", "billing/webhook", () => api.DeliverWebhookAsync("verify.webhook", body, cancellationToken), cancellationToken);
+            Verified++;
+            if (answer is { Ok: true } && !answer.Body.GetProperty("alreadyApplied").GetBoolean())
+                Lost.Add($"user {user.Index} event {answer.Body.GetProperty("eventId")}: never delivered, and not recovered from Stripe's events list");
+        }
     }
 
     /// <summary>The next page's cursor; a cursor that comes back again would page forever, so it ends the listing and is reported.</summary>

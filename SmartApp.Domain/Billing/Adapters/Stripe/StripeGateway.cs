@@ -47,6 +47,23 @@ public sealed class StripeGateway : IStripeGateway
         if (string.IsNullOrEmpty(stripeEvent.Id) || string.IsNullOrEmpty(stripeEvent.Type))
             throw new ValidationFailedException("body", "The body is not a Stripe event.");
 
+        return ToBillingEvent(stripeEvent, body);
+    }
+
+    public async Task<IReadOnlyList<BillingEvent>> ListEventsAsync(DateTimeOffset since, IEnumerable<string> types, CancellationToken cancellationToken) =>
+        await CallAsync(async () =>
+        {
+            var options = new EventListOptions { Created = new DateRangeOptions { GreaterThanOrEqual = since.UtcDateTime }, Types = [.. types], Limit = 100 };
+            var events = new List<BillingEvent>();
+            await foreach (var stripeEvent in new EventService(_client).ListAutoPagingAsync(options, cancellationToken: cancellationToken).ConfigureAwait(false))
+                events.Add(ToBillingEvent(stripeEvent, stripeEvent.RawJsonElement?.GetRawText() ?? "{}"));
+            events.Reverse(); // Stripe lists newest first
+            return (IReadOnlyList<BillingEvent>)events;
+        }).ConfigureAwait(false);
+
+    /// <summary>What an event points at, from its typed object (and its raw JSON, for fields older API versions put elsewhere).</summary>
+    private static BillingEvent ToBillingEvent(Event stripeEvent, string json)
+    {
         var created = stripeEvent.Created == default ? (DateTimeOffset?)null : new DateTimeOffset(DateTime.SpecifyKind(stripeEvent.Created, DateTimeKind.Utc));
         var billingEvent = stripeEvent.Data?.Object switch
         {
@@ -54,7 +71,7 @@ public sealed class StripeGateway : IStripeGateway
             Subscription subscription => new BillingEvent(stripeEvent.Id, stripeEvent.Type, subscription.Id, subscription.CustomerId, subscription.Metadata?.GetValueOrDefault("userId")),
             // Invoices name their subscription under parent.subscription_details since API version 2025-03-31, at the top level before.
             Invoice invoice => new BillingEvent(stripeEvent.Id, stripeEvent.Type,
-                invoice.Parent?.SubscriptionDetails?.SubscriptionId ?? LegacyInvoiceSubscription(body), invoice.CustomerId, invoice.Parent?.SubscriptionDetails?.Metadata?.GetValueOrDefault("userId"))
+                invoice.Parent?.SubscriptionDetails?.SubscriptionId ?? LegacyInvoiceSubscription(json), invoice.CustomerId, invoice.Parent?.SubscriptionDetails?.Metadata?.GetValueOrDefault("userId"))
             {
                 InvoiceId = invoice.Id, HostedInvoiceUrl = invoice.HostedInvoiceUrl,
             },

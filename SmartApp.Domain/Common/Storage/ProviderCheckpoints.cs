@@ -1,0 +1,28 @@
+using Microsoft.Azure.Cosmos;
+
+namespace SmartApp.Domain.Common.Storage;
+
+/// <summary>
+/// Where a job that reads a provider's event list got to (Stripe's events, WorkOS's events): one small item per
+/// reader in container <c>webhook-events</c> (partition <c>/id</c>), beside the record of the events applied.
+/// </summary>
+public sealed class ProviderCheckpoints(CosmosStore store)
+{
+    public async Task<string?> GetAsync(string reader, CancellationToken cancellationToken)
+    {
+        var container = await store.GetContainerAsync(CosmosContainers.WebhookEvents, cancellationToken).ConfigureAwait(false);
+        var id = Id(reader);
+        return (await container.ReadOrNullAsync<Checkpoint>(id, id, cancellationToken).ConfigureAwait(false))?.Resource.Position;
+    }
+
+    public async Task SaveAsync(string reader, string position, CancellationToken cancellationToken)
+    {
+        var container = await store.GetContainerAsync(CosmosContainers.WebhookEvents, cancellationToken).ConfigureAwait(false);
+        await container.UpsertItemAsync(new Checkpoint(Id(reader), position), new PartitionKey(Id(reader)),
+            new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string Id(string reader) => "checkpoint:" + reader;
+
+    private sealed record Checkpoint(string Id, string Position);
+}
