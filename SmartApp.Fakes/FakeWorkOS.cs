@@ -44,6 +44,7 @@ public sealed class FakeWorkOS : IAsyncDisposable
         {
             routes.MapGet("/sso/jwks/{clientId}", (string clientId) => fake.Jwks(clientId));
             routes.MapPost("/user_management/authenticate", (HttpRequest request) => fake.AuthenticateAsync(request));
+            routes.MapGet("/events", (HttpRequest request) => fake.ListEvents(request));
             routes.MapGet("/user_management/authorize", (HttpRequest request) => fake.Authorize(request));
             routes.MapPost("/user_management/sessions/revoke", (HttpRequest request) => fake.RevokeAsync(request));
         });
@@ -179,6 +180,48 @@ public sealed class FakeWorkOS : IAsyncDisposable
         "client_id", "client_secret", "grant_type", "code", "code_verifier", "refresh_token", "pending_authentication_token", "organization_id",
         "ip_address", "user_agent", "session",
     ];
+
+    private readonly List<Dictionary<string, object?>> _events = [];
+
+    /// <summary>A user changed or deleted in WorkOS's dashboard: the event is in <c>GET /events</c> from now on.</summary>
+    public void PublishUserEvent(string type, FakeWorkOSUser user)
+    {
+        lock (_events)
+            _events.Add(new Dictionary<string, object?>
+            {
+                ["object"] = "event", ["id"] = $"event_{_events.Count + 1:D8}{Guid.NewGuid():N}"[..32], ["event"] = type,
+                ["data"] = new Dictionary<string, object?>
+                {
+                    ["object"] = "user", ["id"] = user.Id, ["email"] = user.Email, ["email_verified"] = true, ["first_name"] = user.FirstName, ["last_name"] = user.LastName,
+                    ["created_at"] = "2026-01-01T00:00:00.000Z", ["updated_at"] = DateTimeOffset.UtcNow.ToString("O"),
+                },
+                ["created_at"] = DateTimeOffset.UtcNow.ToString("O"),
+            });
+    }
+
+    /// <summary>WorkOS's events list: <c>events</c> (required, repeated), <c>limit</c> (1-100), <c>after</c>, <c>order</c>; other parameters are refused.</summary>
+    private IResult ListEvents(HttpRequest request)
+    {
+        if (request.Headers.Authorization.ToString() != "Bearer " + ApiKey) return Error(HttpStatusCode.Unauthorized, "unauthorized");
+        var query = request.Query;
+        if (query.Keys.FirstOrDefault(k => k is not ("events" or "limit" or "after" or "order" or "range_start" or "range_end" or "organization_id")) is { } unknown)
+            return Error(HttpStatusCode.UnprocessableEntity, "invalid_request_parameters", $"Unknown parameter {unknown}");
+        var types = query["events"].Select(e => e ?? "").ToHashSet();
+        if (types.Count == 0) return Error(HttpStatusCode.UnprocessableEntity, "invalid_request_parameters", "'events' is required");
+        var limit = int.TryParse(query["limit"], out var n) ? n : 10;
+        if (limit is < 1 or > 100) return Error(HttpStatusCode.UnprocessableEntity, "invalid_request_parameters", "'limit' must be between 1 and 100");
+        List<Dictionary<string, object?>> matching;
+        lock (_events) matching = [.. _events.Where(e => types.Contains((string)e["event"]!))];
+        if (query["order"] == "desc") matching.Reverse();
+        var after = query["after"].ToString();
+        if (after.Length > 0) matching = [.. matching.SkipWhile(e => (string)e["id"]! != after).Skip(1)];
+        var page = matching.Take(limit).ToList();
+        return Results.Json(new Dictionary<string, object?>
+        {
+            ["object"] = "list", ["data"] = page,
+            ["list_metadata"] = new Dictionary<string, object?> { ["after"] = page.Count > 0 ? page[^1]["id"] : (after.Length > 0 ? after : null) },
+        });
+    }
 
     /// <summary>AuthKit's answer to a sign-in that needs one more step: 403 with the code, a pending token, the user and (to choose from) the organizations.</summary>
     private IResult Pending(FakeWorkOSUser user, string code, string message, (string Id, string Name)[]? organizations = null)

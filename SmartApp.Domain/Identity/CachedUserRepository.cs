@@ -25,6 +25,13 @@ public sealed class CachedUserRepository(IUserRepository inner, IMemoryCache cac
         return user;
     }
 
+    public async Task<bool> UpdateProfileAsync(string userId, string email, string? name, CancellationToken cancellationToken)
+    {
+        var found = await inner.UpdateProfileAsync(userId, email, name, cancellationToken).ConfigureAwait(false);
+        cache.Remove(Key(userId));
+        return found;
+    }
+
     public async Task SetPlanAsync(string userId, string plan, CancellationToken cancellationToken)
     {
         await inner.SetPlanAsync(userId, plan, cancellationToken).ConfigureAwait(false);

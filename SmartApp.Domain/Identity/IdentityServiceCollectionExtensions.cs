@@ -32,6 +32,7 @@ public static class IdentityServiceCollectionExtensions
         services.AddSingleton<IAccountDataStore, Adapters.Storage.StorageAccountDataStore>();
         services.AddSingleton<IAccountDeletionStore, CosmosAccountDeletionStore>();
         services.AddSingleton<AccountService>();
+        services.AddSingleton<UserSync>();
 
         var mode = configuration.GetSection(AuthOptions.Section).GetValue<AuthMode?>(nameof(AuthOptions.Mode)) ?? AuthMode.Demo;
         if (mode == AuthMode.WorkOS)

@@ -10,6 +10,9 @@ public interface IUserRepository
     /// <summary>Creates the user on first sign-in, or updates email and name; keeps plan and creation time.</summary>
     Task<User> UpsertFromSignInAsync(UserSignIn signIn, CancellationToken cancellationToken);
 
+    /// <summary>Sets the email and name the identity provider now has for the user; false when there is no such user here.</summary>
+    Task<bool> UpdateProfileAsync(string userId, string email, string? name, CancellationToken cancellationToken);
+
     /// <summary>Removes the user record; from then on the user's tokens are refused.</summary>
     Task DeleteAsync(string userId, CancellationToken cancellationToken);
 
@@ -35,6 +38,12 @@ public interface IIdentityProvider
     /// emailed verification code, or with the organization the user chose.
     /// </summary>
     Task<ProviderSignIn> AuthenticatePendingAsync(string pendingToken, string? emailCode, string? organizationId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Users changed or deleted at the provider since <paramref name="after"/> (an event id; null: from the oldest it keeps),
+    /// oldest first, and the cursor to read on from.
+    /// </summary>
+    Task<(IReadOnlyList<UserEvent> Events, string? Cursor)> ListUserEventsAsync(string? after, CancellationToken cancellationToken);
 
     /// <summary>Exchanges a refresh token; refresh tokens are single use, so the answer carries the next one.</summary>
     Task<ProviderSignIn> RefreshAsync(string refreshToken, CancellationToken cancellationToken);

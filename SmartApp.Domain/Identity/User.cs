@@ -35,6 +35,9 @@ public sealed record CurrentUser(string UserId, string? Email, string? Name, boo
     public string? Impersonator { get; init; }
 }
 
+/// <summary>A user changed (<c>user.updated</c>) or deleted (<c>user.deleted</c>) at the identity provider.</summary>
+public sealed record UserEvent(string Id, string Type, string UserId, string? Email, string? Name);
+
 /// <summary>What a client sends to get tokens: a code (with its PKCE verifier), a refresh token, or a pending sign-in's next step.</summary>
 public sealed record TokenExchange(string? Code, string? CodeVerifier, string? RefreshToken, string? PendingAuthenticationToken = null, string? OrganizationId = null);
 

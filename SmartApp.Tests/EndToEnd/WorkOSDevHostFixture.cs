@@ -32,6 +32,7 @@ public sealed class WorkOSDevHostFixture : IAsyncLifetime
             ["WorkOS__ApiBaseUrl"] = WorkOS.BaseUrl,
             ["WorkOS__ClientId"] = FakeWorkOS.ClientId,
             ["WorkOS__ApiKey"] = FakeWorkOS.ApiKey,
+            ["WorkOS__EventSyncSchedule"] = "*/2 * * * * *",
             ["WorkOS__JwksRefetchCooldown"] = "00:00:00",
         });
         Client = new HttpClient { BaseAddress = new Uri(_host.State["apiUrl"] + "/"), Timeout = TimeSpan.FromSeconds(60) };

@@ -210,4 +210,39 @@ public sealed class WorkOSSignInTests(WorkOSDevHostFixture app)
         using var me = await MeAsync(signIn.GetProperty("accessToken").GetString()!);
         Assert.Equal("org_globex", (await me.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("session").GetProperty("organizationId").GetString());
     }
+
+    [Fact]
+    public async Task Users_changed_or_deleted_in_WorkOS_are_changed_or_deleted_here()
+    {
+        var user = NewUser();
+        var token = (await ExchangeAsync(new { code = app.WorkOS.IssueCode(user) })).GetProperty("accessToken").GetString()!;
+        var bystander = NewUser(); // signed in here too: nothing of theirs changes
+        var bystanderToken = (await ExchangeAsync(new { code = app.WorkOS.IssueCode(bystander) })).GetProperty("accessToken").GetString()!;
+        var stranger = NewUser(); // never signed in here: an update of them creates nothing
+        app.WorkOS.PublishUserEvent("user.updated", stranger);
+
+        var renamed = user with { Email = $"ada-{Guid.NewGuid():N}@e2e.test", FirstName = "Ada", LastName = "Lovelace" };
+        app.WorkOS.PublishUserEvent("user.updated", renamed);
+        JsonElement me = default;
+        await Eventually.UntilAsync(async () =>
+        {
+            using var response = await MeAsync(token);
+            me = await response.Content.ReadFromJsonAsync<JsonElement>();
+            return response.StatusCode == HttpStatusCode.OK && me.GetProperty("email").GetString() == renamed.Email;
+        }, "the new email reaches the user record");
+        Assert.Equal("Ada Lovelace", me.GetProperty("name").GetString());
+        using (var strangers = await MeAsync(app.WorkOS.MintAccessToken(stranger.Id)))
+            Assert.NotEqual(HttpStatusCode.OK, strangers.StatusCode);
+
+        app.WorkOS.PublishUserEvent("user.deleted", renamed);
+        await Eventually.UntilAsync(async () =>
+        {
+            using var response = await MeAsync(token);
+            return response.StatusCode == HttpStatusCode.Unauthorized;
+        }, "the account deleted in WorkOS is deleted here, and its token refused");
+        using var bystanders = await MeAsync(bystanderToken);
+        var bystanderMe = await bystanders.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.OK, bystanders.StatusCode);
+        Assert.Equal(bystander.Email, bystanderMe.GetProperty("email").GetString());
+    }
 }

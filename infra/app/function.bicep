@@ -96,6 +96,7 @@ var settings = {
   WorkOS__JwksCacheDuration: '00:05:00'
   WorkOS__JwksRefetchCooldown: '00:00:30'
   WorkOS__RequestTimeout: '00:00:10'
+  WorkOS__EventSyncSchedule: '0 */5 * * * *'
   Vultr__BaseUrl: 'https://api.vultrinference.com/v1'
   Vultr__Model: vultrModel
   Vultr__ModelListRefresh: '00:10:00'
@@ -159,6 +160,8 @@ var settings = {
   Billing__WebhookTolerance: '00:05:00'
   Billing__DefaultReturnUrl: '${allowedOrigin}/billing'
   Billing__RequestsPerMinute: '600'
+  Billing__EventRecoverySchedule: '0 */10 * * * *'
+  Billing__EventRecoveryWindow: '3.00:00:00'
   Data__Provider: 'Azure'
   Data__MaxRecordBytes: '65536'
   Data__MaxTables: '50'

@@ -59,6 +59,22 @@ public sealed class CosmosUserRepository(CosmosStore store, TimeProvider clock) 
         }
     }
 
+    public async Task<bool> UpdateProfileAsync(string userId, string email, string? name, CancellationToken cancellationToken)
+    {
+        var container = await store.GetContainerAsync(CosmosContainers.Users, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await container.PatchItemAsync<UserDocument>(userId, new PartitionKey(userId),
+                [PatchOperation.Set("/email", email), PatchOperation.Set("/name", name), PatchOperation.Set("/updatedAt", clock.GetUtcNow())],
+                new PatchItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false; // never signed in here, or deleted
+        }
+    }
+
     public async Task SetPlanAsync(string userId, string plan, CancellationToken cancellationToken)
     {
         var container = await store.GetContainerAsync(CosmosContainers.Users, cancellationToken).ConfigureAwait(false);

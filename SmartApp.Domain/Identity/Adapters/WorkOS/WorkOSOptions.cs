@@ -34,6 +34,13 @@ public sealed class WorkOSOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan JwksRefetchCooldown { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// When users changed or deleted in WorkOS are brought up to date here from its events list: the <c>SyncWorkOSUsers</c>
+    /// timer's six-field NCRONTAB schedule (read by the host as <c>%WorkOS:EventSyncSchedule%</c>; every 5 minutes by default).
+    /// </summary>
+    [Required, RegularExpression(@"^\S+( \S+){5}$", ErrorMessage = "WorkOS:EventSyncSchedule is a six-field NCRONTAB expression (seconds first).")]
+    public string EventSyncSchedule { get; set; } = "0 */5 * * * *";
+
     [Range(typeof(TimeSpan), "00:00:01", "00:01:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
