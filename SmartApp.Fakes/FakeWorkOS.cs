@@ -161,12 +161,7 @@ public sealed class FakeWorkOS : IAsyncDisposable
         _refreshTokens[refreshToken] = (user, sessionId);
         return Results.Json(new Dictionary<string, object>
         {
-            ["user"] = new Dictionary<string, object?>
-            {
-                ["object"] = "user", ["id"] = user.Id, ["email"] = user.Email, ["email_verified"] = true,
-                ["first_name"] = user.FirstName, ["last_name"] = user.LastName,
-                ["created_at"] = "2026-01-01T00:00:00.000Z", ["updated_at"] = "2026-01-01T00:00:00.000Z",
-            },
+            ["user"] = UserObject(user, emailVerified: true),
             ["access_token"] = MintAccessToken(user.Id, sessionId: sessionId,
                 extraClaims: organizationId is null ? null : new Dictionary<string, object> { ["org_id"] = organizationId, ["role"] = "member" }),
             ["refresh_token"] = refreshToken,
@@ -190,11 +185,7 @@ public sealed class FakeWorkOS : IAsyncDisposable
             _events.Add(new Dictionary<string, object?>
             {
                 ["object"] = "event", ["id"] = $"event_{_events.Count + 1:D8}{Guid.NewGuid():N}"[..32], ["event"] = type,
-                ["data"] = new Dictionary<string, object?>
-                {
-                    ["object"] = "user", ["id"] = user.Id, ["email"] = user.Email, ["email_verified"] = true, ["first_name"] = user.FirstName, ["last_name"] = user.LastName,
-                    ["created_at"] = "2026-01-01T00:00:00.000Z", ["updated_at"] = DateTimeOffset.UtcNow.ToString("O"),
-                },
+                ["data"] = UserObject(user, emailVerified: true),
                 ["created_at"] = DateTimeOffset.UtcNow.ToString("O"),
             });
     }
@@ -223,6 +214,15 @@ public sealed class FakeWorkOS : IAsyncDisposable
         });
     }
 
+    /// <summary>A user as WorkOS answers it everywhere (authenticate, pending sign-ins, events): every field of the SDK's user fixture.</summary>
+    public static Dictionary<string, object?> UserObject(FakeWorkOSUser user, bool emailVerified) => new()
+    {
+        ["object"] = "user", ["id"] = user.Id, ["email"] = user.Email, ["name"] = $"{user.FirstName} {user.LastName}".Trim(),
+        ["first_name"] = user.FirstName, ["last_name"] = user.LastName,
+        ["created_at"] = "2026-01-01T00:00:00.000Z", ["updated_at"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
+        ["email_verified"] = emailVerified, ["profile_picture_url"] = null, ["last_sign_in_at"] = null, ["locale"] = null, ["metadata"] = new Dictionary<string, string>(),
+    };
+
     /// <summary>AuthKit's answer to a sign-in that needs one more step: 403 with the code, a pending token, the user and (to choose from) the organizations.</summary>
     private IResult Pending(FakeWorkOSUser user, string code, string message, (string Id, string Name)[]? organizations = null)
     {
@@ -231,7 +231,7 @@ public sealed class FakeWorkOS : IAsyncDisposable
         var body = new Dictionary<string, object?>
         {
             ["code"] = code, ["message"] = message, ["pending_authentication_token"] = token, ["email"] = user.Email,
-            ["user"] = new Dictionary<string, object?> { ["object"] = "user", ["id"] = user.Id, ["email"] = user.Email, ["email_verified"] = code != "email_verification_required" },
+            ["user"] = UserObject(user, emailVerified: code != "email_verification_required"),
         };
         if (code == "email_verification_required") body["email_verification_id"] = "email_verification_" + Guid.NewGuid().ToString("N")[..12];
         if (organizations is not null) body["organizations"] = organizations.Select(o => new { id = o.Id, name = o.Name }).ToArray();
