@@ -368,7 +368,7 @@ public sealed partial class ChatService(
         ?? throw new NotFoundException("No such conversation.");
 
     private static int PageSize(int? limit) =>
-        (limit ?? DefaultPageSize) is var size and >= 1 and <= MaxPageSize ? size : throw new ValidationFailedException("limit", $"'limit' must be between 1 and {MaxPageSize}.");
+        PageLimit.Of(limit, DefaultPageSize, MaxPageSize);
 
     private static int Count(string text) => Tokens.Value.CountTokens(text);
 

@@ -40,7 +40,7 @@ public static partial class QueryGrammar
         // Cosmos orders by more than one field only with a composite index per pair, which per-user fields cannot have.
         if (query.OrderBy.Count > MaxOrderBy) throw new ValidationFailedException("orderBy", "Order by one field: ordering by several needs a composite index for each combination, which tables of any shape cannot declare ahead.");
         if (query.Select is { Count: > MaxSelect }) throw new ValidationFailedException("select", $"At most {MaxSelect} fields.");
-        if (query.Limit is < 1 or > MaxLimit) throw new ValidationFailedException("limit", $"'limit' must be between 1 and {MaxLimit}.");
+        PageLimit.Of(query.Limit, MaxLimit, MaxLimit);
         for (var i = 0; i < query.Where.Count; i++)
         {
             var filter = query.Where[i];

@@ -187,8 +187,7 @@ public sealed partial class FileService(
 
     public Task<FilePage> ListAsync(CurrentUser user, string? prefix, string? cursor, int? limit, CancellationToken cancellationToken)
     {
-        var count = limit ?? DefaultListCount;
-        if (count is < 1 or > MaxListCount) throw new ValidationFailedException("limit", $"'limit' must be between 1 and {MaxListCount}.");
+        var count = PageLimit.Of(limit, DefaultListCount, MaxListCount);
         return files.ListAsync(user.UserId, string.IsNullOrEmpty(prefix) ? null : prefix, string.IsNullOrEmpty(cursor) ? null : cursor, count, cancellationToken);
     }
 
@@ -228,8 +227,7 @@ public sealed partial class FileService(
     public async Task<IReadOnlyList<FileSearchHit>> SearchAsync(CurrentUser user, string? query, IReadOnlyList<string>? fileIds, int? limit, CancellationToken cancellationToken)
     {
         query = RequireQuery(query, "query");
-        var count = limit ?? DefaultSearchLimit;
-        if (count is < 1 or > MaxSearchLimit) throw new ValidationFailedException("limit", $"'limit' must be between 1 and {MaxSearchLimit}.");
+        var count = PageLimit.Of(limit, DefaultSearchLimit, MaxSearchLimit);
         HashSet<string>? only = null;
         if (fileIds is { Count: > 0 })
         {

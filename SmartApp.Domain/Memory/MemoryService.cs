@@ -149,9 +149,7 @@ public sealed partial class MemoryService
             throw new ValidationFailedException("terms", "'terms' is required: the words or question to search for.");
         if (Encoding.UTF8.GetByteCount(terms) > _options.Value.MaxContentBytes)
             throw new ValidationFailedException("terms", $"'terms' may be at most {_options.Value.MaxContentBytes} bytes.");
-        var count = limit ?? DefaultSearchLimit;
-        if (count is < 1 or > MaxSearchLimit)
-            throw new ValidationFailedException("limit", $"'limit' must be between 1 and {MaxSearchLimit}.");
+        var count = PageLimit.Of(limit, DefaultSearchLimit, MaxSearchLimit);
         var kindSet = ParseKinds(kinds);
         if (sessionId is not null)
             await RequireSessionAsync(user, sessionId, cancellationToken).ConfigureAwait(false);
