@@ -3,6 +3,7 @@ using SmartApp.Functions.Console;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class ApiDocumentTests
 {
     [Fact]

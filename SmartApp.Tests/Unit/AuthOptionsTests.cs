@@ -7,6 +7,7 @@ using SmartApp.Domain.Identity;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class AuthOptionsTests
 {
     private static AuthOptions Resolve(string environment, params (string Key, string Value)[] settings)

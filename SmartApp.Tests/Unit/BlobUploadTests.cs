@@ -9,6 +9,7 @@ using SmartApp.Domain.Files.Adapters.Blob;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class BlobUploadTests
 {
     /// <summary>Blob storage that restarted while an upload was under way: its staged blocks are gone when their list is committed.</summary>

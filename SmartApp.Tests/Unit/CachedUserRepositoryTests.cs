@@ -5,6 +5,7 @@ using SmartApp.Domain.Identity;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class CachedUserRepositoryTests
 {
     private static readonly User Ada = new("u1", "ada@example.com", "Ada", "free", "demo", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch);

@@ -5,6 +5,7 @@ using SmartApp.Domain.Identity;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class CachingTokenValidatorTests
 {
     private readonly FakeTimeProvider _clock = new(DateTimeOffset.UnixEpoch.AddYears(56));

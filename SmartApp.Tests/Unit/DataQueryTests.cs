@@ -5,6 +5,7 @@ using SmartApp.Domain.Data.Adapters.Cosmos;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class DataQueryTests
 {
     private static JsonElement V(object value) => JsonSerializer.SerializeToElement(value);

@@ -8,6 +8,7 @@ using SmartApp.Domain.Identity;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class DemoTokenServiceTests
 {
     private static readonly User Ada = new("demo_ada", "ada@example.com", "Ada", "free", "demo", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch);

@@ -2,6 +2,7 @@ using SmartApp.DevHost;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class DevHostOptionsTests
 {
     [Fact]

@@ -11,6 +11,7 @@ namespace SmartApp.Tests.Unit;
 /// Hostile documents against the extraction bounds, in process: each is refused with a reason a user
 /// understands, quickly, and without the memory its payload would take.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class ExtractionBoundsTests
 {
     private static ExtractionBudget Budget(Action<FilesOptions>? configure = null)

@@ -5,6 +5,7 @@ using SmartApp.Tests.EndToEnd;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class ChunkerTests
 {
     private static readonly string Text = string.Join(" ", Enumerable.Range(1, 60).Select(i => $"Sentence number {i} says something about topic {i % 7}."));
@@ -40,6 +41,7 @@ public sealed class ChunkerTests
     }
 }
 
+[Trait("Category", "Unit")]
 public sealed class FileInputTests
 {
     [Theory]

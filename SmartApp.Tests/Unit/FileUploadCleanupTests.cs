@@ -12,6 +12,7 @@ using SmartApp.Domain.Identity;
 namespace SmartApp.Tests.Unit;
 
 /// <summary>What an upload that fails after its bytes were stored leaves behind.</summary>
+[Trait("Category", "Unit")]
 public sealed class FileUploadCleanupTests
 {
     private static readonly CurrentUser Alice = new("u-alice", "alice@example.com", "Alice", false);

@@ -5,6 +5,7 @@ using SmartApp.Domain.Common.Health;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class HealthReporterTests
 {
     private static HealthReport Report(HealthStatus status) =>

@@ -8,6 +8,7 @@ namespace SmartApp.Tests.Unit;
 /// or the platform's documentation has it, so a change that drifts from the real host fails here. The
 /// behaviours themselves are tested end to end in DevHostBehaviourTests and DevHostFailureTests.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class HostFidelityTests
 {
     private static readonly HostTimings Azure = HostTimings.Azure;

@@ -5,6 +5,7 @@ using SmartApp.DevHost.Routing;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class HttpRouteTableTests
 {
     private static HttpRoute Route(string name, string route, params string[] methods) =>

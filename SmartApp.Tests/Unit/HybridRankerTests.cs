@@ -2,6 +2,7 @@ using SmartApp.Domain.Common.Search;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class HybridRankerTests
 {
     private static float[] V(params float[] values) => Vectors.Normalize(values);
@@ -52,6 +53,7 @@ public sealed class HybridRankerTests
 }
 
 /// <summary>The real local model (shipped inside the NuGet package), loaded once for these tests.</summary>
+[Trait("Category", "Unit")]
 public sealed class MiniLmEmbedderTests(MiniLmEmbedderTests.Model model) : IClassFixture<MiniLmEmbedderTests.Model>
 {
     public sealed class Model : IDisposable

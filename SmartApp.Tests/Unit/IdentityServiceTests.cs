@@ -8,6 +8,7 @@ using SmartApp.Domain.Identity;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class IdentityServiceTests
 {
     private readonly Mock<IUserRepository> _users = new();

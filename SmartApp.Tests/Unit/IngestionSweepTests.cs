@@ -8,6 +8,7 @@ using SmartApp.Domain.Files.Ingestion;
 namespace SmartApp.Tests.Unit;
 
 /// <summary>The sweep timer's part in ingestion: a file whose message was lost is queued again.</summary>
+[Trait("Category", "Unit")]
 public sealed class IngestionSweepTests
 {
     [Fact]

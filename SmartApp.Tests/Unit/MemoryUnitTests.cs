@@ -10,6 +10,7 @@ using SmartApp.Domain.Memory;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class SessionSummarizerTests
 {
     private static float[] V(params float[] values) => Vectors.Normalize(values);
@@ -76,6 +77,7 @@ public sealed class SessionSummarizerTests
     }
 }
 
+[Trait("Category", "Unit")]
 public sealed class MemoryInputTests
 {
     [Fact]

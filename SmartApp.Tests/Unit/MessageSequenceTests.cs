@@ -3,6 +3,7 @@ using SmartApp.Domain.Chat.Adapters.Cosmos;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class MessageSequenceTests
 {
     /// <summary>Cosmos DB orders numbers as doubles: sequences must be exact there, so below 2^53, and a reply must sort after its message.</summary>

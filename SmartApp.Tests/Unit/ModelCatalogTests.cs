@@ -9,6 +9,7 @@ using SmartApp.Domain.Chat.Adapters.Vultr;
 namespace SmartApp.Tests.Unit;
 
 /// <summary>The model list from the provider (the fake Vultr's <c>GET /v1/models</c>, through the real OpenAI client): a retired model falls back.</summary>
+[Trait("Category", "Unit")]
 public sealed class ModelCatalogTests : IAsyncLifetime
 {
     private FakeVultr _vultr = null!;

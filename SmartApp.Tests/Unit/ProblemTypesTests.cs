@@ -5,6 +5,7 @@ using SmartApp.Functions.Http;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class ProblemTypesTests
 {
     public static TheoryData<Exception, int, string> Mappings() => new()

@@ -13,6 +13,7 @@ namespace SmartApp.Tests.Unit;
 /// Raindrop's request and answer shapes, as the official SDK's types declare them: the app never sends an empty
 /// bucket version, a 200 that reports failure is a failure, and the fake refuses what the real API refuses.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class RaindropContractTests : IAsyncLifetime
 {
     private FakeRaindrop _raindrop = null!;

@@ -3,6 +3,7 @@ using SmartApp.Functions.Http;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class RateLimitTests
 {
     [Fact]

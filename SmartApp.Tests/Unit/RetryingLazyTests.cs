@@ -2,6 +2,7 @@ using SmartApp.Domain.Common;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class RetryingLazyTests
 {
     [Fact]

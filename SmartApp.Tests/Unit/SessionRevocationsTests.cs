@@ -4,6 +4,7 @@ using SmartApp.Domain.Identity;
 
 namespace SmartApp.Tests.Unit;
 
+[Trait("Category", "Unit")]
 public sealed class SessionRevocationsTests
 {
     [Fact]
