@@ -451,6 +451,7 @@ public sealed class BillingTests(DevHostFixture app)
     public async Task Events_the_webhook_never_received_are_recovered_from_stripes_events_list()
     {
         var (user, userId, subscriptionId, customer) = await SubscriberAsync();
+        var (bystander, _, _, _) = await SubscriberAsync(); // another user: nothing of the recovered events reaches them
         // The endpoint was down: Stripe created the events, and delivered none of them.
         app.Stripe.Publish("customer.subscription.created", app.Stripe.SetSubscription(subscriptionId, customer, "trialing", userId, trialEnd: DateTimeOffset.UtcNow.AddDays(7)));
         var invoice = FakeStripe.Invoice(subscriptionId, customer, "open");
@@ -459,6 +460,10 @@ public sealed class BillingTests(DevHostFixture app)
         var state = await SubscriptionAsync(user);
         Assert.Equal(("pro", "trialing"), (state.GetProperty("plan").GetString(), state.GetProperty("status").GetString()));
         Assert.Equal((string?)invoice["id"], state.GetProperty("actionRequired").GetProperty("invoiceId").GetString());
+
+        var untouched = await SubscriptionAsync(bystander);
+        Assert.Equal(("free", "none"), (untouched.GetProperty("plan").GetString(), untouched.GetProperty("status").GetString()));
+        Assert.True(Absent(untouched, "actionRequired"));
 
         // Delivered late after all, the event is known as applied.
         using var late = await DeliverAsync(missed);
