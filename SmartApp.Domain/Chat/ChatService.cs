@@ -272,7 +272,7 @@ public sealed partial class ChatService(
         }));
         citations.AddRange((await memories.ConfigureAwait(false)).Select(m => new Citation(Citation.MemoryType, m.Score, m.Memory.Content)
         {
-            MemoryId = m.Memory.Id, Kind = m.Memory.Kind.ToString().ToLowerInvariant(),
+            MemoryId = m.Memory.Id, Kind = EnumNames.Of(m.Memory.Kind),
         }));
         return citations;
     }

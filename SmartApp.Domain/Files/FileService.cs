@@ -213,7 +213,7 @@ public sealed partial class FileService(
     {
         var file = await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false);
         if (file.Status != FileStatus.Failed && file.NotIndexed is null)
-            throw new ConflictException($"Only a failed file, or one the plan did not index in full, can be retried; this one is {file.Status.ToString().ToLowerInvariant()}.");
+            throw new ConflictException($"Only a failed file, or one the plan did not index in full, can be retried; this one is {EnumNames.Of(file.Status)}.");
         // A retry starts afresh: its passages are granted (and counted) again.
         var queued = await files.TryUpdateAsync(user.UserId, file with
             {
@@ -247,7 +247,7 @@ public sealed partial class FileService(
         question = RequireQuery(question, "question");
         var file = await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false);
         if (file.Status != FileStatus.Indexed)
-            throw new ConflictException($"The file is not indexed (it is {file.Status.ToString().ToLowerInvariant()}); ask again when it is.");
+            throw new ConflictException($"The file is not indexed (it is {EnumNames.Of(file.Status)}); ask again when it is.");
         var passages = await search.SearchAsync(user.UserId, question, new HashSet<string> { fileId }, AskPassages, cancellationToken).ConfigureAwait(false);
         if (await documents.TryAnswerAsync(user.UserId, fileId, question, cancellationToken).ConfigureAwait(false) is { Length: > 0 } read)
             return new FileAnswer(read, passages, RetrievalOnly: false) { Provider = Providers.Raindrop };

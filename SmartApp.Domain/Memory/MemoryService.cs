@@ -92,7 +92,7 @@ public sealed partial class MemoryService
         };
         // A fixed id per session: a retried end rewrites the same summary instead of adding another.
         await _store.UpsertAsync(userId, new NewMemory(episodic, await EmbedAsync(summary, cancellationToken).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
-        SmartAppTelemetry.SessionsSummarized.Add(1, new KeyValuePair<string, object?>("method", method.ToString().ToLowerInvariant()));
+        SmartAppTelemetry.SessionsSummarized.Add(1, new KeyValuePair<string, object?>("method", EnumNames.Of(method)));
         return episodic;
     }
 

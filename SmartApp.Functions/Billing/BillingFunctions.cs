@@ -8,7 +8,7 @@ using SmartApp.Functions.Http;
 
 namespace SmartApp.Functions.Billing;
 
-/// <summary>Plans, Stripe Checkout and portal, the subscription, and Stripe's webhook (API.md "Billing").</summary>
+/// <summary>Plans, Stripe Checkout and portal, the subscription, and Stripe's webhook (the OpenAPI document's "Billing" tag).</summary>
 public sealed class BillingFunctions(BillingService billing)
 {
     private const int MaxWebhookBytes = 512 * 1024;

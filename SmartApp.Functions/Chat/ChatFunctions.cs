@@ -11,7 +11,7 @@ using SmartApp.Functions.Http;
 
 namespace SmartApp.Functions.Chat;
 
-/// <summary>Conversations with the model (API.md "Chat"), grounded in the user's memory and files.</summary>
+/// <summary>Conversations with the model (the OpenAPI document's "Chat" tag), grounded in the user's memory and files.</summary>
 public sealed class ChatFunctions(ChatService chat)
 {
     [Function("ChatConversationStart")]

@@ -8,7 +8,7 @@ using SmartApp.Functions.Http;
 
 namespace SmartApp.Functions.Data;
 
-/// <summary>The user's tables of JSON records (API.md "Data"): CRUD with etags, structured queries, questions in plain language.</summary>
+/// <summary>The user's tables of JSON records (the OpenAPI document's "Data" tag): CRUD with etags, structured queries, questions in plain language.</summary>
 public sealed class DataFunctions(DataService data)
 {
     [Function("DataTables")]

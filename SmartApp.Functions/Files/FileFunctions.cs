@@ -1,3 +1,4 @@
+using SmartApp.Domain.Common;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
@@ -12,7 +13,7 @@ using SmartApp.Functions.Http;
 
 namespace SmartApp.Functions.Files;
 
-/// <summary>The user's files (API.md "Files"): upload, direct upload, status, download, search with citations, questions.</summary>
+/// <summary>The user's files (the OpenAPI document's "Files" tag): upload, direct upload, status, download, search with citations, questions.</summary>
 public sealed class FileFunctions(FileService files, IOptions<FilesOptions> options)
 {
     /// <summary>
@@ -142,7 +143,7 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
     {
         public static FileResponse From(StoredFile f) => new(
             f.Id, f.Name, f.Size, f.ContentType, f.Sha256, f.Status,
-            f.Stages.ToDictionary(s => s.Key.ToString().ToLowerInvariant(), s => s.Value), f.Errors, f.ChunkCount,
+            f.Stages.ToDictionary(s => EnumNames.Of(s.Key), s => s.Value), f.Errors, f.ChunkCount,
             f.CreatedAt, f.UpdatedAt, f.IndexedAt, f.NotIndexed);
     }
 }

@@ -10,7 +10,7 @@ using SmartApp.Functions.Http;
 
 namespace SmartApp.Functions.Identity;
 
-/// <summary>Sign-in and the signed-in user (API.md "Identity").</summary>
+/// <summary>Sign-in and the signed-in user (the OpenAPI document's "Identity" tag).</summary>
 public sealed class IdentityFunctions(IdentityService identity, AccountService account, AuthCookies cookies, IOptions<AuthOptions> auth, IUsageStore usageCounters, IMemoryCache cache, TimeProvider clock)
 {
     /// <summary>Demo mode only: tokens for a local demo user.</summary>

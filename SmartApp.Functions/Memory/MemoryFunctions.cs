@@ -11,7 +11,7 @@ using SmartApp.Functions.Http;
 
 namespace SmartApp.Functions.Memory;
 
-/// <summary>The four kinds of memory (API.md "Memory"), for the signed-in user only.</summary>
+/// <summary>The four kinds of memory (the OpenAPI document's "Memory" tag), for the signed-in user only.</summary>
 public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions> options)
 {
     [Function("MemorySessionStart")]

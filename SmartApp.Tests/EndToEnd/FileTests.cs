@@ -16,7 +16,7 @@ public sealed class FileTestsOnAzure(DevHostFixture app) : FileTests(app);
 [Collection(RaindropCollection.Name)]
 public sealed class FileTestsOnRaindrop(RaindropDevHostFixture app) : FileTests(app);
 
-/// <summary>Every route in API.md "Files", with real documents, through the dev host, the real worker and the emulators.</summary>
+/// <summary>Every route in the OpenAPI document's "Files" tag, with real documents, through the dev host, the real worker and the emulators.</summary>
 public abstract class FileTests(DevHostFixture app)
 {
     private static readonly string[][] WarrantyPages =

@@ -12,7 +12,7 @@ public sealed class MemoryTestsOnAzure(DevHostFixture app) : MemoryTests(app);
 [Collection(RaindropCollection.Name)]
 public sealed class MemoryTestsOnRaindrop(RaindropDevHostFixture app) : MemoryTests(app);
 
-/// <summary>Every route in API.md "Memory", through the dev host, the real worker and the emulators.</summary>
+/// <summary>Every route in the OpenAPI document's "Memory" tag, through the dev host, the real worker and the emulators.</summary>
 public abstract class MemoryTests(DevHostFixture app)
 {
     internal static async Task<string> StartSessionAsync(HttpClient user)

@@ -1,3 +1,4 @@
+using SmartApp.Domain.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmartApp.Domain.Common.Search;
@@ -119,7 +120,7 @@ public sealed partial class FileIngestor(
         var stage = System.Diagnostics.Stopwatch.StartNew();
         void Finished(IngestionStage name)
         {
-            SmartAppTelemetry.IngestionStageDuration.Record(stage.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("stage", name.ToString().ToLowerInvariant()));
+            SmartAppTelemetry.IngestionStageDuration.Record(stage.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("stage", EnumNames.Of(name)));
             stage.Restart();
         }
         IReadOnlyList<ExtractedPage> pages;
