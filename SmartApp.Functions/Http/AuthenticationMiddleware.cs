@@ -36,7 +36,7 @@ internal sealed partial class AuthenticationMiddleware(IServiceProvider services
                 ? await FromBearerAsync(http.Request, context.CancellationToken).ConfigureAwait(false)
                 : await FromSessionAsync(http, context.CancellationToken).ConfigureAwait(false);
             if (access == Access.Admin && !user.IsAdmin) throw new ForbiddenException("This route is for administrators.");
-            http.Items[typeof(CurrentUser)] = user;
+            http.SetSignedInUser(user);
             // Whatever an impersonating admin does is on the record as theirs.
             if (user.Impersonator is { } impersonator) LogImpersonated(logger, impersonator, user.UserId, http.Request.Method, http.Request.Path.Value);
         }

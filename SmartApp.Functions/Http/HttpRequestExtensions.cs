@@ -12,10 +12,13 @@ internal static class HttpRequestExtensions
     public const long DefaultMaxJsonBytes = 1024 * 1024;
 
     /// <summary>The caller proven by the bearer token (set by <see cref="AuthenticationMiddleware"/>).</summary>
-    public static CurrentUser CurrentUser(this HttpRequest request) =>
-        request.HttpContext.Items.TryGetValue(typeof(CurrentUser), out var user) && user is CurrentUser current
-            ? current
-            : throw new UnauthorizedException();
+    public static CurrentUser CurrentUser(this HttpRequest request) => request.HttpContext.SignedInUser() ?? throw new UnauthorizedException();
+
+    /// <summary>The caller <see cref="AuthenticationMiddleware"/> proved, or null on an anonymous route: the one place it is kept.</summary>
+    public static CurrentUser? SignedInUser(this HttpContext context) =>
+        context.Items.TryGetValue(typeof(CurrentUser), out var user) ? user as CurrentUser : null;
+
+    public static void SetSignedInUser(this HttpContext context, CurrentUser user) => context.Items[typeof(CurrentUser)] = user;
 
     /// <summary>An optional whole-number query parameter; anything else is a 400 naming it.</summary>
     public static int? QueryInt(this HttpRequest request, string name) =>

@@ -29,7 +29,7 @@ internal sealed class IdempotencyMiddleware(IdempotencyStore store) : IFunctions
     {
         var http = context.GetHttpContext();
         if (http is null || !HttpMethods.IsPost(http.Request.Method) || !http.Request.Headers.TryGetValue(Header, out var values)
-            || http.Items[typeof(CurrentUser)] is not CurrentUser user
+            || http.SignedInUser() is not { } user
             || http.Request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase))
         {
             await next(context).ConfigureAwait(false);

@@ -19,7 +19,7 @@ internal sealed class RateLimitMiddleware(IServiceProvider services) : IFunction
 
     public async Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
     {
-        if (context.GetHttpContext()?.Items.TryGetValue(typeof(CurrentUser), out var value) == true && value is CurrentUser user)
+        if (context.GetHttpContext()?.SignedInUser() is { } user)
         {
             _limiter ??= Create(services.GetRequiredService<IOptions<BillingOptions>>().Value.RequestsPerMinute);
             using var lease = _limiter.AttemptAcquire(user.UserId);
