@@ -59,6 +59,18 @@ public sealed partial class BillingService(
             new CurrentUsage(today.Result, month.Result, kept.Result.Files, kept.Result.Bytes, memoriesKept.Result, recordsKept.Result, passages.Result));
     }
 
+    /// <summary>How long one instance answers today's usage from memory: <c>/api/me</c> is polled, and quota checks read the counts exactly.</summary>
+    private static readonly TimeSpan UsageCacheDuration = TimeSpan.FromSeconds(5);
+
+    /// <summary>The user's chat use so far today (UTC), as <c>/api/me</c> shows it.</summary>
+    public async Task<UsageTotals> UsageTodayAsync(string userId, CancellationToken cancellationToken) =>
+        await cache.GetOrCreateAsync(("usage-today", userId), entry =>
+        {
+            entry.AbsoluteExpirationRelativeToNow = UsageCacheDuration;
+            entry.Size = 1;
+            return usage.GetAsync(userId, UsagePeriod.Day, clock.GetUtcNow(), cancellationToken);
+        }).ConfigureAwait(false) ?? UsageTotals.None;
+
     /// <param name="appOrigin">This app's own origin: <paramref name="successUrl"/> and <paramref name="cancelUrl"/> may be paths on it.</param>
     public async Task<Uri> CheckoutAsync(CurrentUser user, string? plan, string? successUrl, string? cancelUrl, Uri appOrigin, CancellationToken cancellationToken)
     {

@@ -98,6 +98,18 @@ public sealed partial class IdentityService(
         return caller with { Email = user.Email, Name = user.Name, IsAdmin = options.Value.IsAdmin(user.Email) };
     }
 
+    /// <summary>
+    /// AuthKit's callback: the <paramref name="state"/> it returns must be the one kept since the sign-in started (compared
+    /// in constant time), and its code is exchanged with the PKCE verifier kept beside it.
+    /// </summary>
+    public async Task<SignInResult> CompleteWebSignInAsync(string keptState, string codeVerifier, string state, string? code, CancellationToken cancellationToken)
+    {
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(state), System.Text.Encoding.UTF8.GetBytes(keptState)))
+            throw new ValidationFailedException("state", "The sign-in state does not match; start again.");
+        if (string.IsNullOrEmpty(code)) throw new ValidationFailedException("code", "The callback carries no code.");
+        return await ExchangeAsync(new TokenExchange(code, codeVerifier, null), cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Starts the web flow: where to send the browser, and what to keep (signed) until the callback.</summary>
     public WebSignIn BeginWebSignIn(string? returnTo)
     {

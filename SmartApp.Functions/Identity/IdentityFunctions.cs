@@ -1,9 +1,8 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
-using SmartApp.Domain.Chat;
+using SmartApp.Domain.Billing;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Identity;
 using SmartApp.Functions.Http;
@@ -11,7 +10,7 @@ using SmartApp.Functions.Http;
 namespace SmartApp.Functions.Identity;
 
 /// <summary>Sign-in and the signed-in user (the OpenAPI document's "Identity" tag).</summary>
-public sealed class IdentityFunctions(IdentityService identity, AccountService account, AuthCookies cookies, IOptions<AuthOptions> auth, IUsageStore usageCounters, IMemoryCache cache, TimeProvider clock)
+public sealed class IdentityFunctions(IdentityService identity, AccountService account, AuthCookies cookies, IOptions<AuthOptions> auth, BillingService billing)
 {
     /// <summary>Demo mode only: tokens for a local demo user.</summary>
     [Function("AuthDemo"), AllowAnonymous]
@@ -58,12 +57,8 @@ public sealed class IdentityFunctions(IdentityService identity, AccountService a
         response.Headers.CacheControl = "no-store";
         var pending = cookies.ReadSignIn(req) ?? throw new ValidationFailedException("state", "The sign-in has expired or was not started here; start again.");
         AuthCookies.Clear(response, AuthCookies.SignInCookie);
-        var state = req.Query["state"].ToString();
-        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
-                System.Text.Encoding.UTF8.GetBytes(state), System.Text.Encoding.UTF8.GetBytes(pending.State)))
-            throw new ValidationFailedException("state", "The sign-in state does not match; start again.");
-        var code = NullIfEmpty(req.Query["code"]) ?? throw new ValidationFailedException("code", "The callback carries no code.");
-        var result = await identity.ExchangeAsync(new TokenExchange(code, pending.CodeVerifier, null), req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var result = await identity.CompleteWebSignInAsync(pending.State, pending.CodeVerifier, req.Query["state"].ToString(), NullIfEmpty(req.Query["code"]),
+            req.HttpContext.RequestAborted).ConfigureAwait(false);
         if (pending.ReturnTo is null)
             return new OkObjectResult(new TokenResponse(result.AccessToken, result.TokenType, result.ExpiresAt, UserResponse.From(result.User), result.RefreshToken));
         cookies.WriteSession(response, result.AccessToken, result.RefreshToken!);
@@ -114,16 +109,10 @@ public sealed class IdentityFunctions(IdentityService identity, AccountService a
     public async Task<IActionResult> Me([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "me")] HttpRequest req)
     {
         var user = await identity.GetUserAsync(req.CurrentUser(), req.HttpContext.RequestAborted).ConfigureAwait(false);
-        // Today's counts, remembered for a few seconds per instance: /me is polled, and the quota check reads them exactly.
-        var today = await cache.GetOrCreateAsync(("me-usage", user.Id), entry =>
-        {
-            entry.AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(5);
-            entry.Size = 1;
-            return usageCounters.GetAsync(user.Id, UsagePeriod.Day, clock.GetUtcNow(), req.HttpContext.RequestAborted);
-        }).ConfigureAwait(false);
+        var today = await billing.UsageTodayAsync(user.Id, req.HttpContext.RequestAborted).ConfigureAwait(false);
         var usage = new Dictionary<string, long>
         {
-            ["messagesToday"] = today!.Messages, ["promptTokensToday"] = today.PromptTokens, ["completionTokensToday"] = today.CompletionTokens,
+            ["messagesToday"] = today.Messages, ["promptTokensToday"] = today.PromptTokens, ["completionTokensToday"] = today.CompletionTokens,
         };
         return new OkObjectResult(MeResponse.From(user, usage, req.CurrentUser()));
     }

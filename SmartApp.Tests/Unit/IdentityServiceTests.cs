@@ -13,7 +13,9 @@ public sealed class IdentityServiceTests
 {
     private readonly Mock<IUserRepository> _users = new();
 
-    private IdentityService Service()
+    private readonly Mock<IIdentityProvider> _provider = new();
+
+    private IdentityService Service(bool workOS = false)
     {
         var keys = new Mock<ISigningKeyStore>();
         keys.Setup(k => k.GetSigningKeyAsync(It.IsAny<CancellationToken>())).ReturnsAsync(new RsaSecurityKey(RSA.Create(2048)));
@@ -23,7 +25,33 @@ public sealed class IdentityServiceTests
         return new IdentityService(_users.Object, tokens, tokens,
             new SessionRevocations(TimeProvider.System),
             new AllowedOrigins(Options.Create(new AuthOptions { AllowedOrigins = ["https://app.example.com"] })),
-            Options.Create(new AuthOptions { AllowedOrigins = ["https://app.example.com"] }));
+            Options.Create(new AuthOptions { AllowedOrigins = ["https://app.example.com"] }), workOS ? _provider.Object : null);
+    }
+
+    [Theory]
+    [InlineData("state-from-elsewhere", "code_1", "state")]
+    [InlineData("", "code_1", "state")]
+    [InlineData("state-kept", null, "code")]
+    public async Task A_web_callback_whose_state_is_not_the_one_kept_or_that_has_no_code_is_refused_before_workos_is_asked(string state, string? code, string field)
+    {
+        var error = await Assert.ThrowsAsync<ValidationFailedException>(() => Service(workOS: true).CompleteWebSignInAsync("state-kept", "verifier", state, code, default));
+        Assert.Contains(field, error.Errors.Keys);
+        _provider.VerifyNoOtherCalls();
+    }
+
+    [Fact]
+    public async Task A_web_callback_with_the_kept_state_exchanges_its_code_with_the_kept_verifier()
+    {
+        var verifier = new string('v', 43); // RFC 7636: 43 to 128 characters
+        var token = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Expires = DateTime.UtcNow.AddMinutes(5), SigningCredentials = new SigningCredentials(new RsaSecurityKey(RSA.Create(2048)), SecurityAlgorithms.RsaSha256),
+        });
+        _provider.Setup(p => p.AuthenticateWithCodeAsync("code_1", verifier, It.IsAny<CancellationToken>()))
+            .ReturnsAsync(new ProviderSignIn(new UserSignIn("user_1", "ada@example.com", "Ada", "workos"), token, "refresh_1"));
+        var result = await Service(workOS: true).CompleteWebSignInAsync("state-kept", verifier, "state-kept", "code_1", default);
+        Assert.Equal("user_1", result.User.Id);
+        Assert.Equal("refresh_1", result.RefreshToken);
     }
 
     [Fact]
