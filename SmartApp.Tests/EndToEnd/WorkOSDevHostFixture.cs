@@ -21,20 +21,32 @@ public sealed class WorkOSDevHostFixture : IAsyncLifetime
     {
         WorkOS = await FakeWorkOS.StartAsync();
         var devHost = typeof(WorkOSDevHostFixture).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!;
-        var port = PortAllocator.FreePort();
-        Origin = $"http://127.0.0.1:{port}";
-        _host = await DevHostProcess.StartAsync(devHost, ["--emulators", "--port", $"{port}"], TimeSpan.FromMinutes(5), new Dictionary<string, string>
+        // The port is chosen before the host starts (sign-in must know its own origin), so an emulator the host starts first can
+        // take it meanwhile: then the host cannot bind it, and it starts again on another port.
+        for (var attempt = 1; ; attempt++)
         {
-            ["WorkOS__RedirectUri"] = $"{Origin}/api/auth/callback",
-            ["Auth__AllowedOrigins__0"] = Origin,
-            ["Auth__AllowedOrigins__1"] = "https://app.e2e.test",
-            ["Auth__Mode"] = "WorkOS",
-            ["WorkOS__ApiBaseUrl"] = WorkOS.BaseUrl,
-            ["WorkOS__ClientId"] = FakeWorkOS.ClientId,
-            ["WorkOS__ApiKey"] = FakeWorkOS.ApiKey,
-            ["WorkOS__EventSyncSchedule"] = "*/2 * * * * *",
-            ["WorkOS__JwksRefetchCooldown"] = "00:00:00",
-        });
+            var port = PortAllocator.FreePort();
+            Origin = $"http://127.0.0.1:{port}";
+            try
+            {
+                _host = await DevHostProcess.StartAsync(devHost, ["--emulators", "--port", $"{port}"], TimeSpan.FromMinutes(5), new Dictionary<string, string>
+                {
+                    ["WorkOS__RedirectUri"] = $"{Origin}/api/auth/callback",
+                    ["Auth__AllowedOrigins__0"] = Origin,
+                    ["Auth__AllowedOrigins__1"] = "https://app.e2e.test",
+                    ["Auth__Mode"] = "WorkOS",
+                    ["WorkOS__ApiBaseUrl"] = WorkOS.BaseUrl,
+                    ["WorkOS__ClientId"] = FakeWorkOS.ClientId,
+                    ["WorkOS__ApiKey"] = FakeWorkOS.ApiKey,
+                    ["WorkOS__EventSyncSchedule"] = "*/2 * * * * *",
+                    ["WorkOS__JwksRefetchCooldown"] = "00:00:00",
+                });
+                break;
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains($"127.0.0.1:{port}: address already in use", StringComparison.Ordinal))
+            {
+            }
+        }
         Client = new HttpClient { BaseAddress = new Uri(_host.State["apiUrl"] + "/"), Timeout = TimeSpan.FromSeconds(60) };
     }
 
