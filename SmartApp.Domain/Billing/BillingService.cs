@@ -124,13 +124,13 @@ public sealed partial class BillingService(
         }
 
         var subscription = await stripe.GetSubscriptionAsync(subscriptionId!, cancellationToken).ConfigureAwait(false);
-        if (subscription.UserId is { } owner && owner != userId)
+        // The subscription names its user (metadata), else the event's user, else the customer's: the stored state is read again only when that changes who it is.
+        var owner = subscription.UserId ?? userId ?? await store.FindUserByCustomerAsync(subscription.CustomerId, cancellationToken).ConfigureAwait(false);
+        if (owner != userId)
         {
             userId = owner;
-            current = await store.FindAsync(owner, cancellationToken).ConfigureAwait(false);
+            current = owner is null ? null : await store.FindAsync(owner, cancellationToken).ConfigureAwait(false);
         }
-        userId ??= await store.FindUserByCustomerAsync(subscription.CustomerId, cancellationToken).ConfigureAwait(false);
-        if (userId is not null && current is null) current = await store.FindAsync(userId, cancellationToken).ConfigureAwait(false);
         var pricedPlan = options.Value.PlanForPrice(subscription.PriceId)
             ?? throw new ValidationFailedException("plan", "The subscription's price is not one of this app's plans.");
         // A deleted account (or one that never existed here) gets nothing written back into its partition by a late event.
