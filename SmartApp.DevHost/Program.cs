@@ -38,7 +38,7 @@ if (options.Emulators == EmulatorMode.Only)
     return 0;
 }
 
-var endpoints = new DevHostEndpoints(options.HttpPort == 0 ? PortAllocator.FreePort() : options.HttpPort, PortAllocator.FreePort());
+var endpoints = new DevHostEndpoints(options.HttpPort == 0 ? PortAllocator.FreePort() : PortAllocator.Reserve(options.HttpPort), PortAllocator.FreePort());
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     kestrel.Listen(IPAddress.Loopback, endpoints.GrpcPort, o => o.Protocols = HttpProtocols.Http2);
