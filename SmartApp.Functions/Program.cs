@@ -8,6 +8,7 @@ using SmartApp.Domain.Data;
 using SmartApp.Domain.Files;
 using SmartApp.Domain.Identity;
 using SmartApp.Domain.Memory;
+using SmartApp.Domain.Model;
 using SmartApp.Functions.Console;
 using SmartApp.Functions.Http;
 using SmartApp.Functions.Identity;
@@ -22,7 +23,7 @@ builder.Services
     .AddStorage(builder.Configuration)
     .AddIdentity(builder.Configuration, builder.Environment)
     .AddIdentityEdge()
-    .AddChatModel(builder.Configuration)
+    .AddLanguageModel(builder.Configuration)
     .AddMemory(builder.Configuration)
     .AddFiles(builder.Configuration)
     .AddChat(builder.Configuration)

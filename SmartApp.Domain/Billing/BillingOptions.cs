@@ -59,6 +59,10 @@ public sealed class BillingOptions : IValidatableObject
     public string StripeWebhookSecret { get; set; } = "";
 
     /// <summary>Accepted age of a webhook signature's timestamp.</summary>
+    /// <summary>Longest wait for one call to Stripe's API (the SDK retries a failed call once).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan StripeRequestTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
     [Range(typeof(TimeSpan), "00:00:10", "01:00:00")]
     public TimeSpan WebhookTolerance { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -76,10 +80,6 @@ public sealed class BillingOptions : IValidatableObject
     /// <summary>How far back the first look goes (Stripe keeps events for 30 days); later looks start where the last one ended.</summary>
     [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
     public TimeSpan EventRecoveryWindow { get; set; } = TimeSpan.FromDays(3);
-
-    /// <summary>Requests a user may make per minute on one instance (a token bucket; bursts up to this many).</summary>
-    [Range(1, 1_000_000)]
-    public int RequestsPerMinute { get; set; } = 600;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

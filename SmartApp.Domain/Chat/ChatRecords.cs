@@ -1,3 +1,5 @@
+using SmartApp.Domain.Model;
+
 namespace SmartApp.Domain.Chat;
 
 public sealed record Conversation(string Id, string? Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
@@ -28,8 +30,6 @@ public sealed record Citation(string Type, double Score, string Text)
     public string? MemoryId { get; init; }
     public string? Kind { get; init; }
 }
-
-public sealed record TokenUsage(int PromptTokens, int CompletionTokens);
 
 /// <summary>One user's chat use over one period (a UTC day or month): replies, and the tokens they cost.</summary>
 public sealed record UsageTotals(int Messages, long PromptTokens, long CompletionTokens)

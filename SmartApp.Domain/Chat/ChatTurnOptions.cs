@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace SmartApp.Domain.Chat;
 
 /// <summary>Chat limits and the model call's timing: section <c>Chat</c>.</summary>
-public sealed class ChatSettings
+public sealed class ChatTurnOptions
 {
     public const string Section = "Chat";
 

@@ -1,3 +1,5 @@
+using SmartApp.Domain.Model;
+
 namespace SmartApp.Domain.Chat;
 
 /// <summary>Conversations and their messages (Cosmos, container <c>conversations</c>, partition <c>/userId</c>).</summary>

@@ -9,13 +9,20 @@ using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Common.Quotas;
 using SmartApp.Domain.Identity;
+using SmartApp.Domain.Model;
 
 namespace SmartApp.Domain.Data;
 
 /// <summary>The signed-in user's tables of JSON records: CRUD with etags, structured queries, and questions the model turns into those queries.</summary>
-public sealed partial class DataService(IRecordStore records, IChatClient model, IDataQuestions questions, KeptTotals kept, IOptions<DataOptions> options, TimeProvider clock, ILogger<DataService> logger)
+public sealed partial class DataService(IRecordStore records, LanguageModel model, IDataQuestions questions, KeptTotals kept, IOptions<DataOptions> options, TimeProvider clock, ILogger<DataService> logger)
 {
     private const int SampleSize = 100;
+
+    /// <summary>A question's longest length, and the model's longest query for it (a JSON object with a little reasoning).</summary>
+    private const int MaxQuestionLength = 2000, QueryTokens = 800;
+
+    /// <summary>Retry-After when the model cannot write a query.</summary>
+    private static readonly TimeSpan OutageRetryAfter = TimeSpan.FromSeconds(30);
     private readonly ConcurrentDictionary<(string, string), bool> _knownTables = new();
 
     internal const string AskInstructions =
@@ -105,7 +112,7 @@ public sealed partial class DataService(IRecordStore records, IChatClient model,
     public async Task<DataAnswer> AskAsync(CurrentUser user, string? question, string? table, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(question)) throw new ValidationFailedException("question", "'question' is required.");
-        if (question.Length > 2000) throw new ValidationFailedException("question", "'question' may be at most 2000 characters.");
+        if (question.Length > MaxQuestionLength) throw new ValidationFailedException("question", $"'question' may be at most {MaxQuestionLength} characters.");
         var tables = (await TablesAsync(user, cancellationToken).ConfigureAwait(false)).Where(t => table is null || t.Name == table).ToList();
         if (tables.Count == 0) throw new NotFoundException(table is null ? "There are no tables to ask about." : "No such table.");
         if (await questions.TryAnswerAsync(user.UserId, question, tables, cancellationToken).ConfigureAwait(false) is { } answered) return answered;
@@ -141,17 +148,12 @@ public sealed partial class DataService(IRecordStore records, IChatClient model,
 
     private async Task<string> CompleteAsync(List<ChatMessage> messages, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.Value.AskTimeout);
-        try
-        {
-            var response = await model.GetResponseAsync(messages, new ChatOptions { Temperature = 0f, MaxOutputTokens = 800 }, timeout.Token).ConfigureAwait(false);
-            return response.Text;
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not DomainException)
-        {
-            throw new UpstreamUnavailableException("The language model is unavailable; try again shortly, or use the query route.", TimeSpan.FromSeconds(30), ex);
-        }
+        var reply = await model.AnswerAsync("write a data query", messages, new ChatOptions { Temperature = 0f, MaxOutputTokens = QueryTokens }, options.Value.AskTimeout, cancellationToken)
+            .ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (reply.Failure is { } failure)
+            throw failure as DomainException ?? new UpstreamUnavailableException("The language model is unavailable; try again shortly, or use the query route.", OutageRetryAfter, failure);
+        return reply.Text;
     }
 
     /// <summary>The model's JSON (code fences allowed around it) as a table and a validated query.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Raindrop;
 using SmartApp.Domain.Data.Adapters.Cosmos;
 using SmartApp.Domain.Data.Adapters.Raindrop;
@@ -20,7 +21,7 @@ public static class DataServiceCollectionExtensions
         services.AddSingleton<RaindropSmartSql>();
         services.AddSingleton<RaindropDataQuestions>();
         services.AddSingleton<IMirrorHandler, DataMirror>();
-        services.AddProviderChoice<IDataQuestions, DataOptions>(o => o.Provider,
+        services.AddSmartProviderChoice<IDataQuestions, DataOptions>(o => o.Provider,
             sp => sp.GetRequiredService<RaindropDataQuestions>(), _ => new NoDataQuestions());
         services.AddMemoryCache();
         services.TryAddSingleton<Common.Quotas.IQuotaGate, Common.Quotas.NoQuotas>();

@@ -9,16 +9,22 @@ using SmartApp.Domain.Common.Raindrop;
 using SmartApp.Domain.Common.Search;
 using SmartApp.Domain.Files.Ingestion;
 using SmartApp.Domain.Identity;
+using SmartApp.Domain.Model;
 
 namespace SmartApp.Domain.Files;
 
 /// <summary>The signed-in user's files: upload (through the app or directly to storage), ingestion, search with citations, questions about one file.</summary>
 public sealed partial class FileService(
-    IFileStore files, IFileContentStore contents, IFileSearch search, IDocumentQuestions documents, IIngestionQueue ingestion, IChatClient model, IQuotaGate quotas,
+    IFileStore files, IFileContentStore contents, IFileSearch search, IDocumentQuestions documents, IIngestionQueue ingestion, LanguageModel model, IQuotaGate quotas,
     IOptions<FilesOptions> options, TimeProvider clock, ILogger<FileService> logger)
 {
     public const int DefaultListCount = 50, MaxListCount = 200, DefaultSearchLimit = 10, MaxSearchLimit = 50, AskPassages = 5, MaxQueryBytes = 4096;
     private const string IdPrefix = "file";
+
+    /// <summary>An answer about a file: short, and close to what the passages say.</summary>
+    private const int AnswerTokens = 600;
+    private const float AnswerTemperature = 0.1f;
+    internal const string PassagesLead = "The model is unavailable; these passages of the document best match the question:";
 
     internal const string AnswerInstructions =
         "Answer the question using only the numbered passages from the user's document. Cite the passages you use as [1], [2]. " +
@@ -168,7 +174,7 @@ public sealed partial class FileService(
     private async Task<(int Files, long Bytes)> EnsureRoomAsync(CurrentUser user, string name, string contentType, long bytes, CancellationToken cancellationToken)
     {
         if (FileFormats.Declared(name, contentType) != FileFormat.Unsupported)
-            await quotas.EnsureAsync(user, QuotaKind.Passages, cancellationToken).ConfigureAwait(false);
+            await quotas.EnsurePassagesLeftAsync(user, cancellationToken).ConfigureAwait(false);
         var kept = await files.TotalsAsync(user.UserId, cancellationToken).ConfigureAwait(false);
         await quotas.EnsureWithinAsync(user, QuotaKind.Files, kept.Files + 1, cancellationToken).ConfigureAwait(false);
         await quotas.EnsureWithinAsync(user, QuotaKind.StorageBytes, kept.Bytes + bytes, cancellationToken).ConfigureAwait(false);
@@ -216,9 +222,15 @@ public sealed partial class FileService(
             throw new ConflictException($"Only a failed file, or one the plan did not index in full, can be retried; this one is {EnumNames.Of(file.Status)}.");
         // A retry starts afresh: its passages are granted (and counted) again.
         var queued = await files.TryUpdateAsync(user.UserId, file with
-            {
-                Status = FileStatus.Queued, Attempts = 0, PassagesGranted = null, NotIndexed = null, Errors = [], UpdatedAt = clock.GetUtcNow(), ContinueAt = null,
-            }, cancellationToken).ConfigureAwait(false)
+        {
+            Status = FileStatus.Queued,
+            Attempts = 0,
+            PassagesGranted = null,
+            NotIndexed = null,
+            Errors = [],
+            UpdatedAt = clock.GetUtcNow(),
+            ContinueAt = null,
+        }, cancellationToken).ConfigureAwait(false)
             ?? throw new ConflictException("The file changed meanwhile; read it again.");
         await ingestion.EnqueueAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false);
         return queued;
@@ -258,22 +270,11 @@ public sealed partial class FileService(
             prompt.Append('[').Append(i + 1).Append("] ").Append(passages[i].Chunk.Page is { } page ? $"(page {page}) " : "").Append(passages[i].Chunk.Text).Append("\n\n");
         prompt.Append("Question: ").Append(question);
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.Value.AnswerTimeout);
-        try
-        {
-            var response = await model.GetResponseAsync(
-                [new ChatMessage(ChatRole.System, AnswerInstructions), new ChatMessage(ChatRole.User, prompt.ToString())],
-                new ChatOptions { Temperature = 0.1f, MaxOutputTokens = 600 }, timeout.Token).ConfigureAwait(false);
-            if (response.Text.Trim() is { Length: > 0 } answer) return new FileAnswer(answer, passages, RetrievalOnly: false);
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            LogModelUnavailable(logger, ex.GetType().Name, ex.Message);
-        }
-        var fallback = new StringBuilder("The model is unavailable; these passages of the document best match the question:");
-        for (var i = 0; i < passages.Count; i++) fallback.Append("\n[").Append(i + 1).Append("] ").Append(passages[i].Chunk.Text);
-        return new FileAnswer(fallback.ToString(), passages, RetrievalOnly: true);
+        var reply = await model.AnswerAsync("answer about a file", [new ChatMessage(ChatRole.System, AnswerInstructions), new ChatMessage(ChatRole.User, prompt.ToString())],
+            new ChatOptions { Temperature = AnswerTemperature, MaxOutputTokens = AnswerTokens }, options.Value.AnswerTimeout, cancellationToken).ConfigureAwait(false);
+        return reply.IsEmpty
+            ? new FileAnswer(LanguageModel.SourcesAnswer(PassagesLead, passages.Select(p => p.Chunk.Text)), passages, RetrievalOnly: true)
+            : new FileAnswer(reply.Text.Trim(), passages, RetrievalOnly: false);
     }
 
     private async Task<StoredFile> RequireAsync(CurrentUser user, string fileId, CancellationToken cancellationToken) =>
@@ -296,7 +297,4 @@ public sealed partial class FileService(
 
     [LoggerMessage(EventId = 5012, Level = LogLevel.Information, Message = "Removed {Uploads} abandoned direct uploads and {Strays} stray staging blobs")]
     private static partial void LogUploadsSwept(ILogger logger, int uploads, int strays);
-
-    [LoggerMessage(EventId = 5010, Level = LogLevel.Warning, Message = "The model could not answer about a file ({ErrorType}: {Error}); answered with the passages")]
-    private static partial void LogModelUnavailable(ILogger logger, string errorType, string error);
 }

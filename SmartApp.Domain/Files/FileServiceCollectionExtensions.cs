@@ -2,11 +2,12 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Raindrop;
-using SmartApp.Domain.Files.Adapters.Raindrop;
 using SmartApp.Domain.Common.Search;
 using SmartApp.Domain.Files.Adapters.Blob;
 using SmartApp.Domain.Files.Adapters.Cosmos;
+using SmartApp.Domain.Files.Adapters.Raindrop;
 using SmartApp.Domain.Files.Ingestion;
 
 namespace SmartApp.Domain.Files;
@@ -28,9 +29,9 @@ public static class FileServiceCollectionExtensions
         services.AddSingleton<RaindropBuckets>();
         services.AddSingleton<RaindropFileSearch>();
         services.AddSingleton<IMirrorHandler, FileMirror>();
-        services.AddProviderChoice<IFileSearch, FilesOptions>(o => o.Provider,
+        services.AddSmartProviderChoice<IFileSearch, FilesOptions>(o => o.Provider,
             sp => sp.GetRequiredService<RaindropFileSearch>(), sp => sp.GetRequiredService<CosmosFileSearch>());
-        services.AddProviderChoice<IDocumentQuestions, FilesOptions>(o => o.Provider,
+        services.AddSmartProviderChoice<IDocumentQuestions, FilesOptions>(o => o.Provider,
             sp => sp.GetRequiredService<RaindropFileSearch>(), _ => new NoDocumentQuestions());
         services.AddSingleton<FileIngestor>();
         services.AddSingleton<IIngestionQueue, QueuedIngestion>();

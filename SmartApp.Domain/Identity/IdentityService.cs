@@ -1,8 +1,8 @@
 using System.Net.Mail;
-using System.Text.RegularExpressions;
-using Microsoft.IdentityModel.JsonWebTokens;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.RegularExpressions;
+using Microsoft.IdentityModel.JsonWebTokens;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Common.Telemetry;
 
@@ -16,7 +16,7 @@ public sealed partial class IdentityService(
     SessionRevocations revocations,
     AllowedOrigins origins,
     Microsoft.Extensions.Options.IOptions<AuthOptions> options,
-    IIdentityProvider? provider = null)
+    IIdentityProvider provider)
 {
     public const string DefaultDemoEmail = "demo@smartapp.local";
     public const string DefaultDemoName = "Demo User";
@@ -47,7 +47,7 @@ public sealed partial class IdentityService(
     /// </summary>
     public async Task<SignInResult> ExchangeAsync(TokenExchange exchange, CancellationToken cancellationToken)
     {
-        if (provider is null) throw new NotFoundException("Token exchange is available with WorkOS sign-in only.");
+        if (!HasProvider) throw NoIdentityProvider.NoTokenExchange();
         var (code, codeVerifier, refreshToken, pendingToken, organizationId) = exchange;
         var errors = new Dictionary<string, string[]>();
         var hasCode = !string.IsNullOrWhiteSpace(code);
@@ -113,7 +113,7 @@ public sealed partial class IdentityService(
     /// <summary>Starts the web flow: where to send the browser, and what to keep (signed) until the callback.</summary>
     public WebSignIn BeginWebSignIn(string? returnTo)
     {
-        if (provider is null) throw new NotFoundException("Web sign-in is available with WorkOS sign-in only.");
+        if (!HasProvider) throw new NotFoundException("Web sign-in is available with WorkOS sign-in only.");
         if (returnTo is not null && !IsAllowedReturn(returnTo))
             throw new ValidationFailedException("returnTo", "Must be a path on this app or a URL on one of its allowed origins.");
         var state = Base64Url(RandomNumberGenerator.GetBytes(32));
@@ -129,10 +129,12 @@ public sealed partial class IdentityService(
             throw new ValidationFailedException("returnTo", "Must be a path on this app or a URL on one of its allowed origins.");
         if (caller.SessionId is not { } session) return null;
         revocations.Revoke(session, caller.ExpiresAt);
-        if (provider is null) return null;
         await provider.RevokeSessionAsync(session, cancellationToken).ConfigureAwait(false);
         return provider.GetLogoutUrl(session, returnTo);
     }
+
+    /// <summary>Whether a sign-in provider is configured: the flows only it serves are refused before anything is read without one.</summary>
+    private bool HasProvider => provider is not NoIdentityProvider;
 
     public bool IsAllowedReturn(string returnTo) => origins.IsAllowedReturn(returnTo);
 

@@ -1,9 +1,10 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
+using SmartApp.Domain.Common;
+using SmartApp.Domain.Common.Http;
 using SmartApp.Domain.Identity.Adapters.Blob;
 using SmartApp.Domain.Identity.Adapters.Cosmos;
 using SmartApp.Domain.Identity.Adapters.WorkOS;
@@ -34,30 +35,31 @@ public static class IdentityServiceCollectionExtensions
         services.AddSingleton<AccountService>();
         services.AddSingleton<UserSync>();
 
-        var mode = configuration.GetSection(AuthOptions.Section).GetValue<AuthMode?>(nameof(AuthOptions.Mode)) ?? AuthMode.Demo;
-        if (mode == AuthMode.WorkOS)
-        {
-            services.AddOptions<WorkOSOptions>().Bind(configuration.GetSection(WorkOSOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
-            services.AddHttpClient<WorkOSClient>((sp, http) =>
+        // The WorkOS adapter's settings are required only when Auth:Mode chooses it.
+        services.AddOptions<WorkOSOptions>().Bind(configuration.GetSection(WorkOSOptions.Section)).ValidateDataAnnotations()
+            .Validate<IOptions<AuthOptions>>((workOS, auth) => auth.Value.Mode != AuthMode.WorkOS || !string.IsNullOrWhiteSpace(workOS.ClientId),
+                "WorkOS:ClientId is required in WorkOS mode.")
+            .Validate<IOptions<AuthOptions>>((workOS, auth) => auth.Value.Mode != AuthMode.WorkOS || !string.IsNullOrWhiteSpace(workOS.ApiKey),
+                "WorkOS:ApiKey is required in WorkOS mode.")
+            .ValidateOnStart();
+        // Retries honour Retry-After; a code exchange is not retried once WorkOS has answered it.
+        services.AddOutboundHttpClient<WorkOSOptions>(nameof(WorkOSClient),
+                (workOS, _) => new OutboundPolicy(workOS.RequestTimeout) { TotalTimeout = workOS.RequestTimeout * 3, RetryUnsafeMethods = false },
+                (workOS, http) =>
                 {
-                    var workOS = sp.GetRequiredService<IOptions<WorkOSOptions>>().Value;
                     http.BaseAddress = new Uri(workOS.ApiBaseUrl.TrimEnd('/') + "/");
                     http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", workOS.ApiKey);
                 })
-                .AddStandardResilienceHandler(o =>
-                {
-                    // Retries honour Retry-After; a code exchange is not retried once WorkOS has answered it.
-                    o.Retry.MaxRetryAttempts = 2;
-                    o.Retry.DisableForUnsafeHttpMethods();
-                    o.AttemptTimeout.Timeout = TimeSpan.FromSeconds(5);
-                    o.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(15);
-                });
-            services.AddSingleton<IIdentityProvider>(sp => sp.GetRequiredService<WorkOSClient>());
-            services.AddSingleton<WorkOSTokenValidator>();
-        }
-        services.AddSingleton<IAccessTokenValidator>(sp => new CachingTokenValidator(
-            mode == AuthMode.WorkOS ? sp.GetRequiredService<WorkOSTokenValidator>() : sp.GetRequiredService<DemoTokenService>(),
-            sp.GetRequiredService<Microsoft.Extensions.Caching.Memory.IMemoryCache>(), sp.GetRequiredService<TimeProvider>()));
+            .AddTypedClient<WorkOSClient>();
+        services.AddSingleton<WorkOSTokenValidator>();
+        services.AddProviderChoice<IIdentityProvider, AuthOptions>((auth, _) => auth.Mode == AuthMode.WorkOS,
+            sp => sp.GetRequiredService<WorkOSClient>(), _ => new NoIdentityProvider());
+        services.AddProviderChoice<IAccessTokenValidator, AuthOptions>((auth, _) => auth.Mode == AuthMode.WorkOS,
+            sp => Cached(sp, sp.GetRequiredService<WorkOSTokenValidator>()), sp => Cached(sp, sp.GetRequiredService<DemoTokenService>()));
         return services;
     }
+
+    /// <summary>A validator behind the cache of tokens already verified.</summary>
+    private static CachingTokenValidator Cached(IServiceProvider sp, IAccessTokenValidator inner) =>
+        new(inner, sp.GetRequiredService<Microsoft.Extensions.Caching.Memory.IMemoryCache>(), sp.GetRequiredService<TimeProvider>());
 }

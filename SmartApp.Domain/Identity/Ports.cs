@@ -54,8 +54,8 @@ public interface IIdentityProvider
     /// <summary>Ends the session at the provider: its refresh tokens stop working.</summary>
     Task RevokeSessionAsync(string sessionId, CancellationToken cancellationToken);
 
-    /// <summary>Where to send the browser to end the provider's session.</summary>
-    Uri GetLogoutUrl(string sessionId, string? returnTo);
+    /// <summary>Where to send the browser to end the provider's session (null: nowhere, there is no provider session).</summary>
+    Uri? GetLogoutUrl(string sessionId, string? returnTo);
 }
 
 /// <summary>The key that signs demo tokens. It outlives a restart, so sessions do too.</summary>

@@ -9,7 +9,7 @@ namespace SmartApp.Domain.Identity;
 /// with it (the same deletion as DELETE /api/me). Users who never signed in here are not created. Nothing in demo mode.
 /// </summary>
 public sealed partial class UserSync(
-    IUserRepository users, AccountService accounts, ProviderCheckpoints checkpoints, ILogger<UserSync> logger, IIdentityProvider? provider = null)
+    IUserRepository users, AccountService accounts, IProviderCheckpoints checkpoints, ILogger<UserSync> logger, IIdentityProvider provider)
 {
     private const string Reader = "workos-user-events";
 
@@ -18,7 +18,6 @@ public sealed partial class UserSync(
 
     public async Task<int> SyncAsync(CancellationToken cancellationToken)
     {
-        if (provider is null) return 0;
         var cursor = await checkpoints.GetAsync(Reader, cancellationToken).ConfigureAwait(false);
         var applied = 0;
         for (var page = 0; page < MaxPages; page++)

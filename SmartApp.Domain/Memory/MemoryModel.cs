@@ -72,6 +72,14 @@ public sealed record MemorySearchQuery(string Terms, IReadOnlySet<MemoryKind> Ki
     public string? Timeline { get; init; }
     public DateTimeOffset? From { get; init; }
     public DateTimeOffset? To { get; init; }
+
+    /// <summary>Whether a memory of this kind, session, timeline and time passes the query's filters (every search applies them the same way).</summary>
+    public bool Matches(MemoryKind kind, string? sessionId, string? timeline, DateTimeOffset? at) =>
+        Kinds.Contains(kind)
+        && (SessionId is null || sessionId == SessionId)
+        && (Timeline is null || timeline == Timeline)
+        && (From is null || at >= From)
+        && (To is null || at < To);
 }
 
 public sealed record MemorySearchHit(MemoryEntry Memory, double Score)

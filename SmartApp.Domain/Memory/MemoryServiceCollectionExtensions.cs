@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Raindrop;
 using SmartApp.Domain.Common.Search;
 using SmartApp.Domain.Memory.Adapters.Cosmos;
@@ -25,7 +26,7 @@ public static class MemoryServiceCollectionExtensions
         services.AddSingleton<RaindropSmartMemory>();
         services.AddSingleton<RaindropMemorySearch>();
         services.AddSingleton<IMirrorHandler, MemoryMirror>();
-        services.AddProviderChoice<IMemorySearch, MemoryOptions>(o => o.Provider,
+        services.AddSmartProviderChoice<IMemorySearch, MemoryOptions>(o => o.Provider,
             sp => sp.GetRequiredService<RaindropMemorySearch>(), sp => sp.GetRequiredService<CosmosMemorySearch>());
         services.AddSingleton<SessionSummarizer>();
         services.TryAddSingleton<Common.Quotas.IQuotaGate, Common.Quotas.NoQuotas>();

@@ -1,8 +1,8 @@
 using System.Text;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmartApp.Domain.Common.Search;
+using SmartApp.Domain.Model;
 
 namespace SmartApp.Domain.Memory;
 
@@ -10,10 +10,12 @@ namespace SmartApp.Domain.Memory;
 /// Writes the summary of a session: by the language model when it answers in time, otherwise an
 /// extractive summary of the session's most central memories. It never fails for want of the model.
 /// </summary>
-public sealed partial class SessionSummarizer(IChatClient model, IOptions<MemoryOptions> options, ILogger<SessionSummarizer> logger)
+public sealed class SessionSummarizer(LanguageModel model, IOptions<MemoryOptions> options)
 {
     private const int MaxPromptChars = 24_000;
     private const int ExtractiveSentences = 3;
+    private const int SummaryTokens = 400;
+    private const float SummaryTemperature = 0.2f;
 
     internal const string Instructions =
         "You write long-term memory. Summarise this conversation session in at most five sentences: " +
@@ -22,22 +24,9 @@ public sealed partial class SessionSummarizer(IChatClient model, IOptions<Memory
 
     public async Task<(string Summary, SummaryMethod Method)> SummarizeAsync(IReadOnlyList<NewMemory> memories, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.Value.SummaryTimeout);
-        try
-        {
-            var response = await model.GetResponseAsync(
-                [new ChatMessage(ChatRole.System, Instructions), new ChatMessage(ChatRole.User, Transcript(memories))],
-                new ChatOptions { Temperature = 0.2f, MaxOutputTokens = 400 }, timeout.Token).ConfigureAwait(false);
-            var text = response.Text.Trim();
-            if (text.Length > 0) return (text, SummaryMethod.Model);
-            LogEmptySummary(logger);
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            LogModelUnavailable(logger, ex.GetType().Name, ex.Message);
-        }
-        return (Extractive(memories), SummaryMethod.Extractive);
+        var reply = await model.AnswerAsync("summarise a session", [new ChatMessage(ChatRole.System, Instructions), new ChatMessage(ChatRole.User, Transcript(memories))],
+            new ChatOptions { Temperature = SummaryTemperature, MaxOutputTokens = SummaryTokens }, options.Value.SummaryTimeout, cancellationToken).ConfigureAwait(false);
+        return reply.IsEmpty ? (Extractive(memories), SummaryMethod.Extractive) : (reply.Text.Trim(), SummaryMethod.Model);
     }
 
     /// <summary>The memories closest in meaning to the session as a whole (its embeddings' centroid), in the order they were written.</summary>
@@ -71,10 +60,4 @@ public sealed partial class SessionSummarizer(IChatClient model, IOptions<Memory
         lines.Reverse();
         return new StringBuilder("Session transcript:\n").AppendJoin('\n', lines).ToString();
     }
-
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "The model could not summarise the session ({ErrorType}: {Error}); wrote an extractive summary")]
-    private static partial void LogModelUnavailable(ILogger logger, string errorType, string error);
-
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "The model returned an empty summary; wrote an extractive summary")]
-    private static partial void LogEmptySummary(ILogger logger);
 }

@@ -1,4 +1,4 @@
-namespace SmartApp.Domain.Chat;
+namespace SmartApp.Domain.Model;
 
 /// <summary>The models the provider serves now, and the one a call uses when it names none.</summary>
 public interface IModelCatalog

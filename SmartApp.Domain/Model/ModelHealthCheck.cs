@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace SmartApp.Domain.Chat;
+namespace SmartApp.Domain.Model;
 
 /// <summary>
 /// The language model in /api/health/details: which model is in use and why. A fallback or an unknown list is

@@ -1,31 +1,24 @@
-using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using SmartApp.Domain.Billing;
-using SmartApp.Domain.Common.Errors;
 using SmartApp.Functions.Http;
 
 namespace SmartApp.Functions.Billing;
 
-/// <summary>Plans, Stripe Checkout and portal, the subscription, and Stripe's webhook (the OpenAPI document's "Billing" tag).</summary>
+/// <summary>Plans, Stripe Checkout and portal, and the subscription (the OpenAPI document's "Billing" tag; Stripe's webhook is <see cref="StripeEventFunctions"/>).</summary>
 public sealed class BillingFunctions(BillingService billing)
 {
-    private const int MaxWebhookBytes = 512 * 1024;
-
     [Function("BillingPlans"), AllowAnonymous]
     public IActionResult Plans([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "billing/plans")] HttpRequest req) =>
-        new OkObjectResult(new
-        {
-            plans = billing.Plans.Select(p => new { id = p.Key.ToLowerInvariant(), name = p.Value.Name, monthlyPriceCents = p.Value.MonthlyPriceCents, entitlements = p.Value.Entitlements }),
-        });
+        new OkObjectResult(new PlanList(billing.Plans.Select(p => new PlanResponse(p.Key.ToLowerInvariant(), p.Value.Name, p.Value.MonthlyPriceCents, p.Value.Entitlements)).ToList()));
 
     [Function("BillingCheckout")]
     public async Task<IActionResult> Checkout([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "billing/checkout")] HttpRequest req)
     {
         var body = await req.ReadJsonAsync<CheckoutRequest>().ConfigureAwait(false);
         var url = await billing.CheckoutAsync(req.CurrentUser(), body.Plan, body.SuccessUrl, body.CancelUrl, AppOrigin(req), req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(new { url });
+        return new OkObjectResult(new RedirectResponse(url));
     }
 
     [Function("BillingPortal")]
@@ -33,47 +26,17 @@ public sealed class BillingFunctions(BillingService billing)
     {
         var body = await req.ReadJsonAsync(whenEmpty: new PortalRequest(null)).ConfigureAwait(false);
         var url = await billing.PortalAsync(req.CurrentUser(), body.ReturnUrl, AppOrigin(req), req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(new { url });
+        return new OkObjectResult(new RedirectResponse(url));
     }
 
     [Function("BillingSubscription")]
     public async Task<IActionResult> Subscription([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "billing/subscription")] HttpRequest req)
     {
         var (state, entitlements, usage) = await billing.GetSubscriptionAsync(req.CurrentUser(), req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(new
-        {
-            plan = state.Plan, status = state.Status, currentPeriodEnd = state.CurrentPeriodEnd, cancelAtPeriodEnd = state.CancelAtPeriodEnd,
-            trialEndsAt = state.TrialEndsAt,
-            actionRequired = state.ActionRequired is { } action ? new { invoiceId = action.InvoiceId, hostedInvoiceUrl = action.HostedInvoiceUrl, at = action.At } : null,
-            paymentFailedAt = state.PaymentFailedAt,
-            entitlements,
-            usage = new
-            {
-                messagesToday = usage.Today.Messages, promptTokensToday = usage.Today.PromptTokens, completionTokensToday = usage.Today.CompletionTokens,
-                tokensThisMonth = usage.ThisMonth.Tokens, files = usage.Files, storageBytes = usage.StorageBytes, memories = usage.Memories, records = usage.Records, passagesThisMonth = usage.PassagesThisMonth,
-            },
-        });
-    }
-
-    /// <summary>
-    /// Stripe's deliveries: the signature is checked on the raw body; 200 once the event is applied (or
-    /// was before); 400 for a bad signature or body; 500 when Stripe could not be asked, so it delivers again.
-    /// </summary>
-    [Function("BillingWebhook"), AllowAnonymous]
-    public async Task<IActionResult> Webhook([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "billing/webhook")] HttpRequest req)
-    {
-        var body = Encoding.UTF8.GetString(await req.ReadBodyAsync(MaxWebhookBytes, "A webhook body").ConfigureAwait(false));
-        try
-        {
-            var outcome = await billing.HandleWebhookAsync(body, req.Headers["Stripe-Signature"], req.HttpContext.RequestAborted).ConfigureAwait(false);
-            return new OkObjectResult(new { received = true, eventId = outcome.EventId, alreadyApplied = outcome.AlreadyApplied });
-        }
-        catch (UpstreamUnavailableException ex)
-        {
-            var problem = ProblemWriter.ToProblemDetails(ProblemTypes.From(ex), req.HttpContext);
-            problem.Status = StatusCodes.Status500InternalServerError;
-            return new ObjectResult(problem) { StatusCode = StatusCodes.Status500InternalServerError, ContentTypes = { ProblemWriter.ContentType } };
-        }
+        return new OkObjectResult(new SubscriptionResponse(state.Plan, state.Status, state.CurrentPeriodEnd, state.CancelAtPeriodEnd, state.TrialEndsAt,
+            state.ActionRequired, state.PaymentFailedAt, entitlements,
+            new UsageResponse(usage.Today.Messages, usage.Today.PromptTokens, usage.Today.CompletionTokens, usage.ThisMonth.Tokens, usage.Files, usage.StorageBytes,
+                usage.Memories, usage.Records, usage.PassagesThisMonth)));
     }
 
     /// <summary>
@@ -95,4 +58,18 @@ public sealed class BillingFunctions(BillingService billing)
     public sealed record CheckoutRequest(string? Plan, string? SuccessUrl, string? CancelUrl);
 
     public sealed record PortalRequest(string? ReturnUrl);
+
+    public sealed record PlanList(IReadOnlyList<PlanResponse> Plans);
+
+    public sealed record PlanResponse(string Id, string Name, int MonthlyPriceCents, PlanEntitlements Entitlements);
+
+    /// <summary>Where to send the browser: Stripe Checkout or the customer portal.</summary>
+    public sealed record RedirectResponse(Uri Url);
+
+    public sealed record SubscriptionResponse(string Plan, string Status, DateTimeOffset? CurrentPeriodEnd, bool CancelAtPeriodEnd, DateTimeOffset? TrialEndsAt,
+        PaymentAction? ActionRequired, DateTimeOffset? PaymentFailedAt, PlanEntitlements Entitlements, UsageResponse Usage);
+
+    /// <summary>What the user uses now, against each of the plan's limits.</summary>
+    public sealed record UsageResponse(int MessagesToday, long PromptTokensToday, long CompletionTokensToday, long TokensThisMonth, int Files, long StorageBytes,
+        long Memories, long Records, long PassagesThisMonth);
 }

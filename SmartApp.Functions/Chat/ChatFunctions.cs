@@ -7,6 +7,7 @@ using Microsoft.Net.Http.Headers;
 using SmartApp.Domain.Chat;
 using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Errors;
+using SmartApp.Domain.Model;
 using SmartApp.Functions.Http;
 
 namespace SmartApp.Functions.Chat;
@@ -26,7 +27,7 @@ public sealed class ChatFunctions(ChatService chat)
     public async Task<IActionResult> List([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "chat/conversations")] HttpRequest req)
     {
         var page = await chat.ListAsync(req.CurrentUser(), req.Query["cursor"], req.QueryInt("limit"), req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(new { conversations = page.Conversations.Select(ConversationResponse.From), cursor = page.Cursor });
+        return new OkObjectResult(new ConversationList(page.Conversations.Select(ConversationResponse.From).ToList(), page.Cursor));
     }
 
     /// <summary>The conversation and a page of its messages, oldest first.</summary>
@@ -34,7 +35,7 @@ public sealed class ChatFunctions(ChatService chat)
     public async Task<IActionResult> Get([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "chat/conversations/{conversationId}")] HttpRequest req, string conversationId)
     {
         var (conversation, messages) = await chat.GetAsync(req.CurrentUser(), conversationId, req.Query["cursor"], req.QueryInt("limit"), req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(new { conversation = ConversationResponse.From(conversation), messages = messages.Messages, cursor = messages.Cursor });
+        return new OkObjectResult(new ConversationWithMessages(ConversationResponse.From(conversation), messages.Messages, messages.Cursor));
     }
 
     [Function("ChatConversationDelete")]
@@ -74,7 +75,7 @@ public sealed class ChatFunctions(ChatService chat)
         try
         {
             var turn = await chat.SendAsync(req.CurrentUser(), conversationId, request, sink, cancellationToken).ConfigureAwait(false);
-            await sink.EventAsync("done", new { usage = turn.Reply.Usage, degraded = turn.Reply.Degraded, incomplete = turn.Reply.Incomplete }, CancellationToken.None).ConfigureAwait(false);
+            await sink.EventAsync("done", new DoneEvent(turn.Reply.Usage, turn.Reply.Degraded, turn.Reply.Incomplete), CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (sink.Started && !cancellationToken.IsCancellationRequested)
         {
@@ -105,10 +106,10 @@ public sealed class ChatFunctions(ChatService chat)
             response.Headers.CacheControl = "no-cache";
             response.Headers["X-Accel-Buffering"] = "no";
             Started = true;
-            await EventAsync("meta", new { messageId, replyId, citations }, cancellationToken).ConfigureAwait(false);
+            await EventAsync("meta", new MetaEvent(messageId, replyId, citations), cancellationToken).ConfigureAwait(false);
         }
 
-        public Task DeltaAsync(string text, CancellationToken cancellationToken) => EventAsync("delta", new { text }, cancellationToken);
+        public Task DeltaAsync(string text, CancellationToken cancellationToken) => EventAsync("delta", new DeltaEvent(text), cancellationToken);
 
         public async Task EventAsync(string name, object data, CancellationToken cancellationToken)
         {
@@ -117,4 +118,15 @@ public sealed class ChatFunctions(ChatService chat)
             await response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
     }
+
+    public sealed record ConversationList(IReadOnlyList<ConversationResponse> Conversations, string? Cursor);
+
+    public sealed record ConversationWithMessages(ConversationResponse Conversation, IReadOnlyList<ChatMessageRecord> Messages, string? Cursor);
+
+    /// <summary>The SSE events of a streamed reply: <c>meta</c> first, <c>delta</c> for each piece of text, <c>done</c> last.</summary>
+    public sealed record MetaEvent(string MessageId, string ReplyId, IReadOnlyList<Citation> Citations);
+
+    public sealed record DeltaEvent(string Text);
+
+    public sealed record DoneEvent(TokenUsage? Usage, bool Degraded, bool Incomplete);
 }

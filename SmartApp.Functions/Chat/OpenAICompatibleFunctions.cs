@@ -3,12 +3,13 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Azure.Functions.Worker;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.AI;
 using SmartApp.Domain.Chat;
 using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Errors;
+using SmartApp.Domain.Model;
 using SmartApp.Functions.Http;
 
 namespace SmartApp.Functions.Chat;
@@ -96,7 +97,7 @@ public sealed class OpenAICompatibleFunctions(ChatService chat, IModelCatalog mo
         var item = new JsonObject
         {
             ["id"] = call.CallId, ["type"] = "function",
-            ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = ChatService.ArgumentsJson(call) },
+            ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = ChatPromptBuilder.ArgumentsJson(call) },
         };
         if (streamed) item.Insert(0, "index", i);
         return (JsonNode)item;

@@ -13,7 +13,7 @@ public sealed class DataFunctions(DataService data)
 {
     [Function("DataTables")]
     public async Task<IActionResult> Tables([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "data/tables")] HttpRequest req) =>
-        new OkObjectResult(new { tables = await data.TablesAsync(req.CurrentUser(), req.HttpContext.RequestAborted).ConfigureAwait(false) });
+        new OkObjectResult(new TableList(await data.TablesAsync(req.CurrentUser(), req.HttpContext.RequestAborted).ConfigureAwait(false)));
 
     [Function("DataTableDrop")]
     public async Task<IActionResult> Drop([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "data/tables/{table}")] HttpRequest req, string table)
@@ -67,7 +67,7 @@ public sealed class DataFunctions(DataService data)
         var body = await req.ReadJsonAsync(whenEmpty: new QueryRequest(null, null, null, null, null)).ConfigureAwait(false);
         var query = body.ToQuery();
         var page = await data.QueryAsync(req.CurrentUser(), table, query, req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(new { items = page.Items.Select(r => RecordResponse.From(r, query.Select)), nextCursor = page.NextCursor });
+        return new OkObjectResult(new RecordList(page.Items.Select(r => RecordResponse.From(r, query.Select)).ToList(), page.NextCursor));
     }
 
     /// <summary>
@@ -79,22 +79,9 @@ public sealed class DataFunctions(DataService data)
     {
         var body = await req.ReadJsonAsync<AskRequest>().ConfigureAwait(false);
         var answer = await data.AskAsync(req.CurrentUser(), body.Question, body.Table, req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(new
-        {
-            table = answer.Table,
-            query = new
-            {
-                where = answer.Query.Where.Select(w => new { field = w.Field, op = char.ToLowerInvariant(w.Op.ToString()[0]) + w.Op.ToString()[1..], value = w.Value }),
-                orderBy = answer.Query.OrderBy.Select(o => new { field = o.Field, desc = o.Desc }),
-                select = answer.Query.Select,
-                limit = answer.Query.Limit,
-            },
-            items = answer.Items.Select(r => RecordResponse.From(r, answer.Query.Select)),
-            reasoning = answer.Reasoning,
-            provider = answer.Provider,
-            sql = answer.Sql,
-            rows = answer.Rows,
-        });
+        return new OkObjectResult(new AskResponse(answer.Table,
+            new AskedQuery(answer.Query.Where, answer.Query.OrderBy, answer.Query.Select, answer.Query.Limit),
+            answer.Items.Select(r => RecordResponse.From(r, answer.Query.Select)).ToList(), answer.Reasoning, answer.Provider, answer.Sql, answer.Rows));
     }
 
     /// <summary>The etag the client holds; <c>*</c> (any version) is the same as none.</summary>
@@ -140,4 +127,14 @@ public sealed class DataFunctions(DataService data)
             return new(r.Id, r.ETag, r.CreatedAt, r.UpdatedAt, projected);
         }
     }
+
+    public sealed record TableList(IReadOnlyList<TableInfo> Tables);
+
+    public sealed record RecordList(IReadOnlyList<RecordResponse> Items, string? NextCursor);
+
+    /// <summary>A question's answer: the query as it ran (filters' <c>op</c> by the API's enum names), its records, and who answered.</summary>
+    public sealed record AskResponse(string Table, AskedQuery Query, IReadOnlyList<RecordResponse> Items, string? Reasoning, string Provider, string? Sql,
+        IReadOnlyList<JsonElement>? Rows);
+
+    public sealed record AskedQuery(IReadOnlyList<Filter> Where, IReadOnlyList<Ordering> OrderBy, IReadOnlyList<string>? Select, int Limit);
 }

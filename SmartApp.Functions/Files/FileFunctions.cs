@@ -1,4 +1,3 @@
-using SmartApp.Domain.Common;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
@@ -6,6 +5,7 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Common.Raindrop;
 using SmartApp.Domain.Files;
@@ -54,7 +54,7 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
         var body = await req.ReadJsonAsync<BeginUploadRequest>().ConfigureAwait(false);
         var (file, upload) = await files.BeginUploadAsync(req.CurrentUser(), body.Name, body.ContentType, body.Size, req.HttpContext.RequestAborted).ConfigureAwait(false);
         req.HttpContext.Response.Headers.CacheControl = "no-store";
-        return new CreatedResult($"/api/files/{file.Id}", new { fileId = file.Id, uploadUrl = upload.Url, expiresAt = upload.ExpiresAt, completeUrl = $"/api/files/{file.Id}/complete" });
+        return new CreatedResult($"/api/files/{file.Id}", new UploadResponse(file.Id, upload.Url, upload.ExpiresAt, $"/api/files/{file.Id}/complete"));
     }
 
     [Function("FileUploadComplete")]
@@ -68,7 +68,7 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
     public async Task<IActionResult> List([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "files")] HttpRequest req)
     {
         var page = await files.ListAsync(req.CurrentUser(), req.Query["prefix"], req.Query["cursor"], req.QueryInt("limit"), req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(new { files = page.Files.Select(FileResponse.From), cursor = page.Cursor });
+        return new OkObjectResult(new FilePage(page.Files.Select(FileResponse.From).ToList(), page.Cursor));
     }
 
     [Function("FileGet")]
@@ -86,7 +86,7 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
         req.HttpContext.Response.Headers.CacheControl = "no-store";
         // Script clients cannot read a redirect's target (or send their token to it): asked for JSON, they get the URL itself.
         if (req.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)))
-            return new OkObjectResult(new { url = url.Url, expiresAt = url.ExpiresAt });
+            return new OkObjectResult(url);
         return new RedirectResult(url.Url.ToString());
     }
 
@@ -110,7 +110,7 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
     {
         var body = await req.ReadJsonAsync<SearchRequest>().ConfigureAwait(false);
         var hits = await files.SearchAsync(req.CurrentUser(), body.Query, body.FileIds, body.Limit, req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(new { results = hits.Select(Citation.From), provider = hits.Count > 0 ? hits[0].Provider : Providers.Azure });
+        return new OkObjectResult(new SearchResponse(hits.Select(Citation.From).ToList(), hits.Count > 0 ? hits[0].Provider : Providers.Azure));
     }
 
     /// <summary><c>{ question }</c> → an answer from the file's best passages, with those passages as citations.</summary>
@@ -119,7 +119,7 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
     {
         var body = await req.ReadJsonAsync<AskRequest>().ConfigureAwait(false);
         var answer = await files.AskAsync(req.CurrentUser(), fileId, body.Question, req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(new { answer = answer.Answer, citations = answer.Citations.Select(Citation.From), retrievalOnly = answer.RetrievalOnly, provider = answer.Provider });
+        return new OkObjectResult(new AskResponse(answer.Answer, answer.Citations.Select(Citation.From).ToList(), answer.RetrievalOnly, answer.Provider));
     }
 
     private static CreatedResult Created(StoredFile file) => new($"/api/files/{file.Id}", FileResponse.From(file));
@@ -146,4 +146,12 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
             f.Stages.ToDictionary(s => EnumNames.Of(s.Key), s => s.Value), f.Errors, f.ChunkCount,
             f.CreatedAt, f.UpdatedAt, f.IndexedAt, f.NotIndexed);
     }
+
+    public sealed record UploadResponse(string FileId, Uri UploadUrl, DateTimeOffset ExpiresAt, string CompleteUrl);
+
+    public sealed record FilePage(IReadOnlyList<FileResponse> Files, string? Cursor);
+
+    public sealed record SearchResponse(IReadOnlyList<Citation> Results, string Provider);
+
+    public sealed record AskResponse(string Answer, IReadOnlyList<Citation> Citations, bool RetrievalOnly, string? Provider);
 }

@@ -15,7 +15,7 @@ public sealed class HealthFunctions(HealthReporter health)
     {
         var report = await health.GetReportAsync(req.HttpContext.RequestAborted).ConfigureAwait(false);
         req.HttpContext.Response.Headers.CacheControl = "no-store";
-        return new ObjectResult(new { status = Name(report.Status) }) { StatusCode = StatusOf(report.Status) };
+        return new ObjectResult(new HealthResponse(Name(report.Status))) { StatusCode = StatusOf(report.Status) };
     }
 
     [Function("HealthDetails"), AdminOnly]
@@ -23,16 +23,14 @@ public sealed class HealthFunctions(HealthReporter health)
     {
         var report = await health.GetReportAsync(req.HttpContext.RequestAborted).ConfigureAwait(false);
         req.HttpContext.Response.Headers.CacheControl = "no-store";
-        var dependencies = report.Entries.ToDictionary(e => e.Key, e => new
-        {
-            status = Name(e.Value.Status),
-            description = e.Value.Description,
-            latencyMs = e.Value.Data.TryGetValue("latencyMs", out var latency) ? latency : (long)e.Value.Duration.TotalMilliseconds,
-            provider = e.Value.Data.TryGetValue("provider", out var provider) ? provider : null,
-            backlog = e.Value.Data.TryGetValue("backlog", out var backlog) ? backlog : null,
-            backlogAgeSeconds = e.Value.Data.TryGetValue("backlogAgeSeconds", out var age) ? age : null,
-        });
-        return new ObjectResult(new { status = Name(report.Status), totalMs = (long)report.TotalDuration.TotalMilliseconds, dependencies })
+        var dependencies = report.Entries.ToDictionary(e => e.Key, e => new DependencyResponse(
+            Name(e.Value.Status),
+            e.Value.Description,
+            e.Value.Data.TryGetValue("latencyMs", out var latency) ? latency : (long)e.Value.Duration.TotalMilliseconds,
+            e.Value.Data.TryGetValue("provider", out var provider) ? provider : null,
+            e.Value.Data.TryGetValue("backlog", out var backlog) ? backlog : null,
+            e.Value.Data.TryGetValue("backlogAgeSeconds", out var age) ? age : null));
+        return new ObjectResult(new HealthDetailsResponse(Name(report.Status), (long)report.TotalDuration.TotalMilliseconds, dependencies))
         {
             StatusCode = StatusOf(report.Status),
         };
@@ -47,4 +45,11 @@ public sealed class HealthFunctions(HealthReporter health)
         HealthStatus.Degraded => "degraded",
         _ => "unhealthy",
     };
+
+    public sealed record HealthResponse(string Status);
+
+    public sealed record HealthDetailsResponse(string Status, long TotalMs, IReadOnlyDictionary<string, DependencyResponse> Dependencies);
+
+    /// <summary>One dependency: its state, and what its check reported (latency, provider, a mirror's backlog).</summary>
+    public sealed record DependencyResponse(string Status, string? Description, object LatencyMs, object? Provider, object? Backlog, object? BacklogAgeSeconds);
 }

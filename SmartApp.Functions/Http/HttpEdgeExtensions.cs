@@ -36,6 +36,7 @@ internal static class HttpEdgeExtensions
             o.JsonSerializerOptions.MaxDepth = defaults.MaxDepth;
             foreach (var converter in defaults.Converters) o.JsonSerializerOptions.Converters.Add(converter);
         });
+        builder.Services.AddOptions<RateLimitOptions>().Bind(builder.Configuration.GetSection(RateLimitOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<DiagnosticsOptions>().Bind(builder.Configuration.GetSection(DiagnosticsOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         return builder;
     }

@@ -22,6 +22,9 @@ namespace SmartApp.Functions.Http;
 /// </summary>
 internal sealed class IdempotencyMiddleware(IdempotencyStore store) : IFunctionsWorkerMiddleware
 {
+    /// <summary>The response kept for an Idempotency-Key, replayed to a repeat of the same request.</summary>
+    internal sealed record StoredResponse(int Status, string? ContentType, string? Location, string? ETag, string Body);
+
     public const string Header = "Idempotency-Key";
     private const int MaxKeptBytes = 256 * 1024, MaxHashedJsonBytes = 2 * 1024 * 1024;
 
@@ -41,13 +44,13 @@ internal sealed class IdempotencyMiddleware(IdempotencyStore store) : IFunctions
 
         var cancellationToken = http.RequestAborted;
         var fingerprint = await FingerprintAsync(http.Request, cancellationToken).ConfigureAwait(false);
-        switch (await store.BeginAsync(user.UserId, key, fingerprint, cancellationToken).ConfigureAwait(false))
+        switch (await store.BeginAsync<StoredResponse>(user.UserId, key, fingerprint, cancellationToken).ConfigureAwait(false))
         {
-            case IdempotencyOutcome.Mismatch:
+            case IdempotencyOutcome<StoredResponse>.Mismatch:
                 throw new ConflictException("This Idempotency-Key was used with a different request; use a new key for a new request.");
-            case IdempotencyOutcome.InProgress:
+            case IdempotencyOutcome<StoredResponse>.InProgress:
                 throw new ConflictException("A request with this Idempotency-Key is still being processed; retry shortly.");
-            case IdempotencyOutcome.Replay(var kept):
+            case IdempotencyOutcome<StoredResponse>.Replay(var kept):
                 await ReplayAsync(http.Response, kept, cancellationToken).ConfigureAwait(false);
                 return;
         }
@@ -99,7 +102,7 @@ internal sealed class IdempotencyMiddleware(IdempotencyStore store) : IFunctions
     }
 
     /// <summary>What makes two requests the same: method and path, and the JSON body (or, for other bodies, their type, length and name).</summary>
-    private static async Task<string> FingerprintAsync(HttpRequest request, CancellationToken cancellationToken)
+    internal static async Task<string> FingerprintAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(Encoding.UTF8.GetBytes($"{request.Method} {request.Path}{request.QueryString}\n"));

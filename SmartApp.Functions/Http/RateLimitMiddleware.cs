@@ -1,27 +1,24 @@
 using System.Threading.RateLimiting;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Middleware;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using SmartApp.Domain.Billing;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Identity;
 
 namespace SmartApp.Functions.Http;
 
 /// <summary>
-/// A token bucket per signed-in user on this instance (<see cref="BillingOptions.RequestsPerMinute"/>,
+/// A token bucket per signed-in user on this instance (<see cref="RateLimitOptions.RequestsPerMinute"/>,
 /// bursts up to that many): past it, 429 with Retry-After. Anonymous requests are not counted here.
 /// </summary>
-internal sealed class RateLimitMiddleware(IServiceProvider services) : IFunctionsWorkerMiddleware, IDisposable
+internal sealed class RateLimitMiddleware(IOptions<RateLimitOptions> options) : IFunctionsWorkerMiddleware, IDisposable
 {
-    private PartitionedRateLimiter<string>? _limiter;
+    private readonly PartitionedRateLimiter<string> _limiter = Create(options.Value.RequestsPerMinute);
 
     public async Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
     {
         if (context.GetHttpContext()?.SignedInUser() is { } user)
         {
-            _limiter ??= Create(services.GetRequiredService<IOptions<BillingOptions>>().Value.RequestsPerMinute);
             using var lease = _limiter.AttemptAcquire(user.UserId);
             if (!lease.IsAcquired)
             {
@@ -42,5 +39,5 @@ internal sealed class RateLimitMiddleware(IServiceProvider services) : IFunction
             AutoReplenishment = true,
         }));
 
-    public void Dispose() => _limiter?.Dispose();
+    public void Dispose() => _limiter.Dispose();
 }

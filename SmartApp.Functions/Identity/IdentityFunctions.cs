@@ -72,7 +72,7 @@ public sealed class IdentityFunctions(IdentityService identity, AccountService a
         var body = await req.ReadJsonAsync(whenEmpty: new LogoutRequest(null)).ConfigureAwait(false);
         var logoutUrl = await identity.SignOutAsync(req.CurrentUser(), body.ReturnTo, req.HttpContext.RequestAborted).ConfigureAwait(false);
         AuthCookies.Clear(req.HttpContext.Response, AuthCookies.SessionCookie);
-        return new OkObjectResult(new { logoutUrl = logoutUrl?.ToString() ?? body.ReturnTo });
+        return new OkObjectResult(new LogoutResponse(logoutUrl?.ToString() ?? body.ReturnTo));
     }
 
     /// <summary>Everything the user owns, as one JSON document, streamed as it is read.</summary>
@@ -148,4 +148,6 @@ public sealed class IdentityFunctions(IdentityService identity, AccountService a
 
     /// <summary>What the token says about this sign-in: its session, organization, role and permissions there, and who impersonates the user.</summary>
     public sealed record SessionResponse(string? Id, string? OrganizationId, string? Role, IReadOnlyList<string> Roles, IReadOnlyList<string> Permissions, string? Impersonator);
+
+    public sealed record LogoutResponse(string? LogoutUrl);
 }

@@ -18,7 +18,7 @@ public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions
     public async Task<IActionResult> StartSession([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "memory/sessions")] HttpRequest req)
     {
         var session = await memory.StartSessionAsync(req.CurrentUser(), req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new CreatedResult($"/api/memory/sessions/{session.Id}/memories", new { sessionId = session.Id, session.StartedAt });
+        return new CreatedResult($"/api/memory/sessions/{session.Id}/memories", new SessionStarted(session.Id, session.StartedAt));
     }
 
     /// <summary><c>{ flush?: bool }</c>: with flush, the session's memories become one episodic memory.</summary>
@@ -43,7 +43,7 @@ public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions
     {
         var body = await req.ReadJsonAsync<PutMemoryRequest>().ConfigureAwait(false);
         var id = await memory.PutAsync(req.CurrentUser(), sessionId, body.Content, body.Timeline, body.Key, body.Agent, req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new CreatedResult($"/api/memory/sessions/{sessionId}/memories/{id}", new { memoryId = id });
+        return new CreatedResult($"/api/memory/sessions/{sessionId}/memories/{id}", new MemoryCreated(id));
     }
 
     /// <summary>The session's memories, newest first: <c>?timeline&amp;key&amp;last&amp;from&amp;to</c>.</summary>
@@ -53,7 +53,7 @@ public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions
         var query = req.Query;
         var memories = await memory.ListAsync(req.CurrentUser(), sessionId, query["timeline"], query["key"], req.QueryInt("last"),
             TimeRange.Parse(query["from"], query["to"]), req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(new { memories = memories.Select(MemoryResponse.From) });
+        return new OkObjectResult(new MemoryList(memories.Select(MemoryResponse.From).ToList()));
     }
 
     [Function("MemoryDelete")]
@@ -83,14 +83,14 @@ public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions
     {
         var body = await req.ReadJsonAsync<DocumentRequest>(maxBytes: options.Value.MaxDocumentBytes + 1024).ConfigureAwait(false);
         var id = await memory.PutDocumentAsync(req.CurrentUser(), body.Document, req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new CreatedResult($"/api/memory/documents/{id}", new { documentId = id });
+        return new CreatedResult($"/api/memory/documents/{id}", new DocumentCreated(id));
     }
 
     [Function("MemoryDocumentGet")]
     public async Task<IActionResult> GetDocument([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "memory/documents/{documentId}")] HttpRequest req, string documentId)
     {
         var document = await memory.GetDocumentAsync(req.CurrentUser(), documentId, req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(new { documentId = document.Id, document = document.Document, createdAt = document.At });
+        return new OkObjectResult(new DocumentResponse(document.Id, document.Document, document.At));
     }
 
     [Function("MemoryDocumentDelete")]
@@ -104,7 +104,7 @@ public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions
     public async Task<IActionResult> ListProcedures([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "memory/procedures")] HttpRequest req)
     {
         var procedures = await memory.ListProceduresAsync(req.CurrentUser(), req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(new { procedures = procedures.Select(ProcedureResponse.From) });
+        return new OkObjectResult(new ProcedureList(procedures.Select(ProcedureResponse.From).ToList()));
     }
 
     [Function("MemoryProcedurePut")]
@@ -169,4 +169,16 @@ public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions
             SummarizedBy = m.SummarizedBy, EntryCount = m.EntryCount, TimelineCount = m.TimelineCount, DurationMs = m.DurationMs,
         };
     }
+
+    public sealed record SessionStarted(string SessionId, DateTimeOffset StartedAt);
+
+    public sealed record MemoryCreated(string MemoryId);
+
+    public sealed record MemoryList(IReadOnlyList<MemoryResponse> Memories);
+
+    public sealed record DocumentCreated(string DocumentId);
+
+    public sealed record DocumentResponse(string DocumentId, JsonElement? Document, DateTimeOffset CreatedAt);
+
+    public sealed record ProcedureList(IReadOnlyList<ProcedureResponse> Procedures);
 }

@@ -26,14 +26,17 @@ public sealed class DeployCheckTests
         }
     }
 
+    /// <summary>The template deployed at resource-group scope, as if nothing created the group.</summary>
+    private static void ResourceGroupScope(DeploySources s)
+    {
+        s.Template["$schema"] = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#";
+        Remove(s.Template["resources"]!.AsArray(), r => (string?)r["type"] == "Microsoft.Resources/resourceGroups");
+        foreach (var module in s.Template["resources"]!.AsArray()) module!.AsObject().Remove("resourceGroup");
+    }
+
     private static readonly Dictionary<string, (string Check, Action<DeploySources> Inject)> DefectList = new()
     {
-        ["resource-group scope (nothing creates the group)"] = ("scope", s =>
-        {
-            s.Template["$schema"] = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#";
-            Remove(s.Template["resources"]!.AsArray(), r => (string?)r["type"] == "Microsoft.Resources/resourceGroups");
-            foreach (var module in s.Template["resources"]!.AsArray()) module!.AsObject().Remove("resourceGroup");
-        }),
+        ["resource-group scope (nothing creates the group)"] = ("scope", ResourceGroupScope),
         ["any region accepted"] = ("regions", s => s.Template["parameters"]!["location"]!.AsObject().Remove("allowedValues")),
         ["a region without Flex Consumption"] = ("regions", s => s.Template["parameters"]!["location"]!["allowedValues"]!.AsArray().Add("westindia")),
         ["no azd location metadata"] = ("regions", s => s.Template["parameters"]!["location"]!.AsObject().Remove("metadata")),

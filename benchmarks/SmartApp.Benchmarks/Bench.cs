@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SmartApp.Domain.Chat;
 using SmartApp.Domain.Common.Storage;
+using SmartApp.Domain.Model;
 
 namespace SmartApp.Benchmarks;
 
@@ -22,7 +23,7 @@ internal static class Bench
         var services = new ServiceCollection()
             .AddLogging(l => l.SetMinimumLevel(LogLevel.Warning))
             .AddStorage(configuration)
-            .AddChatModel(configuration);
+            .AddLanguageModel(configuration);
         return add(services, configuration).BuildServiceProvider();
     }
 

@@ -102,7 +102,8 @@ static async Task<string> PublishAsync(string appDirectory)
     var project = Directory.GetParent(appDirectory)!.Parent!.Parent!.FullName;
     var output = Directory.CreateTempSubdirectory("smartapp-bench-publish-").FullName;
     var start = new ProcessStartInfo("dotnet", ["publish", project, "-c", "Release", "-r", "linux-x64", "--self-contained", "false",
-        "-p:PublishReadyToRun=true", "-o", output, "--nologo", "-v", "quiet"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        "-p:PublishReadyToRun=true", "-o", output, "--nologo", "-v", "quiet"]);
+    start.RedirectStandardOutput = start.RedirectStandardError = true;
     using var process = Process.Start(start)!;
     var log = process.StandardOutput.ReadToEndAsync();
     var errors = process.StandardError.ReadToEndAsync();
@@ -134,7 +135,7 @@ async Task<LoadResult> ThroughputAsync(string app, string path, string? token)
 {
     var port = PortAllocator.FreePort();
     // One user makes every request here: the per-user rate limit (600 a minute by default) is lifted so the figure is the app's own cost.
-    await using var host = DevHostProcess.Launch(devHost, ["--app", app, "--port", $"{port}"], new Dictionary<string, string> { ["Billing__RequestsPerMinute"] = "1000000" });
+    await using var host = DevHostProcess.Launch(devHost, ["--app", app, "--port", $"{port}"], new Dictionary<string, string> { ["RateLimit__RequestsPerMinute"] = "1000000" });
     using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Concurrency }) { BaseAddress = new Uri($"http://127.0.0.1:{port}/api/"), Timeout = TimeSpan.FromSeconds(30) };
     await SmartApp.Benchmarks.Bench.WaitHealthyAsync(client);
     if (token is not null)

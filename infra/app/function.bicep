@@ -95,7 +95,7 @@ var settings = {
   WorkOS__RedirectUri: 'https://${hostName}/api/auth/callback'
   WorkOS__JwksCacheDuration: '00:05:00'
   WorkOS__JwksRefetchCooldown: '00:00:30'
-  WorkOS__RequestTimeout: '00:00:10'
+  WorkOS__RequestTimeout: '00:00:05'
   WorkOS__EventSyncSchedule: '0 */5 * * * *'
   Vultr__BaseUrl: 'https://api.vultrinference.com/v1'
   Vultr__Model: vultrModel
@@ -159,7 +159,8 @@ var settings = {
   Billing__StripeApiBase: 'https://api.stripe.com'
   Billing__WebhookTolerance: '00:05:00'
   Billing__DefaultReturnUrl: '${allowedOrigin}/billing'
-  Billing__RequestsPerMinute: '600'
+  Billing__StripeRequestTimeout: '00:00:20'
+  RateLimit__RequestsPerMinute: '600'
   Billing__EventRecoverySchedule: '0 */10 * * * *'
   Billing__EventRecoveryWindow: '3.00:00:00'
   Data__Provider: 'Azure'

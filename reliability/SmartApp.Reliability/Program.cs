@@ -39,7 +39,7 @@ await using var host = await DevHostProcess.StartAsync(devHost, ["--emulators", 
     ["Billing__StripeApiBase"] = stripe.BaseUrl,
     ["Billing__StripeSecretKey"] = FakeStripe.SecretKey,
     ["Billing__StripeWebhookSecret"] = FakeStripe.WebhookSecret,
-    ["Billing__RequestsPerMinute"] = "100000",
+    ["RateLimit__RequestsPerMinute"] = "100000",
     // Events the webhook never receives are recovered from Stripe's events list, under the same faults.
     ["Billing__EventRecoverySchedule"] = "*/2 * * * * *",
     // Plans large enough that quotas never stand in for faults here (they have their own tests).

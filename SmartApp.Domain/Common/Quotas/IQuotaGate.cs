@@ -2,12 +2,9 @@ using SmartApp.Domain.Identity;
 
 namespace SmartApp.Domain.Common.Quotas;
 
-/// <summary>What a plan limits, checked before the work that uses it.</summary>
+/// <summary>What a plan limits as a total the user keeps: only deleting some or a bigger plan makes room (402).</summary>
 public enum QuotaKind
 {
-    /// <summary>A chat message: messages per day and model tokens per month (both reset: 429 with Retry-After).</summary>
-    ChatMessage,
-
     /// <summary>Files kept (a total: only a bigger plan lifts it, 402).</summary>
     Files,
 
@@ -19,9 +16,6 @@ public enum QuotaKind
 
     /// <summary>Data records kept, across all of the user's tables (a total: 402).</summary>
     Records,
-
-    /// <summary>File passages indexed this month: a file that would be ingested is refused (402) once the month's are spent.</summary>
-    Passages,
 }
 
 /// <summary>How many of a file's passages may be indexed, and, when fewer than asked, why.</summary>
@@ -30,9 +24,13 @@ public sealed record PassageGrant(int Granted, string? Reason);
 /// <summary>Refuses work over the user's plan limits (429 until the period resets, or 402 when only a paid plan lifts the limit).</summary>
 public interface IQuotaGate
 {
-    Task EnsureAsync(CurrentUser user, QuotaKind kind, CancellationToken cancellationToken);
+    /// <summary>Room for one more chat message today and for model tokens this month; over either is a 429 until that period resets.</summary>
+    Task EnsureChatMessageAsync(CurrentUser user, CancellationToken cancellationToken);
 
-    /// <summary>Refuses (402) when a total would become <paramref name="total"/> and the plan allows less.</summary>
+    /// <summary>File passages left to index this month: a file that would be ingested is refused (402) once they are spent.</summary>
+    Task EnsurePassagesLeftAsync(CurrentUser user, CancellationToken cancellationToken);
+
+    /// <summary>Refuses (402) when a kept total would become <paramref name="total"/> and the plan allows less.</summary>
     Task EnsureWithinAsync(CurrentUser user, QuotaKind kind, long total, CancellationToken cancellationToken);
 
     /// <summary>
@@ -45,7 +43,9 @@ public interface IQuotaGate
 /// <summary>No plan limits: for running a capability without billing (the benchmarks' in-process services). The app registers billing's gate.</summary>
 public sealed class NoQuotas : IQuotaGate
 {
-    public Task EnsureAsync(CurrentUser user, QuotaKind kind, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task EnsureChatMessageAsync(CurrentUser user, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task EnsurePassagesLeftAsync(CurrentUser user, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task EnsureWithinAsync(CurrentUser user, QuotaKind kind, long total, CancellationToken cancellationToken) => Task.CompletedTask;
 

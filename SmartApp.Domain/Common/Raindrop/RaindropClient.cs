@@ -1,8 +1,9 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+
 using Polly.CircuitBreaker;
-using Polly.Timeout;
+using SmartApp.Domain.Common.Http;
 
 namespace SmartApp.Domain.Common.Raindrop;
 
@@ -31,8 +32,7 @@ public abstract class RaindropClient(IHttpClientFactory httpClients, string area
         {
             response = await http.PostAsJsonAsync("v1/" + verb, body, Json, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or BrokenCircuitException
-            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception ex) when (OutboundHttp.IsUnreachable(ex, cancellationToken))
         {
             throw new RaindropException(verb, ex is BrokenCircuitException ? "circuit open after repeated failures" : ex.Message, inner: ex);
         }

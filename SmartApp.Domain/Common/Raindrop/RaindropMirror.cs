@@ -66,6 +66,18 @@ public sealed partial class RaindropMirror(
             return false;
         }
         var changes = page.ToList();
+        await ApplyChangesAsync(handler, changes, status, logger, cancellationToken).ConfigureAwait(false);
+        await ledger.SavePositionAsync(handler.Area, page.ContinuationToken, cancellationToken).ConfigureAwait(false);
+        status.CaughtUp(handler.Area);
+        return changes.Count > 0;
+    }
+
+    /// <summary>
+    /// The batch step: each change applied in order. A change Raindrop refuses for good is logged and skipped; any other
+    /// failure stops the batch and is thrown, so the position is not saved and the batch is read again.
+    /// </summary>
+    internal static async Task ApplyChangesAsync(IMirrorHandler handler, IReadOnlyList<JsonElement> changes, MirrorStatus status, ILogger logger, CancellationToken cancellationToken)
+    {
         for (var i = 0; i < changes.Count; i++)
         {
             status.Waiting(handler.Area, changes.Count - i, WrittenAt(changes[i]));
@@ -79,9 +91,6 @@ public sealed partial class RaindropMirror(
                 LogRefused(logger, handler.Area, Id(changes[i]), ex.Message);
             }
         }
-        await ledger.SavePositionAsync(handler.Area, page.ContinuationToken, cancellationToken).ConfigureAwait(false);
-        status.CaughtUp(handler.Area);
-        return changes.Count > 0;
     }
 
     /// <summary>

@@ -2,11 +2,16 @@ using Microsoft.Azure.Cosmos;
 
 namespace SmartApp.Domain.Common.Storage;
 
-/// <summary>
-/// Where a job that reads a provider's event list got to (Stripe's events, WorkOS's events): one small item per
-/// reader in container <c>webhook-events</c> (partition <c>/id</c>), beside the record of the events applied.
-/// </summary>
-public sealed class ProviderCheckpoints(CosmosStore store)
+/// <summary>Where a job that reads a provider's event list (Stripe's events, WorkOS's events) got to: an opaque position per reader.</summary>
+public interface IProviderCheckpoints
+{
+    Task<string?> GetAsync(string reader, CancellationToken cancellationToken);
+
+    Task SaveAsync(string reader, string position, CancellationToken cancellationToken);
+}
+
+/// <summary>Checkpoints on Cosmos: one small item per reader in container <c>webhook-events</c> (partition <c>/id</c>), beside the record of the events applied.</summary>
+public sealed class ProviderCheckpoints(CosmosStore store) : IProviderCheckpoints
 {
     public async Task<string?> GetAsync(string reader, CancellationToken cancellationToken)
     {

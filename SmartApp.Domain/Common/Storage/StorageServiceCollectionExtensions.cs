@@ -30,7 +30,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton(sp => CreateQueueServiceClient(sp.GetRequiredService<IOptions<BlobStorageOptions>>().Value, sp));
         services.AddSingleton<WorkQueue>();
         services.AddSingleton<CosmosStore>();
-        services.AddSingleton<ProviderCheckpoints>();
+        services.AddSingleton<IProviderCheckpoints, ProviderCheckpoints>();
         services.AddSingleton<BlobStore>();
         services.AddHostedService<StorageWarmUp>();
 

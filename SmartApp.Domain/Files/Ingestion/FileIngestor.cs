@@ -1,6 +1,6 @@
-using SmartApp.Domain.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Search;
 using SmartApp.Domain.Common.Telemetry;
 
@@ -214,7 +214,9 @@ public sealed partial class FileIngestor(
             {
                 done.TrySetException(ex);
             }
-        }, ExtractionStackBytes) { IsBackground = true, Name = "file extraction" };
+        }, ExtractionStackBytes);
+        thread.IsBackground = true;
+        thread.Name = "file extraction";
         thread.Start();
         try
         {

@@ -1,12 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using Azure.Storage.Blobs;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
-using SmartApp.Domain.Identity.Adapters.Blob;
 
 namespace SmartApp.Tests.EndToEnd;
 

@@ -8,6 +8,7 @@ using SmartApp.Domain.Common.Search;
 using SmartApp.Domain.Files;
 using SmartApp.Domain.Files.Ingestion;
 using SmartApp.Domain.Identity;
+using SmartApp.Domain.Model;
 
 namespace SmartApp.Tests.Unit;
 
@@ -28,7 +29,7 @@ public sealed class FileUploadCleanupTests
     }
 
     private FileService Service() => new(_files.Object, _contents.Object, Mock.Of<IFileSearch>(), Mock.Of<IDocumentQuestions>(), Mock.Of<IIngestionQueue>(),
-        Mock.Of<IChatClient>(), _quotas.Object, Options.Create(new FilesOptions()), TimeProvider.System, NullLogger<FileService>.Instance);
+        new LanguageModel(Mock.Of<IChatClient>(), NullLogger<LanguageModel>.Instance), _quotas.Object, Options.Create(new FilesOptions()), TimeProvider.System, NullLogger<FileService>.Instance);
 
     private Task UploadAsync() => Service().UploadAsync(Alice, "hello.txt", "text/plain", new MemoryStream("hello"u8.ToArray()), 5, default);
 

@@ -1,6 +1,6 @@
 using System.Reflection;
-using Microsoft.Azure.Functions.Worker;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
 using SmartApp.DevHost.Routing;
 
 namespace SmartApp.Tests.Unit;

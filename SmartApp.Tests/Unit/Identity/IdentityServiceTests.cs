@@ -25,7 +25,7 @@ public sealed class IdentityServiceTests
         return new IdentityService(_users.Object, tokens, tokens,
             new SessionRevocations(TimeProvider.System),
             new AllowedOrigins(Options.Create(new AuthOptions { AllowedOrigins = ["https://app.example.com"] })),
-            Options.Create(new AuthOptions { AllowedOrigins = ["https://app.example.com"] }), workOS ? _provider.Object : null);
+            Options.Create(new AuthOptions { AllowedOrigins = ["https://app.example.com"] }), workOS ? _provider.Object : new NoIdentityProvider());
     }
 
     [Theory]

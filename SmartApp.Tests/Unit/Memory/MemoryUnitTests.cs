@@ -7,6 +7,7 @@ using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Common.Search;
 using SmartApp.Domain.Memory;
+using SmartApp.Domain.Model;
 
 namespace SmartApp.Tests.Unit;
 
@@ -24,7 +25,7 @@ public sealed class SessionSummarizerTests
     ];
 
     private static SessionSummarizer Summarizer(Mock<IChatClient> model, TimeSpan? timeout = null) =>
-        new(model.Object, Options.Create(new MemoryOptions { SummaryTimeout = timeout ?? TimeSpan.FromSeconds(5) }), NullLogger<SessionSummarizer>.Instance);
+        new(new LanguageModel(model.Object, NullLogger<LanguageModel>.Instance), Options.Create(new MemoryOptions { SummaryTimeout = timeout ?? TimeSpan.FromSeconds(5) }));
 
     [Fact]
     public async Task The_models_summary_is_used_when_it_answers()

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using OpenAI;
-using SmartApp.Domain.Chat;
-using SmartApp.Domain.Chat.Adapters.Vultr;
+using SmartApp.Domain.Model;
+using SmartApp.Domain.Model.Adapters.Vultr;
 
 namespace SmartApp.Tests.Unit;
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http;
 using Microsoft.Extensions.Options;
 using SmartApp.Domain.Common.Errors;
+using SmartApp.Domain.Common.Http;
 using Stripe;
 
 namespace SmartApp.Domain.Billing.Adapters.Stripe;
@@ -19,7 +20,7 @@ public sealed class StripeGateway : IStripeGateway
         {
             ApiKey = string.IsNullOrEmpty(options.Value.StripeSecretKey) ? "sk_unset" : options.Value.StripeSecretKey,
             ApiBase = options.Value.StripeApiBase.TrimEnd('/'),
-            // One quick retry of a connection error or 5xx; beyond that the webhook answers 500 and Stripe delivers again.
+            // One quick retry by the SDK (it knows Stripe-Should-Retry and sends an Idempotency-Key) of a connection error or 5xx.
             HttpClient = new SystemNetHttpClient(httpClients.CreateClient(BillingServiceCollectionExtensions.HttpClientName), maxNetworkRetries: 1),
         });
     }
@@ -154,7 +155,7 @@ public sealed class StripeGateway : IStripeGateway
         {
             throw new NotFoundException("Stripe does not know this subscription or customer.");
         }
-        catch (Exception ex) when (ex is StripeException or HttpRequestException or TaskCanceledException)
+        catch (Exception ex) when (ex is StripeException || OutboundHttp.IsUnreachable(ex, CancellationToken.None))
         {
             throw new UpstreamUnavailableException("Stripe could not be reached; try again.", TimeSpan.FromSeconds(10), ex);
         }

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Azure.Cosmos;
 using SmartApp.Domain.Common.Storage;
+using SmartApp.Domain.Model;
 
 namespace SmartApp.Domain.Chat.Adapters.Cosmos;
 

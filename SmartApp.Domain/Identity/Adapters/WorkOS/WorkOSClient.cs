@@ -7,6 +7,8 @@ using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using SmartApp.Domain.Common.Errors;
 
+using SmartApp.Domain.Common.Http;
+
 namespace SmartApp.Domain.Identity.Adapters.WorkOS;
 
 /// <summary>
@@ -65,7 +67,7 @@ public sealed partial class WorkOSClient(HttpClient http, IOptions<WorkOSOptions
             if (!response.IsSuccessStatusCode && response.StatusCode != HttpStatusCode.NotFound)
                 throw Unavailable($"session revoke answered {(int)response.StatusCode}", null);
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (OutboundHttp.IsUnreachable(ex, cancellationToken))
         {
             throw Unavailable("session revoke did not answer", ex);
         }
@@ -85,7 +87,7 @@ public sealed partial class WorkOSClient(HttpClient http, IOptions<WorkOSOptions
             var json = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
             return new JsonWebKeySet(json).GetSigningKeys().ToList();
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or ArgumentException or JsonException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (OutboundHttp.IsUnreachable(ex, cancellationToken) || (ex is ArgumentException or JsonException && !cancellationToken.IsCancellationRequested))
         {
             throw Unavailable("the key set could not be read", ex);
         }
@@ -110,7 +112,7 @@ public sealed partial class WorkOSClient(HttpClient http, IOptions<WorkOSOptions
         {
             response = await http.GetAsync(query, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (OutboundHttp.IsUnreachable(ex, cancellationToken))
         {
             throw Unavailable("the events list did not answer", ex);
         }
@@ -148,7 +150,7 @@ public sealed partial class WorkOSClient(HttpClient http, IOptions<WorkOSOptions
             response = await http.PostAsJsonAsync("user_management/authenticate",
                 grant.Where(g => g.Value is not null).ToDictionary(g => g.Key, g => g.Value), cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (OutboundHttp.IsUnreachable(ex, cancellationToken))
         {
             throw Unavailable("authenticate did not answer", ex);
         }

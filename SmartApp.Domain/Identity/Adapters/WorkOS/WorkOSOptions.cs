@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace SmartApp.Domain.Identity.Adapters.WorkOS;
 
 /// <summary>WorkOS User Management (AuthKit) settings: section <c>WorkOS</c>. Required when Auth:Mode is WorkOS.</summary>
-public sealed class WorkOSOptions : IValidatableObject
+public sealed class WorkOSOptions
 {
     public const string Section = "WorkOS";
 
@@ -41,15 +41,10 @@ public sealed class WorkOSOptions : IValidatableObject
     [Required, RegularExpression(@"^\S+( \S+){5}$", ErrorMessage = "WorkOS:EventSyncSchedule is a six-field NCRONTAB expression (seconds first).")]
     public string EventSyncSchedule { get; set; } = "0 */5 * * * *";
 
+    /// <summary>Longest wait for one attempt of a call to WorkOS; a call with its two retries is bounded by three times this.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:01:00")]
-    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     public IReadOnlyList<string> EffectiveIssuers =>
         Issuers.Length > 0 ? Issuers : [ApiBaseUrl.TrimEnd('/'), $"{ApiBaseUrl.TrimEnd('/')}/user_management/{ClientId}"];
-
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        if (string.IsNullOrWhiteSpace(ClientId)) yield return new ValidationResult("WorkOS:ClientId is required in WorkOS mode.", [nameof(ClientId)]);
-        if (string.IsNullOrWhiteSpace(ApiKey)) yield return new ValidationResult("WorkOS:ApiKey is required in WorkOS mode.", [nameof(ApiKey)]);
-    }
 }

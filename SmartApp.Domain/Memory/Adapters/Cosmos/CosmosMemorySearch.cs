@@ -1,8 +1,9 @@
-using Microsoft.Extensions.Logging;
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Azure.Cosmos;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SmartApp.Domain.Common.Raindrop;
 using SmartApp.Domain.Common.Search;
 using SmartApp.Domain.Common.Storage;
 using SmartApp.Domain.Common.Telemetry;
@@ -36,16 +37,12 @@ public sealed class CosmosMemorySearch : IMemorySearch, IDisposable
         var current = await ReadCurrentAsync(userId, ranked.Select(r => r.Row.Id).ToList(), cancellationToken).ConfigureAwait(false);
         if (current.Count < ranked.Count) _index.MarkStale(userId); // removed outside the change feed's view (e.g. account deletion)
         var hits = ranked.Where(r => current.ContainsKey(r.Row.Id)).Select(r => new MemorySearchHit(current[r.Row.Id].ToEntry(), r.Rank.Score)).ToList();
-        SmartAppTelemetry.MemorySearchDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("backend", "local"));
+        SmartAppTelemetry.MemorySearchDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("provider", Providers.Azure));
         return hits;
     }
 
     private static bool Matches(IndexRow memory, MemorySearchQuery query) =>
-        query.Kinds.Contains(memory.Kind ?? MemoryKind.Working)
-        && (query.SessionId is null || memory.SessionId == query.SessionId)
-        && (query.Timeline is null || memory.Timeline == query.Timeline)
-        && (query.From is null || memory.At >= query.From)
-        && (query.To is null || memory.At < query.To);
+        query.Matches(memory.Kind ?? MemoryKind.Working, memory.SessionId, memory.Timeline, memory.At);
 
     /// <summary>The current version of each result (point reads, side by side); a result deleted meanwhile is missing.</summary>
     private async Task<Dictionary<string, MemoryDocument>> ReadCurrentAsync(string userId, IReadOnlyList<string> ids, CancellationToken cancellationToken)

@@ -114,13 +114,8 @@ public sealed partial class RaindropMemorySearch(
             .Select(pair => new Candidate(pair.Second!.ItemId[prefix.Length..], pair.First.Score));
     }
 
-    /// <summary>The query's filters, as the local search applies them.</summary>
     private static bool Matches(MemoryEntry memory, MemorySearchQuery query) =>
-        query.Kinds.Contains(memory.Kind)
-        && (query.SessionId is null || memory.SessionId == query.SessionId)
-        && (query.Timeline is null || memory.Timeline == query.Timeline)
-        && (query.From is null || memory.At >= query.From)
-        && (query.To is null || memory.At < query.To);
+        query.Matches(memory.Kind, memory.SessionId, memory.Timeline, memory.At);
 
     private sealed record Candidate(string Id, double? Score);
 

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 using OpenAI;
 
-namespace SmartApp.Domain.Chat.Adapters.Vultr;
+namespace SmartApp.Domain.Model.Adapters.Vultr;
 
 /// <summary>
 /// The model as one <see cref="IChatClient"/> over Vultr: each call goes to <see cref="ChatOptions.ModelId"/> when it

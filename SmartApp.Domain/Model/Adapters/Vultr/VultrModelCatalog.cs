@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenAI.Models;
 
-namespace SmartApp.Domain.Chat.Adapters.Vultr;
+namespace SmartApp.Domain.Model.Adapters.Vultr;
 
 /// <summary>
 /// Vultr's <c>GET /v1/models</c>, read on first use and again once <see cref="VultrOptions.ModelListRefresh"/> has passed,

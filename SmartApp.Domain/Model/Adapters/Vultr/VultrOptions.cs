@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace SmartApp.Domain.Chat.Adapters.Vultr;
+namespace SmartApp.Domain.Model.Adapters.Vultr;
 
 /// <summary>Vultr Serverless Inference (OpenAI-compatible) settings: section <c>Vultr</c>. Without an API key the model is reported unavailable.</summary>
 public sealed class VultrOptions
