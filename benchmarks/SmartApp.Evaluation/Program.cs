@@ -1,0 +1,115 @@
+using System.Globalization;
+using System.Text.Json;
+using SmartApp.Domain.Common.Search;
+using SmartApp.Domain.Files.Ingestion;
+
+// Retrieval quality of file search on the set in retrieval-set.json: each document cut into passages as ingestion
+// cuts them, embedded by the same model, and searched by each ranking the app has (or could have). Prints, per
+// ranking, recall@1 and recall@5 of the passage each question needs, its mean reciprocal rank (first 10), how
+// often an exact-word question finds it first, how many distinct files fill the top 10, and how often a question
+// no document answers gets results anyway.
+var setPath = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? Path.Combine(AppContext.BaseDirectory, "retrieval-set.json");
+var set = JsonSerializer.Deserialize<RetrievalSet>(File.ReadAllText(setPath), new JsonSerializerOptions(JsonSerializerDefaults.Web))
+    ?? throw new InvalidOperationException("The retrieval set is empty.");
+
+using var embedder = new MiniLmEmbedder();
+var passages = set.Documents
+    .SelectMany(d => Chunker.Split([new ExtractedPage(null, d.Text)], Evaluation.ChunkCharacters).Select((c, i) => new Passage($"{d.Id}#{i}", d.Id, c.Text)))
+    .ToList();
+var embeddings = await embedder.EmbedAsync(passages.Select(p => p.Text).ToList(), default);
+var candidates = passages.Select((p, i) => new SearchCandidate(p.Id, p.Text, embeddings[i])).ToList();
+var byId = passages.ToDictionary(p => p.Id);
+
+foreach (var question in set.Questions.Where(q => q.Evidence is not null))
+    if (!passages.Any(p => p.Document == question.Document && p.Text.Contains(question.Evidence!, StringComparison.Ordinal)))
+        throw new InvalidOperationException($"No passage of '{question.Document}' holds the evidence of \"{question.Text}\".");
+
+var questionEmbeddings = await embedder.EmbedAsync(set.Questions.Select(q => q.Text).ToList(), default);
+var rankings = new (string Name, Func<int, IReadOnlyList<string>> Search)[]
+{
+    ("hybrid (in-process, RRF)", q => HybridRanker.Rank(set.Questions[q].Text, questionEmbeddings[q], candidates, Evaluation.Depth).Select(r => r.Id).ToList()),
+    ("keyword only (BM25)", q => HybridRanker.Bm25(set.Questions[q].Text, candidates).Where(s => s.Score > 0).OrderByDescending(s => s.Score)
+        .Take(Evaluation.Depth).Select(s => s.Id).ToList()),
+    ("vector only (cosine >= 0.2)", q => candidates.Select(c => (c.Id, Score: Vectors.Cosine(questionEmbeddings[q], c.Embedding)))
+        .Where(s => s.Score >= HybridRanker.DefaultMinimumCosine).OrderByDescending(s => s.Score).Take(Evaluation.Depth).Select(s => s.Id).ToList()),
+};
+
+Console.WriteLine($"Retrieval set: {set.Documents.Count} documents, {passages.Count} passages, " +
+    $"{set.Questions.Count(q => q.Kind == "exact")} exact-word, {set.Questions.Count(q => q.Kind == "paraphrase")} paraphrased and {set.Questions.Count(q => q.Kind == "offTopic")} off-topic questions.");
+Console.WriteLine();
+Console.WriteLine("| Ranking | recall@1 | recall@5 | MRR@10 | exact first | paraphrase recall@5 | distinct files in top 10 | off-topic answered |");
+Console.WriteLine("|---|---|---|---|---|---|---|---|");
+foreach (var (name, search) in rankings)
+{
+    var answerable = new List<int?>();
+    var exactFirst = new List<bool>();
+    var paraphraseTop5 = new List<bool>();
+    var distinctFiles = new List<int>();
+    var offTopicAnswered = 0;
+    for (var q = 0; q < set.Questions.Count; q++)
+    {
+        var question = set.Questions[q];
+        var found = search(q);
+        if (question.Kind == "offTopic")
+        {
+            if (found.Count > 0) offTopicAnswered++;
+            continue;
+        }
+        var rank = found.Select((id, i) => (id, i)).FirstOrDefault(x => Relevant(byId[x.id], question)).id is { } hit ? found.ToList().IndexOf(hit) + 1 : (int?)null;
+        answerable.Add(rank);
+        if (question.Kind == "exact") exactFirst.Add(rank == 1);
+        if (question.Kind == "paraphrase") paraphraseTop5.Add(rank is <= 5);
+        distinctFiles.Add(found.Take(10).Select(id => byId[id].Document).Distinct().Count());
+    }
+    var offTopic = set.Questions.Count(q => q.Kind == "offTopic");
+    Console.WriteLine($"| {name} | {Rate(answerable.Count(r => r == 1), answerable.Count)} | {Rate(answerable.Count(r => r is <= 5), answerable.Count)} | " +
+        $"{answerable.Average(r => r is { } x ? 1.0 / x : 0).ToString("0.000", CultureInfo.InvariantCulture)} | {Rate(exactFirst.Count(x => x), exactFirst.Count)} | " +
+        $"{Rate(paraphraseTop5.Count(x => x), paraphraseTop5.Count)} | {distinctFiles.Average().ToString("0.0", CultureInfo.InvariantCulture)} | {Rate(offTopicAnswered, offTopic)} |");
+}
+
+// Where a similarity threshold could tell "nothing relevant" from an answer: each question's best cosine to any passage.
+var best = set.Questions.Select((q, i) => (q.Kind, Best: candidates.Max(c => Vectors.Cosine(questionEmbeddings[i], c.Embedding)))).ToList();
+var answerableBest = best.Where(b => b.Kind != "offTopic").Select(b => b.Best).Order().ToList();
+var offTopicBest = best.Where(b => b.Kind == "offTopic").Select(b => b.Best).Order().ToList();
+Console.WriteLine();
+Console.WriteLine($"Best cosine per question: answerable lowest {answerableBest[0]:0.000}, 5th percentile {answerableBest[answerableBest.Count / 20]:0.000}, " +
+    $"median {answerableBest[answerableBest.Count / 2]:0.000}; off-topic median {offTopicBest[offTopicBest.Count / 2]:0.000}, highest {offTopicBest[^1]:0.000}.");
+
+// With --explain: what each off-topic question found first, and why (its cosine, and the words it shares with the passage).
+if (args.Contains("--explain"))
+{
+    Console.WriteLine();
+    for (var q = 0; q < set.Questions.Count; q++)
+    {
+        if (set.Questions[q].Kind != "offTopic") continue;
+        var top = HybridRanker.Rank(set.Questions[q].Text, questionEmbeddings[q], candidates, 1).FirstOrDefault();
+        if (top is null) continue;
+        var passage = candidates.First(c => c.Id == top.Id);
+        var shared = HybridRanker.Tokenize(set.Questions[q].Text).Distinct().Where(passage.Text.Frequencies.ContainsKey);
+        Console.WriteLine($"- \"{set.Questions[q].Text}\" -> {top.Id}: cosine {Vectors.Cosine(questionEmbeddings[q], passage.Embedding):0.000}, shared words [{string.Join(", ", shared)}]");
+    }
+}
+
+static bool Relevant(Passage passage, Question question) =>
+    passage.Document == question.Document && passage.Text.Contains(question.Evidence!, StringComparison.Ordinal);
+
+static string Rate(int count, int of) => of == 0 ? "-" : ((double)count / of).ToString("0.000", CultureInfo.InvariantCulture);
+
+internal static class Evaluation
+{
+    /// <summary>Passage size as ingestion cuts files by default (Files:ChunkCharacters).</summary>
+    public const int ChunkCharacters = 1000;
+
+    /// <summary>Results asked of each ranking: enough for MRR@10 and the distinct-files figure.</summary>
+    public const int Depth = 10;
+}
+
+internal sealed record RetrievalSet(IReadOnlyList<Document> Documents, IReadOnlyList<Question> Questions);
+
+internal sealed record Document(string Id, string Name, string Text);
+
+/// <param name="Kind"><c>exact</c> (the page's own words), <c>paraphrase</c>, or <c>offTopic</c> (nothing answers it).</param>
+/// <param name="Evidence">A phrase of the passage the question needs.</param>
+internal sealed record Question(string Kind, string Text, string? Document, string? Evidence);
+
+internal sealed record Passage(string Id, string Document, string Text);
