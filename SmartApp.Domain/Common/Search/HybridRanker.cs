@@ -101,6 +101,19 @@ public sealed class SearchCorpus
         return scores;
     }
 
+    /// <summary>The share of the query's words each included candidate holds (0 when the query has none).</summary>
+    internal double[] Coverage(IReadOnlyList<string> terms, bool[] included)
+    {
+        var held = new int[Count];
+        foreach (var term in terms)
+        {
+            if (!_postings.TryGetValue(term, out var posting)) continue;
+            foreach (var document in posting.Documents)
+                if (included[document]) held[document]++;
+        }
+        return [.. held.Select(count => terms.Count == 0 ? 0 : (double)count / terms.Count)];
+    }
+
     /// <summary>Cosine similarity of the query to each included candidate (unit vectors: their dot product).</summary>
     internal double[] Cosines(float[] query, bool[] included)
     {
@@ -125,6 +138,18 @@ public static partial class HybridRanker
     /// <summary>Vector matches below this similarity are not counted as matches.</summary>
     public const float DefaultMinimumCosine = 0.2f;
 
+    /// <summary>
+    /// What makes a result relevant at all: a meaning close to the query's (cosine at least this), or at least
+    /// <see cref="RelevantCoverage"/> of the query's keywords. Below both, a candidate is not returned however it
+    /// ranks, so a question nothing answers finds nothing (and chat cites nothing) instead of the least bad passage.
+    /// Set on the retrieval set in benchmarks/SmartApp.Evaluation: answerable questions' best cosine is at least
+    /// 0.24 (median 0.45), off-topic ones' at most 0.33 (median 0.14); off-topic matches share one word of three or more.
+    /// </summary>
+    public const float RelevantCosine = 0.25f;
+
+    /// <summary>The share of a query's keywords a result must hold to be relevant by its words alone.</summary>
+    public const double RelevantCoverage = 0.5;
+
     public static IReadOnlyList<RankedResult> Rank(string query, float[] queryEmbedding, IReadOnlyList<SearchCandidate> candidates, int limit, float minimumCosine = DefaultMinimumCosine) =>
         Rank(query, queryEmbedding, SearchCorpus.Build(candidates), limit, null, minimumCosine);
 
@@ -138,20 +163,24 @@ public static partial class HybridRanker
             if (included[i] = include?.Invoke(i) ?? true) includedCount++;
 
         var terms = Tokenize(query).Distinct().ToList();
-        return Fuse(corpus.Id, corpus.Bm25(terms, included, includedCount), corpus.Cosines(queryEmbedding, included), included, limit, minimumCosine);
+        return Fuse(corpus.Id, corpus.Bm25(terms, included, includedCount), corpus.Cosines(queryEmbedding, included), corpus.Coverage(terms, included), included, limit, minimumCosine);
     }
 
     /// <summary>
     /// The fusion itself, over scores computed elsewhere (an in-memory corpus, or a partition read page by page):
     /// each retriever contributes its best few (as a search engine's retrievers do; ranks below that add almost
-    /// nothing), and a candidate's score is the sum of 1 / (k + rank) over the retrievers that ranked it.
+    /// nothing), and a candidate's score is the sum of 1 / (k + rank) over the retrievers that ranked it. Only
+    /// relevant candidates are returned (<see cref="RelevantCosine"/>, <see cref="RelevantCoverage"/>).
     /// </summary>
-    internal static IReadOnlyList<RankedResult> Fuse(Func<int, string> id, double[] keywordScores, double[] cosineScores, bool[] included, int limit, float minimumCosine)
+    /// <param name="coverage">The share of the query's keywords each candidate holds.</param>
+    internal static IReadOnlyList<RankedResult> Fuse(Func<int, string> id, double[] keywordScores, double[] cosineScores, double[] coverage, bool[] included, int limit,
+        float minimumCosine)
     {
         var depth = Math.Max(limit * 5, 50);
         var keyword = TopRanks(id, keywordScores, included, 0, strict: true, depth);
         var vector = TopRanks(id, cosineScores, included, minimumCosine, strict: false, depth);
         return keyword.Keys.Union(vector.Keys)
+            .Where(position => cosineScores[position] >= RelevantCosine || coverage[position] >= RelevantCoverage)
             .Select(position => (Position: position, Keyword: keyword.TryGetValue(position, out var k) ? k : (int?)null, Vector: vector.TryGetValue(position, out var v) ? v : (int?)null))
             .Select(r => new RankedResult(id(r.Position), Fuse(r.Keyword) + Fuse(r.Vector), r.Keyword, r.Vector, r.Position))
             .OrderByDescending(r => r.Score).ThenBy(r => r.Id, StringComparer.Ordinal)
@@ -208,8 +237,23 @@ public static partial class HybridRanker
 
     private static double Fuse(int? rank) => rank is { } r ? 1.0 / (RrfK + r) : 0;
 
-    /// <summary>Lower-cased words and numbers (any script).</summary>
-    public static IEnumerable<string> Tokenize(string text) => Word().Matches(text.ToLowerInvariant()).Select(m => m.Value);
+    /// <summary>
+    /// The words keyword search counts: lower-cased words and numbers (any script), without single letters and English
+    /// stop words, which match nearly every passage (a query's "d" or "how" found manual pages for "vitamin D deficiency").
+    /// </summary>
+    public static IEnumerable<string> Tokenize(string text) =>
+        Word().Matches(text.ToLowerInvariant()).Select(m => m.Value).Where(word => !(word.Length == 1 && char.IsLetter(word[0])) && !StopWords.Contains(word));
+
+    /// <summary>English function words and question words (after Lucene's and NLTK's lists, shortened to what questions use).</summary>
+    private static readonly HashSet<string> StopWords = new(StringComparer.Ordinal)
+    {
+        "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before", "being", "but", "by", "can", "could",
+        "did", "do", "does", "doing", "for", "from", "get", "got", "had", "has", "have", "having", "he", "her", "here", "him", "his", "how", "if",
+        "in", "into", "is", "it", "its", "just", "me", "more", "most", "my", "no", "nor", "not", "of", "on", "or", "our", "out", "over", "she",
+        "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to",
+        "too", "up", "us", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would",
+        "you", "your",
+    };
 
     [GeneratedRegex(@"[\p{L}\p{N}]+")]
     private static partial Regex Word();

@@ -238,7 +238,8 @@ public sealed partial class PartitionSearchIndex<TRow> : IDisposable where TRow 
                     if (counts[i] is { } c && c[t] > 0) keyword[i] += HybridRanker.Bm25Term(idf, c[t], lengths[i], averageLength);
             }
         }
-        var ranked = HybridRanker.Fuse(i => ids[i], keyword, [.. cosines], Enumerable.Repeat(true, n).ToArray(), limit, HybridRanker.DefaultMinimumCosine);
+        var coverage = counts.Select(c => c is null || terms.Count == 0 ? 0 : (double)c.Count(count => count > 0) / terms.Count).ToArray();
+        var ranked = HybridRanker.Fuse(i => ids[i], keyword, [.. cosines], coverage, Enumerable.Repeat(true, n).ToArray(), limit, HybridRanker.DefaultMinimumCosine);
         LogStreamed(_logger, _container.Name, n, ranked.Count);
 
         var found = await Task.WhenAll(ranked.Select(r => container.ReadOrNullAsync<TRow>(r.Id, partition, cancellationToken))).ConfigureAwait(false);

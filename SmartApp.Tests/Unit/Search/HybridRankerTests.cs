@@ -50,6 +50,39 @@ public sealed class HybridRankerTests
     [Fact]
     public void Words_are_split_in_any_script_and_lower_cased() =>
         Assert.Equal(["café", "über", "42", "naïve"], HybridRanker.Tokenize("Café, ÜBER-42 naïve!"));
+
+    [Fact]
+    public void Single_letters_and_stop_words_are_not_keywords_but_single_digits_are() =>
+        Assert.Equal(["vitamin", "deficiency", "5"], HybridRanker.Tokenize("What is a vitamin D deficiency? How do I get 5?"));
+
+    [Fact]
+    public void A_question_sharing_only_a_letter_and_stop_words_with_a_passage_is_no_keyword_match()
+    {
+        var manual = new SearchCandidate("manual", "Press D to open the menu. The settings are in the top bar.", V(0, 0, 1));
+        var found = HybridRanker.Rank("what is the vitamin D deficiency", V(1, 0, 0), [manual], limit: 5);
+        Assert.Empty(found);
+    }
+
+    [Fact]
+    public void A_passage_sharing_one_word_of_three_and_far_in_meaning_is_not_relevant()
+    {
+        var plant = new SearchCandidate("plant", "Check the drainage holes of the pot.", V(0, 0, 1));
+        Assert.Empty(HybridRanker.Rank("how do black holes form", V(1, 0, 0), [plant], limit: 5));
+    }
+
+    [Fact]
+    public void A_passage_holding_half_the_querys_words_is_relevant_however_far_in_meaning()
+    {
+        var log = new SearchCandidate("log", "ERR-4711 was raised by the export job.", V(0, 0, 1));
+        Assert.Equal("log", Assert.Single(HybridRanker.Rank("ERR-4711 meaning", V(1, 0, 0), [log], limit: 5)).Id);
+    }
+
+    [Fact]
+    public void A_passage_close_in_meaning_is_relevant_without_a_shared_word()
+    {
+        var close = new SearchCandidate("close", "Kitten napping on the couch.", V(1, 0.2f, 0));
+        Assert.Single(HybridRanker.Rank("cat sleeping on sofa", V(1, 0, 0), [close], limit: 5));
+    }
 }
 
 /// <summary>The real local model (shipped inside the NuGet package), loaded once for these tests.</summary>
