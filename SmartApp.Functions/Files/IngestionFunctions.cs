@@ -32,7 +32,7 @@ public sealed class IngestionFunctions(IngestionWork work, FileService files, Wo
         await queues.SampleAsync(clock, context.CancellationToken);
     }
 
-    /// <summary>host.json's <c>extensions.queues.maxDequeueCount</c>: how many times a poisoned message was tried.</summary>
+    /// <summary>host.json's <c>extensions.queues.maxDequeueCount</c>: how many times a poisoned message was tried (HostFidelityTests holds the two equal).</summary>
     internal const int MaxDequeueCount = 5;
 
     internal static string MessageId(FunctionContext context) =>

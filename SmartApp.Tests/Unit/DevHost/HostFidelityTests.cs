@@ -136,6 +136,8 @@ public sealed class HostFidelityTests
         Assert.Equal(0, queues.Threshold);
         Assert.Equal(TimeSpan.FromSeconds(5), queues.VisibilityTimeout);
         Assert.Equal(TimeSpan.FromSeconds(1), queues.MaxPollingInterval);
+        // A poisoned file says how many times it was tried: the app's figure is host.json's.
+        Assert.Equal(SmartApp.Functions.Files.IngestionFunctions.MaxDequeueCount, queues.MaxDequeueCount);
     }
 
     [Theory] // Timers extension: six-field NCRONTAB with seconds, five-field without, or a TimeSpan
