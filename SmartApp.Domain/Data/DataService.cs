@@ -150,7 +150,6 @@ public sealed partial class DataService(IRecordStore records, LanguageModel mode
     {
         var reply = await model.AnswerAsync("write a data query", messages, new ChatOptions { Temperature = 0f, MaxOutputTokens = QueryTokens }, options.Value.AskTimeout, cancellationToken)
             .ConfigureAwait(false);
-        cancellationToken.ThrowIfCancellationRequested();
         if (reply.Failure is { } failure)
             throw failure as DomainException ?? new UpstreamUnavailableException("The language model is unavailable; try again shortly, or use the query route.", OutageRetryAfter, failure);
         return reply.Text;

@@ -134,7 +134,7 @@ public sealed partial class IdentityService(
     }
 
     /// <summary>Whether a sign-in provider is configured: the flows only it serves are refused before anything is read without one.</summary>
-    private bool HasProvider => provider is not NoIdentityProvider;
+    private bool HasProvider => NoIdentityProvider.IsReal(provider);
 
     public bool IsAllowedReturn(string returnTo) => origins.IsAllowedReturn(returnTo);
 

@@ -23,5 +23,8 @@ public sealed class NoIdentityProvider : IIdentityProvider
 
     public Uri? GetLogoutUrl(string sessionId, string? returnTo) => null;
 
+    /// <summary>Whether <paramref name="provider"/> is a real one: the flows and jobs only it serves skip their work (and their reads) without one.</summary>
+    public static bool IsReal(IIdentityProvider provider) => provider is not NoIdentityProvider;
+
     internal static NotFoundException NoTokenExchange() => new("Token exchange is available with WorkOS sign-in only.");
 }

@@ -18,6 +18,7 @@ public sealed partial class UserSync(
 
     public async Task<int> SyncAsync(CancellationToken cancellationToken)
     {
+        if (!NoIdentityProvider.IsReal(provider)) return 0; // demo mode: no events to read, so no checkpoint to read either
         var cursor = await checkpoints.GetAsync(Reader, cancellationToken).ConfigureAwait(false);
         var applied = 0;
         for (var page = 0; page < MaxPages; page++)
