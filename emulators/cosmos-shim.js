@@ -12,7 +12,11 @@
 //   7. TransactionalBatch / bulk (HybridRow binary body) -> clear 501 error instead of a JSON parse 500;
 //  10. persistent connections (the server closes each one by default);
 //  11. each query's compiled JavaScript kept and reused (V8 optimises it), and its document collection made linear;
-//  12. a path that does not percent-decode -> 400 (the server threw and the process exited).
+//  12. a path that does not percent-decode -> 400 (the server threw and the process exited);
+//  13. hierarchical partition keys: a query or change feed scoped to a full key or to a prefix of one (which the SDK
+//      sends as an effective-partition-key range) sees that key's documents only;
+//  14. vector and full-text search (VectorDistance, FullTextContains*, ORDER BY [RANK] VectorDistance / FullTextScore /
+//      RRF with TOP), from cosmos-search.js.
 // Usage: node cosmos-shim.js <path/to/@vercel/cosmosdb-server> <port> <cert.pem> <key.pem>   (listens on 127.0.0.1)
 // With EXIT_WHEN_STDIN_CLOSES=1 it exits when its parent (the dev host) goes away, however the parent ended.
 "use strict";
@@ -24,6 +28,7 @@ if (process.env.EXIT_WHEN_STDIN_CLOSES === "1") {
 const path = require("path");
 const fs = require("fs");
 const { AsyncLocalStorage } = require("async_hooks");
+const search = require("./cosmos-search.js");
 
 const [pkgDirArg, portArg, certPath, keyPath] = process.argv.slice(2);
 const pkgDir = path.resolve(pkgDirArg);
@@ -108,13 +113,17 @@ Documents.prototype._item = function (keyPath, value, partition) {
 Documents.prototype.query = function (params, { maxItemCount, continuation }) {
   if (!this._parent.read()) return null;
   purgeExpired(this);
-  let data = [...this._data.values()].map((i) => i.read());
-  const ctx = als.getStore();
-  if (ctx && ctx.hasPk) data = data.filter((d) => this._getPartition(d) === ctx.pk);
   const parent = this._parent.read();
+  const ctx = als.getStore();
+  const data = inScope(parent, [...this._data.values()].map((i) => i.read()), ctx);
+  const embeddings = (parent.vectorEmbeddingPolicy || {}).vectorEmbeddings || [];
+  if (ctx && embeddings.length) ctx.distanceFunction = String(embeddings[0].distanceFunction || "cosine").toLowerCase();
   const compositeIndexes = (parent.indexingPolicy ? parent.indexingPolicy.compositeIndexes : null) || [];
   const udf = this._userDefinedFunctions();
   try {
+    const ranked = search.runRankedQuery(params.query, params.parameters, data, parent,
+      (sql, docs) => this._getQuery(sql).exec(docs, { parameters: params.parameters, udf, compositeIndexes }).result);
+    if (ranked) return { result: ranked, continuation: null };
     // OFFSET/LIMIT and DISTINCT are not in the engine's grammar. When the SDK sends them to one partition
     // (pk-scoped passthrough) run the rest of the query, then dedupe/slice/page here with our own continuation.
     let sql = params.query, off = null, lim = null, distinct = false;
@@ -140,6 +149,29 @@ Documents.prototype.query = function (params, { maxItemCount, continuation }) {
     throw err;
   }
 };
+
+// ---- 13: which documents a request's partition scope holds: a full key or a prefix of one (header
+// x-ms-documentdb-partitionkey), or an effective-partition-key range (x-ms-start-epk / x-ms-end-epk).
+const keyPaths = (collection) => ((collection && collection.partitionKey && collection.partitionKey.paths) || ["/id"]).map((p) => p.slice(1).split("/"));
+const keyValues = (paths, d) => paths.map((p) => getValue(p, d));
+function inScope(collection, docs, ctx) {
+  if (!ctx) return docs;
+  const paths = keyPaths(collection);
+  if (ctx.pkValues) return docs.filter((d) => { const v = keyValues(paths, d); return ctx.pkValues.every((x, i) => v[i] === x); });
+  if (ctx.epk && paths.length > 1) {
+    return docs.filter((d) => { const e = search.documentEpk(d, () => keyValues(paths, d)); return e >= ctx.epk.start && e < ctx.epk.end; });
+  }
+  return docs;
+}
+function scopeOf(h) {
+  const pkh = h["x-ms-documentdb-partitionkey"];
+  if (pkh && pkh !== "[{}]" && pkh !== "[]") {
+    try { const parsed = JSON.parse(pkh); return { pkValues: Array.isArray(parsed) ? parsed : [parsed] }; } catch (_) { return {}; }
+  }
+  if (h["x-ms-start-epk"] !== undefined && h["x-ms-end-epk"] !== undefined) return { epk: { start: h["x-ms-start-epk"], end: h["x-ms-end-epk"] } };
+  return {};
+}
+
 const origRead = Items.prototype.read;
 Documents.prototype.read = function (opts) {
   if (this._parent.read()) purgeExpired(this);
@@ -179,10 +211,7 @@ function changeFeed(req, res, dbId, collId) {
   else if (inm) from = parseInt(String(inm).replace(/"/g, ""), 10) || 0;
   else if (h["if-modified-since"]) { const t = Date.parse(h["if-modified-since"]) / 1000; rows = rows.filter((d) => d._ts >= t); }
   rows = rows.filter((d) => d._lsn > from);
-  const pkh = h["x-ms-documentdb-partitionkey"];
-  if (pkh && pkh !== "[{}]" && pkh !== "[]") {
-    try { const p = JSON.parse(pkh); const v = Array.isArray(p) ? p[0] : p; rows = rows.filter((d) => docs._getPartition(d) === v); } catch (_) { /* ignore */ }
-  }
+  rows = inScope(coll.read(), rows, scopeOf(h));
   const max = parseInt(h["x-ms-max-item-count"] || "-1", 10);
   if (max > 0) rows = rows.slice(0, max);
   if (!rows.length) return send(304, null, inm === "*" || !inm ? lsn : from);
@@ -206,6 +235,13 @@ b.ARRAY_CONTAINS_ALL = (arr, ...vals) => Array.isArray(arr) ? vals.every((v) => 
 b.GETCURRENTDATETIME = () => new Date().toISOString().replace("Z", "0000Z");
 b.GETCURRENTTIMESTAMP = () => Date.now();
 b.IIF = (cond, a, c) => (cond === true ? a : c);
+// 14: vector and full-text functions. VectorDistance outside ORDER BY uses the distance function of the container's
+// first vector embedding (the request's collection is known to the query, see Documents.prototype.query).
+b.VECTORDISTANCE = (a, q) => {
+  const ctx = als.getStore();
+  return search.vectorDistance(a, q, (ctx && ctx.distanceFunction) || "cosine");
+};
+search.fullTextBuiltins(b);
 
 // ---- 11: compiled queries reused. The engine turns each query into JavaScript and compiled it afresh on every
 // request, so V8 never optimised the per-document filter; the compiled function depends only on the query text.
@@ -300,17 +336,10 @@ server.on("request", (req, res) => {
   }
   const cf = req.method === "GET" && h["a-im"] && /^\/*dbs\/([^/]+)\/colls\/([^/]+)\/docs\/?$/.exec(req.url.split("?")[0]);
   if (cf) { req.resume(); return changeFeed(req, res, decodeURIComponent(cf[1]), cf[2]); }
-  const ctx = {};
+  let ctx = {};
   if (isQuery && /\/docs\/?$/.test(req.url.split("?")[0])) {
-    const pkh = h["x-ms-documentdb-partitionkey"];
-    if (pkh && pkh !== "[{}]" && pkh !== "[]") {
-      try {
-        const parsed = JSON.parse(pkh);
-        ctx.pk = Array.isArray(parsed) ? parsed[0] : parsed;
-        ctx.hasPk = true;
-      } catch (_) { /* ignore */ }
-    }
-    h["x-ms-documentdb-query-enablecrosspartition"] = "True"; // scoping is done by ctx.pk, not by the WHERE clause
+    ctx = scopeOf(h);
+    h["x-ms-documentdb-query-enablecrosspartition"] = "True"; // scoping is done by inScope, not by the WHERE clause
   }
   // 12: a path that does not percent-decode (e.g. an id with "%C0") made the server throw and exit;
   // Cosmos DB answers such a request 400, and so does this.

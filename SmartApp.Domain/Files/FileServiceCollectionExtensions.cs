@@ -14,12 +14,13 @@ namespace SmartApp.Domain.Files;
 
 public static class FileServiceCollectionExtensions
 {
-    /// <summary>Files: bytes in Blob Storage, records and chunks in Cosmos, ingestion in process, local hybrid search. Needs storage and the chat model.</summary>
+    /// <summary>Files: bytes in Blob Storage, records and chunks in Cosmos, ingestion in process, hybrid search by Cosmos DB or in process (Search:Engine). Needs storage and the chat model.</summary>
     public static IServiceCollection AddFiles(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<FilesOptions>().Bind(configuration.GetSection(FilesOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<MiniLmEmbedder>();
         services.TryAddSingleton<IEmbedder>(sp => sp.GetRequiredService<MiniLmEmbedder>());
+        services.AddSearchEngine(configuration);
         services.AddSingleton<IFileStore, CosmosFileStore>();
         services.AddSingleton<IFileContentStore, BlobFileContentStore>();
         services.AddSingleton<CosmosFileSearch>();

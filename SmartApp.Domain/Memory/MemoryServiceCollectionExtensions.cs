@@ -11,13 +11,14 @@ namespace SmartApp.Domain.Memory;
 
 public static class MemoryServiceCollectionExtensions
 {
-    /// <summary>Memory on Cosmos with local hybrid search. Needs storage and the chat model (for session summaries).</summary>
+    /// <summary>Memory on Cosmos with hybrid search by Cosmos DB or in process (Search:Engine). Needs storage and the chat model (for session summaries).</summary>
     public static IServiceCollection AddMemory(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<MemoryOptions>().Bind(configuration.GetSection(MemoryOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddMemoryCache();
         services.TryAddSingleton<MiniLmEmbedder>();
         services.TryAddSingleton<IEmbedder>(sp => sp.GetRequiredService<MiniLmEmbedder>());
+        services.AddSearchEngine(configuration);
         services.AddSingleton<IMemoryStore, CosmosMemoryStore>();
         services.AddSingleton<CosmosMemorySearch>();
         // Raindrop (SmartMemory) when Memory:Provider says so and a key is set; the local search otherwise.

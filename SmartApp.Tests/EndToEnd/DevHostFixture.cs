@@ -49,6 +49,15 @@ public class DevHostFixture : IAsyncLifetime
 
     public string StorageConnectionString => State["Storage__ConnectionString"];
 
+    /// <summary>A client of the Cosmos emulator the app uses, for a test that looks at what the app stored (the caller disposes it).</summary>
+    public Microsoft.Azure.Cosmos.CosmosClient CreateCosmosClient() => new(State["Cosmos__AccountEndpoint"], State["Cosmos__AccountKey"], new Microsoft.Azure.Cosmos.CosmosClientOptions
+    {
+        ConnectionMode = Microsoft.Azure.Cosmos.ConnectionMode.Gateway,
+        LimitToEndpoint = true,
+        HttpClientFactory = () => new HttpClient(new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true } }),
+        UseSystemTextJsonSerializerWithOptions = new JsonSerializerOptions(JsonSerializerDefaults.Web),
+    });
+
     /// <summary>Everything the dev host, the worker and the emulators printed.</summary>
     public string Output => _host!.Output;
 
@@ -85,6 +94,7 @@ public class DevHostFixture : IAsyncLifetime
             ["Billing__StripeSecretKey"] = FakeStripe.SecretKey,
             ["Billing__StripeWebhookSecret"] = FakeStripe.WebhookSecret,
             ["Billing__EventRecoverySchedule"] = "*/2 * * * * *",
+            ["Search__MigrationSchedule"] = "*/2 * * * * *",
             ["Billing__Plans__free__Entitlements__MessagesPerDay"] = FreeMessagesPerDay.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Billing__Plans__free__Entitlements__Files"] = FreeFiles.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Billing__Plans__free__Entitlements__Memories"] = FreeMemories.ToString(System.Globalization.CultureInfo.InvariantCulture),

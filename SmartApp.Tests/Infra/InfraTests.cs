@@ -68,11 +68,52 @@ public sealed class InfraTests
     [Fact]
     public void The_cosmos_containers_in_bicep_are_the_ones_the_code_creates()
     {
-        var list = FindArray(Template(), "containers") ?? throw new Xunit.Sdk.XunitException("no containers variable in the compiled template");
-        var inBicep = list.Select(c => (Name: (string)c!["name"]!, Key: (string)c["partitionKey"]!, Ttl: c["defaultTtl"] is JsonValue v ? v.GetValue<int>() : (int?)null))
+        var template = Template();
+        var list = FindArray(template, "containers") ?? throw new Xunit.Sdk.XunitException("no containers variable in the compiled template");
+        var subKeys = FindObject(template, "subPartitionKeys");
+        var inBicep = list.Select(c => (Name: (string)c!["name"]!, Key: (string)c["partitionKey"]!, SubKey: (string?)subKeys[(string)c["name"]!], Ttl: c["defaultTtl"] is JsonValue v ? v.GetValue<int>() : (int?)null))
             .OrderBy(c => c.Name).ToList();
-        var inCode = CosmosContainers.All.Select(c => (c.Name, Key: c.PartitionKeyPath, Ttl: c.DefaultTimeToLiveSeconds)).OrderBy(c => c.Name).ToList();
+        var inCode = CosmosContainers.All.Select(c => (c.Name, Key: c.PartitionKeyPath, SubKey: c.SubPartitionKeyPath, Ttl: c.DefaultTimeToLiveSeconds)).OrderBy(c => c.Name).ToList();
         Assert.Equal(inCode, inBicep);
+    }
+
+    [Fact]
+    public void Every_searched_container_has_its_vector_and_full_text_policies_and_indexes_on_an_account_that_can_search()
+    {
+        var template = Template();
+        var searched = FindObject(template, "searched");
+        var inBicep = searched.Select(p => (Name: p.Key, Text: (string)p.Value!["textPath"]!, Vector: (string)p.Value["vectorPath"]!, Dimensions: (int)p.Value["dimensions"]!)).OrderBy(c => c.Name).ToList();
+        var inCode = CosmosContainers.All.Where(c => c.Search is not null).Select(c => (c.Name, Text: c.Search!.TextPath, Vector: c.Search.VectorPath, c.Search.Dimensions)).OrderBy(c => c.Name).ToList();
+        Assert.Equal(["memories", "passages"], inCode.Select(c => c.Name));
+        Assert.Equal(inCode, inBicep);
+
+        var resources = DeployChecks.Resources(template).ToList();
+        var account = resources.Single(r => (string?)r["type"] == "Microsoft.DocumentDB/databaseAccounts");
+        var capabilities = account["properties"]!["capabilities"]!.AsArray().Select(c => (string)c!["name"]!).ToList();
+        Assert.Contains("EnableNoSQLVectorSearch", capabilities);
+        Assert.Contains("EnableNoSQLFullTextSearch", capabilities);
+        // The containers' loop applies the policies and indexes to every container named in `searched`, and a
+        // hierarchical key (MultiHash) to every one named in `subPartitionKeys`.
+        var containers = resources.Single(r => (string?)r["type"] == "Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers")
+            .ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        foreach (var piece in new[] { "vectorEmbeddingPolicy", "fullTextPolicy", "vectorIndexes", "fullTextIndexes", "diskANN", "MultiHash", "variables('searched')", "variables('subPartitionKeys')" })
+            Assert.Contains(piece, containers, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The largest plan's passages stay under Cosmos DB's 20 GB per partition key value: the README's arithmetic,
+    /// from the plans as configured and the limits the code enforces.
+    /// </summary>
+    [Fact]
+    public void No_plan_lets_one_owner_fill_a_logical_partition_with_passages()
+    {
+        const long PartitionLimit = 20L << 30;
+        var largest = new SmartApp.Domain.Billing.BillingOptions().Plans.Values.Select(p => p.Entitlements).MaxBy(e => e.PassagesPerFile)!;
+        // A passage: at most ChunkCharacters of text (UTF-8, up to 3 bytes a character in the worst case), its vector as
+        // JSON (384 numbers, at most 16 characters each), and its other fields and Cosmos's own (under 1 KB).
+        var passageBytes = new SmartApp.Domain.Files.FilesOptions().ChunkCharacters * 3L + CosmosContainers.EmbeddingDimensions * 16L + 1024;
+        Assert.NotNull(CosmosContainers.Passages.SubPartitionKeyPath); // one file's passages per logical partition
+        Assert.True(largest.PassagesPerFile * passageBytes < PartitionLimit, $"{largest.PassagesPerFile} passages of {passageBytes} bytes in one file's partition");
     }
 
     [Fact]
@@ -135,6 +176,17 @@ public sealed class InfraTests
         JsonObject obj when obj[name] is JsonArray array && array.All(i => i is JsonValue) => array,
         JsonObject obj => obj.Select(p => FindNames(p.Value, name)).FirstOrDefault(found => found is not null),
         JsonArray items => items.Select(child => FindNames(child, name)).FirstOrDefault(found => found is not null),
+        _ => null,
+    };
+
+    /// <summary>The first object-valued property of that name anywhere in the node (a template's variable).</summary>
+    private static JsonObject FindObject(JsonNode? node, string name) => FindObjectOrNull(node, name) ?? throw new Xunit.Sdk.XunitException($"no {name} object in the compiled template");
+
+    private static JsonObject? FindObjectOrNull(JsonNode? node, string name) => node switch
+    {
+        JsonObject obj when obj[name] is JsonObject found => found,
+        JsonObject obj => obj.Select(p => FindObjectOrNull(p.Value, name)).FirstOrDefault(found => found is not null),
+        JsonArray items => items.Select(child => FindObjectOrNull(child, name)).FirstOrDefault(found => found is not null),
         _ => null,
     };
 

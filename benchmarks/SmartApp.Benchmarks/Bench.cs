@@ -11,15 +11,18 @@ namespace SmartApp.Benchmarks;
 internal static class Bench
 {
     /// <summary>A service provider with the app's storage and model registrations plus <paramref name="add"/>, on a fresh database in the emulators <paramref name="state"/> describes.</summary>
-    public static ServiceProvider InProcess(IReadOnlyDictionary<string, string> state, Func<IServiceCollection, IConfiguration, IServiceCollection> add, string? databaseName = null)
+    public static ServiceProvider InProcess(IReadOnlyDictionary<string, string> state, Func<IServiceCollection, IConfiguration, IServiceCollection> add, string? databaseName = null,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var values = new Dictionary<string, string?>
         {
             ["Cosmos:AccountEndpoint"] = state["Cosmos__AccountEndpoint"],
             ["Cosmos:AccountKey"] = state["Cosmos__AccountKey"],
             ["Cosmos:DatabaseName"] = databaseName ?? "bench" + Guid.NewGuid().ToString("N")[..8],
             ["Storage:ConnectionString"] = state["Storage__ConnectionString"],
-        }).Build();
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) values[key] = value;
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         var services = new ServiceCollection()
             .AddLogging(l => l.SetMinimumLevel(LogLevel.Warning))
             .AddStorage(configuration)

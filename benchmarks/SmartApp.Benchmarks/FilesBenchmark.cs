@@ -186,7 +186,8 @@ internal static class FilesBenchmark
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
-    private static string Prose(Random random, int characters)
+    /// <summary>Sentences of the benchmark's vocabulary, about <paramref name="characters"/> long.</summary>
+    internal static string Prose(Random random, int characters)
     {
         var text = new StringBuilder(characters + 100);
         while (text.Length < characters)

@@ -11,6 +11,8 @@
 //        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --chat [--turns 30]
 // Webhook figures (Stripe events through the app, p50/p95 and events per second at concurrency 8):
 //        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --webhooks [--seconds 15]
+// Search engines side by side (first search of a user with 20k passages on a fresh instance, steady search, memory):
+//        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --search [--users 10 --samples 100]
 // Data figures (insert rate; a filtered, ordered query over 10k records):
 //        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --data [--samples 100]
 using System.Diagnostics;
@@ -41,6 +43,10 @@ if (args.Contains("--webhooks"))
         typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!,
         typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SmartAppDirectory").Value!,
         Arg("--seconds", 15));
+
+if (args.Contains("--search"))
+    return await SmartApp.Benchmarks.SearchBenchmark.RunAsync(
+        typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!, Arg("--users", 10), Arg("--samples", 100));
 
 if (args.Contains("--data"))
     return await SmartApp.Benchmarks.DataBenchmark.RunAsync(

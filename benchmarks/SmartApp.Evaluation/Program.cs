@@ -1,13 +1,19 @@
 using System.Globalization;
+using System.Reflection;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using SmartApp.DevHost;
 using SmartApp.Domain.Common.Search;
+using SmartApp.Domain.Files;
 using SmartApp.Domain.Files.Ingestion;
+using SmartApp.Domain.Identity;
 
 // Retrieval quality of file search on the set in retrieval-set.json: each document cut into passages as ingestion
-// cuts them, embedded by the same model, and searched by each ranking the app has (or could have). Prints, per
-// ranking, recall@1 and recall@5 of the passage each question needs, its mean reciprocal rank (first 10), how
-// often an exact-word question finds it first, how many distinct files fill the top 10, and how often a question
-// no document answers gets results anyway.
+// cuts them, embedded by the same model, and searched by each ranking the app has (or could have): the app's two
+// engines through its own file search against the emulators (the passages stored as ingestion stores them), and
+// the rankings computed here. Prints, per ranking, recall@1 and recall@5 of the passage each question needs, its
+// mean reciprocal rank (first 10), how often an exact-word question finds it first, how many distinct files fill
+// the top 10, and how often a question no document answers gets results anyway.
 var setPath = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? Path.Combine(AppContext.BaseDirectory, "retrieval-set.json");
 var set = JsonSerializer.Deserialize<RetrievalSet>(File.ReadAllText(setPath), new JsonSerializerOptions(JsonSerializerDefaults.Web))
     ?? throw new InvalidOperationException("The retrieval set is empty.");
@@ -25,9 +31,12 @@ foreach (var question in set.Questions.Where(q => q.Evidence is not null))
         throw new InvalidOperationException($"No passage of '{question.Document}' holds the evidence of \"{question.Text}\".");
 
 var questionEmbeddings = await embedder.EmbedAsync(set.Questions.Select(q => q.Text).ToList(), default);
+var engines = await Evaluation.SearchByEnginesAsync(set, passages, embeddings);
 var rankings = new (string Name, Func<int, IReadOnlyList<string>> Search)[]
 {
-    ("hybrid (in-process, RRF)", q => HybridRanker.Rank(set.Questions[q].Text, questionEmbeddings[q], candidates, Evaluation.Depth).Select(r => r.Id).ToList()),
+    ("the app, native engine (Cosmos DB vector + full-text queries, on the emulator)", q => engines[SearchEngineKind.Native][q]),
+    ("the app, in-process engine", q => engines[SearchEngineKind.InProcess][q]),
+    ("hybrid computed here (RRF, relevance gate)", q => HybridRanker.Rank(set.Questions[q].Text, questionEmbeddings[q], candidates, Evaluation.Depth).Select(r => r.Id).ToList()),
     ("keyword only (BM25)", q => HybridRanker.Bm25(set.Questions[q].Text, candidates).Where(s => s.Score > 0).OrderByDescending(s => s.Score)
         .Take(Evaluation.Depth).Select(s => s.Id).ToList()),
     ("vector only (cosine >= 0.2)", q => candidates.Select(c => (c.Id, Score: Vectors.Cosine(questionEmbeddings[q], c.Embedding)))
@@ -102,6 +111,46 @@ internal static class Evaluation
 
     /// <summary>Results asked of each ranking: enough for MRR@10 and the distinct-files figure.</summary>
     public const int Depth = 10;
+
+    /// <summary>
+    /// Each question's results from the app's file search under each engine: the documents stored as files of one user
+    /// (file <c>file_000</c> is document 0), their passages with the embeddings computed here, in the emulators.
+    /// </summary>
+    public static async Task<Dictionary<SearchEngineKind, List<IReadOnlyList<string>>>> SearchByEnginesAsync(
+        RetrievalSet set, IReadOnlyList<Passage> passages, float[][] embeddings)
+    {
+        var devHost = typeof(Evaluation).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!;
+        await using var emulators = await DevHostProcess.StartAsync(devHost, ["--emulators-only"], TimeSpan.FromMinutes(5));
+        var database = "eval" + Guid.NewGuid().ToString("N")[..8];
+        var user = new CurrentUser("eval-user", null, null, false);
+        var documentIndex = set.Documents.Select((d, i) => (d.Id, i)).ToDictionary(x => x.Id, x => x.i);
+        await using (var seeding = SmartApp.Benchmarks.Bench.InProcess(emulators.State, (services, configuration) => services.AddFiles(configuration), database))
+        {
+            var store = seeding.GetRequiredService<IFileStore>();
+            foreach (var group in passages.Select((p, i) => (Passage: p, Embedding: embeddings[i])).GroupBy(x => x.Passage.Document))
+            {
+                var fileId = $"file_{documentIndex[group.Key]:D3}";
+                await store.CreateAsync(user.UserId, new StoredFile(fileId, group.Key + ".md", "text/markdown", 1, DateTimeOffset.UtcNow) { Status = FileStatus.Indexed }, default);
+                var chunks = group.Select((x, i) => (new FileChunk($"chk_{fileId[5..]}_{i}", fileId, i, null, 0, x.Passage.Text.Length, x.Passage.Text), x.Embedding)).ToList();
+                await store.WriteChunksAsync(user.UserId, fileId, chunks, default);
+            }
+        }
+        var results = new Dictionary<SearchEngineKind, List<IReadOnlyList<string>>>();
+        foreach (var engine in new[] { SearchEngineKind.Native, SearchEngineKind.InProcess })
+        {
+            await using var app = SmartApp.Benchmarks.Bench.InProcess(emulators.State, (services, configuration) => services.AddFiles(configuration), database,
+                new Dictionary<string, string?> { ["Search:Engine"] = engine.ToString() });
+            var files = app.GetRequiredService<FileService>();
+            var found = new List<IReadOnlyList<string>>();
+            foreach (var question in set.Questions)
+            {
+                var hits = await files.SearchAsync(user, question.Text, null, Depth, default);
+                found.Add(hits.Select(h => $"{set.Documents[int.Parse(h.Chunk.FileId[5..], CultureInfo.InvariantCulture)].Id}#{h.Chunk.Index}").ToList());
+            }
+            results[engine] = found;
+        }
+        return results;
+    }
 }
 
 internal sealed record RetrievalSet(IReadOnlyList<Document> Documents, IReadOnlyList<Question> Questions);

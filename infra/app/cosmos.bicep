@@ -13,6 +13,7 @@ var containers = [
   { name: 'conversations', partitionKey: '/userId', defaultTtl: -1 }
   { name: 'memories', partitionKey: '/userId', defaultTtl: -1 }
   { name: 'files', partitionKey: '/userId', defaultTtl: -1 }
+  { name: 'passages', partitionKey: '/userId', defaultTtl: -1 }
   { name: 'records', partitionKey: '/userId', defaultTtl: -1 }
   { name: 'usage', partitionKey: '/userId', defaultTtl: -1 }
   { name: 'idempotency', partitionKey: '/userId', defaultTtl: 86400 }
@@ -21,7 +22,20 @@ var containers = [
   { name: 'account-deletions', partitionKey: '/id', defaultTtl: 2592000 }
 ]
 
-resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
+// The second level of a hierarchical key (kind MultiHash), by container, so that one owner's items spread over
+// many logical partitions (Cosmos DB holds at most 20 GB under one key value): a file's passages are one partition.
+var subPartitionKeys = {
+  passages: '/fileId'
+}
+
+// Where a searched container's text (full-text indexed) and embedding (vector indexed, all-MiniLM-L6-v2's 384
+// dimensions) are, by container: SearchedPaths in CosmosContainers.cs.
+var searched = {
+  memories: { textPath: '/content', vectorPath: '/vector', dimensions: 384 }
+  passages: { textPath: '/text', vectorPath: '/vector', dimensions: 384 }
+}
+
+resource account 'Microsoft.DocumentDB/databaseAccounts@2025-10-15' = {
   name: name
   location: location
   tags: tags
@@ -30,32 +44,47 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
     databaseAccountOfferType: 'Standard'
     consistencyPolicy: { defaultConsistencyLevel: 'Session' }
     locations: [ { locationName: location, failoverPriority: 0, isZoneRedundant: false } ]
-    capabilities: [ { name: 'EnableServerless' } ]
+    // Vector search (VectorDistance, vector indexes) and full-text search (FullTextScore, full-text indexes).
+    capabilities: [ { name: 'EnableServerless' }, { name: 'EnableNoSQLVectorSearch' }, { name: 'EnableNoSQLFullTextSearch' } ]
     disableLocalAuth: true
     minimalTlsVersion: 'Tls12'
   }
 }
 
-resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15' = {
+resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2025-10-15' = {
   parent: account
   name: databaseName
   properties: { resource: { id: databaseName } }
 }
 
-resource sqlContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = [for container in containers: {
+resource sqlContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2025-10-15' = [for container in containers: {
   parent: database
   name: container.name
   properties: {
     resource: union({
       id: container.name
-      partitionKey: { paths: [ container.partitionKey ], kind: 'Hash', version: 2 }
-      indexingPolicy: {
+      partitionKey: contains(subPartitionKeys, container.name)
+        ? { paths: [ container.partitionKey, subPartitionKeys[container.name] ], kind: 'MultiHash', version: 2 }
+        : { paths: [ container.partitionKey ], kind: 'Hash', version: 2 }
+      indexingPolicy: union({
         indexingMode: 'consistent'
         automatic: true
         includedPaths: [ { path: '/*' } ]
-        excludedPaths: [ { path: '/"_etag"/?' } ]
+        // A vector is searched through its vector index only; in the range index it would only cost writes.
+        excludedPaths: concat([ { path: '/"_etag"/?' } ], contains(searched, container.name) ? [ { path: '${searched[container.name].vectorPath}/*' } ] : [])
+      }, contains(searched, container.name) ? {
+        vectorIndexes: [ { path: searched[container.name].vectorPath, type: 'diskANN' } ]
+        fullTextIndexes: [ { path: searched[container.name].textPath } ]
+      } : {})
+    }, container.defaultTtl == null ? {} : { defaultTtl: container.defaultTtl }, contains(searched, container.name) ? {
+      vectorEmbeddingPolicy: {
+        vectorEmbeddings: [ { path: searched[container.name].vectorPath, dataType: 'float32', distanceFunction: 'cosine', dimensions: searched[container.name].dimensions } ]
       }
-    }, container.defaultTtl == null ? {} : { defaultTtl: container.defaultTtl })
+      fullTextPolicy: {
+        defaultLanguage: 'en-US'
+        fullTextPaths: [ { path: searched[container.name].textPath, language: 'en-US' } ]
+      }
+    } : {})
   }
 }]
 

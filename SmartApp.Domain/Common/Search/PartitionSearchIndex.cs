@@ -13,8 +13,8 @@ public interface ISearchRow
     string Id { get; }
     string? Text { get; }
 
-    /// <summary>The embedding as <see cref="EmbeddingCodec"/> stores it.</summary>
-    string? Embedding { get; }
+    /// <summary>The embedding of <see cref="Text"/>.</summary>
+    float[]? Vector { get; }
 
     /// <summary>False for items that are not searchable (other item types, tombstones, rows without an embedding yet).</summary>
     bool Searchable { get; }
@@ -46,7 +46,7 @@ public sealed record SearchIndexLimits(long MaxBytes, long MaxUserBytes, TimeSpa
 /// first), and no user takes more than <c>MaxUserBytes</c> of it: a larger partition is never held, but
 /// searched page by page, keeping a few numbers per row, with the same ranking.
 /// </summary>
-public sealed partial class PartitionSearchIndex<TRow> : IDisposable where TRow : class, ISearchRow
+public sealed partial class PartitionSearchIndex<TRow> : IOwnerSearch<TRow>, IDisposable where TRow : class, ISearchRow
 {
     /// <summary>Bytes a row costs beyond its text and embedding (objects, dictionary slots, the corpus's postings).</summary>
     private const int RowOverheadBytes = 512;
@@ -68,18 +68,19 @@ public sealed partial class PartitionSearchIndex<TRow> : IDisposable where TRow 
 
     /// <summary>
     /// The partition's best rows for the query (hybrid: BM25 and cosine fused by reciprocal rank), best first,
-    /// among those <paramref name="include"/> accepts. The rows are as the index last saw them.
+    /// among those the filter accepts. The rows are as the index last saw them.
     /// </summary>
     public async Task<IReadOnlyList<(TRow Row, RankedResult Rank)>> SearchAsync(
-        string partition, string query, float[] queryEmbedding, int limit, Func<TRow, bool>? include, CancellationToken cancellationToken)
+        string partition, string query, float[] queryEmbedding, int limit, SearchFilter<TRow> filter, CancellationToken cancellationToken)
     {
+        var include = filter.Include;
         var index = PartitionOf(partition);
         if (!index.IsOversized(_clock.GetUtcNow(), _limits.MaxAge))
         {
             var snapshot = await SnapshotAsync(partition, index, cancellationToken).ConfigureAwait(false);
             if (snapshot is not null)
             {
-                var ranked = HybridRanker.Rank(query, queryEmbedding, snapshot.Corpus, limit, include is null ? null : i => include(snapshot.Rows[i].Row));
+                var ranked = HybridRanker.Rank(query, queryEmbedding, snapshot.Corpus, limit, i => include(snapshot.Rows[i].Row));
                 return ranked.Select(r => (snapshot.Rows[r.Position].Row, r)).ToList();
             }
         }
@@ -164,10 +165,10 @@ public sealed partial class PartitionSearchIndex<TRow> : IDisposable where TRow 
     /// <paramref name="rows"/>, stopping once the rows would cost more than <paramref name="maxBytes"/>;
     /// returns the new position and whether the feed was read to its end.
     /// </summary>
-    private static async Task<(string? Position, bool Complete)> ReadChangesAsync(Container container, string partition, string? position, List<TRow> rows, long maxBytes, CancellationToken cancellationToken)
+    private async Task<(string? Position, bool Complete)> ReadChangesAsync(Container container, string partition, string? position, List<TRow> rows, long maxBytes, CancellationToken cancellationToken)
     {
         var start = position is null
-            ? ChangeFeedStartFrom.Beginning(FeedRange.FromPartitionKey(new PartitionKey(partition)))
+            ? ChangeFeedStartFrom.Beginning(FeedRange.FromPartitionKey(_container.OwnerKey(partition)))
             : ChangeFeedStartFrom.ContinuationToken(position);
         using var feed = container.GetChangeFeedIterator<TRow>(start, ChangeFeedMode.LatestVersion, new ChangeFeedRequestOptions { PageSizeHint = 1000 });
         long bytes = 0;
@@ -188,9 +189,9 @@ public sealed partial class PartitionSearchIndex<TRow> : IDisposable where TRow 
 
     /// <summary>
     /// What a row costs held in the index, as measured: its text (UTF-16) and about twice that again for its word
-    /// counts and postings; its embedding as stored (base64, UTF-16) and decoded twice (the row's and the corpus's matrix).
+    /// counts and postings; its embedding twice (the row's and the corpus's matrix).
     /// </summary>
-    private static long BytesOf(TRow row) => RowOverheadBytes + (row.Text?.Length ?? 0) * 6L + (row.Embedding?.Length ?? 0) * 2L + (row.Embedding?.Length ?? 0) * 3L / 2;
+    private static long BytesOf(TRow row) => RowOverheadBytes + (row.Text?.Length ?? 0) * 6L + (row.Vector?.Length ?? 0) * sizeof(float) * 2L;
 
     /// <summary>
     /// Search without holding the partition: its rows are read a page at a time, and of each only its cosine,
@@ -198,7 +199,7 @@ public sealed partial class PartitionSearchIndex<TRow> : IDisposable where TRow 
     /// in-memory ranking does, and the winners are read again by id.
     /// </summary>
     private async Task<IReadOnlyList<(TRow Row, RankedResult Rank)>> StreamAsync(
-        string partition, string query, float[] queryEmbedding, int limit, Func<TRow, bool>? include, CancellationToken cancellationToken)
+        string partition, string query, float[] queryEmbedding, int limit, Func<TRow, bool> include, CancellationToken cancellationToken)
     {
         var container = await _store.GetContainerAsync(_container, cancellationToken).ConfigureAwait(false);
         var terms = HybridRanker.Tokenize(query).Distinct().ToList();
@@ -207,14 +208,13 @@ public sealed partial class PartitionSearchIndex<TRow> : IDisposable where TRow 
         var lengths = new List<int>();
         var counts = new List<int[]?>();
         using (var pages = container.GetItemQueryIterator<TRow>("SELECT * FROM c",
-                   requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(partition), MaxItemCount = StreamPageSize }))
+                   requestOptions: new QueryRequestOptions { PartitionKey = _container.OwnerKey(partition), MaxItemCount = StreamPageSize }))
         {
             while (pages.HasMoreResults)
             {
                 foreach (var row in await pages.ReadNextAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    if (!row.Searchable || row.Embedding is null || include?.Invoke(row) == false) continue;
-                    var embedding = EmbeddingCodec.Decode(row.Embedding);
+                    if (!row.Searchable || row.Vector is not { } embedding || !include(row)) continue;
                     ids.Add(row.Id);
                     cosines.Add(embedding.Length == queryEmbedding.Length ? Vectors.Cosine(queryEmbedding, embedding) : 0);
                     var text = SearchText.From(row.Text ?? "");
@@ -242,8 +242,11 @@ public sealed partial class PartitionSearchIndex<TRow> : IDisposable where TRow 
         var ranked = HybridRanker.Fuse(i => ids[i], keyword, [.. cosines], coverage, Enumerable.Repeat(true, n).ToArray(), limit, HybridRanker.DefaultMinimumCosine);
         LogStreamed(_logger, _container.Name, n, ranked.Count);
 
-        var found = await Task.WhenAll(ranked.Select(r => container.ReadOrNullAsync<TRow>(r.Id, partition, cancellationToken))).ConfigureAwait(false);
-        return ranked.Zip(found).Where(x => x.Second?.Resource is { Searchable: true }).Select(x => (x.Second!.Resource, x.First)).ToList();
+        if (ranked.Count == 0) return [];
+        var found = (await container.QueryPartitionAsync<TRow>(_container.OwnerKey(partition),
+                new QueryDefinition("SELECT * FROM c WHERE ARRAY_CONTAINS(@ids, c.id)").WithParameter("@ids", ranked.Select(r => r.Id).ToArray()), cancellationToken).ConfigureAwait(false))
+            .Where(row => row.Searchable).ToDictionary(row => row.Id, StringComparer.Ordinal);
+        return ranked.Where(r => found.ContainsKey(r.Id)).Select(r => (found[r.Id], r)).ToList();
     }
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "A partition of {Container} holds more than {MaxUserBytes} bytes of search rows; it is searched page by page")]
@@ -302,8 +305,8 @@ public sealed partial class PartitionSearchIndex<TRow> : IDisposable where TRow 
                     Bytes -= BytesOf(previous.Row);
                     changed = true;
                 }
-                if (!row.Searchable || row.Embedding is null) continue;
-                _byId[row.Id] = new IndexedRow<TRow>(row, new SearchCandidate(row.Id, row.Text ?? "", EmbeddingCodec.Decode(row.Embedding)));
+                if (!row.Searchable || row.Vector is not { } vector) continue;
+                _byId[row.Id] = new IndexedRow<TRow>(row, new SearchCandidate(row.Id, row.Text ?? "", vector));
                 Bytes += BytesOf(row);
                 changed = true;
             }

@@ -10,11 +10,15 @@ namespace SmartApp.Domain.Common.Storage;
 public static class CosmosQueryExtensions
 {
     /// <summary>Every result of a query within one partition (never a cross-partition query), read page by page.</summary>
-    public static async Task<List<T>> QueryPartitionAsync<T>(this Container container, string partitionKey, QueryDefinition query, CancellationToken cancellationToken, int pageSize = 1000)
+    public static Task<List<T>> QueryPartitionAsync<T>(this Container container, string partitionKey, QueryDefinition query, CancellationToken cancellationToken, int pageSize = 1000) =>
+        container.QueryPartitionAsync<T>(new PartitionKey(partitionKey), query, cancellationToken, pageSize);
+
+    /// <summary>Every result of a query scoped by a partition key (a whole key, or a hierarchical key's prefix), read page by page.</summary>
+    public static async Task<List<T>> QueryPartitionAsync<T>(this Container container, PartitionKey partitionKey, QueryDefinition query, CancellationToken cancellationToken, int pageSize = 1000)
     {
         var results = new List<T>();
         using var iterator = container.GetItemQueryIterator<T>(query,
-            requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(partitionKey), MaxItemCount = pageSize });
+            requestOptions: new QueryRequestOptions { PartitionKey = partitionKey, MaxItemCount = pageSize });
         while (iterator.HasMoreResults)
             results.AddRange(await iterator.ReadNextAsync(cancellationToken).ConfigureAwait(false));
         return results;
@@ -52,10 +56,13 @@ public static class CosmosQueryExtensions
     /// here (an event not yet applied, a session not yet summarised), so it is read as a status code
     /// rather than caught as an exception.
     /// </summary>
-    public static async Task<ItemResponse<T>?> ReadOrNullAsync<T>(this Container container, string id, string partitionKey, CancellationToken cancellationToken)
+    public static Task<ItemResponse<T>?> ReadOrNullAsync<T>(this Container container, string id, string partitionKey, CancellationToken cancellationToken) =>
+        container.ReadOrNullAsync<T>(id, new PartitionKey(partitionKey), cancellationToken);
+
+    public static async Task<ItemResponse<T>?> ReadOrNullAsync<T>(this Container container, string id, PartitionKey partitionKey, CancellationToken cancellationToken)
     {
         if (!IsPossibleId(id)) return null; // no item can have it, and it must not reach Cosmos as part of a URL
-        using var message = await container.ReadItemStreamAsync(id, new PartitionKey(partitionKey), cancellationToken: cancellationToken).ConfigureAwait(false);
+        using var message = await container.ReadItemStreamAsync(id, partitionKey, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (message.StatusCode == HttpStatusCode.NotFound) return null;
         message.EnsureSuccessStatusCode();
         return container.Database.Client.ResponseFactory.CreateItemResponse<T>(message);
@@ -76,9 +83,11 @@ public static class CosmosQueryExtensions
         id is { Length: > 0 and <= 255 } && !id.Any(c => c is '/' or '\\' or '?' or '#' or '%' || char.IsControl(c) || char.IsSurrogate(c) || c == '\uFFFD');
 
     /// <summary>Deletes the items of one partition, eight at a time; items already gone are fine (a retried deletion).</summary>
-    public static Task DeleteItemsAsync(this Container container, string partitionKey, IEnumerable<string> ids, CancellationToken cancellationToken)
+    public static Task DeleteItemsAsync(this Container container, string partitionKey, IEnumerable<string> ids, CancellationToken cancellationToken) =>
+        container.DeleteItemsAsync(new PartitionKey(partitionKey), ids, cancellationToken);
+
+    public static Task DeleteItemsAsync(this Container container, PartitionKey partition, IEnumerable<string> ids, CancellationToken cancellationToken)
     {
-        var partition = new PartitionKey(partitionKey);
         return Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (id, token) =>
         {
             try

@@ -41,8 +41,7 @@ public sealed partial class CosmosStore
             var database = (await _client.CreateDatabaseIfNotExistsAsync(name).ConfigureAwait(false)).Database;
             foreach (var spec in CosmosContainers.All)
             {
-                var properties = new ContainerProperties(spec.Name, spec.PartitionKeyPath) { DefaultTimeToLive = spec.DefaultTimeToLiveSeconds };
-                var response = await database.CreateContainerIfNotExistsAsync(properties).ConfigureAwait(false);
+                var response = await database.CreateContainerIfNotExistsAsync(PropertiesOf(spec)).ConfigureAwait(false);
                 if (response.StatusCode == HttpStatusCode.Created)
                     LogContainerCreated(_logger, name, spec.Name);
             }
@@ -53,6 +52,25 @@ public sealed partial class CosmosStore
             LogCreationFailed(_logger, ex, name);
             throw;
         }
+    }
+
+    /// <summary>
+    /// A container as the app needs it (infra/app/cosmos.bicep declares the same): a searched container's vectors are
+    /// indexed for vector search (DiskANN, cosine) and kept out of the range index, and its text is full-text indexed.
+    /// </summary>
+    internal static ContainerProperties PropertiesOf(CosmosContainerSpec spec)
+    {
+        var properties = new ContainerProperties(spec.Name, spec.PartitionKeyPaths) { DefaultTimeToLive = spec.DefaultTimeToLiveSeconds };
+        if (spec.Search is { } search)
+        {
+            properties.VectorEmbeddingPolicy = new VectorEmbeddingPolicy(
+                [new Embedding { Path = search.VectorPath, DataType = VectorDataType.Float32, DistanceFunction = DistanceFunction.Cosine, Dimensions = search.Dimensions }]);
+            properties.FullTextPolicy = new FullTextPolicy { DefaultLanguage = "en-US", FullTextPaths = [new FullTextPath { Path = search.TextPath, Language = "en-US" }] };
+            properties.IndexingPolicy.VectorIndexes.Add(new VectorIndexPath { Path = search.VectorPath, Type = VectorIndexType.DiskANN });
+            properties.IndexingPolicy.FullTextIndexes.Add(new FullTextIndexPath { Path = search.TextPath });
+            properties.IndexingPolicy.ExcludedPaths.Add(new ExcludedPath { Path = search.VectorPath + "/*" });
+        }
+        return properties;
     }
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Created Cosmos container {Database}/{Container}")]

@@ -32,7 +32,8 @@ public sealed class FileAbuseDevHostFixture : DevHostFixture
         // One invocation embeds for a second (in batches of 8), then leaves the rest to a follow-up message.
         ["Files__IngestionSliceBudget"] = "00:00:01",
         ["Files__EmbedBatchSize"] = "8",
-        // No user's search rows are held by an instance here: every search reads the partition page by page.
+        // The in-process search engine, and no user's search rows held by an instance: every search reads the partition page by page.
+        ["Search__Engine"] = "InProcess",
         ["Memory__SearchIndexMaxUserBytes"] = "16384",
         ["Files__SearchIndexMaxUserBytes"] = "16384",
         ["Billing__Plans__free__Entitlements__Memories"] = "1000",

@@ -10,13 +10,7 @@ namespace SmartApp.Tests.EndToEnd;
 [Collection(DevHostCollection.Name)]
 public sealed class AccountDataTests(DevHostFixture app) : IDisposable
 {
-    private readonly CosmosClient _cosmos = new(app.State["Cosmos__AccountEndpoint"], app.State["Cosmos__AccountKey"], new CosmosClientOptions
-    {
-        ConnectionMode = ConnectionMode.Gateway,
-        LimitToEndpoint = true,
-        HttpClientFactory = () => new HttpClient(new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true } }),
-        UseSystemTextJsonSerializerWithOptions = new JsonSerializerOptions(JsonSerializerDefaults.Web),
-    });
+    private readonly CosmosClient _cosmos = app.CreateCosmosClient();
 
     private readonly BlobContainerClient _files = new BlobServiceClient(app.StorageConnectionString).GetBlobContainerClient("files");
 

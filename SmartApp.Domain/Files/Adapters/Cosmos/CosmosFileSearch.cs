@@ -6,20 +6,23 @@ using SmartApp.Domain.Common.Storage;
 namespace SmartApp.Domain.Files.Adapters.Cosmos;
 
 /// <summary>
-/// Hybrid search over one user's file chunks, in process, over a <see cref="PartitionSearchIndex{TRow}"/>
-/// of their partition. A chunk is returned only while its file exists: the file records are read
-/// for every search, so a file deleted a moment ago never shows, whatever this instance's index holds.
+/// Hybrid search over one user's file passages (container <c>passages</c>), by the configured engine
+/// (<see cref="SearchEngines"/>). A passage is returned only while its file exists: the file records are read
+/// for every search, so a file deleted a moment ago never shows, whatever an engine's index still holds.
 /// </summary>
 public sealed class CosmosFileSearch : IFileSearch, IDisposable
 {
+    /// <summary>What a search reads of a passage (not its vector).</summary>
+    private const string Fields = "c.id, c.userId, c.type, c.fileId, c.index, c.page, c.start, c.end, c.text";
+
     private readonly IFileStore _files;
     private readonly IEmbedder _embedder;
-    private readonly PartitionSearchIndex<ChunkDocument> _index;
+    private readonly IOwnerSearch<ChunkDocument> _index;
 
-    public CosmosFileSearch(CosmosStore store, IFileStore files, IEmbedder embedder, IOptions<FilesOptions> options, TimeProvider clock, ILogger<CosmosFileSearch> logger)
+    public CosmosFileSearch(SearchEngines engines, IFileStore files, IEmbedder embedder, IOptions<FilesOptions> options, ILogger<CosmosFileSearch> logger)
     {
         (_files, _embedder) = (files, embedder);
-        _index = new PartitionSearchIndex<ChunkDocument>(store, CosmosContainers.Files, options.Value.SearchIndexLimits, clock, logger);
+        _index = engines.For<ChunkDocument>(CosmosContainers.Passages, Fields, options.Value.SearchIndexLimits, logger);
     }
 
     public async Task<IReadOnlyList<FileSearchHit>> SearchAsync(string userId, string query, IReadOnlySet<string>? fileIds, int limit, CancellationToken cancellationToken)
@@ -27,7 +30,7 @@ public sealed class CosmosFileSearch : IFileSearch, IDisposable
         var queryEmbedding = _embedder.EmbedAsync([query], cancellationToken);
         // A little more than asked for, since chunks of a file deleted meanwhile are dropped below.
         var ranked = await _index.SearchAsync(userId, query, (await queryEmbedding.ConfigureAwait(false))[0], limit + 5,
-            fileIds is null ? null : chunk => fileIds.Contains(chunk.FileId), cancellationToken).ConfigureAwait(false);
+            Passages(fileIds), cancellationToken).ConfigureAwait(false);
 
         var fileIdsFound = ranked.Select(r => r.Row.FileId).Distinct().ToList();
         var found = await Task.WhenAll(fileIdsFound.Select(id => _files.FindAsync(userId, id, cancellationToken))).ConfigureAwait(false);
@@ -40,5 +43,10 @@ public sealed class CosmosFileSearch : IFileSearch, IDisposable
             .ToList();
     }
 
-    public void Dispose() => _index.Dispose();
+    private static SearchFilter<ChunkDocument> Passages(IReadOnlySet<string>? fileIds) =>
+        fileIds is null
+            ? new(chunk => chunk.Searchable, "c.type = 'chunk'", [])
+            : new(chunk => chunk.Searchable && fileIds.Contains(chunk.FileId), "c.type = 'chunk' AND ARRAY_CONTAINS(@files, c.fileId)", [("@files", fileIds.ToArray())]);
+
+    public void Dispose() => (_index as IDisposable)?.Dispose();
 }

@@ -6,7 +6,11 @@ using SmartApp.Domain.Common.Storage;
 
 namespace SmartApp.Domain.Files.Adapters.Cosmos;
 
-/// <summary>File records and chunks in container <c>files</c>; every call names the user's partition (except the resume sweep).</summary>
+/// <summary>
+/// File records in container <c>files</c>, their passages in container <c>passages</c> (one logical partition per file);
+/// every call names the user's partition (except the resume sweep). Passages still in <c>files</c> from before the
+/// passages container are removed with their file's, until the search data migration has moved them all.
+/// </summary>
 public sealed class CosmosFileStore(CosmosStore store) : IFileStore
 {
     private const int WriteParallelism = 8;
@@ -66,22 +70,20 @@ public sealed class CosmosFileStore(CosmosStore store) : IFileStore
 
     public async Task AppendChunksAsync(string userId, string fileId, IReadOnlyList<(FileChunk Chunk, float[] Embedding)> chunks, CancellationToken cancellationToken)
     {
-        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        var partition = new PartitionKey(userId);
+        var container = await PassagesAsync(cancellationToken).ConfigureAwait(false);
+        var partition = CosmosContainers.Passages.ItemKey(userId, fileId);
         await Parallel.ForEachAsync(chunks, new ParallelOptions { MaxDegreeOfParallelism = WriteParallelism, CancellationToken = cancellationToken }, async (item, token) =>
         {
             var (chunk, embedding) = item;
-            var document = new ChunkDocument(chunk.Id, userId, ChunkDocument.ChunkType, fileId, chunk.Index, chunk.Page, chunk.Start, chunk.End, chunk.Text, EmbeddingCodec.Encode(embedding));
+            var document = new ChunkDocument(chunk.Id, userId, ChunkDocument.ChunkType, fileId, chunk.Index, chunk.Page, chunk.Start, chunk.End, chunk.Text) { Vector = embedding };
             await container.UpsertItemAsync(document, partition, NoContent, token).ConfigureAwait(false);
         }).ConfigureAwait(false);
     }
 
     public async Task PruneChunksAsync(string userId, string fileId, int count, CancellationToken cancellationToken)
     {
-        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
         var keep = Enumerable.Range(0, count).Select(i => ChunkDocument.IdFor(fileId, i)).ToHashSet(StringComparer.Ordinal);
-        var stale = (await ChunkIdsAsync(container, userId, fileId, cancellationToken).ConfigureAwait(false)).Where(id => !keep.Contains(id)).ToList();
-        await container.DeleteItemsAsync(userId, stale, cancellationToken).ConfigureAwait(false);
+        await DeletePassagesAsync(userId, fileId, id => !keep.Contains(id), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> DeleteAsync(string userId, string fileId, CancellationToken cancellationToken)
@@ -100,7 +102,7 @@ public sealed class CosmosFileStore(CosmosStore store) : IFileStore
         {
             return await DeleteAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
         }
-        await container.DeleteItemsAsync(userId, await ChunkIdsAsync(container, userId, fileId, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        await DeletePassagesAsync(userId, fileId, _ => true, cancellationToken).ConfigureAwait(false);
         return true;
     }
 
@@ -124,12 +126,23 @@ public sealed class CosmosFileStore(CosmosStore store) : IFileStore
                 yield return (file.UserId, file.Id);
     }
 
-    private static async Task<List<string>> ChunkIdsAsync(Container container, string userId, string fileId, CancellationToken cancellationToken) =>
-        (await container.QueryPartitionAsync<Owned>(userId,
-            new QueryDefinition("SELECT c.id, c.userId FROM c WHERE c.type = 'chunk' AND c.fileId = @file").WithParameter("@file", fileId), cancellationToken).ConfigureAwait(false))
-        .Select(c => c.Id).ToList();
+    /// <summary>Deletes the file's passages that <paramref name="delete"/> picks, in the passages container and any left in <c>files</c>.</summary>
+    private async Task DeletePassagesAsync(string userId, string fileId, Func<string, bool> delete, CancellationToken cancellationToken)
+    {
+        var byFile = new QueryDefinition("SELECT c.id, c.userId FROM c WHERE c.type = 'chunk' AND c.fileId = @file").WithParameter("@file", fileId);
+        var passages = await PassagesAsync(cancellationToken).ConfigureAwait(false);
+        var partition = CosmosContainers.Passages.ItemKey(userId, fileId);
+        var moved = (await passages.QueryPartitionAsync<Owned>(partition, byFile, cancellationToken).ConfigureAwait(false)).Select(c => c.Id).Where(delete);
+        await passages.DeleteItemsAsync(partition, moved, cancellationToken).ConfigureAwait(false);
+
+        var files = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var legacy = (await files.QueryPartitionAsync<Owned>(userId, byFile, cancellationToken).ConfigureAwait(false)).Select(c => c.Id).Where(delete);
+        await files.DeleteItemsAsync(userId, legacy, cancellationToken).ConfigureAwait(false);
+    }
 
     private ValueTask<Container> ContainerAsync(CancellationToken cancellationToken) => store.GetContainerAsync(CosmosContainers.Files, cancellationToken);
+
+    private ValueTask<Container> PassagesAsync(CancellationToken cancellationToken) => store.GetContainerAsync(CosmosContainers.Passages, cancellationToken);
 
     private sealed record Owned(string Id, string UserId);
 }

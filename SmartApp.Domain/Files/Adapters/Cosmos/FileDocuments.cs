@@ -49,14 +49,25 @@ internal sealed record FileDocument(string Id, string UserId, string Type)
     };
 }
 
-/// <summary>One passage of a file (<c>type: chunk</c>), with its embedding; what file search reads.</summary>
-internal sealed record ChunkDocument(string Id, string UserId, string Type, string FileId, int Index, int? Page, int Start, int End, string Text, string? Embedding) : ISearchRow
+/// <summary>
+/// One passage of a file (<c>type: chunk</c>) in container <c>passages</c> (key <c>/userId</c>, then <c>/fileId</c>),
+/// with its embedding; what file search reads. Passages written before that container existed were kept in
+/// <c>files</c> with the embedding in <see cref="Embedding"/> (base64); the search data migration moves them.
+/// </summary>
+internal sealed record ChunkDocument(string Id, string UserId, string Type, string FileId, int Index, int? Page, int Start, int End, string Text) : ISearchRow
 {
     public const string ChunkType = "chunk";
+
+    public float[]? Vector { get; init; }
+
+    public string? Embedding { get; init; }
 
     public bool Searchable => Type == ChunkType;
 
     public FileChunk ToChunk() => new(Id, FileId, Index, Page, Start, End, Text);
+
+    /// <summary>As the passages container keeps it: the embedding as a vector.</summary>
+    public ChunkDocument WithVector() => this with { Vector = Vector ?? EmbeddingCodec.Decode(Embedding), Embedding = null };
 
     public static string IdFor(string fileId, int index) => $"chk_{fileId[(fileId.IndexOf('_') + 1)..]}_{index}";
 }

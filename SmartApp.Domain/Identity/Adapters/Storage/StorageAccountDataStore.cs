@@ -20,7 +20,7 @@ public sealed class StorageAccountDataStore(CosmosStore cosmos, BlobStore blobs)
             var container = await cosmos.GetContainerAsync(spec, cancellationToken).ConfigureAwait(false);
             writer.WriteStartArray(spec.Name);
             using var query = container.GetItemQueryIterator<JsonElement>("SELECT * FROM c",
-                requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(userId), MaxItemCount = 100 });
+                requestOptions: new QueryRequestOptions { PartitionKey = spec.OwnerKey(userId), MaxItemCount = 100 });
             while (query.HasMoreResults)
             {
                 foreach (var item in await query.ReadNextAsync(cancellationToken).ConfigureAwait(false))
@@ -56,16 +56,19 @@ public sealed class StorageAccountDataStore(CosmosStore cosmos, BlobStore blobs)
         foreach (var spec in CosmosContainers.UserOwned)
         {
             var container = await cosmos.GetContainerAsync(spec, cancellationToken).ConfigureAwait(false);
-            var partition = new PartitionKey(userId);
-            var ids = new List<string>();
-            using (var query = container.GetItemQueryIterator<IdOnly>("SELECT c.id FROM c", requestOptions: new QueryRequestOptions { PartitionKey = partition }))
+            // The id and, under a hierarchical key, the second level's value, which the item's full key needs.
+            var second = spec.SubPartitionKeyPath?.TrimStart('/');
+            var ids = new List<(string Id, string? Second)>();
+            using (var query = container.GetItemQueryIterator<JsonElement>(second is null ? "SELECT c.id FROM c" : $"SELECT c.id, c.{second} FROM c",
+                       requestOptions: new QueryRequestOptions { PartitionKey = spec.OwnerKey(userId) }))
                 while (query.HasMoreResults)
-                    ids.AddRange((await query.ReadNextAsync(cancellationToken).ConfigureAwait(false)).Select(i => i.Id));
-            foreach (var id in ids)
+                    ids.AddRange((await query.ReadNextAsync(cancellationToken).ConfigureAwait(false))
+                        .Select(i => (i.GetProperty("id").GetString()!, second is not null && i.TryGetProperty(second, out var v) ? v.GetString() : null)));
+            foreach (var (id, secondValue) in ids)
             {
                 try
                 {
-                    await container.DeleteItemAsync<object>(id, partition, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    await container.DeleteItemAsync<object>(id, spec.ItemKey(userId, secondValue), cancellationToken: cancellationToken).ConfigureAwait(false);
                 }
                 catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
                 {
@@ -104,6 +107,4 @@ public sealed class StorageAccountDataStore(CosmosStore cosmos, BlobStore blobs)
     }
 
     private static string Prefix(string userId) => BlobStore.UserPrefix(userId);
-
-    private sealed record IdOnly(string Id);
 }

@@ -11,20 +11,23 @@ using SmartApp.Domain.Common.Telemetry;
 namespace SmartApp.Domain.Memory.Adapters.Cosmos;
 
 /// <summary>
-/// Hybrid search (BM25 + cosine, fused by reciprocal rank) over one user's memories, in process,
-/// over a <see cref="PartitionSearchIndex{TRow}"/> of their partition; the results are then read
-/// back by id, so a deleted or changed memory is never returned as it was.
+/// Hybrid search (keywords and meaning, fused by reciprocal rank) over one user's memories by the configured
+/// engine (<see cref="SearchEngines"/>); the results are then read back by id, so a deleted or changed memory is
+/// never returned as it was.
 /// </summary>
 public sealed class CosmosMemorySearch : IMemorySearch, IDisposable
 {
+    /// <summary>What a search reads of a memory: enough to filter and rank it (not its vector).</summary>
+    private const string Fields = "c.id, c.type, c.kind, c.sessionId, c.timeline, c.at, c.content, c.deleted";
+
     private readonly CosmosStore _store;
     private readonly IEmbedder _embedder;
-    private readonly PartitionSearchIndex<IndexRow> _index;
+    private readonly IOwnerSearch<IndexRow> _index;
 
-    public CosmosMemorySearch(CosmosStore store, IEmbedder embedder, IOptions<MemoryOptions> options, TimeProvider clock, ILogger<CosmosMemorySearch> logger)
+    public CosmosMemorySearch(CosmosStore store, SearchEngines engines, IEmbedder embedder, IOptions<MemoryOptions> options, ILogger<CosmosMemorySearch> logger)
     {
         (_store, _embedder) = (store, embedder);
-        _index = new PartitionSearchIndex<IndexRow>(store, CosmosContainers.Memories, options.Value.SearchIndexLimits, clock, logger);
+        _index = engines.For<IndexRow>(CosmosContainers.Memories, Fields, options.Value.SearchIndexLimits, logger);
     }
 
     public async Task<IReadOnlyList<MemorySearchHit>> SearchAsync(string userId, MemorySearchQuery query, CancellationToken cancellationToken)
@@ -32,7 +35,7 @@ public sealed class CosmosMemorySearch : IMemorySearch, IDisposable
         var started = Stopwatch.GetTimestamp();
         var queryEmbedding = _embedder.EmbedAsync([query.Terms], cancellationToken);
         var ranked = await _index.SearchAsync(userId, query.Terms, (await queryEmbedding.ConfigureAwait(false))[0], query.Limit,
-            row => Matches(row, query), cancellationToken).ConfigureAwait(false);
+            Filter(query), cancellationToken).ConfigureAwait(false);
 
         var current = await ReadCurrentAsync(userId, ranked.Select(r => r.Row.Id).ToList(), cancellationToken).ConfigureAwait(false);
         if (current.Count < ranked.Count) _index.MarkStale(userId); // removed outside the change feed's view (e.g. account deletion)
@@ -41,8 +44,23 @@ public sealed class CosmosMemorySearch : IMemorySearch, IDisposable
         return hits;
     }
 
-    private static bool Matches(IndexRow memory, MemorySearchQuery query) =>
-        query.Matches(memory.Kind ?? MemoryKind.Working, memory.SessionId, memory.Timeline, memory.At);
+    /// <summary>The query's kinds, session, timeline and time range, as a predicate and as the same SQL.</summary>
+    private static SearchFilter<IndexRow> Filter(MemorySearchQuery query)
+    {
+        var where = new List<string> { "c.type = 'memory'", "NOT IS_DEFINED(c.deleted)", "ARRAY_CONTAINS(@kinds, c.kind)" };
+        var parameters = new List<(string, object?)> { ("@kinds", query.Kinds.ToArray()) };
+        void Add(string condition, string name, object? value)
+        {
+            if (value is null) return;
+            where.Add(condition);
+            parameters.Add((name, value));
+        }
+        Add("c.sessionId = @session", "@session", query.SessionId);
+        Add("c.timeline = @timeline", "@timeline", query.Timeline);
+        Add("c.at >= @from", "@from", query.From?.ToUniversalTime());
+        Add("c.at < @to", "@to", query.To?.ToUniversalTime());
+        return new(row => row.Searchable && query.Matches(row.Kind ?? MemoryKind.Working, row.SessionId, row.Timeline, row.At), string.Join(" AND ", where), parameters);
+    }
 
     /// <summary>The current version of each result (point reads, side by side); a result deleted meanwhile is missing.</summary>
     private async Task<Dictionary<string, MemoryDocument>> ReadCurrentAsync(string userId, IReadOnlyList<string> ids, CancellationToken cancellationToken)
@@ -53,12 +71,13 @@ public sealed class CosmosMemorySearch : IMemorySearch, IDisposable
         return reads.Select(r => r?.Resource).Where(r => r is { Type: MemoryDocument.MemoryType, Deleted: not true }).ToDictionary(r => r!.Id, r => r!, StringComparer.Ordinal);
     }
 
-    public void Dispose() => _index.Dispose();
+    public void Dispose() => (_index as IDisposable)?.Dispose();
 
     /// <summary>What the index reads of a memory: enough to filter and rank it.</summary>
-    internal sealed record IndexRow(string Id, string? Type, MemoryKind? Kind, string? SessionId, string? Timeline, DateTimeOffset? At, string? Content, string? Embedding, bool? Deleted) : ISearchRow
+    internal sealed record IndexRow(string Id, string? Type, MemoryKind? Kind, string? SessionId, string? Timeline, DateTimeOffset? At, string? Content, float[]? Vector, string? Embedding, bool? Deleted) : ISearchRow
     {
         public string? Text => Content;
+        float[]? ISearchRow.Vector => Vector ?? (Embedding is null ? null : EmbeddingCodec.Decode(Embedding));
         public bool Searchable => Type == MemoryDocument.MemoryType && Deleted != true;
     }
 }

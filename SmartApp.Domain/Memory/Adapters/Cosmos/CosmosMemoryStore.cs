@@ -92,7 +92,7 @@ public sealed class CosmosMemoryStore(CosmosStore store) : IMemoryStore
 
     public async Task<IReadOnlyList<NewMemory>> ReadSessionForSummaryAsync(string userId, string sessionId, int max, CancellationToken cancellationToken)
     {
-        var definition = new QueryDefinition($"SELECT {EntryFields}, c.embedding FROM c WHERE {Live} AND c.kind = 'working' AND c.sessionId = @session ORDER BY c.at DESC OFFSET 0 LIMIT @max")
+        var definition = new QueryDefinition($"SELECT {EntryFields}, c.vector, c.embedding FROM c WHERE {Live} AND c.kind = 'working' AND c.sessionId = @session ORDER BY c.at DESC OFFSET 0 LIMIT @max")
             .WithParameter("@session", sessionId).WithParameter("@max", max);
         var newestFirst = await QueryAsync(userId, definition, cancellationToken).ConfigureAwait(false);
         return newestFirst.AsEnumerable().Reverse().Select(d => new NewMemory(d.ToEntry(), d.DecodeEmbedding())).ToList();

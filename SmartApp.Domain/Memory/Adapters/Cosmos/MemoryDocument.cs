@@ -29,7 +29,10 @@ internal sealed record MemoryDocument(string Id, string UserId, string Type)
     public int? TimelineCount { get; init; }
     public long? DurationMs { get; init; }
 
-    /// <summary>The content's embedding (<see cref="EmbeddingCodec"/>).</summary>
+    /// <summary>The content's embedding, vector indexed (<see cref="Common.Storage.CosmosContainers.Memories"/>).</summary>
+    public float[]? Vector { get; init; }
+
+    /// <summary>The embedding as memories written before vector search kept it (<see cref="EmbeddingCodec"/>); moved to <see cref="Vector"/> by the search data migration.</summary>
     public string? Embedding { get; init; }
 
     public DateTimeOffset? StartedAt { get; init; }
@@ -56,7 +59,7 @@ internal sealed record MemoryDocument(string Id, string UserId, string Type)
             Kind = e.Kind, Content = e.Content, SessionId = e.SessionId, Timeline = e.Timeline, Key = e.Key, Agent = e.Agent,
             Document = e.Document, At = e.At.ToUniversalTime(), UpdatedAt = e.UpdatedAt?.ToUniversalTime(), SummarizedBy = e.SummarizedBy,
             EntryCount = e.EntryCount, TimelineCount = e.TimelineCount, DurationMs = e.DurationMs,
-            Embedding = EmbeddingCodec.Encode(memory.Embedding),
+            Vector = memory.Embedding,
         };
     }
 
@@ -73,5 +76,5 @@ internal sealed record MemoryDocument(string Id, string UserId, string Type)
             SummarizedBy = SummarizedBy, EntryCount = EntryCount, TimelineCount = TimelineCount, DurationMs = DurationMs,
         };
 
-    public float[] DecodeEmbedding() => EmbeddingCodec.Decode(Embedding);
+    public float[] DecodeEmbedding() => Vector ?? EmbeddingCodec.Decode(Embedding);
 }

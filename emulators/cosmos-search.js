@@ -1,0 +1,243 @@
+// cosmos-search.js — what cosmos-shim.js adds so the emulator answers the queries of Azure Cosmos DB's vector and
+// full-text search, and scopes hierarchical partition keys as the service does:
+//   - effectivePartitionKey: the MultiHash (V2) effective partition key of a document's key values, which the .NET SDK
+//     sends as x-ms-start-epk / x-ms-end-epk when a query names only a prefix of a hierarchical key;
+//   - VectorDistance(a, b) by the container's vector embedding policy (cosine, dot product or Euclidean);
+//   - FullTextContains / FullTextContainsAll / FullTextContainsAny, and FullTextScore (BM25, k1 1.2, b 0.75, over the
+//     documents in the query's partition scope), which the service allows only in ORDER BY RANK;
+//   - SELECT TOP n ... ORDER BY VectorDistance(...), ORDER BY RANK FullTextScore(...) and ORDER BY RANK RRF(...).
+// Full text here is lower-cased words and numbers, without the service's stemming and stop-word removal.
+"use strict";
+
+// ---- MurmurHash3 x64 128 (seed 0), as the service hashes partition key values
+const M64 = (1n << 64n) - 1n;
+const rotl = (x, r) => ((x << BigInt(r)) | (x >> BigInt(64 - r))) & M64;
+function fmix(k) {
+  k ^= k >> 33n; k = (k * 0xff51afd7ed558ccdn) & M64;
+  k ^= k >> 33n; k = (k * 0xc4ceb9fe1a85ec53n) & M64;
+  return k ^ (k >> 33n);
+}
+function murmur128(bytes) {
+  const c1 = 0x87c37b91114253d5n, c2 = 0x4cf5ad432745937fn;
+  const n = bytes.length, blocks = n >> 4;
+  const le = (offset, length) => { let v = 0n; for (let i = length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[offset + i]); return v; };
+  const mixK1 = (k) => (rotl((k * c1) & M64, 31) * c2) & M64;
+  const mixK2 = (k) => (rotl((k * c2) & M64, 33) * c1) & M64;
+  let h1 = 0n, h2 = 0n;
+  for (let i = 0; i < blocks; i++) {
+    h1 ^= mixK1(le(i * 16, 8)); h1 = rotl(h1, 27); h1 = (h1 + h2) & M64; h1 = (h1 * 5n + 0x52dce729n) & M64;
+    h2 ^= mixK2(le(i * 16 + 8, 8)); h2 = rotl(h2, 31); h2 = (h2 + h1) & M64; h2 = (h2 * 5n + 0x38495ab5n) & M64;
+  }
+  const tail = blocks * 16, rest = n - tail;
+  if (rest > 8) h2 ^= mixK2(le(tail + 8, rest - 8));
+  if (rest > 0) h1 ^= mixK1(le(tail, Math.min(rest, 8)));
+  h1 ^= BigInt(n); h2 ^= BigInt(n);
+  h1 = (h1 + h2) & M64; h2 = (h2 + h1) & M64;
+  h1 = fmix(h1); h2 = fmix(h2);
+  h1 = (h1 + h2) & M64; h2 = (h2 + h1) & M64;
+  return [h1, h2];
+}
+function componentBytes(value) {
+  if (typeof value === "string") return Buffer.concat([Buffer.from([0x08]), Buffer.from(value, "utf8"), Buffer.from([0xff])]);
+  if (typeof value === "boolean") return Buffer.from([value ? 0x03 : 0x02]);
+  if (value === null) return Buffer.from([0x01]);
+  if (typeof value === "number") { const b = Buffer.alloc(9); b[0] = 0x05; b.writeDoubleLE(value, 1); return b; }
+  return Buffer.from([0x00]);
+}
+const epkCache = new Map();
+function hashComponent(value) {
+  const key = typeof value + ":" + String(value);
+  let hex = epkCache.get(key);
+  if (hex === undefined) {
+    const [h1, h2] = murmur128(componentBytes(value));
+    const out = Buffer.alloc(16);
+    out.writeBigUInt64LE(h1, 0);
+    out.writeBigUInt64LE(h2, 8);
+    out.reverse();
+    out[0] &= 0x3f;
+    hex = out.toString("hex").toUpperCase();
+    if (epkCache.size > 100000) epkCache.clear();
+    epkCache.set(key, hex);
+  }
+  return hex;
+}
+/** The MultiHash effective partition key of the key's values, in order (one 32-hex-digit hash per value). */
+const effectivePartitionKey = (values) => values.map(hashComponent).join("");
+
+// Stored documents are replaced, never changed in place, so what is derived from one can be kept with it.
+const derived = new WeakMap();
+function derivedOf(doc) {
+  let d = derived.get(doc);
+  if (!d) derived.set(doc, (d = {}));
+  return d;
+}
+/** The document's effective partition key under the given key paths, computed once per stored version. */
+function documentEpk(doc, values) {
+  const d = derivedOf(doc);
+  if (d.epk === undefined) d.epk = effectivePartitionKey(values());
+  return d.epk;
+}
+
+// ---- words and vectors
+const WORD = /[\p{L}\p{N}]+/gu;
+const words = (text) => (typeof text === "string" ? text.toLowerCase().match(WORD) || [] : []);
+const termsOf = (args) => args.flat().flatMap((t) => words(t));
+
+function vectorDistance(a, b, fn) {
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length || a.length === 0) return undefined;
+  let dot = 0, na = 0, nb = 0, sq = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i], y = b[i];
+    dot += x * y; na += x * x; nb += y * y; sq += (x - y) * (x - y);
+  }
+  if (fn === "dotproduct") return dot;
+  if (fn === "euclidean") return Math.sqrt(sq);
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}
+
+// The words of recently seen texts (FullTextContains* is called with the text, not the document).
+const wordSets = new Map();
+function wordSet(text) {
+  let set = wordSets.get(text);
+  if (!set) {
+    set = new Set(words(text));
+    if (wordSets.size >= 50000) wordSets.clear();
+    wordSets.set(text, set);
+  }
+  return set;
+}
+
+function fullTextBuiltins(b) {
+  const holds = (text, mode, terms) => {
+    if (typeof text !== "string") return undefined;
+    const have = wordSet(text);
+    const wanted = termsOf(terms);
+    if (wanted.length === 0) return false;
+    return mode === "all" ? wanted.every((t) => have.has(t)) : wanted.some((t) => have.has(t));
+  };
+  b.FULLTEXTCONTAINS = (text, term) => holds(text, "all", [term]);
+  b.FULLTEXTCONTAINSALL = (text, ...terms) => holds(text, "all", terms);
+  b.FULLTEXTCONTAINSANY = (text, ...terms) => holds(text, "any", terms);
+  b.FULLTEXTSCORE = () => { throw new Error("FullTextScore may only be used in an ORDER BY RANK clause."); };
+  b.RRF = () => { throw new Error("RRF may only be used in an ORDER BY RANK clause."); };
+}
+
+/** A document's words at a path, counted, once per stored version. */
+function termCounts(doc, path, field) {
+  const d = derivedOf(doc);
+  if (!d.words) d.words = new Map();
+  let found = d.words.get(path);
+  if (!found) {
+    const counts = new Map();
+    const ws = words(field(doc));
+    for (const w of ws) counts.set(w, (counts.get(w) || 0) + 1);
+    d.words.set(path, (found = { counts, length: ws.length }));
+  }
+  return found;
+}
+
+// ---- ORDER BY VectorDistance / ORDER BY RANK FullTextScore / RRF
+const RANKED = /^\s*SELECT\s+(?:TOP\s+(\d+|@\w+)\s+)?([\s\S]+?)\s+FROM\s+([\s\S]+?)\s+ORDER\s+BY\s+(RANK\s+)?((?:VectorDistance|FullTextScore|RRF)\s*\([\s\S]*\))\s*$/i;
+
+/** Splits a call's arguments at top-level commas: "f(a, g(b, c), 'x,y')" -> { name: "f", args: ["a", "g(b, c)", "'x,y'"] }. */
+function parseCall(text) {
+  const m = /^\s*(\w+)\s*\(([\s\S]*)\)\s*$/.exec(text);
+  if (!m) throw new Error(`Unsupported ORDER BY expression: ${text}`);
+  const args = [];
+  let depth = 0, quote = null, start = 0;
+  const body = m[2];
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i];
+    if (quote) { if (ch === "\\") i++; else if (ch === quote) quote = null; continue; }
+    if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === "(" || ch === "[") depth++;
+    else if (ch === ")" || ch === "]") depth--;
+    else if (ch === "," && depth === 0) { args.push(body.slice(start, i).trim()); start = i + 1; }
+  }
+  if (body.trim()) args.push(body.slice(start).trim());
+  return { name: m[1].toUpperCase(), args };
+}
+
+function valueOf(arg, alias, params) {
+  if (/^@\w+$/.test(arg)) { const p = params.find((x) => x.name === arg); return p ? p.value : undefined; }
+  if (/^'.*'$/s.test(arg) || /^".*"$/s.test(arg)) return arg.slice(1, -1).replace(/\\(.)/g, "$1");
+  if (/^[\[{\d-]/.test(arg)) return JSON.parse(arg);
+  if (/^true|false$/i.test(arg)) return /^true$/i.test(arg);
+  const path = arg.split(".");
+  if (path[0] !== alias) throw new Error(`Unsupported argument: ${arg}`);
+  return (doc) => path.slice(1).reduce((v, k) => (v && typeof v === "object" ? v[k] : undefined), doc);
+}
+
+/** Positions of the documents, best first, by one ranking expression; for RRF, the fused order of its parts. */
+function rankOrder(expression, docs, scope, alias, params, distanceFunction) {
+  const call = parseCall(expression);
+  if (call.name === "VECTORDISTANCE") {
+    const field = valueOf(call.args[0], alias, params), query = valueOf(call.args[1], alias, params);
+    const fn = distanceFunction(call.args[0]);
+    const scored = docs.map((d, i) => ({ i, s: vectorDistance(field(d), query, fn) })).filter((x) => x.s !== undefined);
+    scored.sort((x, y) => (fn === "euclidean" ? x.s - y.s : y.s - x.s) || x.i - y.i);
+    return scored.map((x) => x.i);
+  }
+  if (call.name === "FULLTEXTSCORE") {
+    const field = valueOf(call.args[0], alias, params);
+    const terms = [...new Set(termsOf(call.args.slice(1).map((a) => valueOf(a, alias, params))))];
+    // Corpus statistics over every document in the query's partition scope, as the service's are over the container.
+    const counted = (d) => termCounts(d, call.args[0], field);
+    let total = 0;
+    const df = new Map(terms.map((t) => [t, 0]));
+    for (const d of scope) {
+      const { counts, length } = counted(d);
+      total += length;
+      for (const t of terms) if (counts.has(t)) df.set(t, df.get(t) + 1);
+    }
+    const averageLength = Math.max(1, total / Math.max(1, scope.length));
+    const scored = docs.map((d, i) => {
+      const { counts, length } = counted(d);
+      let s = 0;
+      for (const t of terms) {
+        const tf = counts.get(t) || 0;
+        if (!tf) continue;
+        const idf = Math.log(1 + (scope.length - df.get(t) + 0.5) / (df.get(t) + 0.5));
+        s += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / averageLength));
+      }
+      return { i, s };
+    }).filter((x) => x.s > 0);
+    scored.sort((x, y) => y.s - x.s || x.i - y.i);
+    return scored.map((x) => x.i);
+  }
+  if (call.name === "RRF") {
+    const parts = call.args.filter((a) => /^\w+\s*\(/.test(a));
+    const weights = call.args.find((a) => /^\[/.test(a));
+    const w = weights ? JSON.parse(weights) : parts.map(() => 1);
+    const fused = new Map();
+    parts.forEach((part, p) => rankOrder(part, docs, scope, alias, params, distanceFunction)
+      .forEach((i, rank) => fused.set(i, (fused.get(i) || 0) + w[p] / (60 + rank + 1))));
+    return [...fused.entries()].sort((x, y) => y[1] - x[1] || x[0] - y[0]).map((x) => x[0]);
+  }
+  throw new Error(`Unsupported ORDER BY expression: ${expression}`);
+}
+
+/**
+ * Runs a ranked query when it is one (else returns null): the WHERE clause by the query engine, the ranking here,
+ * then TOP, then the projection by the engine over each winner in turn.
+ */
+function runRankedQuery(sql, parameters, scope, collection, runEngine) {
+  const m = RANKED.exec(sql);
+  if (!m) return null;
+  const params = parameters || [];
+  const top = m[1] === undefined ? Infinity : Number(/^@/.test(m[1]) ? (params.find((p) => p.name === m[1]) || {}).value : m[1]);
+  const alias = (/^\s*(\w+)/.exec(m[3]) || [])[1];
+  const matched = runEngine(`SELECT * FROM ${m[3]}`, scope);
+  const policy = (collection.vectorEmbeddingPolicy || {}).vectorEmbeddings || [];
+  const distanceFunction = (arg) => {
+    const path = "/" + arg.split(".").slice(1).join("/");
+    const found = policy.find((e) => e.path === path);
+    return String((found && found.distanceFunction) || "cosine").toLowerCase();
+  };
+  const order = rankOrder(m[5], matched, scope, alias, params, distanceFunction);
+  // One winner at a time: the engine orders what it returns by its own key, not by the input's order.
+  const projection = `SELECT ${m[2]} FROM ${alias}`;
+  return order.slice(0, top).flatMap((i) => runEngine(projection, [matched[i]]));
+}
+
+module.exports = { effectivePartitionKey, documentEpk, vectorDistance, fullTextBuiltins, runRankedQuery };
