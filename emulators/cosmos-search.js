@@ -64,11 +64,12 @@ function hashComponent(value) {
 /** The MultiHash effective partition key of the key's values, in order (one 32-hex-digit hash per value). */
 const effectivePartitionKey = (values) => values.map(hashComponent).join("");
 
-// Stored documents are replaced, never changed in place, so what is derived from one can be kept with it.
-const derived = new WeakMap();
+// Stored documents are replaced, never changed in place, so what is derived from one can be kept with it, under a
+// symbol (which JSON and the query engine's copies leave out).
+const DERIVED = Symbol("derived");
 function derivedOf(doc) {
-  let d = derived.get(doc);
-  if (!d) derived.set(doc, (d = {}));
+  let d = doc[DERIVED];
+  if (!d) Object.defineProperty(doc, DERIVED, { value: (d = {}), enumerable: false });
   return d;
 }
 /** The document's effective partition key under the given key paths, computed once per stored version. */
@@ -83,16 +84,57 @@ const WORD = /[\p{L}\p{N}]+/gu;
 const words = (text) => (typeof text === "string" ? text.toLowerCase().match(WORD) || [] : []);
 const termsOf = (args) => args.flat().flatMap((t) => words(t));
 
-function vectorDistance(a, b, fn) {
-  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length || a.length === 0) return undefined;
-  let dot = 0, na = 0, nb = 0, sq = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i], y = b[i];
-    dot += x * y; na += x * x; nb += y * y; sq += (x - y) * (x - y);
+// A stored vector's length, once per stored array (documents are replaced, never changed in place).
+const norms = new WeakMap();
+function normOf(v) {
+  let n = norms.get(v);
+  if (n === undefined) {
+    let sum = 0;
+    for (let i = 0; i < v.length; i++) sum += v[i] * v[i];
+    norms.set(v, (n = Math.sqrt(sum)));
   }
+  return n;
+}
+
+const isVector = (v) => Array.isArray(v) || v instanceof Float64Array;
+
+/** A document's vector at a path as a typed array (faster to multiply), once per stored version; undefined when it has none. */
+function typedVector(doc, path, field) {
+  const d = derivedOf(doc);
+  if (!d.vectors) d.vectors = new Map();
+  if (!d.vectors.has(path)) {
+    const v = field(doc);
+    d.vectors.set(path, Array.isArray(v) && v.every((x) => typeof x === "number") ? Float64Array.from(v) : undefined);
+  }
+  return d.vectors.get(path);
+}
+
+function vectorDistance(a, b, fn) {
+  if (!isVector(a) || !isVector(b) || a.length !== b.length || a.length === 0) return undefined;
+  if (fn === "euclidean") {
+    let sq = 0;
+    for (let i = 0; i < a.length; i++) sq += (a[i] - b[i]) * (a[i] - b[i]);
+    return Math.sqrt(sq);
+  }
+  let dot = 0;
+  for (let i = 0; i < a.length; i++) dot += a[i] * b[i];
   if (fn === "dotproduct") return dot;
-  if (fn === "euclidean") return Math.sqrt(sq);
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+  const na = normOf(a), nb = normOf(b);
+  return na === 0 || nb === 0 ? 0 : dot / (na * nb);
+}
+
+/** The k best of the scored items ({ i, s }), best first: a bounded sorted list, so a large scope is not sorted whole. */
+function best(scored, k, better) {
+  if (!Number.isFinite(k) || k >= scored.length) return scored.sort((x, y) => (better(x, y) ? -1 : better(y, x) ? 1 : 0));
+  const kept = [];
+  for (const item of scored) {
+    if (kept.length === k && !better(item, kept[k - 1])) continue;
+    let at = kept.length;
+    while (at > 0 && better(item, kept[at - 1])) at--;
+    kept.splice(at, 0, item);
+    if (kept.length > k) kept.pop();
+  }
+  return kept;
 }
 
 // The words of recently seen texts (FullTextContains* is called with the text, not the document).
@@ -165,18 +207,24 @@ function valueOf(arg, alias, params) {
   if (/^true|false$/i.test(arg)) return /^true$/i.test(arg);
   const path = arg.split(".");
   if (path[0] !== alias) throw new Error(`Unsupported argument: ${arg}`);
+  if (path.length === 2) { const key = path[1]; return (doc) => doc[key]; }
   return (doc) => path.slice(1).reduce((v, k) => (v && typeof v === "object" ? v[k] : undefined), doc);
 }
 
 /** Positions of the documents, best first, by one ranking expression; for RRF, the fused order of its parts. */
-function rankOrder(expression, docs, scope, alias, params, distanceFunction) {
+function rankOrder(expression, docs, scope, alias, params, distanceFunction, k) {
   const call = parseCall(expression);
   if (call.name === "VECTORDISTANCE") {
     const field = valueOf(call.args[0], alias, params), query = valueOf(call.args[1], alias, params);
     const fn = distanceFunction(call.args[0]);
-    const scored = docs.map((d, i) => ({ i, s: vectorDistance(field(d), query, fn) })).filter((x) => x.s !== undefined);
-    scored.sort((x, y) => (fn === "euclidean" ? x.s - y.s : y.s - x.s) || x.i - y.i);
-    return scored.map((x) => x.i);
+    const q = Array.isArray(query) ? Float64Array.from(query) : null;
+    const scored = [];
+    for (let i = 0; i < docs.length; i++) {
+      const s = q && vectorDistance(typedVector(docs[i], call.args[0], field), q, fn);
+      if (s !== undefined && s !== null) scored.push({ i, s });
+    }
+    const better = fn === "euclidean" ? (x, y) => x.s < y.s || (x.s === y.s && x.i < y.i) : (x, y) => x.s > y.s || (x.s === y.s && x.i < y.i);
+    return best(scored, k, better).map((x) => x.i);
   }
   if (call.name === "FULLTEXTSCORE") {
     const field = valueOf(call.args[0], alias, params);
@@ -202,15 +250,14 @@ function rankOrder(expression, docs, scope, alias, params, distanceFunction) {
       }
       return { i, s };
     }).filter((x) => x.s > 0);
-    scored.sort((x, y) => y.s - x.s || x.i - y.i);
-    return scored.map((x) => x.i);
+    return best(scored, k, (x, y) => x.s > y.s || (x.s === y.s && x.i < y.i)).map((x) => x.i);
   }
   if (call.name === "RRF") {
     const parts = call.args.filter((a) => /^\w+\s*\(/.test(a));
     const weights = call.args.find((a) => /^\[/.test(a));
     const w = weights ? JSON.parse(weights) : parts.map(() => 1);
     const fused = new Map();
-    parts.forEach((part, p) => rankOrder(part, docs, scope, alias, params, distanceFunction)
+    parts.forEach((part, p) => rankOrder(part, docs, scope, alias, params, distanceFunction, Infinity)
       .forEach((i, rank) => fused.set(i, (fused.get(i) || 0) + w[p] / (60 + rank + 1))));
     return [...fused.entries()].sort((x, y) => y[1] - x[1] || x[0] - y[0]).map((x) => x[0]);
   }
@@ -221,23 +268,39 @@ function rankOrder(expression, docs, scope, alias, params, distanceFunction) {
  * Runs a ranked query when it is one (else returns null): the WHERE clause by the query engine, the ranking here,
  * then TOP, then the projection by the engine over each winner in turn.
  */
-function runRankedQuery(sql, parameters, scope, collection, runEngine) {
+function runRankedQuery(sql, parameters, scope, collection, runEngine, scopeKey, version) {
   const m = RANKED.exec(sql);
   if (!m) return null;
   const params = parameters || [];
   const top = m[1] === undefined ? Infinity : Number(/^@/.test(m[1]) ? (params.find((p) => p.name === m[1]) || {}).value : m[1]);
   const alias = (/^\s*(\w+)/.exec(m[3]) || [])[1];
-  const matched = runEngine(`SELECT * FROM ${m[3]}`, scope);
+  const matched = matching(m[3], alias, params, scope, runEngine, scopeKey, version);
   const policy = (collection.vectorEmbeddingPolicy || {}).vectorEmbeddings || [];
   const distanceFunction = (arg) => {
     const path = "/" + arg.split(".").slice(1).join("/");
     const found = policy.find((e) => e.path === path);
     return String((found && found.distanceFunction) || "cosine").toLowerCase();
   };
-  const order = rankOrder(m[5], matched, scope, alias, params, distanceFunction);
+  const order = rankOrder(m[5], matched, scope, alias, params, distanceFunction, top);
   // One winner at a time: the engine orders what it returns by its own key, not by the input's order.
   const projection = `SELECT ${m[2]} FROM ${alias}`;
   return order.slice(0, top).flatMap((i) => runEngine(projection, [matched[i]]));
+}
+
+// The documents of a scope that a WHERE clause keeps, by the engine, returning ids only (a document it returns is a
+// copy, and copying every stored vector of the scope would cost more than the ranking). Kept until the next write
+// anywhere or an expiry in the scope (version), as an index would answer it: a user's searches repeat their filter.
+const matches = new Map();
+function matching(fromWhere, alias, params, scope, runEngine, scopeKey, version) {
+  const used = params.filter((p) => fromWhere.includes(p.name));
+  const key = `${scopeKey}|${fromWhere}|${JSON.stringify(used)}`;
+  const known = matches.get(key);
+  if (known && known.version === version) return known.docs;
+  const rids = new Set(runEngine(`SELECT VALUE ${alias}._rid FROM ${fromWhere}`, scope));
+  const docs = scope.filter((d) => rids.has(d._rid));
+  if (matches.size >= 200) matches.clear();
+  matches.set(key, { version, docs });
+  return docs;
 }
 
 module.exports = { effectivePartitionKey, documentEpk, vectorDistance, fullTextBuiltins, runRankedQuery };

@@ -11,7 +11,8 @@
 //   8. OFFSET/LIMIT and SELECT DISTINCT (unsupported by the query engine) via the plan: SDK applies them client-side;
 //   7. TransactionalBatch / bulk (HybridRow binary body) -> clear 501 error instead of a JSON parse 500;
 //  10. persistent connections (the server closes each one by default);
-//  11. each query's compiled JavaScript kept and reused (V8 optimises it), and its document collection made linear;
+//  11. each query's compiled JavaScript kept and reused (V8 optimises it), and its document collection and the copy
+//      of its results made linear;
 //  12. a path that does not percent-decode -> 400 (the server threw and the process exited);
 //  13. hierarchical partition keys: a query or change feed scoped to a full key or to a prefix of one (which the SDK
 //      sends as an effective-partition-key range) sees that key's documents only;
@@ -112,17 +113,21 @@ Documents.prototype._item = function (keyPath, value, partition) {
 };
 Documents.prototype.query = function (params, { maxItemCount, continuation }) {
   if (!this._parent.read()) return null;
-  purgeExpired(this);
   const parent = this._parent.read();
   const ctx = als.getStore();
-  const data = inScope(parent, [...this._data.values()].map((i) => i.read()), ctx);
+  const data = inScope(parent, candidates(this, parent, ctx), ctx).filter((d) => {
+    if (!isExpired(this, d)) return true;
+    purge(this, d);
+    return false;
+  });
   const embeddings = (parent.vectorEmbeddingPolicy || {}).vectorEmbeddings || [];
   if (ctx && embeddings.length) ctx.distanceFunction = String(embeddings[0].distanceFunction || "cosine").toLowerCase();
   const compositeIndexes = (parent.indexingPolicy ? parent.indexingPolicy.compositeIndexes : null) || [];
   const udf = this._userDefinedFunctions();
   try {
     const ranked = search.runRankedQuery(params.query, params.parameters, data, parent,
-      (sql, docs) => this._getQuery(sql).exec(docs, { parameters: params.parameters, udf, compositeIndexes }).result);
+      (sql, docs) => this._getQuery(sql).exec(docs, { parameters: params.parameters, udf, compositeIndexes }).result,
+      `${parent._rid}|${JSON.stringify(ctx || {})}`, `${lsn}:${data.length}`); // a write or an expiry changes one of them
     if (ranked) return { result: ranked, continuation: null };
     // OFFSET/LIMIT and DISTINCT are not in the engine's grammar. When the SDK sends them to one partition
     // (pk-scoped passthrough) run the rest of the query, then dedupe/slice/page here with our own continuation.
@@ -190,8 +195,54 @@ const origSet = Items.prototype._set;
 Documents.prototype._set = function (data) {
   lsn += 1;
   data._lsn = lsn;
+  const index = firstKeyIndexes.get(this);
+  if (index) addToIndex(index, keyPaths(this._parent.read())[0], data);
   return origSet.call(this, data);
 };
+
+// ---- 15: each container's documents indexed by their first partition key value, so that a query scoped to one
+// user reads that user's documents, not the whole container's. Deletions leave their id in the index; it is dropped
+// when next met (ids are never reused).
+const firstKeyIndexes = new WeakMap();
+const NO_KEY = "\u0000none"; // a document without the key's first path
+const indexKey = (value) => (value === undefined ? NO_KEY : JSON.stringify(value));
+function addToIndex(index, path, d) {
+  const key = indexKey(getValue(path, d));
+  let rids = index.get(key);
+  if (!rids) index.set(key, (rids = new Set()));
+  rids.add(d._rid);
+}
+function firstKeyIndex(docs, collection) {
+  let index = firstKeyIndexes.get(docs);
+  if (!index) {
+    index = new Map();
+    const path = keyPaths(collection)[0];
+    for (const item of docs._data.values()) addToIndex(index, path, item.read());
+    firstKeyIndexes.set(docs, index);
+  }
+  return index;
+}
+/** The documents a request's scope can hold: one first-level key value's, when the scope names one; else all. */
+function candidates(docs, collection, ctx) {
+  let key = null;
+  if (ctx && ctx.pkValues) key = indexKey(ctx.pkValues[0]);
+  else if (ctx && ctx.epk && keyPaths(collection).length > 1) {
+    const first = String(ctx.epk.start).slice(0, 32);
+    for (const k of firstKeyIndex(docs, collection).keys()) {
+      if (k !== NO_KEY && search.effectivePartitionKey([JSON.parse(k)]) === first) { key = k; break; }
+    }
+    if (key === null) return [];
+  }
+  if (key === null) return [...docs._data.values()].map((i) => i.read());
+  const rids = firstKeyIndex(docs, collection).get(key);
+  const found = [];
+  for (const rid of rids || []) {
+    const item = docs._data.get(rid);
+    if (item) found.push(item.read());
+    else rids.delete(rid);
+  }
+  return found;
+}
 function changeFeed(req, res, dbId, collId) {
   const h = req.headers;
   const send = (status, body, etag) => {
@@ -203,15 +254,18 @@ function changeFeed(req, res, dbId, collId) {
   const coll = account && account.database(dbId).collection(decodeURIComponent(collId));
   if (!coll || !coll.read()) return send(404, null, 0);
   const docs = coll.documents;
-  purgeExpired(docs);
-  let rows = [...docs._data.values()].map((i) => i.read()).sort((a, b) => a._lsn - b._lsn);
+  const scope = scopeOf(h);
+  let rows = inScope(coll.read(), candidates(docs, coll.read(), scope), scope).filter((d) => {
+    if (!isExpired(docs, d)) return true;
+    purge(docs, d);
+    return false;
+  });
   const inm = h["if-none-match"];
   let from = 0;
   if (inm === "*") from = lsn;
   else if (inm) from = parseInt(String(inm).replace(/"/g, ""), 10) || 0;
   else if (h["if-modified-since"]) { const t = Date.parse(h["if-modified-since"]) / 1000; rows = rows.filter((d) => d._ts >= t); }
-  rows = rows.filter((d) => d._lsn > from);
-  rows = inScope(coll.read(), rows, scopeOf(h));
+  rows = rows.filter((d) => d._lsn > from).sort((a, b) => a._lsn - b._lsn);
   const max = parseInt(h["x-ms-max-item-count"] || "-1", 10);
   if (max > 0) rows = rows.slice(0, max);
   if (!rows.length) return send(304, null, inm === "*" || !inm ? lsn : from);
@@ -268,6 +322,21 @@ function linearAccumulators(code) {
 }
 const aggregateFunctions = require(path.join(qdir, "lib/aggregate-functions.js"));
 const queryHelpers = require(path.join(qdir, "lib/helpers.js"));
+// Every result is copied without its undefined values, and the engine built each array of that copy with a spread
+// per element (quadratic: 384 numbers of a stored vector cost ~74,000 copies per document). The same copy, linear.
+queryHelpers.stripUndefined = function stripUndefined(value) {
+  if (Array.isArray(value)) {
+    const out = [];
+    for (const v of value) if (typeof v !== "undefined") out.push(stripUndefined(v));
+    return out;
+  }
+  if (value && typeof value === "object") {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) if (typeof v !== "undefined") out[k] = stripUndefined(v);
+    return out;
+  }
+  return value;
+};
 const compiledQueries = new Map();
 executor.default = (collection, { code, parameters, udf = {}, maxItemCount, continuation, compositeIndexes }) => {
   let execute = compiledQueries.get(code);
