@@ -137,15 +137,16 @@ function best(scored, k, better) {
   return kept;
 }
 
-// The words of recently seen texts (FullTextContains* is called with the text, not the document).
+// The words of texts, by the text itself (FullTextContains* is called with the text, not the document): filled when a
+// searched document is written (termCounts), so a filter over a user's passages does not tokenise them again.
 const wordSets = new Map();
+function remember(text, words) {
+  if (wordSets.size >= 500000) wordSets.clear();
+  wordSets.set(text, words);
+}
 function wordSet(text) {
   let set = wordSets.get(text);
-  if (!set) {
-    set = new Set(words(text));
-    if (wordSets.size >= 50000) wordSets.clear();
-    wordSets.set(text, set);
-  }
+  if (!set) remember(text, (set = new Set(words(text))));
   return set;
 }
 
@@ -171,8 +172,10 @@ function termCounts(doc, path, field) {
   let found = d.words.get(path);
   if (!found) {
     const counts = new Map();
-    const ws = words(field(doc));
+    const text = field(doc);
+    const ws = words(text);
     for (const w of ws) counts.set(w, (counts.get(w) || 0) + 1);
+    if (typeof text === "string") remember(text, counts);
     d.words.set(path, (found = { counts, length: ws.length }));
   }
   return found;
@@ -220,7 +223,7 @@ function rankOrder(expression, docs, scope, alias, params, distanceFunction, k) 
     const q = Array.isArray(query) ? Float64Array.from(query) : null;
     const scored = [];
     for (let i = 0; i < docs.length; i++) {
-      const s = q && vectorDistance(typedVector(docs[i], call.args[0], field), q, fn);
+      const s = q && vectorDistance(typedVector(docs[i], pathOf(call.args[0]), field), q, fn);
       if (s !== undefined && s !== null) scored.push({ i, s });
     }
     const better = fn === "euclidean" ? (x, y) => x.s < y.s || (x.s === y.s && x.i < y.i) : (x, y) => x.s > y.s || (x.s === y.s && x.i < y.i);
@@ -230,7 +233,7 @@ function rankOrder(expression, docs, scope, alias, params, distanceFunction, k) 
     const field = valueOf(call.args[0], alias, params);
     const terms = [...new Set(termsOf(call.args.slice(1).map((a) => valueOf(a, alias, params))))];
     // Corpus statistics over every document in the query's partition scope, as the service's are over the container.
-    const counted = (d) => termCounts(d, call.args[0], field);
+    const counted = (d) => termCounts(d, pathOf(call.args[0]), field);
     let total = 0;
     const df = new Map(terms.map((t) => [t, 0]));
     for (const d of scope) {
@@ -264,6 +267,21 @@ function rankOrder(expression, docs, scope, alias, params, distanceFunction, k) 
   throw new Error(`Unsupported ORDER BY expression: ${expression}`);
 }
 
+/** "c.a.b" -> "/a/b": a property path as policies name it. */
+const pathOf = (arg) => "/" + arg.split(".").slice(1).join("/");
+
+/**
+ * What a searched container's index would hold for a document, computed when it is written rather than by the
+ * first query that reads it: its vectors as typed arrays, the words of its full-text paths, and (under a
+ * hierarchical key) its effective partition key.
+ */
+function indexDocument(doc, collection, keyValues) {
+  const at = (path) => { const keys = path.slice(1).split("/"); return (d) => keys.reduce((v, k) => (v && typeof v === "object" ? v[k] : undefined), d); };
+  for (const e of (collection.vectorEmbeddingPolicy || {}).vectorEmbeddings || []) typedVector(doc, e.path, at(e.path));
+  for (const f of (collection.fullTextPolicy || {}).fullTextPaths || []) termCounts(doc, f.path, at(f.path));
+  if (keyValues) documentEpk(doc, keyValues);
+}
+
 /**
  * Runs a ranked query when it is one (else returns null): the WHERE clause by the query engine, the ranking here,
  * then TOP, then the projection by the engine over each winner in turn.
@@ -277,8 +295,7 @@ function runRankedQuery(sql, parameters, scope, collection, runEngine, scopeKey,
   const matched = matching(m[3], alias, params, scope, runEngine, scopeKey, version);
   const policy = (collection.vectorEmbeddingPolicy || {}).vectorEmbeddings || [];
   const distanceFunction = (arg) => {
-    const path = "/" + arg.split(".").slice(1).join("/");
-    const found = policy.find((e) => e.path === path);
+    const found = policy.find((e) => e.path === pathOf(arg));
     return String((found && found.distanceFunction) || "cosine").toLowerCase();
   };
   const order = rankOrder(m[5], matched, scope, alias, params, distanceFunction, top);
@@ -303,4 +320,4 @@ function matching(fromWhere, alias, params, scope, runEngine, scopeKey, version)
   return docs;
 }
 
-module.exports = { effectivePartitionKey, documentEpk, vectorDistance, fullTextBuiltins, runRankedQuery };
+module.exports = { effectivePartitionKey, documentEpk, indexDocument, vectorDistance, fullTextBuiltins, runRankedQuery };

@@ -195,8 +195,11 @@ const origSet = Items.prototype._set;
 Documents.prototype._set = function (data) {
   lsn += 1;
   data._lsn = lsn;
+  const collection = this._parent.read();
   const index = firstKeyIndexes.get(this);
-  if (index) addToIndex(index, keyPaths(this._parent.read())[0], data);
+  if (index) addToIndex(index, keyPaths(collection)[0], data);
+  const paths = keyPaths(collection);
+  search.indexDocument(data, collection || {}, paths.length > 1 ? () => keyValues(paths, data) : null);
   return origSet.call(this, data);
 };
 
