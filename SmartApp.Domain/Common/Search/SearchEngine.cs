@@ -40,10 +40,7 @@ public sealed class SearchOptions
 
 /// <summary>What a search may find of a container beyond the owner's scope: a predicate for the in-process engine, the same as SQL for the native one.</summary>
 /// <param name="Where">A condition on the item <c>c</c>, with its parameters.</param>
-public sealed record SearchFilter<TRow>(Func<TRow, bool> Include, string Where, IReadOnlyList<(string Name, object? Value)> Parameters)
-{
-    public static SearchFilter<TRow> All { get; } = new(_ => true, "true", []);
-}
+public sealed record SearchFilter<TRow>(Func<TRow, bool> Include, string Where, IReadOnlyList<(string Name, object? Value)> Parameters);
 
 /// <summary>Hybrid search (keywords and meaning, fused by reciprocal rank) over one owner's items of a container.</summary>
 public interface IOwnerSearch<TRow> where TRow : class, ISearchRow
@@ -71,8 +68,6 @@ public static class SearchEngineServiceCollectionExtensions
 /// <summary>Makes the configured engine for a searched container.</summary>
 public sealed class SearchEngines(CosmosStore store, IOptions<SearchOptions> options, TimeProvider clock)
 {
-    public SearchEngineKind Kind => options.Value.Engine;
-
     /// <param name="fields">What the native engine reads of an item (a SELECT list over <c>c</c>; never the vector).</param>
     public IOwnerSearch<TRow> For<TRow>(CosmosContainerSpec container, string fields, SearchIndexLimits limits, ILogger logger) where TRow : class, ISearchRow =>
         options.Value.Engine == SearchEngineKind.Native
