@@ -304,20 +304,73 @@ function runRankedQuery(sql, parameters, scope, collection, runEngine, scopeKey,
   return order.slice(0, top).flatMap((i) => runEngine(projection, [matched[i]]));
 }
 
-// The documents of a scope that a WHERE clause keeps, by the engine, returning ids only (a document it returns is a
-// copy, and copying every stored vector of the scope would cost more than the ranking). Kept until the next write
-// anywhere or an expiry in the scope (version), as an index would answer it: a user's searches repeat their filter.
+// The documents of a scope that a WHERE clause keeps. Its FullTextContains* conditions (joined to the rest by a
+// top-level AND) are applied here on the words counted when each document was written; the rest goes to the
+// engine, returning ids only (a document it returns is a copy, and copying every stored vector of the scope would
+// cost more than the ranking). The engine's part is the same for every search of a user, so its compiled query and
+// its matches are kept, until the next write anywhere or an expiry in the scope (version), as an index would be.
 const matches = new Map();
 function matching(fromWhere, alias, params, scope, runEngine, scopeKey, version) {
-  const used = params.filter((p) => fromWhere.includes(p.name));
-  const key = `${scopeKey}|${fromWhere}|${JSON.stringify(used)}`;
-  const known = matches.get(key);
-  if (known && known.version === version) return known.docs;
-  const rids = new Set(runEngine(`SELECT VALUE ${alias}._rid FROM ${fromWhere}`, scope));
-  const docs = scope.filter((d) => rids.has(d._rid));
-  if (matches.size >= 200) matches.clear();
-  matches.set(key, { version, docs });
+  const where = /^\s*\w+\s+WHERE\s+([\s\S]+)$/i.exec(fromWhere);
+  const conjuncts = where ? splitAnd(where[1]) : [];
+  const fullText = conjuncts.filter((c) => /^FullTextContains(All|Any)?\s*\(/i.test(c)).map(parseCall);
+  const rest = conjuncts.filter((c) => !/^FullTextContains(All|Any)?\s*\(/i.test(c));
+  let docs = scope;
+  if (rest.length) {
+    const condition = rest.map((c) => `(${c})`).join(" AND ");
+    const used = params.filter((p) => condition.includes(p.name));
+    const key = `${scopeKey}|${condition}|${JSON.stringify(used)}`;
+    const known = matches.get(key);
+    if (known && known.version === version) docs = known.docs;
+    else {
+      const rids = new Set(runEngine(`SELECT VALUE ${alias}._rid FROM ${alias} WHERE ${condition}`, scope));
+      docs = scope.filter((d) => rids.has(d._rid));
+      if (matches.size >= 200) matches.clear();
+      matches.set(key, { version, docs });
+    }
+  }
+  for (const call of fullText) {
+    const field = valueOf(call.args[0], alias, params);
+    const wanted = [...new Set(termsOf(call.args.slice(1).map((a) => valueOf(a, alias, params))))];
+    const all = call.name === "FULLTEXTCONTAINS" || call.name === "FULLTEXTCONTAINSALL";
+    docs = docs.filter((d) => {
+      if (typeof field(d) !== "string" || wanted.length === 0) return false;
+      const { counts } = termCounts(d, pathOf(call.args[0]), field);
+      return all ? wanted.every((t) => counts.has(t)) : wanted.some((t) => counts.has(t));
+    });
+  }
   return docs;
+}
+
+/** A condition's top-level AND operands, without the parentheses around each: "(a) AND f(b, c)" -> ["a", "f(b, c)"]. */
+function splitAnd(condition) {
+  const parts = [];
+  let depth = 0, quote = null, start = 0;
+  for (let i = 0; i < condition.length; i++) {
+    const ch = condition[i];
+    if (quote) { if (ch === "\\") i++; else if (ch === quote) quote = null; continue; }
+    if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === "(" || ch === "[") depth++;
+    else if (ch === ")" || ch === "]") depth--;
+    else if (depth === 0 && /^\sAND\s/i.test(condition.slice(i, i + 5))) { parts.push(condition.slice(start, i)); start = i + 5; i += 3; }
+  }
+  parts.push(condition.slice(start));
+  return parts.map(unwrap).filter((p) => p.length);
+}
+
+/** Drops parentheses that enclose the whole expression. */
+function unwrap(text) {
+  let t = text.trim();
+  while (t.startsWith("(") && t.endsWith(")")) {
+    let depth = 0, closesAtEnd = true;
+    for (let i = 0; i < t.length; i++) {
+      if (t[i] === "(") depth++;
+      else if (t[i] === ")") { depth--; if (depth === 0 && i < t.length - 1) { closesAtEnd = false; break; } }
+    }
+    if (!closesAtEnd) break;
+    t = t.slice(1, -1).trim();
+  }
+  return t;
 }
 
 module.exports = { effectivePartitionKey, documentEpk, indexDocument, vectorDistance, fullTextBuiltins, runRankedQuery };
