@@ -52,7 +52,7 @@ internal sealed record FileDocument(string Id, string UserId, string Type)
 /// <summary>
 /// One passage of a file (<c>type: chunk</c>) in container <c>passages</c> (key <c>/userId</c>, then <c>/fileId</c>),
 /// with its embedding; what file search reads. Passages written before that container existed were kept in
-/// <c>files</c> with the embedding in <see cref="Embedding"/> (base64); the search data migration moves them.
+/// <c>files</c> with the embedding as base64 (<c>embedding</c>); <see cref="Common.Search.SearchDataMigration"/> moves them.
 /// </summary>
 internal sealed record ChunkDocument(string Id, string UserId, string Type, string FileId, int Index, int? Page, int Start, int End, string Text) : ISearchRow
 {
@@ -60,14 +60,9 @@ internal sealed record ChunkDocument(string Id, string UserId, string Type, stri
 
     public float[]? Vector { get; init; }
 
-    public string? Embedding { get; init; }
-
     public bool Searchable => Type == ChunkType;
 
     public FileChunk ToChunk() => new(Id, FileId, Index, Page, Start, End, Text);
-
-    /// <summary>As the passages container keeps it: the embedding as a vector.</summary>
-    public ChunkDocument WithVector() => this with { Vector = Vector ?? EmbeddingCodec.Decode(Embedding), Embedding = null };
 
     public static string IdFor(string fileId, int index) => $"chk_{fileId[(fileId.IndexOf('_') + 1)..]}_{index}";
 }
