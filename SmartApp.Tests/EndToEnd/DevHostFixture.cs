@@ -94,7 +94,7 @@ public class DevHostFixture : IAsyncLifetime
             ["Billing__StripeSecretKey"] = FakeStripe.SecretKey,
             ["Billing__StripeWebhookSecret"] = FakeStripe.WebhookSecret,
             ["Billing__EventRecoverySchedule"] = "*/2 * * * * *",
-            ["Search__MigrationSchedule"] = "*/2 * * * * *",
+            ["Cosmos__MigrationSchedule"] = "*/2 * * * * *",
             ["Billing__Plans__free__Entitlements__MessagesPerDay"] = FreeMessagesPerDay.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Billing__Plans__free__Entitlements__Files"] = FreeFiles.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Billing__Plans__free__Entitlements__Memories"] = FreeMemories.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -84,7 +84,7 @@ public sealed class InfraTests
         var searched = FindObject(template, "searched");
         var inBicep = searched.Select(p => (Name: p.Key, Text: (string)p.Value!["textPath"]!, Vector: (string)p.Value["vectorPath"]!, Dimensions: (int)p.Value["dimensions"]!)).OrderBy(c => c.Name).ToList();
         var inCode = CosmosContainers.All.Where(c => c.Search is not null).Select(c => (c.Name, Text: c.Search!.TextPath, Vector: c.Search.VectorPath, c.Search.Dimensions)).OrderBy(c => c.Name).ToList();
-        Assert.Equal(["memories", "passages"], inCode.Select(c => c.Name));
+        Assert.Equal(["memories-v2", "passages"], inCode.Select(c => c.Name));
         Assert.Equal(inCode, inBicep);
 
         var resources = DeployChecks.Resources(template).ToList();
@@ -114,6 +114,38 @@ public sealed class InfraTests
         var passageBytes = new SmartApp.Domain.Files.FilesOptions().ChunkCharacters * 3L + CosmosContainers.EmbeddingDimensions * 16L + 1024;
         Assert.NotNull(CosmosContainers.Passages.SubPartitionKeyPath); // one file's passages per logical partition
         Assert.True(largest.PassagesPerFile * passageBytes < PartitionLimit, $"{largest.PassagesPerFile} passages of {passageBytes} bytes in one file's partition");
+    }
+
+    /// <summary>
+    /// The largest plan's memories and records stay under 20 GB per logical partition: an owner's items spread over
+    /// <see cref="CosmosContainers.ShardCount"/> shards by a hash of their id, so a shard holds about 1/16 of them (the
+    /// bound allows six standard deviations more), each at its largest. The README's arithmetic.
+    /// </summary>
+    [Fact]
+    public void No_plan_lets_one_owner_fill_a_logical_partition_with_memories_or_records()
+    {
+        const long PartitionLimit = 20L << 30;
+        static long PerShard(long items) =>
+            (long)Math.Ceiling(items / (double)CosmosContainers.ShardCount + 6 * Math.Sqrt(items * (1.0 / CosmosContainers.ShardCount) * (1 - 1.0 / CosmosContainers.ShardCount)));
+        var memory = new SmartApp.Domain.Memory.MemoryOptions();
+        var data = new SmartApp.Domain.Data.DataOptions();
+        // At its largest: a memory's content and semantic document both full, its vector as JSON; a record's JSON; each
+        // with its other fields and Cosmos's own (under 1 KB).
+        var memoryBytes = memory.MaxContentBytes + memory.MaxDocumentBytes + CosmosContainers.EmbeddingDimensions * 16L + 1024;
+        var recordBytes = data.MaxRecordBytes + 1024L;
+        Assert.Equal(CosmosContainers.ShardPath, CosmosContainers.Memories.SubPartitionKeyPath);
+        Assert.Equal(CosmosContainers.ShardPath, CosmosContainers.Records.SubPartitionKeyPath);
+        foreach (var plan in new SmartApp.Domain.Billing.BillingOptions().Plans.Values.Select(p => p.Entitlements))
+        {
+            Assert.True(PerShard(plan.Memories) * memoryBytes < PartitionLimit, $"{PerShard(plan.Memories)} memories of {memoryBytes} bytes in one shard");
+            Assert.True(PerShard(plan.Records) * recordBytes < PartitionLimit, $"{PerShard(plan.Records)} records of {recordBytes} bytes in one shard");
+        }
+
+        // The hash spreads ids as the bound assumes: 160,000 ids of the kinds the app makes, none of 16 shards over 10,400.
+        var counts = Enumerable.Range(0, 160_000).Select(i => CosmosContainers.ShardOf(i % 2 == 0 ? $"notes:{i}" : $"mem_{i:x8}"))
+            .GroupBy(s => s).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(CosmosContainers.ShardCount, counts.Count);
+        Assert.All(counts.Values, c => Assert.InRange(c, 9_600, 10_400));
     }
 
     [Fact]

@@ -55,6 +55,7 @@ public sealed class HelloFunctions
     public async Task<IActionResult> Sleep([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "sleep")] HttpRequest req, FunctionContext context)
     {
         var seconds = double.Parse(req.Query["seconds"].FirstOrDefault() ?? "1", System.Globalization.CultureInfo.InvariantCulture);
+        context.GetLogger("Sleep").LogInformation("Sleep started for {Seconds} s", seconds);
         await Task.Delay(TimeSpan.FromSeconds(seconds));
         context.GetLogger("Sleep").LogInformation("Sleep finished after {Seconds} s", seconds);
         return new OkObjectResult(new { slept = seconds });

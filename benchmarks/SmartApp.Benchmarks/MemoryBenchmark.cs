@@ -62,13 +62,10 @@ internal static class MemoryBenchmark
             await memory.PutAsync(user, session.Id, content, null, null, null, default);
             put.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
 
-            var item = new
-            {
-                id = "direct_" + Guid.NewGuid().ToString("N"), userId = user.UserId, type = "bench", content = Sentence(),
-                at = DateTimeOffset.UtcNow, embedding = Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(sampleEmbedding.AsSpan())),
-            };
+            var id = "direct_" + Guid.NewGuid().ToString("N");
+            var item = new { id, userId = user.UserId, shard = CosmosContainers.ShardOf(id), type = "bench", content = Sentence(), at = DateTimeOffset.UtcNow, vector = sampleEmbedding };
             started = Stopwatch.GetTimestamp();
-            await container.CreateItemAsync(item, new PartitionKey(user.UserId), new ItemRequestOptions { EnableContentResponseOnWrite = false });
+            await container.CreateItemAsync(item, CosmosContainers.Memories.ShardedKey(user.UserId, id), new ItemRequestOptions { EnableContentResponseOnWrite = false });
             direct.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
 

@@ -11,10 +11,10 @@ var databaseName = 'smartapp'
 var containers = [
   { name: 'users', partitionKey: '/userId', defaultTtl: null }
   { name: 'conversations', partitionKey: '/userId', defaultTtl: -1 }
-  { name: 'memories', partitionKey: '/userId', defaultTtl: -1 }
+  { name: 'memories-v2', partitionKey: '/userId', defaultTtl: -1 }
   { name: 'files', partitionKey: '/userId', defaultTtl: -1 }
   { name: 'passages', partitionKey: '/userId', defaultTtl: -1 }
-  { name: 'records', partitionKey: '/userId', defaultTtl: -1 }
+  { name: 'records-v2', partitionKey: '/userId', defaultTtl: -1 }
   { name: 'usage', partitionKey: '/userId', defaultTtl: -1 }
   { name: 'idempotency', partitionKey: '/userId', defaultTtl: 86400 }
   { name: 'leases', partitionKey: '/id', defaultTtl: null }
@@ -23,15 +23,20 @@ var containers = [
 ]
 
 // The second level of a hierarchical key (kind MultiHash), by container, so that one owner's items spread over
-// many logical partitions (Cosmos DB holds at most 20 GB under one key value): a file's passages are one partition.
+// many logical partitions (Cosmos DB holds at most 20 GB under one key value): a file's passages are one partition;
+// an owner's memories and records spread over 16 shards by id (CosmosContainers.ShardOf). The containers these
+// replaced ('memories', 'records': one partition per user) are no longer declared; a deployment that has them keeps
+// them, and the app's stored data migration empties them.
 var subPartitionKeys = {
   passages: '/fileId'
+  'memories-v2': '/shard'
+  'records-v2': '/shard'
 }
 
 // Where a searched container's text (full-text indexed) and embedding (vector indexed, all-MiniLM-L6-v2's 384
 // dimensions) are, by container: SearchedPaths in CosmosContainers.cs.
 var searched = {
-  memories: { textPath: '/content', vectorPath: '/vector', dimensions: 384 }
+  'memories-v2': { textPath: '/content', vectorPath: '/vector', dimensions: 384 }
   passages: { textPath: '/text', vectorPath: '/vector', dimensions: 384 }
 }
 

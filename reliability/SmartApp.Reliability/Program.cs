@@ -42,7 +42,7 @@ await using var host = await DevHostProcess.StartAsync(devHost, ["--emulators", 
     ["RateLimit__RequestsPerMinute"] = "100000",
     // Events the webhook never receives are recovered from Stripe's events list, under the same faults.
     ["Billing__EventRecoverySchedule"] = "*/2 * * * * *",
-    ["Search__MigrationSchedule"] = "*/2 * * * * *", // the search data migration runs through the faults too
+    ["Cosmos__MigrationSchedule"] = "*/2 * * * * *", // the search data migration runs through the faults too
     // Plans large enough that quotas never stand in for faults here (they have their own tests).
     ["Billing__Plans__free__Entitlements__MessagesPerDay"] = Plenty,
     ["Billing__Plans__free__Entitlements__TokensPerMonth"] = Plenty,

@@ -25,17 +25,6 @@ public sealed class SearchOptions
     /// <summary>Native unless the Cosmos account lacks vector and full-text search (see the README's measurements).</summary>
     [EnumDataType(typeof(SearchEngineKind))]
     public SearchEngineKind Engine { get; set; } = SearchEngineKind.Native;
-
-    /// <summary>
-    /// When the <c>MigrateSearchData</c> timer moves data written before vector search into the searched shape
-    /// (six-field NCRONTAB; the host reads it as <c>%Search:MigrationSchedule%</c>; every minute by default).
-    /// </summary>
-    [Required, RegularExpression(@"^\S+( \S+){5}$", ErrorMessage = "Search:MigrationSchedule is a six-field NCRONTAB expression (seconds first).")]
-    public string MigrationSchedule { get; set; } = "0 * * * * *";
-
-    /// <summary>Passages moved, and memories converted, per run at most.</summary>
-    [Range(1, 10_000)]
-    public int MigrationBatchSize { get; set; } = 500;
 }
 
 /// <summary>What a search may find of a container beyond the owner's scope: a predicate for the in-process engine, the same as SQL for the native one.</summary>
@@ -60,7 +49,6 @@ public static class SearchEngineServiceCollectionExtensions
         if (services.Any(d => d.ServiceType == typeof(SearchEngines))) return services;
         services.AddOptions<SearchOptions>().Bind(configuration.GetSection(SearchOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<SearchEngines>();
-        services.AddSingleton<SearchDataMigration>();
         return services;
     }
 }

@@ -13,6 +13,9 @@ public sealed record CosmosContainerSpec(string Name, string PartitionKeyPath = 
 
     public SearchedPaths? Search { get; init; }
 
+    /// <summary>What export and deletion call the container's items (its name, unless the container was replaced by one of another shape).</summary>
+    public string Label { get => field ?? Name; init; }
+
     public IReadOnlyList<string> PartitionKeyPaths => SubPartitionKeyPath is null ? [PartitionKeyPath] : [PartitionKeyPath, SubPartitionKeyPath];
 
     /// <summary>The key that scopes a query to one owner's items: the whole key, or for a hierarchical key its first level (a prefix).</summary>
@@ -22,6 +25,9 @@ public sealed record CosmosContainerSpec(string Name, string PartitionKeyPath = 
     /// <summary>The key of one item: the owner, and for a hierarchical key the item's second-level value too.</summary>
     public PartitionKey ItemKey(string owner, string? second) =>
         SubPartitionKeyPath is null ? new PartitionKey(owner) : new PartitionKeyBuilder().Add(owner).Add(second).Build();
+
+    /// <summary>The key of an item of a container sharded by id (<see cref="CosmosContainers.ShardOf"/>).</summary>
+    public PartitionKey ShardedKey(string owner, string id) => ItemKey(owner, CosmosContainers.ShardOf(id));
 }
 
 /// <summary>Where a searched container's items keep their text (full-text indexed) and their embedding (vector indexed).</summary>
@@ -37,7 +43,15 @@ public static class CosmosContainers
 
     public static readonly CosmosContainerSpec Users = new("users");
     public static readonly CosmosContainerSpec Conversations = new("conversations", DefaultTimeToLiveSeconds: -1);
-    public static readonly CosmosContainerSpec Memories = new("memories", DefaultTimeToLiveSeconds: -1) { Search = new("/content", "/vector", EmbeddingDimensions) };
+
+    /// <summary>
+    /// Memories and sessions, keyed by owner then shard (<see cref="ShardOf"/>): no owner's memories can reach Cosmos DB's
+    /// 20 GB per partition key value (see the README's arithmetic). Replaces <see cref="LegacyMemories"/>.
+    /// </summary>
+    public static readonly CosmosContainerSpec Memories = new("memories-v2", DefaultTimeToLiveSeconds: -1)
+    {
+        Label = "memories", SubPartitionKeyPath = ShardPath, Search = new("/content", "/vector", EmbeddingDimensions),
+    };
     public static readonly CosmosContainerSpec Files = new("files", DefaultTimeToLiveSeconds: -1);
 
     /// <summary>
@@ -49,7 +63,8 @@ public static class CosmosContainers
         SubPartitionKeyPath = "/fileId", Search = new("/text", "/vector", EmbeddingDimensions),
     };
 
-    public static readonly CosmosContainerSpec Records = new("records", DefaultTimeToLiveSeconds: -1);
+    /// <summary>Data records and tables, keyed by owner then shard, as <see cref="Memories"/>. Replaces <see cref="LegacyRecords"/>.</summary>
+    public static readonly CosmosContainerSpec Records = new("records-v2", DefaultTimeToLiveSeconds: -1) { Label = "records", SubPartitionKeyPath = ShardPath };
     public static readonly CosmosContainerSpec Usage = new("usage", DefaultTimeToLiveSeconds: -1);
     public static readonly CosmosContainerSpec Idempotency = new("idempotency", DefaultTimeToLiveSeconds: 24 * 60 * 60);
     public static readonly CosmosContainerSpec Leases = new("leases", "/id");
@@ -57,6 +72,28 @@ public static class CosmosContainers
 
     /// <summary>Account deletions in progress and done (kept 30 days so their status can be read).</summary>
     public static readonly CosmosContainerSpec AccountDeletions = new("account-deletions", "/id", DefaultTimeToLiveSeconds: 30 * 24 * 60 * 60);
+
+    /// <summary>
+    /// The containers memories and records were kept in before, one partition per user (no longer declared or created; a
+    /// deployment that has them keeps them until <see cref="StoredDataMigration"/> has emptied them).
+    /// </summary>
+    public static readonly CosmosContainerSpec LegacyMemories = new("memories", DefaultTimeToLiveSeconds: -1), LegacyRecords = new("records", DefaultTimeToLiveSeconds: -1);
+
+    /// <summary>Where a legacy container's items go.</summary>
+    public static IReadOnlyList<(CosmosContainerSpec From, CosmosContainerSpec To)> Moves { get; } = [(LegacyMemories, Memories), (LegacyRecords, Records)];
+
+    public const string ShardPath = "/shard";
+
+    /// <summary>Shards per owner in a sharded container: an owner's items spread evenly over this many logical partitions.</summary>
+    public const int ShardCount = 16;
+
+    /// <summary>An item's shard, from its id alone (so a point read needs nothing else): one hex digit of the id's SHA-256.</summary>
+    public static string ShardOf(string id)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(id), hash);
+        return (hash[0] % ShardCount).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     public static IReadOnlyList<CosmosContainerSpec> All { get; } =
         [Users, Conversations, Memories, Files, Passages, Records, Usage, Idempotency, Leases, WebhookEvents, AccountDeletions];

@@ -28,7 +28,11 @@ public static class CosmosQueryExtensions
     /// One page of a query within one partition. The cursor is the store's continuation token,
     /// base64url so that it travels in a query string; one the API did not hand out is a 400 naming <c>cursor</c>.
     /// </summary>
-    public static async Task<(List<T> Items, string? Cursor)> QueryPageAsync<T>(this Container container, string partitionKey, QueryDefinition query, string? cursor, int limit, CancellationToken cancellationToken)
+    public static Task<(List<T> Items, string? Cursor)> QueryPageAsync<T>(this Container container, string partitionKey, QueryDefinition query, string? cursor, int limit, CancellationToken cancellationToken) =>
+        container.QueryPageAsync<T>(new PartitionKey(partitionKey), query, cursor, limit, cancellationToken);
+
+    /// <summary>One page of a query scoped by a partition key (a whole key, or a hierarchical key's prefix); the cursor as above.</summary>
+    public static async Task<(List<T> Items, string? Cursor)> QueryPageAsync<T>(this Container container, PartitionKey partitionKey, QueryDefinition query, string? cursor, int limit, CancellationToken cancellationToken)
     {
         string? continuation;
         try
@@ -39,7 +43,7 @@ public static class CosmosQueryExtensions
         {
             throw InvalidCursor();
         }
-        using var iterator = container.GetItemQueryIterator<T>(query, continuation, new QueryRequestOptions { PartitionKey = new PartitionKey(partitionKey), MaxItemCount = limit });
+        using var iterator = container.GetItemQueryIterator<T>(query, continuation, new QueryRequestOptions { PartitionKey = partitionKey, MaxItemCount = limit });
         try
         {
             var page = await iterator.ReadNextAsync(cancellationToken).ConfigureAwait(false);
@@ -69,7 +73,10 @@ public static class CosmosQueryExtensions
     }
 
     /// <summary>When anything in the partition was last written (Cosmos's <c>_ts</c>, whole seconds); null for an empty partition.</summary>
-    public static async Task<DateTimeOffset?> LastWrittenAtAsync(this Container container, string partitionKey, CancellationToken cancellationToken)
+    public static Task<DateTimeOffset?> LastWrittenAtAsync(this Container container, string partitionKey, CancellationToken cancellationToken) =>
+        container.LastWrittenAtAsync(new PartitionKey(partitionKey), cancellationToken);
+
+    public static async Task<DateTimeOffset?> LastWrittenAtAsync(this Container container, PartitionKey partitionKey, CancellationToken cancellationToken)
     {
         var stamps = await container.QueryPartitionAsync<long>(partitionKey, new QueryDefinition("SELECT TOP 1 VALUE c._ts FROM c ORDER BY c._ts DESC"), cancellationToken).ConfigureAwait(false);
         return stamps.Count > 0 ? DateTimeOffset.FromUnixTimeSeconds(stamps[0]) : null;
@@ -86,13 +93,17 @@ public static class CosmosQueryExtensions
     public static Task DeleteItemsAsync(this Container container, string partitionKey, IEnumerable<string> ids, CancellationToken cancellationToken) =>
         container.DeleteItemsAsync(new PartitionKey(partitionKey), ids, cancellationToken);
 
-    public static Task DeleteItemsAsync(this Container container, PartitionKey partition, IEnumerable<string> ids, CancellationToken cancellationToken)
+    public static Task DeleteItemsAsync(this Container container, PartitionKey partition, IEnumerable<string> ids, CancellationToken cancellationToken) =>
+        container.DeleteItemsAsync(ids.Select(id => (id, partition)), cancellationToken);
+
+    /// <summary>Deletes items each under its own key (of one owner's sharded items), eight at a time; items already gone are fine.</summary>
+    public static Task DeleteItemsAsync(this Container container, IEnumerable<(string Id, PartitionKey Key)> items, CancellationToken cancellationToken)
     {
-        return Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (id, token) =>
+        return Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (item, token) =>
         {
             try
             {
-                await container.DeleteItemAsync<object>(id, partition, cancellationToken: token).ConfigureAwait(false);
+                await container.DeleteItemAsync<object>(item.Id, item.Key, cancellationToken: token).ConfigureAwait(false);
             }
             catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
             {

@@ -21,6 +21,17 @@ public sealed class CosmosOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "00:02:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// When the <c>MigrateStoredData</c> timer brings data of an earlier shape into the current one (six-field NCRONTAB;
+    /// the host reads it as <c>%Cosmos:MigrationSchedule%</c>; every minute by default).
+    /// </summary>
+    [Required, RegularExpression(@"^\S+( \S+){5}$", ErrorMessage = "Cosmos:MigrationSchedule is a six-field NCRONTAB expression (seconds first).")]
+    public string MigrationSchedule { get; set; } = "0 * * * * *";
+
+    /// <summary>File passages moved, and owners looked up for a move, per run at most.</summary>
+    [Range(1, 10_000)]
+    public int MigrationBatchSize { get; set; } = 500;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!string.IsNullOrEmpty(AccountKey) && !Convert.TryFromBase64String(AccountKey, new byte[AccountKey.Length], out _))

@@ -30,6 +30,8 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton(sp => CreateQueueServiceClient(sp.GetRequiredService<IOptions<BlobStorageOptions>>().Value, sp));
         services.AddSingleton<WorkQueue>();
         services.AddSingleton<CosmosStore>();
+        services.AddMemoryCache();
+        services.AddSingleton<StoredDataMigration>();
         services.AddSingleton<IProviderCheckpoints, ProviderCheckpoints>();
         services.AddSingleton<BlobStore>();
         services.AddHostedService<StorageWarmUp>();

@@ -16,19 +16,20 @@ public sealed class AccountDataTests(DevHostFixture app) : IDisposable
 
     public void Dispose() => _cosmos.Dispose();
 
-    private Container Records => _cosmos.GetContainer("smartapp", "records");
+    private Container Records => _cosmos.GetContainer("smartapp", "records-v2");
 
     /// <summary>Gives a user a record and a file, as the data and files capabilities would.</summary>
     private async Task SeedAsync(string userId, string marker)
     {
-        await Records.UpsertItemAsync(new { id = "rec-" + marker, userId, table = "notes", text = marker }, new PartitionKey(userId));
+        var shard = SmartApp.Domain.Common.Storage.CosmosContainers.ShardOf("rec-" + marker);
+        await Records.UpsertItemAsync(new { id = "rec-" + marker, userId, shard, table = "notes", text = marker }, new PartitionKeyBuilder().Add(userId).Add(shard).Build());
         await _files.UploadBlobAsync($"users/{userId}/file-{marker}", BinaryData.FromString("bytes of " + marker));
     }
 
     private async Task<int> CountCosmosAsync(string container, string userId)
     {
         using var query = _cosmos.GetContainer("smartapp", container).GetItemQueryIterator<JsonElement>("SELECT c.id FROM c",
-            requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKey(userId) });
+            requestOptions: new QueryRequestOptions { PartitionKey = new PartitionKeyBuilder().Add(userId).Build() }); // a whole key, or a hierarchical key's first level
         var count = 0;
         while (query.HasMoreResults) count += (await query.ReadNextAsync()).Count;
         return count;
@@ -87,14 +88,14 @@ public sealed class AccountDataTests(DevHostFixture app) : IDisposable
         Assert.Equal(2, status.GetProperty("deleted").GetProperty("records").GetInt32());
         Assert.Equal(2, status.GetProperty("deleted").GetProperty("blobs").GetInt32());
 
-        foreach (var container in new[] { "users", "records" })
+        foreach (var container in new[] { "users", "records-v2" })
             Assert.Equal(0, await CountCosmosAsync(container, aliceId));
         Assert.Equal(0, await CountBlobsAsync(aliceId));
 
         using var gone = await alice.GetAsync("me");
         await ProblemAssert.IsProblemAsync(gone, HttpStatusCode.Unauthorized, "unauthorized");
 
-        Assert.Equal(1, await CountCosmosAsync("records", bobId));
+        Assert.Equal(1, await CountCosmosAsync("records-v2", bobId));
         Assert.Equal(1, await CountCosmosAsync("users", bobId));
         Assert.Equal(1, await CountBlobsAsync(bobId));
         using var bobMe = await bob.GetAsync("me");

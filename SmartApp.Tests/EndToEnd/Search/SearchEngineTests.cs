@@ -21,7 +21,6 @@ public sealed class SearchEngineTests(DevHostFixture app) : IDisposable
 
     private Container Files => _cosmos.GetContainer("smartapp", "files");
     private Container Passages => _cosmos.GetContainer("smartapp", "passages");
-    private Container Memories => _cosmos.GetContainer("smartapp", "memories");
 
     private static PartitionKey FileKey(string userId, string fileId) => new PartitionKeyBuilder().Add(userId).Add(fileId).Build();
 
@@ -67,14 +66,6 @@ public sealed class SearchEngineTests(DevHostFixture app) : IDisposable
         return passage;
     }
 
-    private static async Task<JsonElement[]> SearchMemoryAsync(HttpClient user, string terms)
-    {
-        using var response = await user.PostAsJsonAsync("memory/search", new { terms });
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.True(response.StatusCode == HttpStatusCode.OK, body.ToString());
-        return [.. body.GetProperty("results").EnumerateArray()];
-    }
-
     [Fact]
     public async Task Passages_are_kept_one_file_per_partition_with_their_vector_and_searched_without_loading_anything()
     {
@@ -93,28 +84,20 @@ public sealed class SearchEngineTests(DevHostFixture app) : IDisposable
     }
 
     [Fact]
-    public async Task Passages_and_memories_written_before_vector_search_are_moved_by_the_migration_and_then_found()
+    public async Task Passages_written_before_vector_search_are_moved_by_the_migration_and_then_found()
     {
         var (user, userId, fileId) = await UserWithFileAsync("Our sourdough starter is fed with rye flour every twelve hours.", "bakery.txt");
-        var sessionId = await MemoryTests.StartSessionAsync(user);
-        var memoryId = await MemoryTests.PutAsync(user, sessionId, new { content = "Prefers window seats on long train journeys" });
 
-        // Put both back in the shape of the previous release: the passage in `files` with a base64 embedding, the memory likewise.
+        // Put the passage back in the shape of the previous release: in `files`, with a base64 embedding.
         var passage = await MakeLegacyAsync(userId, fileId);
-        var memory = (await Memories.ReadItemAsync<JsonObject>(memoryId, new PartitionKey(userId))).Resource;
-        await Memories.ReplaceItemAsync(Legacy(memory), memoryId, new PartitionKey(userId));
 
-        // The migration timer (every 2 s here) moves the passage and gives the memory its vector; search finds both.
+        // The migration timer (every 2 s here) moves it; search finds it. (Memories: StoredDataMigrationTests.)
         await Eventually.UntilAsync(async () => (await QueryAsync(Passages, "SELECT c.id FROM c", FileKey(userId, fileId))).Count == 1, "the passage is back in its file's partition");
         Assert.Empty(await QueryAsync(Files, "SELECT c.id FROM c WHERE c.type = 'chunk'", new PartitionKey(userId)));
         var moved = Assert.Single(await QueryAsync(Passages, "SELECT * FROM c", FileKey(userId, fileId)));
         Assert.Equal(passage["vector"]!.ToJsonString(), moved["vector"]!.ToJsonString());
         Assert.Equal((string)passage["text"]!, (string)moved["text"]!);
         Assert.Equal(fileId, (await FileTests.SearchAsync(user, new { query = "sourdough" }))[0].GetProperty("fileId").GetString());
-
-        await Eventually.UntilAsync(async () => (await Memories.ReadItemAsync<JsonObject>(memoryId, new PartitionKey(userId))).Resource["vector"] is not null, "the memory has its vector");
-        Assert.Null((await Memories.ReadItemAsync<JsonObject>(memoryId, new PartitionKey(userId))).Resource["embedding"]);
-        Assert.Equal("Prefers window seats on long train journeys", (await SearchMemoryAsync(user, "seat preference on trains"))[0].GetProperty("content").GetString());
     }
 
     [Fact]

@@ -7,28 +7,29 @@ using SmartApp.Domain.Common.Storage;
 namespace SmartApp.Domain.Data.Adapters.Cosmos;
 
 /// <summary>
-/// Records in container <c>records</c> (<c>type: record</c>, id <c>{table}:{recordId}</c>) and a catalogue
-/// item per table (<c>type: table</c>). Structured queries become parameterised SQL over the user's partition.
+/// Records in container <c>records-v2</c> (<c>type: record</c>, id <c>{table}:{recordId}</c>) and a catalogue
+/// item per table (<c>type: table</c>), keyed by user then shard. Structured queries become parameterised SQL over the
+/// user's prefix of the key; a point read or write names the item's full key.
 /// </summary>
-public sealed class CosmosRecordStore(CosmosStore store) : IRecordStore
+public sealed class CosmosRecordStore(CosmosStore store, StoredDataMigration migration) : IRecordStore
 {
     public async Task<DataRecord> CreateAsync(string userId, DataRecord record, CancellationToken cancellationToken)
     {
-        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var container = await ContainerAsync(userId, cancellationToken).ConfigureAwait(false);
         try
         {
-            var response = await container.CreateItemAsync(RecordDocument.From(userId, record), new PartitionKey(userId), cancellationToken: cancellationToken).ConfigureAwait(false);
+            var response = await container.CreateItemAsync(RecordDocument.From(userId, record), Key(userId, RecordDocument.IdFor(record.Table, record.Id)), cancellationToken: cancellationToken).ConfigureAwait(false);
             return response.Resource.ToRecord(response.ETag);
         }
         catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.Conflict)
         {
             // Only the tombstone of a deleted record may stand in the way: the new record replaces it.
-            var existing = await container.ReadOrNullAsync<RecordDocument>(RecordDocument.IdFor(record.Table, record.Id), userId, cancellationToken).ConfigureAwait(false);
+            var existing = await container.ReadOrNullAsync<RecordDocument>(RecordDocument.IdFor(record.Table, record.Id), Key(userId, RecordDocument.IdFor(record.Table, record.Id)), cancellationToken).ConfigureAwait(false);
             if (existing?.Resource.Type != DeletedRecordType)
                 throw new ConflictException($"A record with id '{record.Id}' already exists in '{record.Table}'.");
             try
             {
-                var response = await container.ReplaceItemAsync(RecordDocument.From(userId, record), existing.Resource.Id, new PartitionKey(userId),
+                var response = await container.ReplaceItemAsync(RecordDocument.From(userId, record), existing.Resource.Id, Key(userId, existing.Resource.Id),
                     new ItemRequestOptions { IfMatchEtag = existing.ETag }, cancellationToken).ConfigureAwait(false);
                 return response.Resource.ToRecord(response.ETag);
             }
@@ -41,26 +42,26 @@ public sealed class CosmosRecordStore(CosmosStore store) : IRecordStore
 
     public async Task<DataRecord?> FindAsync(string userId, string table, string id, CancellationToken cancellationToken)
     {
-        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        var response = await container.ReadOrNullAsync<RecordDocument>(RecordDocument.IdFor(table, id), userId, cancellationToken).ConfigureAwait(false);
+        var container = await ContainerAsync(userId, cancellationToken).ConfigureAwait(false);
+        var response = await container.ReadOrNullAsync<RecordDocument>(RecordDocument.IdFor(table, id), Key(userId, RecordDocument.IdFor(table, id)), cancellationToken).ConfigureAwait(false);
         return response?.Resource.Type == RecordType ? response.Resource.ToRecord(response.ETag) : null;
     }
 
     public async Task<DataRecord?> ReplaceAsync(string userId, DataRecord record, string? ifMatch, CancellationToken cancellationToken)
     {
-        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var container = await ContainerAsync(userId, cancellationToken).ConfigureAwait(false);
         var id = RecordDocument.IdFor(record.Table, record.Id);
         // A deleted record is a tombstone: replaced only while it is a live record (its etag, read here when the client sent none).
         var expected = ifMatch;
         if (expected is null)
         {
-            var current = await container.ReadOrNullAsync<RecordDocument>(id, userId, cancellationToken).ConfigureAwait(false);
+            var current = await container.ReadOrNullAsync<RecordDocument>(id, Key(userId, id), cancellationToken).ConfigureAwait(false);
             if (current?.Resource.Type != RecordType) return null;
             expected = current.ETag;
         }
         try
         {
-            var response = await container.ReplaceItemAsync(RecordDocument.From(userId, record), id, new PartitionKey(userId),
+            var response = await container.ReplaceItemAsync(RecordDocument.From(userId, record), id, Key(userId, id),
                 new ItemRequestOptions { IfMatchEtag = expected }, cancellationToken).ConfigureAwait(false);
             return response.Resource.ToRecord(response.ETag);
         }
@@ -82,15 +83,15 @@ public sealed class CosmosRecordStore(CosmosStore store) : IRecordStore
     /// </summary>
     public async Task<bool> DeleteAsync(string userId, string table, string id, string? ifMatch, CancellationToken cancellationToken)
     {
-        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var container = await ContainerAsync(userId, cancellationToken).ConfigureAwait(false);
         var itemId = RecordDocument.IdFor(table, id);
-        var current = await container.ReadOrNullAsync<RecordDocument>(itemId, userId, cancellationToken).ConfigureAwait(false);
+        var current = await container.ReadOrNullAsync<RecordDocument>(itemId, Key(userId, itemId), cancellationToken).ConfigureAwait(false);
         if (current?.Resource.Type != RecordType) return false;
         if (ifMatch is not null && ifMatch != current.ETag)
             throw new PreconditionFailedException("The record has changed since that etag; read it again.");
         try
         {
-            await container.ReplaceItemAsync(new Tombstone(itemId, userId, DeletedRecordType, table, id, TombstoneTtlSeconds), itemId, new PartitionKey(userId),
+            await container.ReplaceItemAsync(new Tombstone(itemId, userId, DeletedRecordType, table, id, TombstoneTtlSeconds), itemId, Key(userId, itemId),
                 new ItemRequestOptions { IfMatchEtag = current.ETag, EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
             return true;
         }
@@ -103,9 +104,9 @@ public sealed class CosmosRecordStore(CosmosStore store) : IRecordStore
 
     public async Task<RecordPage> QueryAsync(string userId, string table, TableQuery query, CancellationToken cancellationToken)
     {
-        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var container = await ContainerAsync(userId, cancellationToken).ConfigureAwait(false);
         var definition = Translate(table, query);
-        var (items, next) = await container.QueryPageAsync<RecordDocument>(userId, definition, query.Cursor, query.Limit, cancellationToken).ConfigureAwait(false);
+        var (items, next) = await container.QueryPageAsync<RecordDocument>(Spec.OwnerKey(userId), definition, query.Cursor, query.Limit, cancellationToken).ConfigureAwait(false);
         return new RecordPage(items.Select(d => d.ToRecord(d.ETag ?? "")).ToList(), next);
     }
 
@@ -153,33 +154,33 @@ public sealed class CosmosRecordStore(CosmosStore store) : IRecordStore
 
     public async Task<IReadOnlyList<string>> TablesAsync(string userId, CancellationToken cancellationToken)
     {
-        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        return await container.QueryPartitionAsync<string>(userId, new QueryDefinition($"SELECT VALUE c.table FROM c WHERE c.type = '{TableType}' ORDER BY c.table"), cancellationToken).ConfigureAwait(false);
+        var container = await ContainerAsync(userId, cancellationToken).ConfigureAwait(false);
+        return await container.QueryPartitionAsync<string>(Spec.OwnerKey(userId), new QueryDefinition($"SELECT VALUE c.table FROM c WHERE c.type = '{TableType}' ORDER BY c.table"), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<long> CountAsync(string userId, string? table, CancellationToken cancellationToken)
     {
-        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var container = await ContainerAsync(userId, cancellationToken).ConfigureAwait(false);
         var query = table is null
             ? new QueryDefinition("SELECT VALUE COUNT(1) FROM c WHERE c.type = 'record'")
             : new QueryDefinition("SELECT VALUE COUNT(1) FROM c WHERE c.type = 'record' AND c.table = @table").WithParameter("@table", table);
-        var counts = await container.QueryPartitionAsync<long>(userId, query, cancellationToken).ConfigureAwait(false);
+        var counts = await container.QueryPartitionAsync<long>(Spec.OwnerKey(userId), query, cancellationToken).ConfigureAwait(false);
         return counts.Sum();
     }
 
     public async Task<IReadOnlyList<DataRecord>> SampleAsync(string userId, string table, int count, CancellationToken cancellationToken)
     {
-        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var container = await ContainerAsync(userId, cancellationToken).ConfigureAwait(false);
         var definition = new QueryDefinition("SELECT * FROM c WHERE c.type = 'record' AND c.table = @table ORDER BY c.updatedAt DESC OFFSET 0 LIMIT @count")
             .WithParameter("@table", table).WithParameter("@count", count);
-        return (await container.QueryPartitionAsync<RecordDocument>(userId, definition, cancellationToken).ConfigureAwait(false)).Select(d => d.ToRecord(d.ETag ?? "")).ToList();
+        return (await container.QueryPartitionAsync<RecordDocument>(Spec.OwnerKey(userId), definition, cancellationToken).ConfigureAwait(false)).Select(d => d.ToRecord(d.ETag ?? "")).ToList();
     }
 
     public async Task<bool> EnsureTableAsync(string userId, string table, CancellationToken cancellationToken)
     {
-        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        var partition = new PartitionKey(userId);
+        var container = await ContainerAsync(userId, cancellationToken).ConfigureAwait(false);
         var created = new TableDocument(TableId(table), userId, TableType, table) { CreatedAt = DateTimeOffset.UtcNow };
+        var partition = Key(userId, created.Id);
         try
         {
             await container.CreateItemAsync(created, partition, NoContent, cancellationToken).ConfigureAwait(false);
@@ -187,7 +188,7 @@ public sealed class CosmosRecordStore(CosmosStore store) : IRecordStore
         }
         catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.Conflict)
         {
-            var existing = await container.ReadOrNullAsync<TableDocument>(created.Id, userId, cancellationToken).ConfigureAwait(false);
+            var existing = await container.ReadOrNullAsync<TableDocument>(created.Id, partition, cancellationToken).ConfigureAwait(false);
             if (existing?.Resource.Type == TableType) return true;
             // The tombstone of a dropped table: the table is made again (a new generation, so the mirror starts it afresh).
             try
@@ -205,9 +206,9 @@ public sealed class CosmosRecordStore(CosmosStore store) : IRecordStore
     /// <summary>The table's catalogue item becomes a tombstone (so the drop reaches the mirror); its records are removed.</summary>
     public async Task<bool> DropTableAsync(string userId, string table, CancellationToken cancellationToken)
     {
-        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        var partition = new PartitionKey(userId);
-        var existing = await container.ReadOrNullAsync<TableDocument>(TableId(table), userId, cancellationToken).ConfigureAwait(false);
+        var container = await ContainerAsync(userId, cancellationToken).ConfigureAwait(false);
+        var partition = Key(userId, TableId(table));
+        var existing = await container.ReadOrNullAsync<TableDocument>(TableId(table), partition, cancellationToken).ConfigureAwait(false);
         if (existing?.Resource.Type != TableType) return false;
         try
         {
@@ -218,14 +219,14 @@ public sealed class CosmosRecordStore(CosmosStore store) : IRecordStore
         {
             return await DropTableAsync(userId, table, cancellationToken).ConfigureAwait(false);
         }
-        var ids = await container.QueryPartitionAsync<string>(userId,
+        var ids = await container.QueryPartitionAsync<string>(Spec.OwnerKey(userId),
             new QueryDefinition($"SELECT VALUE c.id FROM c WHERE c.type IN ('{RecordType}', '{DeletedRecordType}') AND c.table = @table").WithParameter("@table", table), cancellationToken).ConfigureAwait(false);
-        await container.DeleteItemsAsync(userId, ids, cancellationToken).ConfigureAwait(false);
+        await container.DeleteItemsAsync(ids.Select(id => (id, Key(userId, id))), cancellationToken).ConfigureAwait(false);
         return true;
     }
 
     public async Task<DateTimeOffset?> LastWrittenAtAsync(string userId, CancellationToken cancellationToken) =>
-        await (await ContainerAsync(cancellationToken).ConfigureAwait(false)).LastWrittenAtAsync(userId, cancellationToken).ConfigureAwait(false);
+        await (await ContainerAsync(userId, cancellationToken).ConfigureAwait(false)).LastWrittenAtAsync(Spec.OwnerKey(userId), cancellationToken).ConfigureAwait(false);
 
     /// <summary>What the items of this container are: records and tables, and the tombstones of deleted ones (kept a day, for the change feed).</summary>
     public const string RecordType = "record", DeletedRecordType = "deleted-record", TableType = "table", DeletedTableType = "deleted-table";
@@ -236,22 +237,39 @@ public sealed class CosmosRecordStore(CosmosStore store) : IRecordStore
 
     private static readonly ItemRequestOptions NoContent = new() { EnableContentResponseOnWrite = false };
 
-    private ValueTask<Container> ContainerAsync(CancellationToken cancellationToken) => store.GetContainerAsync(CosmosContainers.Records, cancellationToken);
+    private static CosmosContainerSpec Spec => CosmosContainers.Records;
+
+    private static PartitionKey Key(string userId, string id) => Spec.ShardedKey(userId, id);
+
+    /// <summary>The container, once the user's records are all in it (<see cref="StoredDataMigration"/>).</summary>
+    private async ValueTask<Container> ContainerAsync(string userId, CancellationToken cancellationToken)
+    {
+        await migration.EnsureMovedAsync(Spec, userId, cancellationToken).ConfigureAwait(false);
+        return await store.GetContainerAsync(Spec, cancellationToken).ConfigureAwait(false);
+    }
 
     private sealed record TableDocument(string Id, string UserId, string Type, string Table)
     {
+        /// <summary>The second level of the item's key, from its id.</summary>
+        public string Shard => CosmosContainers.ShardOf(Id);
+
         /// <summary>When this generation of the table was made (a table dropped and made again is a new one).</summary>
         public DateTimeOffset? CreatedAt { get; init; }
 
         public int? Ttl { get; init; }
     }
 
-    private sealed record Tombstone(string Id, string UserId, string Type, string Table, string RecordId, int Ttl);
+    private sealed record Tombstone(string Id, string UserId, string Type, string Table, string RecordId, int Ttl)
+    {
+        public string Shard => CosmosContainers.ShardOf(Id);
+    }
 
     internal sealed record RecordDocument(string Id, string UserId, string Type, string Table, string RecordId, JsonObject Data, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
     {
         [System.Text.Json.Serialization.JsonPropertyName("_etag")]
         public string? ETag { get; init; }
+
+        public string Shard => CosmosContainers.ShardOf(Id);
 
         public static string IdFor(string table, string id) => $"{table}:{id}";
 

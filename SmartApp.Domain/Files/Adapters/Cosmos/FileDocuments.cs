@@ -52,7 +52,7 @@ internal sealed record FileDocument(string Id, string UserId, string Type)
 /// <summary>
 /// One passage of a file (<c>type: chunk</c>) in container <c>passages</c> (key <c>/userId</c>, then <c>/fileId</c>),
 /// with its embedding; what file search reads. Passages written before that container existed were kept in
-/// <c>files</c> with the embedding as base64 (<c>embedding</c>); <see cref="Common.Search.SearchDataMigration"/> moves them.
+/// <c>files</c> with the embedding as base64 (<c>embedding</c>); <see cref="Common.Storage.StoredDataMigration"/> moves them.
 /// </summary>
 internal sealed record ChunkDocument(string Id, string UserId, string Type, string FileId, int Index, int? Page, int Start, int End, string Text) : ISearchRow
 {

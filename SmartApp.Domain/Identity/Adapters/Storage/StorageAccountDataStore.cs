@@ -9,16 +9,18 @@ namespace SmartApp.Domain.Identity.Adapters.Storage;
 /// <summary>
 /// A user's data across Cosmos and Blob Storage: every user-partitioned container (one partition per
 /// user, so a query never leaves that user's data) and every blob under <c>users/{userId}/</c>.
-/// A capability that stores its records in those places joins export and deletion by doing so.
+/// A capability that stores its records in those places joins export and deletion by doing so. Data still in a legacy
+/// container is moved first (<see cref="StoredDataMigration"/>), so both see all of it.
 /// </summary>
-public sealed class StorageAccountDataStore(CosmosStore cosmos, BlobStore blobs) : IAccountDataStore
+public sealed class StorageAccountDataStore(CosmosStore cosmos, BlobStore blobs, StoredDataMigration migration) : IAccountDataStore
 {
     public async Task ExportAsync(string userId, Utf8JsonWriter writer, CancellationToken cancellationToken)
     {
+        await MoveLegacyDataAsync(userId, cancellationToken).ConfigureAwait(false);
         foreach (var spec in CosmosContainers.UserOwned)
         {
             var container = await cosmos.GetContainerAsync(spec, cancellationToken).ConfigureAwait(false);
-            writer.WriteStartArray(spec.Name);
+            writer.WriteStartArray(spec.Label);
             using var query = container.GetItemQueryIterator<JsonElement>("SELECT * FROM c",
                 requestOptions: new QueryRequestOptions { PartitionKey = spec.OwnerKey(userId), MaxItemCount = 100 });
             while (query.HasMoreResults)
@@ -52,6 +54,7 @@ public sealed class StorageAccountDataStore(CosmosStore cosmos, BlobStore blobs)
 
     public async Task<IReadOnlyDictionary<string, int>> DeleteAllAsync(string userId, CancellationToken cancellationToken)
     {
+        await MoveLegacyDataAsync(userId, cancellationToken).ConfigureAwait(false);
         var deleted = new Dictionary<string, int>();
         foreach (var spec in CosmosContainers.UserOwned)
         {
@@ -75,7 +78,7 @@ public sealed class StorageAccountDataStore(CosmosStore cosmos, BlobStore blobs)
                     // Already gone (a retry of an interrupted deletion).
                 }
             }
-            deleted[spec.Name] = ids.Count;
+            deleted[spec.Label] = ids.Count;
         }
 
         await blobs.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
@@ -104,6 +107,12 @@ public sealed class StorageAccountDataStore(CosmosStore cosmos, BlobStore blobs)
         }
         deleted["blobs"] = blobCount;
         return deleted;
+    }
+
+    private async Task MoveLegacyDataAsync(string userId, CancellationToken cancellationToken)
+    {
+        foreach (var (_, current) in CosmosContainers.Moves)
+            await migration.EnsureMovedAsync(current, userId, cancellationToken).ConfigureAwait(false);
     }
 
     private static string Prefix(string userId) => BlobStore.UserPrefix(userId);

@@ -21,12 +21,13 @@ public sealed class CosmosMemorySearch : IMemorySearch, IDisposable
     private const string Fields = "c.id, c.type, c.kind, c.sessionId, c.timeline, c.at, c.content, c.deleted";
 
     private readonly CosmosStore _store;
+    private readonly StoredDataMigration _migration;
     private readonly IEmbedder _embedder;
     private readonly IOwnerSearch<IndexRow> _index;
 
-    public CosmosMemorySearch(CosmosStore store, SearchEngines engines, IEmbedder embedder, IOptions<MemoryOptions> options, ILogger<CosmosMemorySearch> logger)
+    public CosmosMemorySearch(CosmosStore store, StoredDataMigration migration, SearchEngines engines, IEmbedder embedder, IOptions<MemoryOptions> options, ILogger<CosmosMemorySearch> logger)
     {
-        (_store, _embedder) = (store, embedder);
+        (_store, _migration, _embedder) = (store, migration, embedder);
         _index = engines.For<IndexRow>(CosmosContainers.Memories, Fields, options.Value.SearchIndexLimits, logger);
     }
 
@@ -34,6 +35,7 @@ public sealed class CosmosMemorySearch : IMemorySearch, IDisposable
     {
         var started = Stopwatch.GetTimestamp();
         var queryEmbedding = _embedder.EmbedAsync([query.Terms], cancellationToken);
+        await _migration.EnsureMovedAsync(CosmosContainers.Memories, userId, cancellationToken).ConfigureAwait(false);
         var ranked = await _index.SearchAsync(userId, query.Terms, (await queryEmbedding.ConfigureAwait(false))[0], query.Limit,
             Filter(query), cancellationToken).ConfigureAwait(false);
 
@@ -67,17 +69,16 @@ public sealed class CosmosMemorySearch : IMemorySearch, IDisposable
     {
         if (ids.Count == 0) return [];
         var container = await _store.GetContainerAsync(CosmosContainers.Memories, cancellationToken).ConfigureAwait(false);
-        var reads = await Task.WhenAll(ids.Select(id => container.ReadOrNullAsync<MemoryDocument>(id, userId, cancellationToken))).ConfigureAwait(false);
+        var reads = await Task.WhenAll(ids.Select(id => container.ReadOrNullAsync<MemoryDocument>(id, CosmosContainers.Memories.ShardedKey(userId, id), cancellationToken))).ConfigureAwait(false);
         return reads.Select(r => r?.Resource).Where(r => r is { Type: MemoryDocument.MemoryType, Deleted: not true }).ToDictionary(r => r!.Id, r => r!, StringComparer.Ordinal);
     }
 
     public void Dispose() => (_index as IDisposable)?.Dispose();
 
     /// <summary>What the index reads of a memory: enough to filter and rank it.</summary>
-    internal sealed record IndexRow(string Id, string? Type, MemoryKind? Kind, string? SessionId, string? Timeline, DateTimeOffset? At, string? Content, float[]? Vector, string? Embedding, bool? Deleted) : ISearchRow
+    internal sealed record IndexRow(string Id, string? Type, MemoryKind? Kind, string? SessionId, string? Timeline, DateTimeOffset? At, string? Content, float[]? Vector, bool? Deleted) : ISearchRow
     {
         public string? Text => Content;
-        float[]? ISearchRow.Vector => Vector ?? (Embedding is null ? null : EmbeddingCodec.Decode(Embedding));
         public bool Searchable => Type == MemoryDocument.MemoryType && Deleted != true;
     }
 }

@@ -4,16 +4,19 @@ using SmartApp.Domain.Common.Storage;
 
 namespace SmartApp.Domain.Memory.Adapters.Cosmos;
 
-/// <summary>Memory in container <c>memories</c>; every read and write names the user's partition.</summary>
-public sealed class CosmosMemoryStore(CosmosStore store) : IMemoryStore
+/// <summary>
+/// Memory in container <c>memories-v2</c>: a point read or write names the item's full key (the user and the item's
+/// shard), a query the user's prefix of it, so nothing here reaches another user's items.
+/// </summary>
+public sealed class CosmosMemoryStore(CosmosStore store, StoredDataMigration migration) : IMemoryStore
 {
     private const string Live = "c.type = 'memory' AND NOT IS_DEFINED(c.deleted)";
     private const string EntryFields = "c.id, c.kind, c.content, c.sessionId, c.timeline, c.key, c.agent, c.at";
 
     public async Task CreateSessionAsync(string userId, MemorySession session, CancellationToken cancellationToken)
     {
-        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        await container.CreateItemAsync(MemoryDocument.From(userId, session), new PartitionKey(userId), NoContent, cancellationToken).ConfigureAwait(false);
+        var container = await ContainerAsync(userId, cancellationToken).ConfigureAwait(false);
+        await container.CreateItemAsync(MemoryDocument.From(userId, session), Key(userId, session.Id), NoContent, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<MemorySession?> FindSessionAsync(string userId, string sessionId, CancellationToken cancellationToken)
@@ -24,12 +27,12 @@ public sealed class CosmosMemoryStore(CosmosStore store) : IMemoryStore
 
     public async Task<bool> TryEndSessionAsync(string userId, MemorySession ended, CancellationToken cancellationToken)
     {
-        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var container = await ContainerAsync(userId, cancellationToken).ConfigureAwait(false);
         var current = await ReadAsync(userId, ended.Id, cancellationToken).ConfigureAwait(false);
         if (current is null || current.Resource.EndedAt is not null) return false;
         try
         {
-            await container.ReplaceItemAsync(MemoryDocument.From(userId, ended), ended.Id, new PartitionKey(userId),
+            await container.ReplaceItemAsync(MemoryDocument.From(userId, ended), ended.Id, Key(userId, ended.Id),
                 new ItemRequestOptions { IfMatchEtag = current.ETag, EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
             return true;
         }
@@ -41,9 +44,9 @@ public sealed class CosmosMemoryStore(CosmosStore store) : IMemoryStore
 
     public async Task PutAsync(string userId, NewMemory memory, CancellationToken cancellationToken)
     {
-        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        var partition = new PartitionKey(userId);
+        var container = await ContainerAsync(userId, cancellationToken).ConfigureAwait(false);
         var document = MemoryDocument.From(userId, memory);
+        var partition = Key(userId, document.Id);
         try
         {
             await container.CreateItemAsync(document, partition, NoContent, cancellationToken).ConfigureAwait(false);
@@ -61,8 +64,8 @@ public sealed class CosmosMemoryStore(CosmosStore store) : IMemoryStore
 
     public async Task UpsertAsync(string userId, NewMemory memory, CancellationToken cancellationToken)
     {
-        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        await container.UpsertItemAsync(MemoryDocument.From(userId, memory), new PartitionKey(userId), NoContent, cancellationToken).ConfigureAwait(false);
+        var container = await ContainerAsync(userId, cancellationToken).ConfigureAwait(false);
+        await container.UpsertItemAsync(MemoryDocument.From(userId, memory), Key(userId, memory.Entry.Id), NoContent, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<MemoryEntry?> FindAsync(string userId, string memoryId, CancellationToken cancellationToken)
@@ -92,10 +95,10 @@ public sealed class CosmosMemoryStore(CosmosStore store) : IMemoryStore
 
     public async Task<IReadOnlyList<NewMemory>> ReadSessionForSummaryAsync(string userId, string sessionId, int max, CancellationToken cancellationToken)
     {
-        var definition = new QueryDefinition($"SELECT {EntryFields}, c.vector, c.embedding FROM c WHERE {Live} AND c.kind = 'working' AND c.sessionId = @session ORDER BY c.at DESC OFFSET 0 LIMIT @max")
+        var definition = new QueryDefinition($"SELECT {EntryFields}, c.vector FROM c WHERE {Live} AND c.kind = 'working' AND c.sessionId = @session ORDER BY c.at DESC OFFSET 0 LIMIT @max")
             .WithParameter("@session", sessionId).WithParameter("@max", max);
         var newestFirst = await QueryAsync(userId, definition, cancellationToken).ConfigureAwait(false);
-        return newestFirst.AsEnumerable().Reverse().Select(d => new NewMemory(d.ToEntry(), d.DecodeEmbedding())).ToList();
+        return newestFirst.AsEnumerable().Reverse().Select(d => new NewMemory(d.ToEntry(), d.Vector ?? [])).ToList();
     }
 
     public async Task<IReadOnlyList<MemoryEntry>> ListProceduresAsync(string userId, CancellationToken cancellationToken)
@@ -106,12 +109,12 @@ public sealed class CosmosMemoryStore(CosmosStore store) : IMemoryStore
 
     public async Task<bool> DeleteAsync(string userId, string memoryId, CancellationToken cancellationToken)
     {
-        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var container = await ContainerAsync(userId, cancellationToken).ConfigureAwait(false);
         var existing = await ReadAsync(userId, memoryId, cancellationToken).ConfigureAwait(false);
         if (existing?.Resource is not { Type: MemoryDocument.MemoryType, Deleted: not true } memory) return false;
         try
         {
-            await container.ReplaceItemAsync(MemoryDocument.Tombstone(userId, memoryId, memory.Kind), memoryId, new PartitionKey(userId),
+            await container.ReplaceItemAsync(MemoryDocument.Tombstone(userId, memoryId, memory.Kind), memoryId, Key(userId, memoryId),
                 new ItemRequestOptions { IfMatchEtag = existing.ETag, EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
             return true;
         }
@@ -123,19 +126,28 @@ public sealed class CosmosMemoryStore(CosmosStore store) : IMemoryStore
     }
 
     public async Task<long> CountAsync(string userId, CancellationToken cancellationToken) =>
-        (await (await ContainerAsync(cancellationToken).ConfigureAwait(false))
-            .QueryPartitionAsync<long>(userId, new QueryDefinition($"SELECT VALUE COUNT(1) FROM c WHERE {Live}"), cancellationToken).ConfigureAwait(false)).Sum();
+        (await (await ContainerAsync(userId, cancellationToken).ConfigureAwait(false))
+            .QueryPartitionAsync<long>(Spec.OwnerKey(userId), new QueryDefinition($"SELECT VALUE COUNT(1) FROM c WHERE {Live}"), cancellationToken).ConfigureAwait(false)).Sum();
 
     public async Task<DateTimeOffset?> LastWrittenAtAsync(string userId, CancellationToken cancellationToken) =>
-        await (await ContainerAsync(cancellationToken).ConfigureAwait(false)).LastWrittenAtAsync(userId, cancellationToken).ConfigureAwait(false);
+        await (await ContainerAsync(userId, cancellationToken).ConfigureAwait(false)).LastWrittenAtAsync(Spec.OwnerKey(userId), cancellationToken).ConfigureAwait(false);
 
     private static readonly ItemRequestOptions NoContent = new() { EnableContentResponseOnWrite = false };
 
-    private ValueTask<Container> ContainerAsync(CancellationToken cancellationToken) => store.GetContainerAsync(CosmosContainers.Memories, cancellationToken);
+    private static CosmosContainerSpec Spec => CosmosContainers.Memories;
+
+    private static PartitionKey Key(string userId, string id) => Spec.ShardedKey(userId, id);
+
+    /// <summary>The container, once the user's memories are all in it (<see cref="StoredDataMigration"/>).</summary>
+    private async ValueTask<Container> ContainerAsync(string userId, CancellationToken cancellationToken)
+    {
+        await migration.EnsureMovedAsync(Spec, userId, cancellationToken).ConfigureAwait(false);
+        return await store.GetContainerAsync(Spec, cancellationToken).ConfigureAwait(false);
+    }
 
     private async Task<ItemResponse<MemoryDocument>?> ReadAsync(string userId, string id, CancellationToken cancellationToken) =>
-        await (await ContainerAsync(cancellationToken).ConfigureAwait(false)).ReadOrNullAsync<MemoryDocument>(id, userId, cancellationToken).ConfigureAwait(false);
+        await (await ContainerAsync(userId, cancellationToken).ConfigureAwait(false)).ReadOrNullAsync<MemoryDocument>(id, Key(userId, id), cancellationToken).ConfigureAwait(false);
 
     private async Task<List<MemoryDocument>> QueryAsync(string userId, QueryDefinition definition, CancellationToken cancellationToken) =>
-        await (await ContainerAsync(cancellationToken).ConfigureAwait(false)).QueryPartitionAsync<MemoryDocument>(userId, definition, cancellationToken).ConfigureAwait(false);
+        await (await ContainerAsync(userId, cancellationToken).ConfigureAwait(false)).QueryPartitionAsync<MemoryDocument>(Spec.OwnerKey(userId), definition, cancellationToken).ConfigureAwait(false);
 }

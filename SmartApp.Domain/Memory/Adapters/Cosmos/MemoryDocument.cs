@@ -4,7 +4,7 @@ using SmartApp.Domain.Common.Search;
 namespace SmartApp.Domain.Memory.Adapters.Cosmos;
 
 /// <summary>
-/// One item in container <c>memories</c> (partition <c>/userId</c>): a session (<c>type: session</c>)
+/// One item in container <c>memories-v2</c> (key <c>/userId</c>, <c>/shard</c>): a session (<c>type: session</c>)
 /// or a memory of any kind (<c>type: memory</c>). A deleted memory is kept as a tombstone (no content,
 /// <c>deleted: true</c>, a TTL) so the deletion shows in the change feed that mirrors memory elsewhere.
 /// </summary>
@@ -14,6 +14,9 @@ internal sealed record MemoryDocument(string Id, string UserId, string Type)
 
     /// <summary>Tombstones are removed by Cosmos a day after the deletion.</summary>
     public const int TombstoneTtlSeconds = 24 * 60 * 60;
+
+    /// <summary>The second level of the item's key, from its id.</summary>
+    public string Shard => Common.Storage.CosmosContainers.ShardOf(Id);
 
     public MemoryKind? Kind { get; init; }
     public string? Content { get; init; }
@@ -31,9 +34,6 @@ internal sealed record MemoryDocument(string Id, string UserId, string Type)
 
     /// <summary>The content's embedding, vector indexed (<see cref="Common.Storage.CosmosContainers.Memories"/>).</summary>
     public float[]? Vector { get; init; }
-
-    /// <summary>The embedding as memories written before vector search kept it (<see cref="EmbeddingCodec"/>); moved to <see cref="Vector"/> by the search data migration.</summary>
-    public string? Embedding { get; init; }
 
     public DateTimeOffset? StartedAt { get; init; }
     public DateTimeOffset? EndedAt { get; init; }
@@ -75,6 +75,4 @@ internal sealed record MemoryDocument(string Id, string UserId, string Type)
             SessionId = SessionId, Timeline = Timeline, Key = Key, Agent = Agent, Document = Document, UpdatedAt = UpdatedAt,
             SummarizedBy = SummarizedBy, EntryCount = EntryCount, TimelineCount = TimelineCount, DurationMs = DurationMs,
         };
-
-    public float[] DecodeEmbedding() => Vector ?? EmbeddingCodec.Decode(Embedding);
 }
