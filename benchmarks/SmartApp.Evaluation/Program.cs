@@ -20,7 +20,7 @@ var set = JsonSerializer.Deserialize<RetrievalSet>(File.ReadAllText(setPath), ne
 
 using var embedder = new MiniLmEmbedder();
 var passages = set.Documents
-    .SelectMany(d => Chunker.Split([new ExtractedPage(null, d.Text)], Evaluation.ChunkCharacters).Select((c, i) => new Passage($"{d.Id}#{i}", d.Id, c.Text)))
+    .SelectMany(d => Chunker.Split([new ExtractedPage(null, d.Text)], Evaluation.ChunkCharacters).Select((c, i) => new Passage($"{d.Id}#{i}", d.Id, c.Text, c.Start, c.End)))
     .ToList();
 var embeddings = await embedder.EmbedAsync(passages.Select(p => p.Text).ToList(), default);
 var candidates = passages.Select((p, i) => new SearchCandidate(p.Id, p.Text, embeddings[i])).ToList();
@@ -32,10 +32,11 @@ foreach (var question in set.Questions.Where(q => q.Evidence is not null))
 
 var questionEmbeddings = await embedder.EmbedAsync(set.Questions.Select(q => q.Text).ToList(), default);
 var engines = await Evaluation.SearchByEnginesAsync(set, passages, embeddings);
+foreach (var returned in engines.Values.SelectMany(e => e).SelectMany(found => found)) byId.TryAdd(returned.Id, returned); // merged neighbours: their own text
 var rankings = new (string Name, Func<int, IReadOnlyList<string>> Search)[]
 {
-    ("the app, native engine (Cosmos DB vector + full-text queries, on the emulator)", q => engines[SearchEngineKind.Native][q]),
-    ("the app, in-process engine", q => engines[SearchEngineKind.InProcess][q]),
+    ("the app, native engine (Cosmos DB vector + full-text queries, on the emulator)", q => [.. engines[SearchEngineKind.Native][q].Select(p => p.Id)]),
+    ("the app, in-process engine", q => [.. engines[SearchEngineKind.InProcess][q].Select(p => p.Id)]),
     ("hybrid computed here (RRF, relevance gate)", q => HybridRanker.Rank(set.Questions[q].Text, questionEmbeddings[q], candidates, Evaluation.Depth).Select(r => r.Id).ToList()),
     ("keyword only (BM25)", q => HybridRanker.Bm25(set.Questions[q].Text, candidates).Where(s => s.Score > 0).OrderByDescending(s => s.Score)
         .Take(Evaluation.Depth).Select(s => s.Id).ToList()),
@@ -84,6 +85,15 @@ Console.WriteLine();
 Console.WriteLine($"Best cosine per question: answerable lowest {answerableBest[0]:0.000}, 5th percentile {answerableBest[answerableBest.Count / 20]:0.000}, " +
     $"median {answerableBest[answerableBest.Count / 2]:0.000}; off-topic median {offTopicBest[offTopicBest.Count / 2]:0.000}, highest {offTopicBest[^1]:0.000}.");
 
+// What the score of the first result says (the relevance the app reports, HybridRanker.Relevance): answerable
+// questions against off-topic ones that still found something.
+var firstScores = set.Questions.Select((q, i) => (q.Kind, Score: HybridRanker.Rank(q.Text, questionEmbeddings[i], candidates, 1).FirstOrDefault()?.Score)).ToList();
+var answerableScores = firstScores.Where(s => s.Kind != "offTopic" && s.Score is not null).Select(s => s.Score!.Value).Order().ToList();
+var offTopicScores = firstScores.Where(s => s.Kind == "offTopic" && s.Score is not null).Select(s => s.Score!.Value).Order().ToList();
+Console.WriteLine($"Score of the first result: answerable questions median {answerableScores[answerableScores.Count / 2]:0.000}, lowest {answerableScores[0]:0.000}, " +
+    $"{Rate(answerableScores.Count(x => x >= 0.6), answerableScores.Count)} at 0.6 or more; off-topic questions that found something: " +
+    (offTopicScores.Count == 0 ? "none." : $"{string.Join(", ", offTopicScores.Select(x => x.ToString("0.000", CultureInfo.InvariantCulture)))}."));
+
 // With --explain: what each off-topic question found first, and why (its cosine, and the words it shares with the passage).
 if (args.Contains("--explain"))
 {
@@ -114,9 +124,10 @@ internal static class Evaluation
 
     /// <summary>
     /// Each question's results from the app's file search under each engine: the documents stored as files of one user
-    /// (file <c>file_000</c> is document 0), their passages with the embeddings computed here, in the emulators.
+    /// (file <c>file_000</c> is document 0), their passages with the embeddings computed here, in the emulators. Each
+    /// result as the app returned it (neighbouring passages it merged are one result, with their text).
     /// </summary>
-    public static async Task<Dictionary<SearchEngineKind, List<IReadOnlyList<string>>>> SearchByEnginesAsync(
+    public static async Task<Dictionary<SearchEngineKind, List<IReadOnlyList<Passage>>>> SearchByEnginesAsync(
         RetrievalSet set, IReadOnlyList<Passage> passages, float[][] embeddings)
     {
         var devHost = typeof(Evaluation).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!;
@@ -131,21 +142,26 @@ internal static class Evaluation
             {
                 var fileId = $"file_{documentIndex[group.Key]:D3}";
                 await store.CreateAsync(user.UserId, new StoredFile(fileId, group.Key + ".md", "text/markdown", 1, DateTimeOffset.UtcNow) { Status = FileStatus.Indexed }, default);
-                var chunks = group.Select((x, i) => (new FileChunk($"chk_{fileId[5..]}_{i}", fileId, i, null, 0, x.Passage.Text.Length, x.Passage.Text), x.Embedding)).ToList();
+                var chunks = group.Select((x, i) => (new FileChunk($"chk_{fileId[5..]}_{i}", fileId, i, null, x.Passage.Start, x.Passage.End, x.Passage.Text), x.Embedding)).ToList();
                 await store.WriteChunksAsync(user.UserId, fileId, chunks, default);
             }
         }
-        var results = new Dictionary<SearchEngineKind, List<IReadOnlyList<string>>>();
+        var results = new Dictionary<SearchEngineKind, List<IReadOnlyList<Passage>>>();
         foreach (var engine in new[] { SearchEngineKind.Native, SearchEngineKind.InProcess })
         {
             await using var app = SmartApp.Benchmarks.Bench.InProcess(emulators.State, (services, configuration) => services.AddFiles(configuration), database,
                 new Dictionary<string, string?> { ["Search:Engine"] = engine.ToString() });
             var files = app.GetRequiredService<FileService>();
-            var found = new List<IReadOnlyList<string>>();
+            var found = new List<IReadOnlyList<Passage>>();
             foreach (var question in set.Questions)
             {
                 var hits = await files.SearchAsync(user, question.Text, null, Depth, default);
-                found.Add(hits.Select(h => $"{set.Documents[int.Parse(h.Chunk.FileId[5..], CultureInfo.InvariantCulture)].Id}#{h.Chunk.Index}").ToList());
+                found.Add(hits.Select(h =>
+                {
+                    var document = set.Documents[int.Parse(h.Chunk.FileId[5..], CultureInfo.InvariantCulture)].Id;
+                    var passage = passages.FirstOrDefault(p => p.Document == document && p.Start == h.Chunk.Start && p.End == h.Chunk.End);
+                    return passage ?? new Passage($"{document}@{h.Chunk.Start}-{h.Chunk.End}", document, h.Chunk.Text, h.Chunk.Start, h.Chunk.End);
+                }).ToList());
             }
             results[engine] = found;
         }
@@ -161,4 +177,5 @@ internal sealed record Document(string Id, string Name, string Text);
 /// <param name="Evidence">A phrase of the passage the question needs.</param>
 internal sealed record Question(string Kind, string Text, string? Document, string? Evidence);
 
-internal sealed record Passage(string Id, string Document, string Text);
+/// <param name="Start">Where the passage starts in its document's text (and <paramref name="End"/> ends), as ingestion records it.</param>
+internal sealed record Passage(string Id, string Document, string Text, int Start, int End);

@@ -30,7 +30,7 @@ public sealed class SearchText
     }
 }
 
-/// <summary>A found candidate: its fused score, the two ranks it came from (null where it did not rank), and its position among the candidates.</summary>
+/// <summary>A found candidate: its relevance (0-1, <see cref="HybridRanker.Relevance"/>), the two ranks it came from (null where it did not rank), and its position among the candidates.</summary>
 public sealed record RankedResult(string Id, double Score, int? KeywordRank, int? VectorRank, int Position);
 
 /// <summary>
@@ -179,13 +179,38 @@ public static partial class HybridRanker
         var depth = Math.Max(limit * 5, 50);
         var keyword = TopRanks(id, keywordScores, included, 0, strict: true, depth);
         var vector = TopRanks(id, cosineScores, included, minimumCosine, strict: false, depth);
-        return keyword.Keys.Union(vector.Keys)
-            .Where(position => cosineScores[position] >= RelevantCosine || coverage[position] >= RelevantCoverage)
+        var fused = keyword.Keys.Union(vector.Keys)
+            .Where(position => Relevance(cosineScores[position], coverage[position]) >= RelevantScore)
             .Select(position => (Position: position, Keyword: keyword.TryGetValue(position, out var k) ? k : (int?)null, Vector: vector.TryGetValue(position, out var v) ? v : (int?)null))
-            .Select(r => new RankedResult(id(r.Position), Fuse(r.Keyword) + Fuse(r.Vector), r.Keyword, r.Vector, r.Position))
-            .OrderByDescending(r => r.Score).ThenBy(r => r.Id, StringComparer.Ordinal)
-            .Take(limit)
-            .ToList();
+            .Select(r => (r.Position, r.Keyword, r.Vector, Fused: Fuse(r.Keyword) + Fuse(r.Vector)))
+            .OrderByDescending(r => r.Fused).ThenBy(r => id(r.Position), StringComparer.Ordinal)
+            .Take(limit);
+        // Ranked by fusion; scored by relevance, never above the result ranked before, so scores follow the order.
+        var results = new List<RankedResult>();
+        var ceiling = 1.0;
+        foreach (var r in fused)
+        {
+            ceiling = Math.Min(ceiling, Relevance(cosineScores[r.Position], coverage[r.Position]));
+            results.Add(new RankedResult(id(r.Position), Math.Round(ceiling, 4), r.Keyword, r.Vector, r.Position));
+        }
+        return results;
+    }
+
+    /// <summary>The score from which a result is returned at all: <see cref="Relevance"/> at the gate.</summary>
+    public const double RelevantScore = 0.5;
+
+    /// <summary>
+    /// How relevant a result is, from 0 to 1, on the similarity itself rather than its rank: the better of its meaning
+    /// (0.5 at <see cref="RelevantCosine"/>, rising linearly to 1 at cosine 0.75, which only a near restatement
+    /// reaches; below the gate, proportionally less) and its words (the share of the query's keywords it holds, so 0.5
+    /// at <see cref="RelevantCoverage"/>). At least <see cref="RelevantScore"/> is returned, below is not: the same gate.
+    /// </summary>
+    public static double Relevance(double cosine, double coverage)
+    {
+        var byMeaning = cosine >= RelevantCosine
+            ? 0.5 + 0.5 * Math.Min(1, (cosine - RelevantCosine) / (0.75 - RelevantCosine))
+            : 0.5 * Math.Max(0, cosine) / RelevantCosine;
+        return Math.Max(byMeaning, coverage);
     }
 
     /// <summary>BM25's inverse document frequency of a term found in <paramref name="frequency"/> of <paramref name="documents"/> candidates.</summary>

@@ -102,7 +102,7 @@ public abstract class FileTests(DevHostFixture app)
         Assert.Equal(2, warranty.GetProperty("page").GetInt32());
         Assert.Contains("water damage for 24 months", warranty.GetProperty("text").GetString());
         Assert.True(warranty.GetProperty("end").GetInt32() > warranty.GetProperty("start").GetInt32());
-        Assert.True(warranty.GetProperty("score").GetDouble() > 0);
+        Assert.InRange(warranty.GetProperty("score").GetDouble(), 0.5, 1);
         Assert.False(string.IsNullOrEmpty(warranty.GetProperty("chunkId").GetString()));
 
         Assert.Equal(Id(word), (await SearchAsync(user, new { query = "what do new employees get on day one" }))[0].GetProperty("fileId").GetString());

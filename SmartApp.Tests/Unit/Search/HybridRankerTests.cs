@@ -35,7 +35,28 @@ public sealed class HybridRankerTests
         Assert.Null(budget.KeywordRank);
         Assert.Equal(2, budget.VectorRank);
         Assert.DoesNotContain(results, r => r.Id == "recipe");
-        Assert.Equal(1.0 / 61 + 1.0 / 61, results[0].Score, 10);
+        Assert.Equal(1.0, results[0].Score, 10); // every keyword, and nearly the same meaning
+    }
+
+    [Fact]
+    public void Scores_are_relevance_on_the_similarity_itself_half_at_the_gate_and_never_rising_down_the_list()
+    {
+        Assert.Equal(0.5, HybridRanker.Relevance(HybridRanker.RelevantCosine, 0), 10);
+        Assert.Equal(0.5, HybridRanker.Relevance(0, HybridRanker.RelevantCoverage), 10);
+        Assert.Equal(1.0, HybridRanker.Relevance(0.9, 0), 10);
+        Assert.Equal(1.0, HybridRanker.Relevance(0.1, 1), 10);
+        Assert.True(HybridRanker.Relevance(0.24, 0.33) < HybridRanker.RelevantScore);
+
+        // The same passage found first by a close and by a loose query: its score says how well it answers each.
+        var invoice = new SearchCandidate("invoice", "The invoice for March is overdue.", V(1, 0, 0));
+        var close = Assert.Single(HybridRanker.Rank("overdue invoice", V(1, 0, 0), [invoice], limit: 5)).Score;
+        var loose = Assert.Single(HybridRanker.Rank("pending bills", V(0.45f, 0.893f, 0), [invoice], limit: 5)).Score;
+        Assert.Equal(1.0, close, 10);
+        Assert.InRange(loose, 0.65, 0.75); // cosine 0.45
+
+        var results = HybridRanker.Rank("invoice", V(1, 0.05f, 0), Notes, limit: 10);
+        Assert.All(results, r => Assert.InRange(r.Score, HybridRanker.RelevantScore, 1));
+        Assert.Equal(results.Select(r => r.Score).OrderByDescending(x => x), results.Select(r => r.Score));
     }
 
     [Fact]

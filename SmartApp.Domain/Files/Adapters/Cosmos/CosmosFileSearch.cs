@@ -28,19 +28,16 @@ public sealed class CosmosFileSearch : IFileSearch, IDisposable
     public async Task<IReadOnlyList<FileSearchHit>> SearchAsync(string userId, string query, IReadOnlySet<string>? fileIds, int limit, CancellationToken cancellationToken)
     {
         var queryEmbedding = _embedder.EmbedAsync([query], cancellationToken);
-        // A little more than asked for, since chunks of a file deleted meanwhile are dropped below.
-        var ranked = await _index.SearchAsync(userId, query, (await queryEmbedding.ConfigureAwait(false))[0], limit + 5,
+        // More than asked for: passages of a file deleted meanwhile are dropped below, neighbours merged, files spread.
+        var ranked = await _index.SearchAsync(userId, query, (await queryEmbedding.ConfigureAwait(false))[0], limit * 2 + 5,
             Passages(fileIds), cancellationToken).ConfigureAwait(false);
 
         var fileIdsFound = ranked.Select(r => r.Row.FileId).Distinct().ToList();
         var found = await Task.WhenAll(fileIdsFound.Select(id => _files.FindAsync(userId, id, cancellationToken))).ConfigureAwait(false);
         var files = fileIdsFound.Zip(found).ToDictionary(x => x.First, x => x.Second, StringComparer.Ordinal);
-        return ranked
-            .Select(r => (Chunk: r.Row, r.Rank.Score))
-            .Where(x => files[x.Chunk.FileId] is { Status: FileStatus.Indexed })
-            .Take(limit)
-            .Select(x => new FileSearchHit(x.Chunk.ToChunk(), files[x.Chunk.FileId]!.Name, x.Score))
-            .ToList();
+        return PassageResults.Arrange(ranked
+            .Where(r => files[r.Row.FileId] is { Status: FileStatus.Indexed })
+            .Select(r => new FileSearchHit(r.Row.ToChunk(), files[r.Row.FileId]!.Name, r.Rank.Score)), limit);
     }
 
     private static SearchFilter<ChunkDocument> Passages(IReadOnlySet<string>? fileIds) =>
