@@ -109,6 +109,91 @@ function typedVector(doc, path, field) {
   return d.vectors.get(path);
 }
 
+/**
+ * The documents' vectors at a path, at unit length (cosine is then a dot product), in one contiguous matrix: built
+ * once per list of documents (a scope's, or its kept matches, asked for again by the next search of the same user).
+ */
+const unitMatrices = new WeakMap();
+function unitMatrix(docs, path, field, dimensions) {
+  let byPath = unitMatrices.get(docs);
+  if (!byPath) unitMatrices.set(docs, (byPath = new Map()));
+  const key = `${path}|${dimensions}`;
+  let m = byPath.get(key);
+  if (!m) {
+    m = { values: new Float32Array(docs.length * dimensions), present: new Uint8Array(docs.length) };
+    for (let i = 0; i < docs.length; i++) {
+      const v = typedVector(docs[i], path, field);
+      if (!v || v.length !== dimensions) continue;
+      const n = normOf(v);
+      for (let j = 0; j < dimensions; j++) m.values[i * dimensions + j] = n > 0 ? v[j] / n : 0;
+      m.present[i] = 1;
+    }
+    byPath.set(key, m);
+  }
+  return m;
+}
+
+/** Positions of the k best scores (present ones only), best first; a bounded sorted list unless every one is wanted. */
+function topPositions(scores, present, k, better) {
+  if (!Number.isFinite(k)) {
+    const all = [];
+    for (let i = 0; i < scores.length; i++) if (present[i]) all.push(i);
+    return all.sort((x, y) => (better(x, y) ? -1 : better(y, x) ? 1 : 0));
+  }
+  const kept = [];
+  for (let i = 0; i < scores.length; i++) {
+    if (!present[i] || (kept.length >= k && !better(i, kept[kept.length - 1]))) continue;
+    let at = kept.length;
+    while (at > 0 && better(i, kept[at - 1])) at--;
+    kept.splice(at, 0, i);
+    if (kept.length > k) kept.pop();
+  }
+  return kept;
+}
+
+/**
+ * A scope's full-text index for a path, as the service keeps one: the average length, and per term asked for, the
+ * documents holding it with their counts (its postings). Kept per scope until the scope's next change (corpus:
+ * { key, version }), so repeated searches of a user do not read every document of the user again.
+ */
+const fullTextIndexes = new Map();
+function fullTextIndex(corpus, path, scope, counted) {
+  const key = `${corpus.key}|${path}`;
+  let index = fullTextIndexes.get(key);
+  if (!index || index.version !== corpus.version) {
+    let total = 0;
+    for (const d of scope) total += counted(d).length;
+    index = { version: corpus.version, averageLength: Math.max(1, total / Math.max(1, scope.length)), postings: new Map() };
+    if (fullTextIndexes.size >= 200) fullTextIndexes.clear();
+    fullTextIndexes.set(key, index);
+  }
+  return index;
+}
+
+function postingsOf(index, term, scope, counted) {
+  let p = index.postings.get(term);
+  if (!p) {
+    p = { docs: [], counts: [], lengths: [] };
+    for (const d of scope) {
+      const { counts, length } = counted(d);
+      const tf = counts.get(term);
+      if (tf) { p.docs.push(d); p.counts.push(tf); p.lengths.push(length); }
+    }
+    p.holders = new Set(p.docs);
+    if (index.postings.size >= 1000) index.postings.clear();
+    index.postings.set(term, p);
+  }
+  return p;
+}
+
+/** Each document's position in a list of them (kept per list: a kept list of matches is asked for again). */
+const positionMaps = new WeakMap();
+function positionsOf(docs) {
+  let map = positionMaps.get(docs);
+  if (!map) { map = new Map(docs.map((d, i) => [d, i])); positionMaps.set(docs, map); }
+  return map;
+}
+
 function vectorDistance(a, b, fn) {
   if (!isVector(a) || !isVector(b) || a.length !== b.length || a.length === 0) return undefined;
   if (fn === "euclidean") {
@@ -123,19 +208,6 @@ function vectorDistance(a, b, fn) {
   return na === 0 || nb === 0 ? 0 : dot / (na * nb);
 }
 
-/** The k best of the scored items ({ i, s }), best first: a bounded sorted list, so a large scope is not sorted whole. */
-function best(scored, k, better) {
-  if (!Number.isFinite(k) || k >= scored.length) return scored.sort((x, y) => (better(x, y) ? -1 : better(y, x) ? 1 : 0));
-  const kept = [];
-  for (const item of scored) {
-    if (kept.length === k && !better(item, kept[k - 1])) continue;
-    let at = kept.length;
-    while (at > 0 && better(item, kept[at - 1])) at--;
-    kept.splice(at, 0, item);
-    if (kept.length > k) kept.pop();
-  }
-  return kept;
-}
 
 // The words of texts, by the text itself (FullTextContains* is called with the text, not the document): filled when a
 // searched document is written (termCounts), so a filter over a user's passages does not tokenise them again.
@@ -215,52 +287,65 @@ function valueOf(arg, alias, params) {
 }
 
 /** Positions of the documents, best first, by one ranking expression; for RRF, the fused order of its parts. */
-function rankOrder(expression, docs, scope, alias, params, distanceFunction, k) {
+function rankOrder(expression, docs, scope, alias, params, distanceFunction, k, corpus) {
   const call = parseCall(expression);
+  const n = docs.length, scores = new Float64Array(n), present = new Uint8Array(n);
+  const higher = (x, y) => scores[x] > scores[y] || (scores[x] === scores[y] && x < y);
   if (call.name === "VECTORDISTANCE") {
     const field = valueOf(call.args[0], alias, params), query = valueOf(call.args[1], alias, params);
     const fn = distanceFunction(call.args[0]);
-    const q = Array.isArray(query) ? Float64Array.from(query) : null;
-    const scored = [];
-    for (let i = 0; i < docs.length; i++) {
-      const s = q && vectorDistance(typedVector(docs[i], pathOf(call.args[0]), field), q, fn);
-      if (s !== undefined && s !== null) scored.push({ i, s });
+    const path = pathOf(call.args[0]); // once, not per document
+    if (Array.isArray(query) && query.length > 0) {
+      const q = Float64Array.from(query);
+      if (fn === "cosine") {
+        const qn = normOf(q), dim = q.length, unit = Float32Array.from(q, (x) => (qn > 0 ? x / qn : 0));
+        const { values, present: has } = unitMatrix(docs, path, field, dim);
+        for (let i = 0; i < n; i++) {
+          if (!has[i]) continue;
+          let dot = 0;
+          for (let j = 0, o = i * dim; j < dim; j++) dot += values[o + j] * unit[j];
+          scores[i] = dot;
+          present[i] = 1;
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          const s = vectorDistance(typedVector(docs[i], path, field), q, fn);
+          if (s !== undefined && s !== null) { scores[i] = s; present[i] = 1; }
+        }
+      }
     }
-    const better = fn === "euclidean" ? (x, y) => x.s < y.s || (x.s === y.s && x.i < y.i) : (x, y) => x.s > y.s || (x.s === y.s && x.i < y.i);
-    return best(scored, k, better).map((x) => x.i);
+    const lower = (x, y) => scores[x] < scores[y] || (scores[x] === scores[y] && x < y);
+    return topPositions(scores, present, k, fn === "euclidean" ? lower : higher);
   }
   if (call.name === "FULLTEXTSCORE") {
     const field = valueOf(call.args[0], alias, params);
     const terms = [...new Set(termsOf(call.args.slice(1).map((a) => valueOf(a, alias, params))))];
-    // Corpus statistics over every document in the query's partition scope, as the service's are over the container.
-    const counted = (d) => termCounts(d, pathOf(call.args[0]), field);
-    let total = 0;
-    const df = new Map(terms.map((t) => [t, 0]));
-    for (const d of scope) {
-      const { counts, length } = counted(d);
-      total += length;
-      for (const t of terms) if (counts.has(t)) df.set(t, df.get(t) + 1);
-    }
-    const averageLength = Math.max(1, total / Math.max(1, scope.length));
-    const scored = docs.map((d, i) => {
-      const { counts, length } = counted(d);
-      let s = 0;
-      for (const t of terms) {
-        const tf = counts.get(t) || 0;
-        if (!tf) continue;
-        const idf = Math.log(1 + (scope.length - df.get(t) + 0.5) / (df.get(t) + 0.5));
-        s += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / averageLength));
+    // BM25 with the statistics of every document in the query's partition scope (as the service's are over the
+    // container), from the scope's full-text index.
+    const path = pathOf(call.args[0]);
+    const counted = (d) => termCounts(d, path, field);
+    const index = fullTextIndex(corpus, path, scope, counted);
+    const position = positionsOf(docs);
+    for (const t of terms) {
+      const p = postingsOf(index, t, scope, counted);
+      if (p.docs.length === 0) continue;
+      const idf = Math.log(1 + (scope.length - p.docs.length + 0.5) / (p.docs.length + 0.5));
+      for (let j = 0; j < p.docs.length; j++) {
+        const i = position.get(p.docs[j]);
+        if (i === undefined) continue;
+        const tf = p.counts[j];
+        scores[i] += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * p.lengths[j] / index.averageLength));
+        present[i] = 1;
       }
-      return { i, s };
-    }).filter((x) => x.s > 0);
-    return best(scored, k, (x, y) => x.s > y.s || (x.s === y.s && x.i < y.i)).map((x) => x.i);
+    }
+    return topPositions(scores, present, k, higher);
   }
   if (call.name === "RRF") {
     const parts = call.args.filter((a) => /^\w+\s*\(/.test(a));
     const weights = call.args.find((a) => /^\[/.test(a));
     const w = weights ? JSON.parse(weights) : parts.map(() => 1);
     const fused = new Map();
-    parts.forEach((part, p) => rankOrder(part, docs, scope, alias, params, distanceFunction, Infinity)
+    parts.forEach((part, p) => rankOrder(part, docs, scope, alias, params, distanceFunction, Infinity, corpus)
       .forEach((i, rank) => fused.set(i, (fused.get(i) || 0) + w[p] / (60 + rank + 1))));
     return [...fused.entries()].sort((x, y) => y[1] - x[1] || x[0] - y[0]).map((x) => x[0]);
   }
@@ -298,7 +383,7 @@ function runRankedQuery(sql, parameters, scope, collection, runEngine, scopeKey,
     const found = policy.find((e) => e.path === pathOf(arg));
     return String((found && found.distanceFunction) || "cosine").toLowerCase();
   };
-  const order = rankOrder(m[5], matched, scope, alias, params, distanceFunction, top);
+  const order = rankOrder(m[5], matched, scope, alias, params, distanceFunction, top, { key: scopeKey, version });
   // One winner at a time: the engine orders what it returns by its own key, not by the input's order.
   const projection = `SELECT ${m[2]} FROM ${alias}`;
   return order.slice(0, top).flatMap((i) => runEngine(projection, [matched[i]]));
@@ -333,11 +418,11 @@ function matching(fromWhere, alias, params, scope, runEngine, scopeKey, version)
     const field = valueOf(call.args[0], alias, params);
     const wanted = [...new Set(termsOf(call.args.slice(1).map((a) => valueOf(a, alias, params))))];
     const all = call.name === "FULLTEXTCONTAINS" || call.name === "FULLTEXTCONTAINSALL";
-    docs = docs.filter((d) => {
-      if (typeof field(d) !== "string" || wanted.length === 0) return false;
-      const { counts } = termCounts(d, pathOf(call.args[0]), field);
-      return all ? wanted.every((t) => counts.has(t)) : wanted.some((t) => counts.has(t));
-    });
+    const path = pathOf(call.args[0]);
+    const counted = (d) => termCounts(d, path, field);
+    const index = fullTextIndex({ key: scopeKey, version }, path, scope, counted);
+    const holders = wanted.map((t) => postingsOf(index, t, scope, counted).holders);
+    docs = wanted.length === 0 ? [] : docs.filter((d) => typeof field(d) === "string" && (all ? holders.every((h) => h.has(d)) : holders.some((h) => h.has(d))));
   }
   return docs;
 }

@@ -18,6 +18,9 @@
 //      sends as an effective-partition-key range) sees that key's documents only;
 //  14. vector and full-text search (VectorDistance, FullTextContains*, ORDER BY [RANK] VectorDistance / FullTextScore /
 //      RRF with TOP), from cosmos-search.js.
+//  15. each container's documents indexed by their first partition key value (a user's query reads that user's only);
+//  16. each query scope's live documents (its partition key or range, expired ones left out) kept until the next write,
+//      deletion or expiry, so that repeated queries of one user do not collect and check each document again.
 // Usage: node cosmos-shim.js <path/to/@vercel/cosmosdb-server> <port> <cert.pem> <key.pem>   (listens on 127.0.0.1)
 // With EXIT_WHEN_STDIN_CLOSES=1 it exits when its parent (the dev host) goes away, however the parent ended.
 "use strict";
@@ -95,6 +98,38 @@ function purge(docs, d) {
   });
   docs._data.delete(d._rid);
 }
+/** When a document expires (seconds since the epoch), or Infinity. */
+function expiresAt(docs, d) {
+  const coll = docs._parent.read();
+  if (!coll || coll.defaultTtl === undefined || coll.defaultTtl === null) return Infinity;
+  const ttl = d.ttl !== undefined && d.ttl !== null ? d.ttl : coll.defaultTtl;
+  return ttl === -1 || typeof ttl !== "number" ? Infinity : d._ts + ttl;
+}
+// ---- 16: the live documents of a query's scope, kept until the next write or deletion anywhere, or the first expiry among
+// them, whichever comes first: searches of one user then skip collecting and checking each of that user's documents.
+const liveScopes = new Map();
+let removals = 0;
+function liveScope(docs, collection, ctx) {
+  const key = `${collection._rid}|${JSON.stringify(ctx || {})}`;
+  const version = `${lsn}:${removals}`;
+  const kept = liveScopes.get(key);
+  if (kept && kept.version === version && Date.now() / 1000 < kept.until) return kept.data;
+  const data = inScope(collection, candidates(docs, collection, ctx), ctx).filter((d) => {
+    if (!isExpired(docs, d)) return true;
+    purge(docs, d);
+    return false;
+  });
+  let until = Infinity;
+  for (const d of data) until = Math.min(until, expiresAt(docs, d));
+  if (liveScopes.size >= 500) liveScopes.clear();
+  liveScopes.set(key, { version: `${lsn}:${removals}`, until, data });
+  return data;
+}
+const origDelete = Items.prototype.delete;
+Items.prototype.delete = function (...args) {
+  removals += 1;
+  return origDelete.apply(this, args);
+};
 function purgeExpired(docs) {
   for (const it of [...docs._data.values()]) {
     const d = it.read();
@@ -115,11 +150,7 @@ Documents.prototype.query = function (params, { maxItemCount, continuation }) {
   if (!this._parent.read()) return null;
   const parent = this._parent.read();
   const ctx = als.getStore();
-  const data = inScope(parent, candidates(this, parent, ctx), ctx).filter((d) => {
-    if (!isExpired(this, d)) return true;
-    purge(this, d);
-    return false;
-  });
+  const data = liveScope(this, parent, ctx);
   const embeddings = (parent.vectorEmbeddingPolicy || {}).vectorEmbeddings || [];
   if (ctx && embeddings.length) ctx.distanceFunction = String(embeddings[0].distanceFunction || "cosine").toLowerCase();
   const compositeIndexes = (parent.indexingPolicy ? parent.indexingPolicy.compositeIndexes : null) || [];

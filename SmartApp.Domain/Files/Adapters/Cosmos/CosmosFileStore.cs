@@ -126,18 +126,22 @@ public sealed class CosmosFileStore(CosmosStore store) : IFileStore
                 yield return (file.UserId, file.Id);
     }
 
-    /// <summary>Deletes the file's passages that <paramref name="delete"/> picks, in the passages container and any left in <c>files</c>.</summary>
+    /// <summary>
+    /// Deletes the file's passages that <paramref name="delete"/> picks, any left in <c>files</c> first and then those in
+    /// the passages container: a migration moving one meanwhile has either not yet removed it from <c>files</c> (then
+    /// its removal fails and it takes its copy back) or already made its copy, which the second step then finds.
+    /// </summary>
     private async Task DeletePassagesAsync(string userId, string fileId, Func<string, bool> delete, CancellationToken cancellationToken)
     {
         var byFile = new QueryDefinition("SELECT c.id, c.userId FROM c WHERE c.type = 'chunk' AND c.fileId = @file").WithParameter("@file", fileId);
+        var files = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var legacy = (await files.QueryPartitionAsync<Owned>(userId, byFile, cancellationToken).ConfigureAwait(false)).Select(c => c.Id).Where(delete);
+        await files.DeleteItemsAsync(userId, legacy, cancellationToken).ConfigureAwait(false);
+
         var passages = await PassagesAsync(cancellationToken).ConfigureAwait(false);
         var partition = CosmosContainers.Passages.ItemKey(userId, fileId);
         var moved = (await passages.QueryPartitionAsync<Owned>(partition, byFile, cancellationToken).ConfigureAwait(false)).Select(c => c.Id).Where(delete);
         await passages.DeleteItemsAsync(partition, moved, cancellationToken).ConfigureAwait(false);
-
-        var files = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        var legacy = (await files.QueryPartitionAsync<Owned>(userId, byFile, cancellationToken).ConfigureAwait(false)).Select(c => c.Id).Where(delete);
-        await files.DeleteItemsAsync(userId, legacy, cancellationToken).ConfigureAwait(false);
     }
 
     private ValueTask<Container> ContainerAsync(CancellationToken cancellationToken) => store.GetContainerAsync(CosmosContainers.Files, cancellationToken);
