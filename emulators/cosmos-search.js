@@ -110,27 +110,25 @@ function typedVector(doc, path, field) {
 }
 
 /**
- * The documents' vectors at a path, at unit length (cosine is then a dot product), in one contiguous matrix: built
- * once per list of documents (a scope's, or its kept matches, asked for again by the next search of the same user).
+ * The vector at unit length, as float32 (cosine is then a dot product), once per stored version: computed when the
+ * document is written, as an index would be, so that no search pays for it (nor for fresh memory to hold it).
  */
-const unitMatrices = new WeakMap();
-function unitMatrix(docs, path, field, dimensions) {
-  let byPath = unitMatrices.get(docs);
-  if (!byPath) unitMatrices.set(docs, (byPath = new Map()));
-  const key = `${path}|${dimensions}`;
-  let m = byPath.get(key);
-  if (!m) {
-    m = { values: new Float32Array(docs.length * dimensions), present: new Uint8Array(docs.length) };
-    for (let i = 0; i < docs.length; i++) {
-      const v = typedVector(docs[i], path, field);
-      if (!v || v.length !== dimensions) continue;
-      const n = normOf(v);
-      for (let j = 0; j < dimensions; j++) m.values[i * dimensions + j] = n > 0 ? v[j] / n : 0;
-      m.present[i] = 1;
-    }
-    byPath.set(key, m);
+function unitVector(doc, path, field) {
+  const d = derivedOf(doc);
+  if (!d.units) d.units = new Map();
+  if (!d.units.has(path)) {
+    const v = typedVector(doc, path, field);
+    const n = v ? normOf(v) : 0;
+    d.units.set(path, v && Float32Array.from(v, (x) => (n > 0 ? x / n : 0)));
   }
-  return m;
+  return d.units.get(path);
+}
+
+/** A dot product in a function of its own: V8 optimises it after a few calls, not after a whole first search. */
+function dot(a, b) {
+  let sum = 0;
+  for (let j = 0; j < b.length; j++) sum += a[j] * b[j];
+  return sum;
 }
 
 /** Positions of the k best scores (present ones only), best first; a bounded sorted list unless every one is wanted. */
@@ -298,13 +296,11 @@ function rankOrder(expression, docs, scope, alias, params, distanceFunction, k, 
     if (Array.isArray(query) && query.length > 0) {
       const q = Float64Array.from(query);
       if (fn === "cosine") {
-        const qn = normOf(q), dim = q.length, unit = Float32Array.from(q, (x) => (qn > 0 ? x / qn : 0));
-        const { values, present: has } = unitMatrix(docs, path, field, dim);
+        const qn = normOf(q), unit = Float32Array.from(q, (x) => (qn > 0 ? x / qn : 0));
         for (let i = 0; i < n; i++) {
-          if (!has[i]) continue;
-          let dot = 0;
-          for (let j = 0, o = i * dim; j < dim; j++) dot += values[o + j] * unit[j];
-          scores[i] = dot;
+          const v = unitVector(docs[i], path, field);
+          if (!v || v.length !== unit.length) continue;
+          scores[i] = dot(v, unit);
           present[i] = 1;
         }
       } else {
@@ -357,12 +353,12 @@ const pathOf = (arg) => "/" + arg.split(".").slice(1).join("/");
 
 /**
  * What a searched container's index would hold for a document, computed when it is written rather than by the
- * first query that reads it: its vectors as typed arrays, the words of its full-text paths, and (under a
+ * first query that reads it: its vectors as typed arrays (and at unit length), the words of its full-text paths, and (under a
  * hierarchical key) its effective partition key.
  */
 function indexDocument(doc, collection, keyValues) {
   const at = (path) => { const keys = path.slice(1).split("/"); return (d) => keys.reduce((v, k) => (v && typeof v === "object" ? v[k] : undefined), d); };
-  for (const e of (collection.vectorEmbeddingPolicy || {}).vectorEmbeddings || []) typedVector(doc, e.path, at(e.path));
+  for (const e of (collection.vectorEmbeddingPolicy || {}).vectorEmbeddings || []) unitVector(doc, e.path, at(e.path));
   for (const f of (collection.fullTextPolicy || {}).fullTextPaths || []) termCounts(doc, f.path, at(f.path));
   if (keyValues) documentEpk(doc, keyValues);
 }
