@@ -42,7 +42,7 @@ await using var host = await DevHostProcess.StartAsync(devHost, ["--emulators", 
     ["RateLimit__RequestsPerMinute"] = "100000",
     // Events the webhook never receives are recovered from Stripe's events list, under the same faults.
     ["Billing__EventRecoverySchedule"] = "*/2 * * * * *",
-    ["Cosmos__MigrationSchedule"] = "*/2 * * * * *", // the search data migration runs through the faults too
+    ["Cosmos__MigrationSchedule"] = "*/2 * * * * *", // the stored data migration runs through the faults too (LegacyData)
     // Plans large enough that quotas never stand in for faults here (they have their own tests).
     ["Billing__Plans__free__Entitlements__MessagesPerDay"] = Plenty,
     ["Billing__Plans__free__Entitlements__TokensPerMonth"] = Plenty,
@@ -86,6 +86,7 @@ using (var anonymous = new HttpClient { BaseAddress = apiUrl })
         simulated.Add((new SimulatedUser(i, api, body.GetProperty("user").GetProperty("id").GetString()!, stripe, leaks), api));
     }
 }
+await LegacyData.SeedAsync(host.State, simulated.Select(s => s.User.UserId));
 await Task.WhenAll(simulated.Select(s => s.User.StartAsync(CancellationToken.None)));
 SimulatedUser.PrepareAttacks(); // the bombs take seconds of CPU to make: not inside the measured load
 Log($"{users} users signed in; load starts");
@@ -115,6 +116,9 @@ catch (TimeoutException)
 {
     unfinished.AddRange(verifiers.Where(v => v.Step != "done").Select(v => $"verification did not finish within 10 minutes ({v.Step})"));
 }
+// Records written in the previous release's shape before the load, moved by the migration under the faults.
+var legacy = await Task.WhenAll(simulated.Select(s => LegacyData.VerifyAsync(s.Api, s.User.UserId)));
+Log($"legacy records verified: {legacy.Sum(l => l.Verified)} of {simulated.Count * LegacyData.RecordsPerUser}");
 
 // ---- The report ---------------------------------------------------------------------------
 Console.WriteLine();
@@ -126,13 +130,14 @@ Console.WriteLine();
 Console.WriteLine("| Answer | Count |");
 Console.WriteLine("|---|---:|");
 foreach (var (answer, count) in outcomes.Classes.OrderBy(c => c.Key, StringComparer.Ordinal)) Console.WriteLine($"| {answer} | {count} |");
-var lost = verifiers.SelectMany(v => v.Lost).ToList();
+var lost = verifiers.SelectMany(v => v.Lost).Concat(legacy.SelectMany(l => l.Lost)).ToList();
 var duplicated = verifiers.SelectMany(v => v.Duplicated).ToList();
 Console.WriteLine();
 Console.WriteLine($"| Check | Result |");
 Console.WriteLine($"|---|---:|");
 Console.WriteLine($"| requests | {outcomes.Requests} |");
 Console.WriteLine($"| acknowledged writes verified | {verifiers.Sum(v => v.Verified)} |");
+Console.WriteLine($"| legacy records moved by the migration and read back | {legacy.Sum(l => l.Verified)} of {simulated.Count * LegacyData.RecordsPerUser} |");
 Console.WriteLine($"| lost writes | {lost.Count} |");
 Console.WriteLine($"| duplicated writes | {duplicated.Count} |");
 Console.WriteLine($"| cross-user leaks | {leaks.Count} |");
