@@ -122,7 +122,7 @@ function liveScope(docs, collection, ctx) {
   let until = Infinity;
   for (const d of data) until = Math.min(until, expiresAt(docs, d));
   if (liveScopes.size >= 500) liveScopes.clear();
-  liveScopes.set(key, { version: `${lsn}:${removals}`, until, data });
+  liveScopes.set(key, { version, until, data }); // computing the scope writes nothing, so the version still holds
   return data;
 }
 const origDelete = Items.prototype.delete;

@@ -97,10 +97,10 @@ public sealed partial class StoredDataMigration(CosmosStore store, IMemoryCache 
             {
                 var page = await ReadAsync(from, new QueryDefinition("SELECT TOP @n * FROM c").WithParameter("@n", PageSize), new PartitionKey(owner), cancellationToken).ConfigureAwait(false);
                 if (page is not { Count: > 0 }) break;
-                var results = new int[page.Count];
-                await Parallel.ForEachAsync(Enumerable.Range(0, page.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, token) =>
-                    results[i] = await MoveItemAsync(from, to, current, page[i], token).ConfigureAwait(false) ? 1 : 0).ConfigureAwait(false);
-                moved += results.Sum();
+                await Parallel.ForEachAsync(page, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (item, token) =>
+                {
+                    if (await MoveItemAsync(from, to, current, item, token).ConfigureAwait(false)) Interlocked.Increment(ref moved);
+                }).ConfigureAwait(false);
             }
         }
         finally
@@ -159,7 +159,7 @@ public sealed partial class StoredDataMigration(CosmosStore store, IMemoryCache 
     }
 
     private async Task<bool> HasLegacyItemsAsync(CosmosContainerSpec legacy, string owner, CancellationToken cancellationToken) =>
-        await ReadAsync(legacy, new QueryDefinition("SELECT TOP 1 c.id FROM c"), new PartitionKey(owner), cancellationToken).ConfigureAwait(false) is { Count: > 0 };
+        await ReadAsync(store.Database.GetContainer(legacy.Name), new QueryDefinition("SELECT TOP 1 c.id FROM c"), new PartitionKey(owner), cancellationToken).ConfigureAwait(false) is { Count: > 0 };
 
     /// <summary>The only query across owners here: some owners with something left to move.</summary>
     private async Task<IReadOnlyList<string>> OwnersWithLegacyItemsAsync(CosmosContainerSpec legacy, CancellationToken cancellationToken)
@@ -167,9 +167,6 @@ public sealed partial class StoredDataMigration(CosmosStore store, IMemoryCache 
         var items = await ReadAsync(store.Database.GetContainer(legacy.Name), new QueryDefinition("SELECT TOP @n c.userId FROM c").WithParameter("@n", options.Value.MigrationBatchSize), null, cancellationToken).ConfigureAwait(false);
         return (items ?? []).Select(i => (string?)i["userId"]).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
     }
-
-    private Task<List<JsonObject>?> ReadAsync(CosmosContainerSpec legacy, QueryDefinition query, PartitionKey? scope, CancellationToken cancellationToken) =>
-        ReadAsync(store.Database.GetContainer(legacy.Name), query, scope, cancellationToken);
 
     /// <summary>A query's results (one page's worth at most), or null when the container does not exist (a deployment that never had it).</summary>
     private static async Task<List<JsonObject>?> ReadAsync(Container container, QueryDefinition query, PartitionKey? scope, CancellationToken cancellationToken)
