@@ -50,6 +50,20 @@ public sealed class FakeVultr : IAsyncDisposable
     /// <summary>While true, <c>GET /v1/models</c> answers 503.</summary>
     public bool ModelListDown { get; set; }
 
+    /// <summary>Models that, like a vLLM deployment without a tool parser, refuse any request that declares tools (400).</summary>
+    public HashSet<string> ModelsWithoutTools { get; } = [];
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (FakeToolCall[] Calls, bool Endless)> _scripts = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// For a conversation whose last user message contains <paramref name="marker"/>: the model calls these tools, one per round
+    /// (each only while the request declares it), then answers from the last tool result.
+    /// </summary>
+    public void Script(string marker, params FakeToolCall[] calls) => _scripts[marker] = (calls, false);
+
+    /// <summary>For a conversation whose last user message contains <paramref name="marker"/>: the model calls <paramref name="call"/> in every round that offers it.</summary>
+    public void ScriptEndless(string marker, FakeToolCall call) => _scripts[marker] = ([call], true);
+
     /// <summary>The requests received, as JSON, newest last.</summary>
     public List<JsonObject> Requests { get; } = [];
 
@@ -123,10 +137,17 @@ public sealed class FakeVultr : IAsyncDisposable
             return;
         }
 
+        if (body["tools"] is JsonArray { Count: > 0 } && ModelsWithoutTools.Contains(requested))
+        {
+            await Results.Json(new { error = new { message = "\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set", type = "BadRequestError", param = (string?)null, code = 400 } },
+                statusCode: 400).ExecuteAsync(context);
+            return;
+        }
+
         var messages = body["messages"]!.AsArray();
         var last = messages[^1]!;
         var lastUser = messages.Last(m => (string?)m!["role"] == "user")!["content"]!.GetValue<string>();
-        var call = (string?)last["role"] == "user" ? ToolToCall(body, lastUser) : null;
+        var call = Scripted(body, messages, lastUser) ?? ((string?)last["role"] == "user" ? ToolToCall(body, lastUser) : null);
         var text = (string?)last["role"] == "tool" ? $"{ReplyPrefix}the tool answered {(string?)last["content"]}" : Reply(lastUser);
         // JSON mode: the answer is a JSON object, as the real models give under response_format.
         if ((string?)body["response_format"]?["type"] is "json_object" or "json_schema") text = JsonSerializer.Serialize(new { answer = text });
@@ -194,6 +215,21 @@ public sealed class FakeVultr : IAsyncDisposable
         {
             Interlocked.Increment(ref _abandoned);
         }
+    }
+
+    /// <summary>The scripted call for this round (the rounds so far: assistant messages with tool calls after the last user message), if one is declared.</summary>
+    private (string Name, string Arguments)? Scripted(JsonObject body, JsonArray messages, string lastUser)
+    {
+        var script = _scripts.FirstOrDefault(s => lastUser.Contains(s.Key, StringComparison.Ordinal));
+        if (script.Key is null) return null;
+        var round = 0;
+        for (var i = messages.Count - 1; i >= 0 && (string?)messages[i]!["role"] != "user"; i--)
+            if ((string?)messages[i]!["role"] == "assistant" && messages[i]!["tool_calls"] is JsonArray { Count: > 0 }) round++;
+        var (calls, endless) = script.Value;
+        if (!endless && round >= calls.Length) return null;
+        var next = calls[endless ? 0 : round];
+        var declared = (body["tools"] as JsonArray ?? []).Any(t => (string?)t!["function"]?["name"] == next.Name);
+        return declared ? (next.Name, next.Arguments) : null;
     }
 
     private static object ToolCallChunk(string id, string model, object toolCall) =>
@@ -287,6 +323,9 @@ public sealed class FakeVultr : IAsyncDisposable
         if (_app is not null) await _app.DisposeAsync();
     }
 }
+
+/// <summary>A tool call the fake model makes: the function's name and its arguments (a JSON object, as text).</summary>
+public sealed record FakeToolCall(string Name, string Arguments);
 
 /// <summary>The ways the fake model fails, as real providers do.</summary>
 public enum FakeModelFailure

@@ -1,6 +1,7 @@
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using SmartApp.Domain.Agents;
 using SmartApp.Domain.Billing;
 using SmartApp.Domain.Chat;
 using SmartApp.Domain.Common.Storage;
@@ -28,7 +29,8 @@ builder.Services
     .AddFiles(builder.Configuration)
     .AddChat(builder.Configuration)
     .AddBilling(builder.Configuration)
-    .AddData(builder.Configuration);
+    .AddData(builder.Configuration)
+    .AddAgents(builder.Configuration);
 
 builder.Services.AddSingleton<ApiDocument>();
 

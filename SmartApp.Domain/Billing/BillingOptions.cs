@@ -17,6 +17,9 @@ public sealed class PlanEntitlements
 
     /// <summary>Passages indexed across all files in a UTC month.</summary>
     [Range(0, long.MaxValue)] public long PassagesPerMonth { get; set; }
+
+    /// <summary>Calls of SmartApp's tools in a UTC day, by the model in chat and by MCP clients together.</summary>
+    [Range(0, int.MaxValue)] public int ToolCallsPerDay { get; set; }
 }
 
 public sealed class PlanOptions
@@ -44,8 +47,8 @@ public sealed class BillingOptions : IValidatableObject
 
     public Dictionary<string, PlanOptions> Plans { get; set; } = new(StringComparer.OrdinalIgnoreCase)
     {
-        [FreePlan] = new() { Name = "Free", Entitlements = new() { MessagesPerDay = 50, TokensPerMonth = 200_000, StorageBytes = 100L << 20, Files = 100, Memories = 1_000, Records = 10_000, PassagesPerFile = 5_000, PassagesPerMonth = 20_000 } },
-        ["pro"] = new() { Name = "Pro", StripePriceId = "price_pro_monthly", MonthlyPriceCents = 2000, Entitlements = new() { MessagesPerDay = 2_000, TokensPerMonth = 10_000_000, StorageBytes = 10L << 30, Files = 10_000, Memories = 100_000, Records = 1_000_000, PassagesPerFile = 100_000, PassagesPerMonth = 1_000_000 } },
+        [FreePlan] = new() { Name = "Free", Entitlements = new() { MessagesPerDay = 50, TokensPerMonth = 200_000, StorageBytes = 100L << 20, Files = 100, Memories = 1_000, Records = 10_000, PassagesPerFile = 5_000, PassagesPerMonth = 20_000, ToolCallsPerDay = 500 } },
+        ["pro"] = new() { Name = "Pro", StripePriceId = "price_pro_monthly", MonthlyPriceCents = 2000, Entitlements = new() { MessagesPerDay = 2_000, TokensPerMonth = 10_000_000, StorageBytes = 10L << 30, Files = 10_000, Memories = 100_000, Records = 1_000_000, PassagesPerFile = 100_000, PassagesPerMonth = 1_000_000, ToolCallsPerDay = 20_000 } },
     };
 
     /// <summary>Stripe's API (the tests point it at a fake Stripe on loopback).</summary>

@@ -37,6 +37,21 @@ public sealed class PlanQuotas(IBillingStore store, IUsageStore usage, IMemoryCa
         }
     }
 
+    public async Task CountToolCallAsync(CurrentUser user, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var plan = PlanOfAsync(user.UserId, cancellationToken);
+        var today = usage.GetToolCallsAsync(user.UserId, now, cancellationToken);
+        await Task.WhenAll(plan, today).ConfigureAwait(false);
+        var allowed = Entitlements(plan.Result).ToolCallsPerDay;
+        if (today.Result >= allowed)
+        {
+            var reset = new DateTimeOffset(now.UtcDateTime.Date.AddDays(1), TimeSpan.Zero);
+            throw new QuotaExceededException($"The {PlanName(plan.Result)} plan allows {allowed} tool calls a day; more are possible after {reset:u}.", reset - now);
+        }
+        await usage.AddToolCallsAsync(user.UserId, now, 1, cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task EnsurePassagesLeftAsync(CurrentUser user, CancellationToken cancellationToken)
     {
         var plan = await PlanOfAsync(user.UserId, cancellationToken).ConfigureAwait(false);

@@ -35,14 +35,8 @@ public sealed partial class ChatContext(MemoryService memory, FileService files,
             ? files.SearchAsync(user, content, request.FileIds, count, cancellationToken)
             : Task.FromResult<IReadOnlyList<FileSearchHit>>([]);
         var citations = new List<Citation>();
-        citations.AddRange((await passages.ConfigureAwait(false)).Select(p => new Citation(Citation.FileType, p.Score, p.Chunk.Text)
-        {
-            FileId = p.Chunk.FileId, FileName = p.FileName, ChunkId = p.Chunk.Id, Page = p.Chunk.Page, Start = p.Chunk.Start, End = p.Chunk.End,
-        }));
-        citations.AddRange((await memories.ConfigureAwait(false)).Select(m => new Citation(Citation.MemoryType, m.Score, m.Memory.Content)
-        {
-            MemoryId = m.Memory.Id, Kind = EnumNames.Of(m.Memory.Kind),
-        }));
+        citations.AddRange((await passages.ConfigureAwait(false)).Select(Citation.Of));
+        citations.AddRange((await memories.ConfigureAwait(false)).Select(Citation.Of));
         return citations;
     }
 

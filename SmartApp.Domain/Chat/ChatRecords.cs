@@ -29,6 +29,16 @@ public sealed record Citation(string Type, double Score, string Text)
     public int? End { get; init; }
     public string? MemoryId { get; init; }
     public string? Kind { get; init; }
+
+    public static Citation Of(Files.FileSearchHit hit) => new(FileType, hit.Score, hit.Chunk.Text)
+    {
+        FileId = hit.Chunk.FileId, FileName = hit.FileName, ChunkId = hit.Chunk.Id, Page = hit.Chunk.Page, Start = hit.Chunk.Start, End = hit.Chunk.End,
+    };
+
+    public static Citation Of(Memory.MemorySearchHit hit) => new(MemoryType, hit.Score, hit.Memory.Content)
+    {
+        MemoryId = hit.Memory.Id, Kind = Common.EnumNames.Of(hit.Memory.Kind),
+    };
 }
 
 /// <summary>One user's chat use over one period (a UTC day or month): replies, and the tokens they cost.</summary>
@@ -56,6 +66,18 @@ public sealed record ChatMessageRecord(string Id, string ConversationId, Message
 
     /// <summary>The reply stopped before the model finished (the client left, or the model stalled or failed mid-way).</summary>
     public bool Incomplete { get; init; }
+
+    /// <summary>The tools the model called while writing the reply, in order, each with its result.</summary>
+    public IReadOnlyList<ToolActivity>? ToolCalls { get; init; }
+
+    /// <summary>The model was still calling tools when the turn's bound on rounds or tokens stopped it.</summary>
+    public bool? ToolLimitReached { get; init; }
+}
+
+/// <summary>One call of a SmartApp tool during a turn: what the model asked for, and what it was given (<c>{ "error": … }</c> for a refusal).</summary>
+public sealed record ToolActivity(string CallId, string Name, System.Text.Json.JsonElement Arguments)
+{
+    public System.Text.Json.JsonElement? Result { get; init; }
 }
 
 public sealed record ConversationPage(IReadOnlyList<Conversation> Conversations, string? Cursor);
@@ -65,6 +87,12 @@ public sealed record MessagePage(IReadOnlyList<ChatMessageRecord> Messages, stri
 /// <summary>A generated reply: its text, what it drew on, what it cost, how it ended, and the model that wrote it.</summary>
 public sealed record ChatResult(string Text, IReadOnlyList<Citation> Citations, TokenUsage Usage, bool Degraded, bool Incomplete, Exception? Failure, string Model)
 {
+    /// <summary>SmartApp's tools the model called, with their results.</summary>
+    public IReadOnlyList<ToolActivity> ToolActivity { get; init; } = [];
+
+    /// <summary>The turn's bound on tool rounds or tokens stopped the model's lookups.</summary>
+    public bool ToolLimitReached { get; init; }
+
     /// <summary>The caller's tools the model asked to have called (OpenAI-style requests only); the reply ends there.</summary>
     public IReadOnlyList<Microsoft.Extensions.AI.FunctionCallContent> ToolCalls { get; init; } = [];
 }
@@ -86,6 +114,9 @@ public sealed record ModelTuning
     /// <summary>The caller's functions, declared to the model; SmartApp never runs them, the caller does.</summary>
     public IReadOnlyList<Microsoft.Extensions.AI.AITool>? Tools { get; init; }
     public Microsoft.Extensions.AI.ChatToolMode? ToolMode { get; init; }
+
+    /// <summary>SmartApp's own tools over the user's data run on the server during the completion (never with <see cref="Tools"/>).</summary>
+    public bool SmartAppTools { get; init; }
 }
 
 /// <summary>What one turn stored: the user's message and the reply.</summary>
@@ -97,6 +128,12 @@ public interface IReplySink
     Task StartAsync(string messageId, string replyId, IReadOnlyList<Citation> citations, CancellationToken cancellationToken);
 
     Task DeltaAsync(string text, CancellationToken cancellationToken);
+
+    /// <summary>The model called one of SmartApp's tools (the result follows once it has run).</summary>
+    Task ToolCallAsync(ToolActivity call, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>A tool call's result, as the model is given it.</summary>
+    Task ToolResultAsync(ToolActivity call, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>A sink that keeps nothing: for callers that answer once the reply is complete.</summary>

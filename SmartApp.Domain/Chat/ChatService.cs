@@ -1,7 +1,9 @@
 using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SmartApp.Domain.Agents;
 using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Common.Quotas;
@@ -12,7 +14,7 @@ using SmartApp.Domain.Model;
 namespace SmartApp.Domain.Chat;
 
 /// <summary>What the user sends in one turn.</summary>
-public sealed record ChatRequest(string? Content, bool UseMemory = true, bool UseFiles = true, IReadOnlyList<string>? FileIds = null);
+public sealed record ChatRequest(string? Content, bool UseMemory = true, bool UseFiles = true, IReadOnlyList<string>? FileIds = null, bool UseTools = true);
 
 /// <summary>
 /// Conversations with the model, grounded in the user's memory and files. A turn stores the user's
@@ -21,7 +23,7 @@ public sealed record ChatRequest(string? Content, bool UseMemory = true, bool Us
 /// </summary>
 public sealed partial class ChatService(
     IConversationStore conversations, IUsageStore usage, LanguageModel model, IModelCatalog models, ChatPromptBuilder prompts, IChatContext context,
-    IQuotaGate quotas, IOptions<ChatTurnOptions> settings, TimeProvider clock, ILogger<ChatService> logger)
+    IQuotaGate quotas, IOptions<ChatTurnOptions> settings, IAgentToolbox tools, IOptions<AgentOptions> agents, TimeProvider clock, ILogger<ChatService> logger)
 {
     public const int DefaultPageSize = 50, MaxPageSize = 200;
     private const string IdPrefix = "conv";
@@ -31,6 +33,11 @@ public sealed partial class ChatService(
 
     /// <summary>Temperature of a reply when the client sets none: mostly faithful to the sources, not robotic.</summary>
     internal const float DefaultTemperature = 0.3f;
+
+    /// <summary>What a turn whose tool calls reached the turn's bound says, when the model gave no answer of its own.</summary>
+    internal const string ToolLimitLead = "I stopped looking things up: this turn reached its limit of lookups before I could finish an answer. This is what I found:";
+
+    internal const string ToolLimitNothing = "I stopped looking things up: this turn reached its limit of lookups, and I found nothing that answers it. Try asking more narrowly.";
 
     /// <summary>What a turn that fell back to its sources says first.</summary>
     internal const string SourcesLead = "The language model is unavailable right now. This is what your memory and files say that may help:";
@@ -81,10 +88,12 @@ public sealed partial class ChatService(
 
         var replyId = NewMessageId();
         var earlier = history.Select(m => new ChatMessage(m.Role == MessageRole.User ? ChatRole.User : ChatRole.Assistant, m.Content)).ToList();
-        var result = await GenerateAsync(user, earlier, null, content, [], request, null, message.Id, replyId, sink, cancellationToken).ConfigureAwait(false);
+        var result = await GenerateAsync(user, earlier, null, content, [], request with { UseTools = request.UseTools && agents.Value.ChatTools }, null, message.Id, replyId, sink,
+            cancellationToken).ConfigureAwait(false);
         var reply = new ChatMessageRecord(replyId, conversationId, MessageRole.Assistant, result.Text, clock.GetUtcNow())
         {
             Citations = result.Citations, Usage = result.Usage, Degraded = result.Degraded, Incomplete = result.Incomplete,
+            ToolCalls = result.ToolActivity.Count > 0 ? result.ToolActivity : null, ToolLimitReached = result.ToolLimitReached ? true : null,
         };
         // The reply is stored even when the client has gone: what was generated is never lost.
         await conversations.AddMessageAsync(user.UserId, reply, CancellationToken.None).ConfigureAwait(false);
@@ -124,7 +133,7 @@ public sealed partial class ChatService(
         if (Encoding.UTF8.GetByteCount(appInstructions) > settings.Value.MaxMessageBytes)
             throw new ValidationFailedException("messages", $"System and developer messages may be at most {settings.Value.MaxMessageBytes} bytes (UTF-8) together.");
         prompts.EnsureFits(appInstructions, question, toolRound, tuning?.Tools);
-        var result = await GenerateAsync(user, history, appInstructions.Length > 0 ? appInstructions : null, question.Trim(), toolRound, new ChatRequest(question), tuning, NewMessageId(), NewMessageId(), sink, cancellationToken)
+        var result = await GenerateAsync(user, history, appInstructions.Length > 0 ? appInstructions : null, question.Trim(), toolRound, new ChatRequest(question, UseTools: tuning?.SmartAppTools == true), tuning, NewMessageId(), NewMessageId(), sink, cancellationToken)
             .ConfigureAwait(false);
         ThrowIfCutOff(result, cancellationToken);
         return result;
@@ -180,8 +189,33 @@ public sealed partial class ChatService(
         };
         await sink.StartAsync(messageId, replyId, citations, cancellationToken).ConfigureAwait(false);
 
-        var reply = await model.StreamAsync("reply in a chat turn", prompt, options, settings.Value.FirstTokenTimeout, settings.Value.IdleTimeout, sink.DeltaAsync, cancellationToken)
+        // SmartApp's tools over the user's own data, unless the client brought tools of its own (an OpenAI-style tool round is the client's).
+        var findings = new ToolFindings();
+        var activity = new List<ToolActivity>();
+        var loop = request.UseTools && tuning?.Tools is null && toolRound.Count == 0
+            ? new ToolLoop(tools.For(user, findings), agents.Value.MaxToolRounds, agents.Value.MaxTurnTokens, agents.Value.ToolTimeout, agents.Value.NoToolsModelMemory,
+                async (call, ct) =>
+                {
+                    var started = new ToolActivity(call.CallId, call.Name, JsonSerializer.SerializeToElement(call.Arguments ?? new Dictionary<string, object?>(), JsonDefaults.Options));
+                    lock (activity) activity.Add(started);
+                    await sink.ToolCallAsync(started, ct).ConfigureAwait(false);
+                },
+                async (result, ct) =>
+                {
+                    ToolActivity finished;
+                    lock (activity)
+                    {
+                        var at = activity.FindIndex(a => a.CallId == result.CallId);
+                        if (at < 0) return;
+                        finished = activity[at] = activity[at] with { Result = JsonSerializer.SerializeToElement(result.Result, JsonDefaults.Options) };
+                    }
+                    await sink.ToolResultAsync(finished, ct).ConfigureAwait(false);
+                })
+            : null;
+
+        var reply = await model.StreamAsync("reply in a chat turn", prompt, options, settings.Value.FirstTokenTimeout, settings.Value.IdleTimeout, sink.DeltaAsync, cancellationToken, loop)
             .ConfigureAwait(false);
+        citations = Merge(citations, findings.Citations);
         var text = reply.Text;
         var degraded = false;
         var incomplete = false;
@@ -201,6 +235,13 @@ public sealed partial class ChatService(
         {
             incomplete = true;
         }
+        else if (reply.ToolBoundReached && text.Trim().Length == 0)
+        {
+            // The model kept calling tools to the bound and wrote nothing: the answer is what its lookups found.
+            LogToolLimit(logger, reply.ToolRounds);
+            text = findings.Citations.Count == 0 ? ToolLimitNothing : LanguageModel.SourcesAnswer(ToolLimitLead, findings.Citations.Select(c => c.Text));
+            await sink.DeltaAsync(text, cancellationToken).ConfigureAwait(false);
+        }
 
         var usageSpent = reply.Usage ?? new TokenUsage(prompt.Sum(ChatPromptBuilder.Cost), degraded ? 0 : ChatPromptBuilder.CompletionCost(text, reply.ToolCalls));
         if (!degraded)
@@ -209,7 +250,20 @@ public sealed partial class ChatService(
             SmartAppTelemetry.ModelTokens.Add(usageSpent.PromptTokens, new KeyValuePair<string, object?>("direction", "prompt"));
             SmartAppTelemetry.ModelTokens.Add(usageSpent.CompletionTokens, new KeyValuePair<string, object?>("direction", "completion"));
         }
-        return new ChatResult(text, citations, usageSpent, degraded, incomplete, reply.Failure, options.ModelId) { ToolCalls = reply.ToolCalls };
+        return new ChatResult(text, citations, usageSpent, degraded, incomplete, reply.Failure, options.ModelId)
+        {
+            ToolCalls = reply.ToolCalls, ToolActivity = activity, ToolLimitReached = reply.ToolBoundReached,
+        };
+    }
+
+    /// <summary>The turn's context, then what its tool calls found that the context did not have.</summary>
+    private static List<Citation> Merge(List<Citation> context, IReadOnlyList<Citation> found)
+    {
+        if (found.Count == 0) return context;
+        var seen = context.Select(Key).ToHashSet(StringComparer.Ordinal);
+        return [.. context, .. found.Where(c => seen.Add(Key(c)))];
+
+        static string Key(Citation c) => c.ChunkId ?? c.MemoryId ?? c.Text;
     }
 
     /// <summary>A reply the model broke off (not the client) ends as an error after what it wrote is kept.</summary>
@@ -229,6 +283,9 @@ public sealed partial class ChatService(
     private static string NewMessageId() => Ids.New("msg");
 
     private static bool IsWellFormed(string? id) => Ids.IsWellFormed(id, IdPrefix);
+
+    [LoggerMessage(EventId = 6003, Level = LogLevel.Information, Message = "A chat turn reached its bound on tool calls after {Rounds} rounds without an answer; it answers with what the tools found")]
+    private static partial void LogToolLimit(ILogger logger, int rounds);
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "The model was unavailable for a chat turn ({ErrorType}); {Outcome}")]
     private static partial void LogUnavailable(ILogger logger, string errorType, string outcome);

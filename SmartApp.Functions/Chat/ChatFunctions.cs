@@ -53,7 +53,7 @@ public sealed class ChatFunctions(ChatService chat)
     public async Task Send([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "chat/conversations/{conversationId}/messages")] HttpRequest req, string conversationId)
     {
         var body = await req.ReadJsonAsync<SendRequest>().ConfigureAwait(false);
-        var request = new ChatRequest(body.Content, body.UseMemory ?? true, body.UseFiles ?? true, body.FileIds);
+        var request = new ChatRequest(body.Content, body.UseMemory ?? true, body.UseFiles ?? true, body.FileIds, body.UseTools ?? true);
         var response = req.HttpContext.Response;
         var cancellationToken = req.HttpContext.RequestAborted;
         if (!req.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase)))
@@ -67,6 +67,7 @@ public sealed class ChatFunctions(ChatService chat)
                 citations = turn.Reply.Citations,
                 usage = turn.Reply.Usage,
                 degraded = turn.Reply.Degraded,
+                toolCalls = turn.Reply.ToolCalls,
             }, JsonDefaults.Options, cancellationToken).ConfigureAwait(false);
             return;
         }
@@ -75,7 +76,10 @@ public sealed class ChatFunctions(ChatService chat)
         try
         {
             var turn = await chat.SendAsync(req.CurrentUser(), conversationId, request, sink, cancellationToken).ConfigureAwait(false);
-            await sink.EventAsync("done", new DoneEvent(turn.Reply.Usage, turn.Reply.Degraded, turn.Reply.Incomplete), CancellationToken.None).ConfigureAwait(false);
+            await sink.EventAsync("done", new DoneEvent(turn.Reply.Usage, turn.Reply.Degraded, turn.Reply.Incomplete)
+            {
+                Citations = turn.Reply.ToolCalls is null ? null : turn.Reply.Citations, ToolLimitReached = turn.Reply.ToolLimitReached,
+            }, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (sink.Started && !cancellationToken.IsCancellationRequested)
         {
@@ -87,7 +91,7 @@ public sealed class ChatFunctions(ChatService chat)
 
     public sealed record StartRequest(string? Title);
 
-    public sealed record SendRequest(string? Content, bool? UseMemory, bool? UseFiles, IReadOnlyList<string>? FileIds);
+    public sealed record SendRequest(string? Content, bool? UseMemory, bool? UseFiles, IReadOnlyList<string>? FileIds, bool? UseTools);
 
     public sealed record ConversationResponse(string Id, string? Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
     {
@@ -111,6 +115,12 @@ public sealed class ChatFunctions(ChatService chat)
 
         public Task DeltaAsync(string text, CancellationToken cancellationToken) => EventAsync("delta", new DeltaEvent(text), cancellationToken);
 
+        public Task ToolCallAsync(ToolActivity call, CancellationToken cancellationToken) =>
+            EventAsync("tool_call", new ToolCallEvent(call.CallId, call.Name, call.Arguments), cancellationToken);
+
+        public Task ToolResultAsync(ToolActivity call, CancellationToken cancellationToken) =>
+            EventAsync("tool_result", new ToolResultEvent(call.CallId, call.Name, call.Result), cancellationToken);
+
         public async Task EventAsync(string name, object data, CancellationToken cancellationToken)
         {
             var payload = Encoding.UTF8.GetBytes($"event: {name}\ndata: {JsonSerializer.Serialize(data, data.GetType(), JsonDefaults.Options)}\n\n");
@@ -128,5 +138,15 @@ public sealed class ChatFunctions(ChatService chat)
 
     public sealed record DeltaEvent(string Text);
 
-    public sealed record DoneEvent(TokenUsage? Usage, bool Degraded, bool Incomplete);
+    /// <summary>The end of the reply; after tool calls, <c>citations</c> is every source of the reply (the context and what the tools found).</summary>
+    public sealed record DoneEvent(TokenUsage? Usage, bool Degraded, bool Incomplete)
+    {
+        public IReadOnlyList<Citation>? Citations { get; init; }
+        public bool? ToolLimitReached { get; init; }
+    }
+
+    /// <summary>The model called one of SmartApp's tools (<c>tool_call</c>), and what it was given back (<c>tool_result</c>).</summary>
+    public sealed record ToolCallEvent(string CallId, string Name, JsonElement Arguments);
+
+    public sealed record ToolResultEvent(string CallId, string Name, JsonElement? Result);
 }

@@ -56,14 +56,16 @@ public sealed class OpenAICompatibleFunctions(ChatService chat, IModelCatalog mo
             response.ContentType = "application/json";
             var message = new JsonObject { ["role"] = "assistant", ["content"] = result.Text.Length == 0 && result.ToolCalls.Count > 0 ? null : result.Text };
             if (result.ToolCalls.Count > 0) message["tool_calls"] = ToolCalls(result.ToolCalls, streamed: false);
-            await JsonSerializer.SerializeAsync(response.Body, new JsonObject
+            var completion = new JsonObject
             {
                 ["id"] = id, ["object"] = "chat.completion", ["created"] = created, ["model"] = result.Model,
                 ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = message, ["finish_reason"] = FinishReason(result) }),
                 ["usage"] = Usage(result.Usage),
                 ["citations"] = JsonSerializer.SerializeToNode(result.Citations, JsonDefaults.Options),
                 ["degraded"] = result.Degraded,
-            }, cancellationToken: cancellationToken).ConfigureAwait(false);
+            };
+            if (result.ToolActivity.Count > 0) completion["smartapp_tool_calls"] = JsonSerializer.SerializeToNode(result.ToolActivity, JsonDefaults.Options);
+            await JsonSerializer.SerializeAsync(response.Body, completion, cancellationToken: cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -110,7 +112,8 @@ public sealed class OpenAICompatibleFunctions(ChatService chat, IModelCatalog mo
         [property: JsonPropertyName("response_format")] JsonElement ResponseFormat, int? N,
         [property: JsonPropertyName("presence_penalty")] float? PresencePenalty, [property: JsonPropertyName("frequency_penalty")] float? FrequencyPenalty,
         IReadOnlyList<ToolRequest?>? Tools, [property: JsonPropertyName("tool_choice")] JsonElement ToolChoice, JsonElement Functions,
-        [property: JsonPropertyName("function_call")] JsonElement FunctionCall, bool? Logprobs, [property: JsonPropertyName("logit_bias")] JsonElement LogitBias);
+        [property: JsonPropertyName("function_call")] JsonElement FunctionCall, bool? Logprobs, [property: JsonPropertyName("logit_bias")] JsonElement LogitBias,
+        [property: JsonPropertyName("smartapp_tools")] bool? SmartAppTools);
 
     public sealed record CompletionMessage(string? Role, JsonElement Content, [property: JsonPropertyName("tool_calls")] IReadOnlyList<ToolCallRequest?>? ToolCalls,
         [property: JsonPropertyName("tool_call_id")] string? ToolCallId);
@@ -130,6 +133,8 @@ public sealed class OpenAICompatibleFunctions(ChatService chat, IModelCatalog mo
         if (Present(body.Functions) || Present(body.FunctionCall))
             throw new ValidationFailedException(Present(body.Functions) ? "functions" : "function_call", "'functions' and 'function_call' are retired in OpenAI's API: send 'tools' and 'tool_choice'.");
         var tools = ReadTools(body.Tools);
+        if (body.SmartAppTools == true && tools is not null)
+            throw new ValidationFailedException("smartapp_tools", "SmartApp's tools run on the server and cannot be combined with the client's 'tools' in one request.");
         if (body.Logprobs == true) throw new ValidationFailedException("logprobs", "'logprobs' are not offered on this endpoint.");
         if (Present(body.LogitBias)) throw new ValidationFailedException("logit_bias", "'logit_bias' is not offered on this endpoint.");
         if (body.Temperature is < 0 or > 2) throw new ValidationFailedException("temperature", "'temperature' must be between 0 and 2.");
@@ -152,6 +157,7 @@ public sealed class OpenAICompatibleFunctions(ChatService chat, IModelCatalog mo
             FrequencyPenalty = body.FrequencyPenalty,
             Tools = tools,
             ToolMode = ReadToolChoice(body.ToolChoice, tools),
+            SmartAppTools = body.SmartAppTools == true,
         };
     }
 

@@ -38,7 +38,9 @@ internal static class ProblemWriter
         if (problem.RetryAfter is { } retryAfter)
             response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         if (problem.Kind.Status == StatusCodes.Status401Unauthorized)
-            response.Headers.WWWAuthenticate = "Bearer";
+            response.Headers.WWWAuthenticate = Agents.McpFunctions.Applies(context)
+                ? $"Bearer resource_metadata=\"{Agents.McpFunctions.MetadataUrl(context)}\""
+                : "Bearer";
         if (CorrelationId.Get(context) is { } correlationId)
             response.Headers[CorrelationId.HeaderName] = correlationId;
         if (OpenAIErrors.Applies(context))

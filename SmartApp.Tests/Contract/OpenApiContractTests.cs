@@ -186,6 +186,24 @@ public sealed class OpenApiContractTests(DevHostFixture app)
         await JsonAsync(user.DeleteAsync("data/tables/people/records/ana"), HttpStatusCode.NoContent);
         await JsonAsync(user.DeleteAsync("data/tables/people"), HttpStatusCode.NoContent);
 
+        // Agents: the MCP server and its protected-resource metadata.
+        using (var list = new HttpRequestMessage(HttpMethod.Post, "mcp") { Content = JsonContent.Create(new { jsonrpc = "2.0", id = 1, method = "tools/list", @params = new { } }) })
+        {
+            list.Headers.Accept.ParseAdd("application/json, text/event-stream");
+            list.Headers.Add("MCP-Protocol-Version", "2025-06-18");
+            using var listed = await user.SendAsync(list);
+            Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+            Assert.Contains("search_memory", await listed.Content.ReadAsStringAsync());
+        }
+        using (var unsigned = new HttpRequestMessage(HttpMethod.Post, "mcp") { Content = JsonContent.Create(new { jsonrpc = "2.0", id = 1, method = "tools/list" }) })
+        {
+            unsigned.Headers.Accept.ParseAdd("application/json, text/event-stream");
+            await JsonAsync(anonymous.SendAsync(unsigned), HttpStatusCode.Unauthorized);
+        }
+        using (var stream = await user.GetAsync("mcp")) Assert.Equal(HttpStatusCode.MethodNotAllowed, stream.StatusCode);
+        using (var end = await user.DeleteAsync("mcp")) Assert.Equal(HttpStatusCode.MethodNotAllowed, end.StatusCode);
+        await JsonAsync(anonymous.GetAsync(".well-known/oauth-protected-resource"), HttpStatusCode.OK);
+
         // Billing.
         await JsonAsync(anonymous.GetAsync("billing/plans"), HttpStatusCode.OK);
         await JsonAsync(user.GetAsync("billing/subscription"), HttpStatusCode.OK);

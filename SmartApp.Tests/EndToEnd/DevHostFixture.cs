@@ -104,6 +104,7 @@ public class DevHostFixture : IAsyncLifetime
             ["Billing__Plans__free__Entitlements__PassagesPerMonth"] = FreePassagesPerMonth.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Chat__FirstTokenTimeout"] = "00:00:03",
             ["Chat__IdleTimeout"] = "00:00:02",
+            ["Agents__NoToolsModelMemory"] = "00:00:02",
             ["Files__MaxFileBytes"] = FileLimitBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             // Above host.json's maxDequeueCount (5), so the queue decides when one message's ingestion is given up.
             ["Files__MaxIngestionAttempts"] = "10",

@@ -158,6 +158,14 @@ var settings = {
   Chat__HistoryMessages: '20'
   Chat__ContextItems: '5'
   Chat__OutageRetryAfter: '00:00:30'
+  Agents__ChatTools: 'true'
+  Agents__MaxToolRounds: '4'
+  Agents__MaxTurnTokens: '40000'
+  Agents__MaxToolResultBytes: '16384'
+  Agents__ToolTimeout: '00:00:20'
+  Agents__NoToolsModelMemory: '00:10:00'
+  // MCP clients sign users in here: set it to your AuthKit domain (https://<subdomain>.authkit.app).
+  Agents__AuthorizationServer: ''
   Billing__Plans__pro__StripePriceId: stripeProPriceId
   Billing__StripeApiBase: 'https://api.stripe.com'
   Billing__WebhookTolerance: '00:05:00'

@@ -27,6 +27,9 @@ public interface IQuotaGate
     /// <summary>Room for one more chat message today and for model tokens this month; over either is a 429 until that period resets.</summary>
     Task EnsureChatMessageAsync(CurrentUser user, CancellationToken cancellationToken);
 
+    /// <summary>Counts one tool call (chat or MCP) in today's, refusing (429 until tomorrow, UTC) once the plan's tool calls of the day are used.</summary>
+    Task CountToolCallAsync(CurrentUser user, CancellationToken cancellationToken);
+
     /// <summary>File passages left to index this month: a file that would be ingested is refused (402) once they are spent.</summary>
     Task EnsurePassagesLeftAsync(CurrentUser user, CancellationToken cancellationToken);
 
@@ -44,6 +47,8 @@ public interface IQuotaGate
 public sealed class NoQuotas : IQuotaGate
 {
     public Task EnsureChatMessageAsync(CurrentUser user, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task CountToolCallAsync(CurrentUser user, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task EnsurePassagesLeftAsync(CurrentUser user, CancellationToken cancellationToken) => Task.CompletedTask;
 

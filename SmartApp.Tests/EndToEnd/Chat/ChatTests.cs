@@ -19,14 +19,14 @@ public sealed class ChatTests(DevHostFixture app) : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private static async Task<string> StartAsync(HttpClient user)
+    internal static async Task<string> StartAsync(HttpClient user)
     {
         using var response = await user.PostAsJsonAsync("chat/conversations", new { title = "Test" });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
     }
 
-    private static async Task<List<(string Event, JsonElement Data)>> StreamAsync(HttpClient user, string conversationId, object body)
+    internal static async Task<List<(string Event, JsonElement Data)>> StreamAsync(HttpClient user, string conversationId, object body)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, $"chat/conversations/{conversationId}/messages") { Content = JsonContent.Create(body) };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
@@ -45,7 +45,7 @@ public sealed class ChatTests(DevHostFixture app) : IAsyncLifetime
         return events;
     }
 
-    private static async Task<JsonElement[]> MessagesAsync(HttpClient user, string conversationId) =>
+    internal static async Task<JsonElement[]> MessagesAsync(HttpClient user, string conversationId) =>
         [.. (await user.GetFromJsonAsync<JsonElement>($"chat/conversations/{conversationId}")).GetProperty("messages").EnumerateArray()];
 
     private async Task<HttpClient> UserWithKnowledgeAsync()

@@ -38,7 +38,8 @@ public sealed class ChatServiceTests
         models.Setup(m => m.DefaultModelAsync(It.IsAny<CancellationToken>())).ReturnsAsync("test-model");
         var options = Options.Create(new ChatTurnOptions { FirstTokenTimeout = TimeSpan.FromSeconds(2), OutageRetryAfter = TimeSpan.FromSeconds(30) });
         return new ChatService(_conversations.Object, _usage.Object, new LanguageModel(_model.Object, NullLogger<LanguageModel>.Instance), models.Object,
-            new ChatPromptBuilder(options), _context.Object, new NoQuotas(), options, TimeProvider.System, NullLogger<ChatService>.Instance);
+            new ChatPromptBuilder(options), _context.Object, new NoQuotas(), options, Mock.Of<SmartApp.Domain.Agents.IAgentToolbox>(),
+            Options.Create(new SmartApp.Domain.Agents.AgentOptions { ChatTools = false }), TimeProvider.System, NullLogger<ChatService>.Instance);
     }
 
     private void Sources(params string[] texts) =>

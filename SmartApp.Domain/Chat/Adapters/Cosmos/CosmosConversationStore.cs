@@ -128,12 +128,15 @@ internal sealed record MessageDocument(string Id, string UserId, string Type)
     public TokenUsage? Usage { get; init; }
     public bool Degraded { get; init; }
     public bool Incomplete { get; init; }
+    public List<ToolActivity>? ToolCalls { get; init; }
+    public bool? ToolLimitReached { get; init; }
 
     public static MessageDocument From(string userId, ChatMessageRecord m) => new(m.Id, userId, MessageType)
     {
         ConversationId = m.ConversationId, Role = m.Role, Content = m.Content, CreatedAt = m.CreatedAt,
         Sequence = SequenceOf(m.CreatedAt, m.Role),
         Citations = [.. m.Citations], Usage = m.Usage, Degraded = m.Degraded, Incomplete = m.Incomplete,
+        ToolCalls = m.ToolCalls is null ? null : [.. m.ToolCalls], ToolLimitReached = m.ToolLimitReached,
     };
 
     public static long SequenceOf(DateTimeOffset createdAt, MessageRole role) =>
@@ -141,6 +144,6 @@ internal sealed record MessageDocument(string Id, string UserId, string Type)
 
     public ChatMessageRecord ToMessage() => new(Id, ConversationId ?? "", Role, Content ?? "", CreatedAt)
     {
-        Citations = Citations ?? [], Usage = Usage, Degraded = Degraded, Incomplete = Incomplete,
+        Citations = Citations ?? [], Usage = Usage, Degraded = Degraded, Incomplete = Incomplete, ToolCalls = ToolCalls, ToolLimitReached = ToolLimitReached,
     };
 }

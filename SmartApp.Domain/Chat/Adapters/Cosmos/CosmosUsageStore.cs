@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Text.Json.Nodes;
 using Microsoft.Azure.Cosmos;
 using SmartApp.Domain.Common.Storage;
 using SmartApp.Domain.Model;
@@ -9,7 +10,7 @@ namespace SmartApp.Domain.Chat.Adapters.Cosmos;
 /// <summary>
 /// One item per user and UTC day (<c>id: tokens-yyyy-MM-dd</c>) and per user and UTC month (<c>tokens-yyyy-MM</c>)
 /// in container <c>usage</c>, counted up with patch increments, so concurrent turns never lose a count; file
-/// passages granted for indexing likewise per month (<c>passages-yyyy-MM</c>).
+/// passages granted for indexing likewise per month (<c>passages-yyyy-MM</c>), and tool calls per day (<c>toolcalls-yyyy-MM-dd</c>).
 /// </summary>
 public sealed class CosmosUsageStore(CosmosStore store) : IUsageStore
 {
@@ -29,18 +30,31 @@ public sealed class CosmosUsageStore(CosmosStore store) : IUsageStore
             : UsageTotals.None;
     }
 
-    public async Task AddPassagesAsync(string userId, DateTimeOffset at, int count, CancellationToken cancellationToken)
+    public Task AddPassagesAsync(string userId, DateTimeOffset at, int count, CancellationToken cancellationToken) =>
+        AddCountAsync(userId, PassagesPrefix + Period(UsagePeriod.Month, at), "passages", count, cancellationToken);
+
+    public Task<long> GetPassagesAsync(string userId, DateTimeOffset at, CancellationToken cancellationToken) =>
+        GetCountAsync(userId, PassagesPrefix + Period(UsagePeriod.Month, at), "passages", cancellationToken);
+
+    public Task AddToolCallsAsync(string userId, DateTimeOffset at, int count, CancellationToken cancellationToken) =>
+        AddCountAsync(userId, ToolCallsPrefix + Period(UsagePeriod.Day, at), "toolCalls", count, cancellationToken);
+
+    public Task<long> GetToolCallsAsync(string userId, DateTimeOffset at, CancellationToken cancellationToken) =>
+        GetCountAsync(userId, ToolCallsPrefix + Period(UsagePeriod.Day, at), "toolCalls", cancellationToken);
+
+    /// <summary>One counter of a period (<c>{prefix}{period}</c>, its count in <paramref name="field"/>), counted up like the token totals.</summary>
+    private async Task AddCountAsync(string userId, string id, string field, int count, CancellationToken cancellationToken)
     {
         var container = await store.GetContainerAsync(CosmosContainers.Usage, cancellationToken).ConfigureAwait(false);
-        var period = Period(UsagePeriod.Month, at);
-        await IncrementAsync(container, userId, PassagesPrefix + period, [PatchOperation.Increment("/passages", count)],
-            () => new PassageDocument(PassagesPrefix + period, userId, "passages", period, count), cancellationToken).ConfigureAwait(false);
+        var separator = id.IndexOf('-', StringComparison.Ordinal);
+        await IncrementAsync(container, userId, id, [PatchOperation.Increment("/" + field, count)],
+            () => new JsonObject { ["id"] = id, ["userId"] = userId, ["type"] = field, ["period"] = id[(separator + 1)..], [field] = count }, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<long> GetPassagesAsync(string userId, DateTimeOffset at, CancellationToken cancellationToken)
+    private async Task<long> GetCountAsync(string userId, string id, string field, CancellationToken cancellationToken)
     {
         var container = await store.GetContainerAsync(CosmosContainers.Usage, cancellationToken).ConfigureAwait(false);
-        return (await container.ReadOrNullAsync<PassageDocument>(PassagesPrefix + Period(UsagePeriod.Month, at), userId, cancellationToken).ConfigureAwait(false))?.Resource?.Passages ?? 0;
+        return (await container.ReadOrNullAsync<JsonObject>(id, userId, cancellationToken).ConfigureAwait(false))?.Resource?[field]?.GetValue<long>() ?? 0;
     }
 
     private static Task IncrementAsync(Container container, string userId, string period, TokenUsage usage, CancellationToken cancellationToken) =>
@@ -79,9 +93,7 @@ public sealed class CosmosUsageStore(CosmosStore store) : IUsageStore
 
     private static string Id(string period) => "tokens-" + period;
 
-    private const string PassagesPrefix = "passages-";
-
-    private sealed record PassageDocument(string Id, string UserId, string Type, string Period, long Passages);
+    private const string PassagesPrefix = "passages-", ToolCallsPrefix = "toolcalls-";
 
     private sealed record UsageDocument(string Id, string UserId, string Type, string Period, int Messages, long PromptTokens, long CompletionTokens);
 }
