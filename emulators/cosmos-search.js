@@ -389,7 +389,7 @@ function runRankedQuery(sql, parameters, scope, collection, runEngine, scopeKey,
 // top-level AND) are applied here on the words counted when each document was written; the rest goes to the
 // engine, returning ids only (a document it returns is a copy, and copying every stored vector of the scope would
 // cost more than the ranking). The engine's part is the same for every search of a user, so its compiled query and
-// its matches are kept, until the next write anywhere or an expiry in the scope (version), as an index would be.
+// its matches are kept, until the next write in the container or an expiry in the scope (version), as an index would be.
 const matches = new Map();
 function matching(fromWhere, alias, params, scope, runEngine, scopeKey, version) {
   const where = /^\s*\w+\s+WHERE\s+([\s\S]+)$/i.exec(fromWhere);

@@ -105,13 +105,22 @@ function expiresAt(docs, d) {
   const ttl = d.ttl !== undefined && d.ttl !== null ? d.ttl : coll.defaultTtl;
   return ttl === -1 || typeof ttl !== "number" ? Infinity : d._ts + ttl;
 }
-// ---- 16: the live documents of a query's scope, kept until the next write or deletion anywhere, or the first expiry among
-// them, whichever comes first: searches of one user then skip collecting and checking each of that user's documents.
+// ---- 16: the live documents of a query's scope, kept until the next write or deletion in its container, or the first
+// expiry among them, whichever comes first: searches of one user then skip collecting and checking each of that user's
+// documents. Each container has its own count of changes, so a write elsewhere (a usage counter) keeps a scope valid.
 const liveScopes = new Map();
-let removals = 0;
+const changes = new Map();
+function changed(items) {
+  const parent = items && items._parent && typeof items._parent.read === "function" ? items._parent.read() : null;
+  const rid = parent ? parent._rid : "";
+  changes.set(rid, (changes.get(rid) || 0) + 1);
+}
+function versionOf(collection) {
+  return changes.get(collection._rid) || 0;
+}
 function liveScope(docs, collection, ctx) {
   const key = `${collection._rid}|${JSON.stringify(ctx || {})}`;
-  const version = `${lsn}:${removals}`;
+  const version = versionOf(collection);
   const kept = liveScopes.get(key);
   if (kept && kept.version === version && Date.now() / 1000 < kept.until) return kept.data;
   const data = inScope(collection, candidates(docs, collection, ctx), ctx).filter((d) => {
@@ -127,7 +136,7 @@ function liveScope(docs, collection, ctx) {
 }
 const origDelete = Items.prototype.delete;
 Items.prototype.delete = function (...args) {
-  removals += 1;
+  changed(this);
   return origDelete.apply(this, args);
 };
 function purgeExpired(docs) {
@@ -158,7 +167,7 @@ Documents.prototype.query = function (params, { maxItemCount, continuation }) {
   try {
     const ranked = search.runRankedQuery(params.query, params.parameters, data, parent,
       (sql, docs) => this._getQuery(sql).exec(docs, { parameters: params.parameters, udf, compositeIndexes }).result,
-      `${parent._rid}|${JSON.stringify(ctx || {})}`, `${lsn}:${data.length}`); // a write or an expiry changes one of them
+      `${parent._rid}|${JSON.stringify(ctx || {})}`, `${versionOf(parent)}:${data.length}`); // a write in the container or an expiry changes one of them
     if (ranked) return { result: ranked, continuation: null };
     // OFFSET/LIMIT and DISTINCT are not in the engine's grammar. When the SDK sends them to one partition
     // (pk-scoped passthrough) run the rest of the query, then dedupe/slice/page here with our own continuation.
@@ -226,6 +235,7 @@ const origSet = Items.prototype._set;
 Documents.prototype._set = function (data) {
   lsn += 1;
   data._lsn = lsn;
+  changed(this);
   const collection = this._parent.read();
   const index = firstKeyIndexes.get(this);
   if (index) addToIndex(index, keyPaths(collection)[0], data);

@@ -54,28 +54,41 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
 
     /// <summary>The tools, bound to <paramref name="user"/>; what they find from memory and files is added to <paramref name="findings"/>.</summary>
     public IReadOnlyList<AIFunction> For(CurrentUser user, ToolFindings findings) =>
+        [.. Tools.Select(tool => new BoundedTool(tool, user, findings, quotas, options.Value, logger))];
+
+    private IReadOnlyList<AIFunction>? _built;
+
+    private IReadOnlyList<AIFunction> Tools => _built ??= Build();
+
+    /// <summary>
+    /// The tools, made once (their JSON schemas come from reflection): each call learns its user and findings from its
+    /// <see cref="AIFunctionArguments.Context"/>, which <see cref="BoundedTool"/> sets.
+    /// </summary>
+    private IReadOnlyList<AIFunction> Build() =>
     [
-        Create(user, SearchMemory,
+        Create(SearchMemory,
             "Searches the user's long-term memory (conversations, notes, documents and procedures they asked to keep) by meaning and keywords. " +
             "Returns the best memories with their id, kind and text.",
-            async ([Description("What to look for: words or a question.")] string query,
+            async (AIFunctionArguments call, [Description("What to look for: words or a question.")] string query,
                 [Description("How many results (1-10, default 5).")] int? limit = null, CancellationToken ct = default) =>
             {
+                var user = UserOf(call);
                 var hits = await memory.SearchAsync(user, query, null, null, null, Limit(limit), default, ct).ConfigureAwait(false);
                 foreach (var hit in hits)
-                    findings.Add(Citation.Of(hit));
+                    FindingsOf(call).Add(Citation.Of(hit));
                 return Listed("memories", hits.Select(h => new JsonObject
                 {
                     ["id"] = h.Memory.Id, ["kind"] = EnumNames.Of(h.Memory.Kind), ["score"] = Math.Round(h.Score, 3), ["key"] = h.Memory.Key,
                     ["text"] = Clip(h.Memory.Content), ["at"] = h.Memory.At,
                 }));
             }),
-        Create(user, Remember,
+        Create(Remember,
             "Keeps something in the user's long-term memory because they asked you to remember it. Without a key it is kept as a note; " +
             "with a key it is kept as a procedure (an instruction or preference under that name), replacing the procedure's earlier value.",
-            async ([Description("What to remember, in a sentence the user would recognise.")] string content,
+            async (AIFunctionArguments call, [Description("What to remember, in a sentence the user would recognise.")] string content,
                 [Description("Optional: a short name, to keep it as a procedure (e.g. 'reply-style').")] string? key = null, CancellationToken ct = default) =>
             {
+                var user = UserOf(call);
                 if (string.IsNullOrWhiteSpace(content)) throw new ValidationFailedException("content", "'content' is required.");
                 // What a user asks to have remembered is a sentence or a few: bounded like a memory's content, not like a document.
                 if (Encoding.UTF8.GetByteCount(content) > memoryOptions.Value.MaxContentBytes)
@@ -88,58 +101,63 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
                 var documentId = await memory.PutDocumentAsync(user, JsonSerializer.SerializeToElement(new { text = content.Trim() }), ct).ConfigureAwait(false);
                 return new JsonObject { ["remembered"] = "note", ["id"] = documentId };
             }),
-        Create(user, Forget,
+        Create(Forget,
             "Removes something from the user's long-term memory because they asked you to forget it: a note by the id search_memory gave, " +
             "or a procedure by its key.",
-            async ([Description("The id of a note (from search_memory or remember).")] string? id = null,
+            async (AIFunctionArguments call, [Description("The id of a note (from search_memory or remember).")] string? id = null,
                 [Description("The key of a procedure.")] string? key = null, CancellationToken ct = default) =>
             {
+                var user = UserOf(call);
                 if (key is not null) await memory.DeleteProcedureAsync(user, key, ct).ConfigureAwait(false);
                 else if (id is not null && id.StartsWith(MemoryIds.Semantic + "_", StringComparison.Ordinal)) await memory.DeleteDocumentAsync(user, id, ct).ConfigureAwait(false);
                 else throw new ValidationFailedException("id", "Give the id of a note (it starts with 'doc_') or the key of a procedure; other memories are not removed by a tool.");
                 return new JsonObject { ["forgotten"] = key ?? id };
             }),
-        Create(user, SearchFiles,
+        Create(SearchFiles,
             "Searches the passages of the user's uploaded files by meaning and keywords. Returns the best passages with their file, page and text.",
-            async ([Description("What to look for: words or a question.")] string query,
+            async (AIFunctionArguments call, [Description("What to look for: words or a question.")] string query,
                 [Description("Optional: only these files (ids).")] string[]? fileIds = null,
                 [Description("How many results (1-10, default 5).")] int? limit = null, CancellationToken ct = default) =>
             {
+                var user = UserOf(call);
                 var hits = await files.SearchAsync(user, query, fileIds, Limit(limit), ct).ConfigureAwait(false);
-                foreach (var hit in hits) findings.Add(Citation.Of(hit));
+                foreach (var hit in hits) FindingsOf(call).Add(Citation.Of(hit));
                 return Listed("passages", hits.Select(h => new JsonObject
                 {
                     ["fileId"] = h.Chunk.FileId, ["fileName"] = h.FileName, ["chunkId"] = h.Chunk.Id, ["page"] = h.Chunk.Page,
                     ["score"] = Math.Round(h.Score, 3), ["text"] = Clip(h.Chunk.Text),
                 }));
             }),
-        Create(user, AskFile,
+        Create(AskFile,
             "Answers a question from one of the user's files (by its id), citing its passages.",
-            async ([Description("The file's id.")] string fileId, [Description("The question.")] string question, CancellationToken ct) =>
+            async (AIFunctionArguments call, [Description("The file's id.")] string fileId, [Description("The question.")] string question, CancellationToken ct) =>
             {
+                var user = UserOf(call);
                 var answer = await files.AskAsync(user, fileId, question, ct).ConfigureAwait(false);
-                foreach (var hit in answer.Citations) findings.Add(Citation.Of(hit));
+                foreach (var hit in answer.Citations) FindingsOf(call).Add(Citation.Of(hit));
                 var result = Listed("passages", answer.Citations.Select(h => new JsonObject { ["page"] = h.Chunk.Page, ["text"] = Clip(h.Chunk.Text) }));
                 result["answer"] = answer.Answer;
                 result["retrievalOnly"] = answer.RetrievalOnly;
                 return result;
             }),
-        Create(user, ListTables,
+        Create(ListTables,
             "Lists the user's data tables with their row counts and columns (name and type).",
-            async (CancellationToken ct) =>
+            async (AIFunctionArguments call, CancellationToken ct) =>
             {
+                var user = UserOf(call);
                 var tables = await data.TablesAsync(user, ct).ConfigureAwait(false);
                 return Listed("tables", tables.Select(t => JsonSerializer.SerializeToNode(t, JsonDefaults.Options)!.AsObject()));
             }),
-        Create(user, QueryData,
+        Create(QueryData,
             "Queries one of the user's data tables: conditions on fields, one ordering, the fields to return, a limit. " +
             "Call list_tables first to learn the tables and columns.",
-            async ([Description("The table's name.")] string table,
+            async (AIFunctionArguments call, [Description("The table's name.")] string table,
                 [Description("Conditions, all of which must hold: [{\"field\": \"a.b\", \"op\": \"eq|ne|gt|gte|lt|lte|in|contains|startsWith|exists\", \"value\": any}].")] JsonElement? where = null,
                 [Description("At most one ordering: [{\"field\": \"a.b\", \"desc\": true}].")] JsonElement? orderBy = null,
                 [Description("Optional: the field paths to return.")] string[]? select = null,
                 [Description("How many records (1-500, default 50).")] int? limit = null, CancellationToken ct = default) =>
             {
+                var user = UserOf(call);
                 var tables = (await data.TablesAsync(user, ct).ConfigureAwait(false)).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
                 if (!tables.Contains(table)) throw new NotFoundException("No such table.");
                 var asked = new JsonObject
@@ -151,10 +169,11 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
                 var page = await data.QueryAsync(user, table, query, ct).ConfigureAwait(false);
                 return Listed("records", page.Items.Select(r => new JsonObject { ["id"] = r.Id, ["data"] = r.Data.DeepClone() }));
             }),
-        Create(user, GetRecord,
+        Create(GetRecord,
             "Reads one record of one of the user's data tables by its id.",
-            async ([Description("The table's name.")] string table, [Description("The record's id.")] string id, CancellationToken ct) =>
+            async (AIFunctionArguments call, [Description("The table's name.")] string table, [Description("The record's id.")] string id, CancellationToken ct) =>
             {
+                var user = UserOf(call);
                 var record = await data.GetAsync(user, table, id, ct).ConfigureAwait(false);
                 return new JsonObject { ["id"] = record.Id, ["table"] = record.Table, ["data"] = record.Data.DeepClone(), ["updatedAt"] = record.UpdatedAt };
             }),
@@ -167,19 +186,31 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
     /// A tool: the plan's count of tool calls first, then the work within its time budget; a refusal becomes the result the model sees,
     /// and the result is cut to its byte bound.
     /// </summary>
-    private AIFunction Create(CurrentUser user, string name, string description, Delegate work) =>
-        new BoundedTool(AIFunctionFactory.Create(work, new AIFunctionFactoryOptions { Name = name, Description = description, SerializerOptions = JsonDefaults.Options }), user, quotas, options.Value, logger);
+    private static AIFunction Create(string name, string description, Delegate work) =>
+        AIFunctionFactory.Create(work, new AIFunctionFactoryOptions { Name = name, Description = description, SerializerOptions = JsonDefaults.Options });
 
-    private sealed class BoundedTool(AIFunction inner, CurrentUser user, IQuotaGate quotas, AgentOptions options, ILogger logger) : DelegatingAIFunction(inner)
+    private static CurrentUser UserOf(AIFunctionArguments call) => (CurrentUser)call.Context![typeof(CurrentUser)]!;
+
+    private static ToolFindings FindingsOf(AIFunctionArguments call) => (ToolFindings)call.Context![typeof(ToolFindings)]!;
+
+    private sealed class BoundedTool(AIFunction inner, CurrentUser user, ToolFindings findings, IQuotaGate quotas, AgentOptions options, ILogger logger) : DelegatingAIFunction(inner)
     {
         protected override async ValueTask<object?> InvokeCoreAsync(AIFunctionArguments arguments, CancellationToken cancellationToken)
         {
+            arguments.Context ??= new Dictionary<object, object?>();
+            arguments.Context[typeof(CurrentUser)] = user;
+            arguments.Context[typeof(ToolFindings)] = findings;
             using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             budget.CancelAfter(options.ToolTimeout);
             try
             {
-                await quotas.CountToolCallAsync(user, budget.Token).ConfigureAwait(false);
-                var result = await base.InvokeCoreAsync(arguments, budget.Token).ConfigureAwait(false);
+                // The call is counted first for a tool that changes memory; a read runs beside its count (a write to the usage
+                // item), and a read over the plan's allowance is refused when the count comes back, having changed nothing.
+                var counting = quotas.CountToolCallAsync(user, budget.Token);
+                if (Name is Remember or Forget) await counting.ConfigureAwait(false);
+                var working = base.InvokeCoreAsync(arguments, budget.Token).AsTask();
+                await Task.WhenAll(counting, working).ConfigureAwait(false);
+                var result = working.Result;
                 // The factory hands back the work's result as JSON (a JsonElement): bounded as an object.
                 var json = result as JsonObject ?? JsonSerializer.SerializeToNode(result, JsonDefaults.Options) as JsonObject ?? new JsonObject { ["result"] = JsonSerializer.SerializeToNode(result, JsonDefaults.Options) };
                 return Bound(json, options.MaxToolResultBytes);
@@ -197,6 +228,12 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
             {
                 LogToolTimedOut(logger, Name);
                 return Refused("The tool took too long; try again, or answer with what you have.");
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Storage or a provider failing: the caller (a model, an MCP client) is told so, in words it can pass on.
+                LogToolFailed(logger, ex, Name);
+                return Refused("The tool could not reach the user's data just now; try again shortly.");
             }
         }
     }
@@ -233,6 +270,9 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
 
     private static JsonNode? Node(JsonElement? element) =>
         element is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) } e ? JsonNode.Parse(e.GetRawText()) : null;
+
+    [LoggerMessage(EventId = 6041, Level = LogLevel.Warning, Message = "The tool {Tool} failed")]
+    private static partial void LogToolFailed(ILogger logger, Exception exception, string tool);
 
     [LoggerMessage(EventId = 6040, Level = LogLevel.Warning, Message = "The tool {Tool} did not finish within its time budget")]
     private static partial void LogToolTimedOut(ILogger logger, string tool);

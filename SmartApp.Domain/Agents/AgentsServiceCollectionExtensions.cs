@@ -11,6 +11,7 @@ public static class AgentsServiceCollectionExtensions
         services.AddOptions<AgentOptions>().Bind(configuration.GetSection(AgentOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<AgentTools>();
         services.AddSingleton<IAgentToolbox>(sp => sp.GetRequiredService<AgentTools>());
+        services.AddSingleton<AgentResources>();
         return services;
     }
 }

@@ -39,17 +39,17 @@ public sealed class PlanQuotas(IBillingStore store, IUsageStore usage, IMemoryCa
 
     public async Task CountToolCallAsync(CurrentUser user, CancellationToken cancellationToken)
     {
+        // One write, no read: the call is counted, and refused when the count passes the plan's (a refused call stays counted).
         var now = clock.GetUtcNow();
         var plan = PlanOfAsync(user.UserId, cancellationToken);
-        var today = usage.GetToolCallsAsync(user.UserId, now, cancellationToken);
-        await Task.WhenAll(plan, today).ConfigureAwait(false);
+        var counted = usage.AddToolCallsAsync(user.UserId, now, 1, cancellationToken);
+        await Task.WhenAll(plan, counted).ConfigureAwait(false);
         var allowed = Entitlements(plan.Result).ToolCallsPerDay;
-        if (today.Result >= allowed)
+        if (counted.Result > allowed)
         {
             var reset = new DateTimeOffset(now.UtcDateTime.Date.AddDays(1), TimeSpan.Zero);
             throw new QuotaExceededException($"The {PlanName(plan.Result)} plan allows {allowed} tool calls a day; more are possible after {reset:u}.", reset - now);
         }
-        await usage.AddToolCallsAsync(user.UserId, now, 1, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task EnsurePassagesLeftAsync(CurrentUser user, CancellationToken cancellationToken)

@@ -37,8 +37,8 @@ public interface IUsageStore
     /// <summary>Counts file passages granted for indexing in the UTC month of <paramref name="at"/>.</summary>
     Task AddPassagesAsync(string userId, DateTimeOffset at, int count, CancellationToken cancellationToken);
 
-    /// <summary>Counts tool calls in the UTC day of <paramref name="at"/>.</summary>
-    Task AddToolCallsAsync(string userId, DateTimeOffset at, int count, CancellationToken cancellationToken);
+    /// <summary>Counts tool calls in the UTC day of <paramref name="at"/>; the day's count after it.</summary>
+    Task<long> AddToolCallsAsync(string userId, DateTimeOffset at, int count, CancellationToken cancellationToken);
 
     /// <summary>Tool calls in the UTC day of <paramref name="at"/>.</summary>
     Task<long> GetToolCallsAsync(string userId, DateTimeOffset at, CancellationToken cancellationToken);

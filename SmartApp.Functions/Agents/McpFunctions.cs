@@ -24,7 +24,7 @@ namespace SmartApp.Functions.Agents;
 /// pointing at the OAuth protected-resource metadata (RFC 9728), which names the authorization server an MCP client signs the
 /// user in with (WorkOS AuthKit).
 /// </summary>
-public sealed class McpFunctions(IAgentToolbox tools, IOptions<AgentOptions> options, ILoggerFactory loggerFactory, IServiceProvider services)
+public sealed class McpFunctions(IAgentToolbox tools, AgentResources resources, IOptions<AgentOptions> options, ILoggerFactory loggerFactory, IServiceProvider services)
 {
     public const string Route = "mcp", MetadataRoute = ".well-known/oauth-protected-resource";
 
@@ -59,13 +59,37 @@ public sealed class McpFunctions(IAgentToolbox tools, IOptions<AgentOptions> opt
             ServerInfo = new Implementation { Name = "smartapp", Title = "SmartApp", Version = typeof(McpFunctions).Assembly.GetName().Version?.ToString() ?? "1.0.0" },
             ServerInstructions = Instructions,
             ScopeRequests = false,
-            Capabilities = new ServerCapabilities { Tools = new ToolsCapability() },
+            Capabilities = new ServerCapabilities { Tools = new ToolsCapability(), Resources = new ResourcesCapability() },
             Handlers = new McpServerHandlers
             {
                 ListToolsHandler = (_, _) => ValueTask.FromResult(new ListToolsResult
                 {
                     Tools = [.. functions.Values.Select(f => new Tool { Name = f.Name, Description = f.Description, InputSchema = f.JsonSchema })],
                 }),
+                ListResourceTemplatesHandler = (_, _) => ValueTask.FromResult(new ListResourceTemplatesResult
+                {
+                    ResourceTemplates = [.. AgentResources.Templates.Select(t => new ResourceTemplate { UriTemplate = t.Uri, Name = t.Name, MimeType = t.MimeType, Description = t.Description })],
+                }),
+                ListResourcesHandler = async (_, cancellationToken) => new ListResourcesResult
+                {
+                    Resources = [.. (await resources.ListAsync(user, cancellationToken).ConfigureAwait(false))
+                        .Select(r => new Resource { Uri = r.Uri, Name = r.Name, MimeType = r.MimeType, Description = r.Description })],
+                },
+                ReadResourceHandler = async (request, cancellationToken) =>
+                {
+                    var uri = request.Params?.Uri;
+                    try
+                    {
+                        var text = await resources.ReadAsync(user, uri, cancellationToken).ConfigureAwait(false);
+                        return new ReadResourceResult { Contents = [new TextResourceContents { Uri = uri!, MimeType = "application/json", Text = text }] };
+                    }
+                    catch (DomainException ex)
+                    {
+                        throw new McpProtocolException(ex.Message,
+                            // The 2026-07-28 revision reports a missing resource as invalid params; earlier ones had a code of its own.
+                            string.CompareOrdinal(protocolVersion, "2026-07-28") >= 0 ? McpErrorCode.InvalidParams : McpErrorCode.ResourceNotFound);
+                    }
+                },
                 CallToolHandler = async (request, cancellationToken) =>
                 {
                     var name = request.Params?.Name ?? "";

@@ -83,6 +83,20 @@ public sealed class ConsoleBrowserTests(DevHostFixture app, BrowserFixture brows
             await Assertions.Expect(hit).ToContainTextAsync("lighthouse.txt");
             await Assertions.Expect(hit).ToContainTextAsync("lights the lamp at dusk");
             await ShotAsync(page, "06-file-search");
+
+            // Chat again: the model looks in the files with a tool, and the console shows it doing so.
+            var marker = "BROWSERTOOLS" + Guid.NewGuid().ToString("N")[..8];
+            app.Model.Script(marker, new FakeToolCall("search_files", """{"query":"when is the lighthouse lamp lit"}"""));
+            await page.ClickAsync("[data-tab=chat]");
+            await page.FillAsync("#chat-form [name=content]", $"{marker} When is the lamp lit?");
+            await page.ClickAsync("#chat-form button");
+            var withTools = page.GetByTestId("reply").Last;
+            await Assertions.Expect(withTools).Not.ToHaveClassAsync(new System.Text.RegularExpressions.Regex("streaming"), new() { Timeout = 30_000 });
+            var activity = withTools.GetByTestId("tool-activity");
+            await Assertions.Expect(activity).ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"Searched your files \(\d+ found\)"));
+            await Assertions.Expect(withTools.Locator(".cites")).ToContainTextAsync("lighthouse.txt");
+            await Assertions.Expect(withTools).ToContainTextAsync("lights the lamp at dusk");
+            await ShotAsync(page, "07-chat-tool-activity");
         }
     }
 }

@@ -42,6 +42,9 @@ public class DevHostFixture : IAsyncLifetime
     /// <summary>File passages a free user's file, and a free user's month, may have indexed in the app under test.</summary>
     public const int FreePassagesPerFile = 40, FreePassagesPerMonth = 60;
 
+    /// <summary>Tool calls (chat and MCP) a free user may make a day in the app under test.</summary>
+    public const int FreeToolCallsPerDay = 25;
+
     public HttpClient Client { get; private set; } = null!;
 
     /// <summary>What the dev host reported when it was ready: URLs and the emulators' settings.</summary>
@@ -102,6 +105,7 @@ public class DevHostFixture : IAsyncLifetime
             ["Billing__Plans__free__Entitlements__TokensPerMonth"] = FreeTokensPerMonth.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Billing__Plans__free__Entitlements__PassagesPerFile"] = FreePassagesPerFile.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Billing__Plans__free__Entitlements__PassagesPerMonth"] = FreePassagesPerMonth.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Billing__Plans__free__Entitlements__ToolCallsPerDay"] = FreeToolCallsPerDay.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Chat__FirstTokenTimeout"] = "00:00:03",
             ["Chat__IdleTimeout"] = "00:00:02",
             ["Agents__NoToolsModelMemory"] = "00:00:02",

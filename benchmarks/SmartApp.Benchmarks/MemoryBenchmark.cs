@@ -24,11 +24,18 @@ internal static class MemoryBenchmark
         "the overdue invoice", "sourdough baking", "a standing desk", "the kids' school trip", "chess openings", "an electric car",
     ];
     private static readonly string[] Whens = ["on Monday", "last week", "in April", "every weekend", "before the holidays", "after work", "tomorrow", "twice"];
-    private static readonly string[] Queries =
+    internal static readonly string[] Queries =
     [
         "what does the user like to drink", "travel plans in Japan", "money and bills", "food preferences", "sports equipment",
         "language learning", "health appointments", "music", "home improvements", "gifts",
     ];
+
+    /// <summary>A memory of the kind people keep: who, what, about what, when.</summary>
+    internal static string Sentence(Random random)
+    {
+        T Pick<T>(T[] items) => items[random.Next(items.Length)];
+        return $"{Pick(Subjects)} {Pick(Verbs)} {Pick(Objects)} {Pick(Whens)} (note {random.Next(1_000_000)})";
+    }
 
     public static async Task<int> RunAsync(string devHost, int samples)
     {
@@ -41,8 +48,7 @@ internal static class MemoryBenchmark
         var cosmos = provider.GetRequiredService<CosmosStore>();
         var container = await cosmos.GetContainerAsync(CosmosContainers.Memories, default);
         var random = new Random(42);
-        string Sentence() => $"{Pick(Subjects)} {Pick(Verbs)} {Pick(Objects)} {Pick(Whens)} (note {random.Next(1_000_000)})";
-        T Pick<T>(T[] items) => items[random.Next(items.Length)];
+        string Sentence() => MemoryBenchmark.Sentence(random);
 
         // Put: the service (validation, session check, embedding, deduplicating write) vs a direct point write of the same shape.
         var user = new CurrentUser("bench-put-" + Guid.NewGuid().ToString("N")[..8], null, null, false);

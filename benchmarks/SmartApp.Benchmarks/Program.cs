@@ -13,6 +13,8 @@
 //        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --webhooks [--seconds 15]
 // Search engines side by side (first search of a user with 20k passages on a fresh instance, steady search, memory):
 //        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --search [--users 10 --samples 100]
+// Agents figures (MCP tools/call search_memory vs POST /api/memory/search, one user with 10k memories):
+//        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --agents [--samples 100]
 // Data figures (insert rate; a filtered, ordered query over 10k records):
 //        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --data [--samples 100]
 using System.Diagnostics;
@@ -47,6 +49,12 @@ if (args.Contains("--webhooks"))
 if (args.Contains("--search"))
     return await SmartApp.Benchmarks.SearchBenchmark.RunAsync(
         typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!, Arg("--users", 10), Arg("--samples", 100));
+
+if (args.Contains("--agents"))
+    return await SmartApp.Benchmarks.AgentsBenchmark.RunAsync(
+        typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!,
+        typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SmartAppDirectory").Value!,
+        Arg("--samples", 100));
 
 if (args.Contains("--data"))
     return await SmartApp.Benchmarks.DataBenchmark.RunAsync(

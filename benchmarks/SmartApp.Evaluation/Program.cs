@@ -77,6 +77,21 @@ foreach (var (name, search) in rankings)
         $"{Rate(paraphraseTop5.Count(x => x), paraphraseTop5.Count)} | {distinctFiles.Average().ToString("0.0", CultureInfo.InvariantCulture)} | {Rate(offTopicAnswered, offTopic)} |");
 }
 
+// The up-front context of a chat turn with tools on: with k passages given before the model's first word, how often the
+// passage the question needs is among them (the model can answer at once), how often it is not (the model must call
+// search_files: one more model round), and what the k passages cost in prompt tokens (o200k), through the app's own search.
+Console.WriteLine();
+Console.WriteLine("| Up-front passages (k) | answerable in the first round (recall@k) | turns needing a tool round | context tokens per turn (mean) |");
+Console.WriteLine("|---|---|---|---|");
+var native = engines[SearchEngineKind.Native];
+var answerableQuestions = Enumerable.Range(0, set.Questions.Count).Where(q => set.Questions[q].Kind != "offTopic").ToList();
+foreach (var k in new[] { 0, 1, 2, 3, 4, 5 })
+{
+    var inContext = answerableQuestions.Count(q => native[q].Take(k).Any(p => Relevant(p, set.Questions[q])));
+    var tokens = answerableQuestions.Average(q => native[q].Take(k).Sum(p => SmartApp.Domain.Chat.ChatPromptBuilder.Cost(new Microsoft.Extensions.AI.ChatMessage(Microsoft.Extensions.AI.ChatRole.User, p.Text))));
+    Console.WriteLine($"| {k} | {Rate(inContext, answerableQuestions.Count)} | {Rate(answerableQuestions.Count - inContext, answerableQuestions.Count)} | {tokens.ToString("0", CultureInfo.InvariantCulture)} |");
+}
+
 // Where a similarity threshold could tell "nothing relevant" from an answer: each question's best cosine to any passage.
 var best = set.Questions.Select((q, i) => (q.Kind, Best: candidates.Max(c => Vectors.Cosine(questionEmbeddings[i], c.Embedding)))).ToList();
 var answerableBest = best.Where(b => b.Kind != "offTopic").Select(b => b.Best).Order().ToList();

@@ -29,7 +29,10 @@ public sealed class Api(HttpClient http, Outcomes outcomes)
             var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             outcomes.Record(route, elapsed, Outcomes.ClassOf(response.StatusCode));
             JsonElement body = default;
-            if (text.Length > 0 && response.Content.Headers.ContentType?.MediaType?.EndsWith("json", StringComparison.Ordinal) == true)
+            var mediaType = response.Content.Headers.ContentType?.MediaType;
+            // An MCP answer is one JSON-RPC message as a server-sent event: its data is the body.
+            if (mediaType == "text/event-stream" && text.Split('\n').LastOrDefault(l => l.StartsWith("data: ", StringComparison.Ordinal)) is { } data) text = data[6..];
+            if (text.Length > 0 && (mediaType?.EndsWith("json", StringComparison.Ordinal) == true || mediaType == "text/event-stream"))
             {
                 try { body = JsonDocument.Parse(text).RootElement.Clone(); }
                 catch (JsonException) { outcomes.Undesigned(route, $"{(int)response.StatusCode} with a body that is not JSON"); }

@@ -60,7 +60,7 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
         while (DateTime.UtcNow < until && !cancellationToken.IsCancellationRequested)
         {
             var n = ++_n;
-            var step = random.Next(20);
+            var step = random.Next(22);
             try
             {
                 await (step switch
@@ -76,6 +76,8 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
                     15 or 16 => QueryAsync(cancellationToken),
                     17 => WebhookAsync(n, cancellationToken),
                     18 => AttackAsync(n, cancellationToken),
+                    20 => ChatWithToolsAsync(n, cancellationToken),
+                    21 => McpAsync(n, cancellationToken),
                     _ => ReadMeAsync(cancellationToken),
                 });
             }
@@ -92,6 +94,29 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
         var answer = Check(await api.SendJsonAsync("chat.message", HttpMethod.Post, $"chat/conversations/{ConversationId}/messages", new { content }, cancellationToken));
         if (answer is { Ok: true }) Messages.Add(content);
         else UncertainMessages.Add(content);
+    }
+
+    /// <summary>A turn in which the model searches the user's files with a tool (the fake model calls a tool the message names).</summary>
+    private async Task ChatWithToolsAsync(int n, CancellationToken cancellationToken)
+    {
+        var content = $"{Marker} message {n}: use search_files to find when the ferry leaves";
+        var answer = Check(await api.SendJsonAsync("chat.tools", HttpMethod.Post, $"chat/conversations/{ConversationId}/messages", new { content }, cancellationToken));
+        if (answer is { Ok: true }) Messages.Add(content);
+        else UncertainMessages.Add(content);
+    }
+
+    /// <summary>An MCP client of this user's: a search of their memory, or a query of their records (another user's marker in the answer is a leak).</summary>
+    private async Task McpAsync(int n, CancellationToken cancellationToken)
+    {
+        object call = n % 2 == 0
+            ? new { name = "search_memory", arguments = new { query = "harbour ferries lighthouse" } }
+            : new { name = "query_data", arguments = new { table = "notes", limit = 20 } };
+        var request = new HttpRequestMessage(HttpMethod.Post, "mcp") { Content = System.Net.Http.Json.JsonContent.Create(new { jsonrpc = "2.0", id = n, method = "tools/call", @params = call }) };
+        request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+        request.Headers.Add("MCP-Protocol-Version", "2025-06-18");
+        var answer = Check(await api.SendAsync("mcp.tools_call", request, cancellationToken));
+        if (answer is { Ok: true } && !answer.Body.TryGetProperty("result", out _))
+            api.Outcomes.Undesigned("mcp.tools_call", $"a JSON-RPC answer without a result: {answer.Body.GetRawText()[..Math.Min(200, answer.Body.GetRawText().Length)]}");
     }
 
     private async Task RememberAsync(int n, CancellationToken cancellationToken)

@@ -142,8 +142,13 @@ async function streamReply(content) {
       if (!event || data === undefined) continue;
       const payload = JSON.parse(data);
       if (event === "meta") reply.append(citations(payload.citations));
+      else if (event === "tool_call") toolActivity(reply, text).append(toolStep(payload));
+      else if (event === "tool_result") toolDone(reply, payload);
       else if (event === "delta") text.textContent += payload.text;
       else if (event === "done") {
+        // After tool calls the reply's sources are the context and what the tools found.
+        if (payload.citations) reply.querySelector(".cites")?.replaceWith(citations(payload.citations));
+        if (payload.toolLimitReached) reply.append(element("div", "Stopped looking things up: this turn reached its limit of lookups.", "flag"));
         if (payload.degraded) reply.append(element("div", "Answered from your memory and files: the model was unavailable.", "flag"));
         if (payload.incomplete) reply.append(element("div", "The reply was cut short.", "flag"));
       } else if (event === "error") showError("#chat-error", new ProblemError(payload, payload.status));
@@ -151,6 +156,45 @@ async function streamReply(content) {
     $("#messages").scrollTop = $("#messages").scrollHeight;
   }
   reply.classList.remove("streaming");
+}
+
+// What the model is doing with SmartApp's tools during a turn: one line per call, "…ing" until its result arrives.
+const toolLabels = {
+  search_memory: ["Searching your memory…", "Searched your memory"],
+  remember: ["Remembering…", "Remembered"],
+  forget: ["Forgetting…", "Forgot"],
+  search_files: ["Searching your files…", "Searched your files"],
+  ask_file: ["Reading a file…", "Read a file"],
+  list_tables: ["Looking at your tables…", "Looked at your tables"],
+  query_data: ["Querying your data…", "Queried your data"],
+  get_record: ["Reading a record…", "Read a record"],
+};
+
+function toolActivity(reply, text) {
+  let box = reply.querySelector(".tools");
+  if (!box) {
+    box = element("ul", undefined, "tools");
+    box.dataset.testid = "tool-activity";
+    reply.insertBefore(box, text);
+  }
+  return box;
+}
+
+function toolStep(call) {
+  const step = element("li", (toolLabels[call.name] || [`Calling ${call.name}…`])[0], "tool running");
+  step.dataset.callId = call.callId;
+  return step;
+}
+
+function toolDone(reply, result) {
+  const step = [...reply.querySelectorAll(".tool")].find((item) => item.dataset.callId === result.callId);
+  if (!step) return;
+  const outcome = result.result || {};
+  const found = Object.values(outcome).find(Array.isArray);
+  step.textContent = (toolLabels[result.name] || [, `Called ${result.name}`])[1]
+    + (outcome.error ? `: ${outcome.error}` : found ? ` (${found.length} found)` : "");
+  step.classList.remove("running");
+  if (outcome.error) step.classList.add("refused");
 }
 
 function citations(list) {

@@ -152,6 +152,40 @@ public sealed class ChatToolTests(DevHostFixture app) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_OpenAI_endpoint_runs_SmartApp_tools_when_asked_and_never_with_the_clients_own_tools()
+    {
+        var (user, _) = await app.SignInAsync(TestUsers.NewEmail("agent-openai"));
+        using (await user.PostAsJsonAsync("memory/documents", new { document = new { text = "The user's flat is on the fourth floor" } })) { }
+        var marker = Marker();
+        app.Model.Script(marker, new FakeToolCall("search_memory", Json(new { query = "which floor is the flat on" })));
+
+        using var completion = await user.PostAsJsonAsync("v1/chat/completions", new
+        {
+            messages = new[] { new { role = "user", content = $"{marker} Which floor do I live on?" } },
+            smartapp_tools = true,
+        });
+        Assert.Equal(HttpStatusCode.OK, completion.StatusCode);
+        var body = await completion.Content.ReadFromJsonAsync<JsonElement>();
+        var call = body.GetProperty("smartapp_tool_calls").EnumerateArray().Single();
+        Assert.Equal("search_memory", call.GetProperty("name").GetString());
+        Assert.Contains("fourth floor", call.GetProperty("result").GetRawText());
+        Assert.Contains("fourth floor", body.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        Assert.Equal("stop", body.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+
+        // Without the flag nothing runs on the server; with the client's own tools the flag is refused.
+        using var plain = await user.PostAsJsonAsync("v1/chat/completions", new { messages = new[] { new { role = "user", content = $"{marker} Which floor?" } } });
+        Assert.False((await plain.Content.ReadFromJsonAsync<JsonElement>()).TryGetProperty("smartapp_tool_calls", out _));
+        using var both = await user.PostAsJsonAsync("v1/chat/completions", new
+        {
+            messages = new[] { new { role = "user", content = "Hi" } },
+            smartapp_tools = true,
+            tools = new[] { new { type = "function", function = new { name = "lookup", parameters = new { type = "object" } } } },
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, both.StatusCode);
+        Assert.Equal("smartapp_tools", (await both.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("param").GetString());
+    }
+
+    [Fact]
     public async Task A_model_that_keeps_calling_tools_stops_at_the_bound_with_an_answer()
     {
         var (user, _) = await app.SignInAsync(TestUsers.NewEmail("agent-loop"));

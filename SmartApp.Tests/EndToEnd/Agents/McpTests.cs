@@ -74,6 +74,21 @@ public sealed class McpTests(DevHostFixture app)
         var record = await CallAsync(client, "get_record", new { table = "books", id = "b2" });
         Assert.Equal("Emma", record.GetProperty("data").GetProperty("title").GetString());
 
+        // Resources: the user's files, and any memory document by its id.
+        var listed = await client.ListResourcesAsync();
+        var fileUri = $"smartapp://files/{fileId}";
+        Assert.Contains(listed, r => r.Uri == fileUri && r.Name == "kettle.pdf");
+        Assert.Contains(await client.ListResourceTemplatesAsync(), t => t.UriTemplate == "smartapp://memory/documents/{documentId}");
+        var fileResource = JsonDocument.Parse(((TextResourceContents)(await client.ReadResourceAsync(fileUri)).Contents.Single()).Text).RootElement;
+        Assert.Equal("kettle.pdf", fileResource.GetProperty("name").GetString());
+        Assert.Equal("indexed", fileResource.GetProperty("status").GetString());
+        using (var download = await new HttpClient().GetAsync(fileResource.GetProperty("downloadUrl").GetString()))
+            Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+        var kept = await CallAsync(client, "remember", new { content = "The user's dog is called Biscuit" });
+        var documentUri = $"smartapp://memory/documents/{kept.GetProperty("id").GetString()}";
+        var document = ((TextResourceContents)(await client.ReadResourceAsync(documentUri)).Contents.Single()).Text;
+        Assert.Contains("Biscuit", document);
+
         // A refusal is a tool error the client can show, not a protocol failure.
         var invalid = await client.CallToolAsync("query_data", new Dictionary<string, object?> { ["table"] = "books", ["where"] = JsonDocument.Parse("""[{"field":"x; DROP","op":"eq","value":1}]""").RootElement });
         Assert.True(invalid.IsError);
@@ -157,6 +172,26 @@ public sealed class McpTests(DevHostFixture app)
     }
 
     [Fact]
+    public async Task Tool_calls_count_toward_the_plans_daily_allowance_and_past_it_are_refused_as_tool_errors()
+    {
+        var (user, _) = await app.SignInAsync(TestUsers.NewEmail("mcp-quota"));
+        await using var client = await ConnectAsync(Endpoint, user);
+        for (var i = 0; i < DevHostFixture.FreeToolCallsPerDay; i++) await CallAsync(client, "list_tables", new { });
+        var refused = await client.CallToolAsync("list_tables", new Dictionary<string, object?>());
+        Assert.True(refused.IsError);
+        Assert.Contains($"allows {DevHostFixture.FreeToolCallsPerDay} tool calls a day", Result(refused).GetProperty("error").GetString());
+
+        // Chat turns share the allowance: the model's call is refused too, and the turn is still answered.
+        var marker = "QUOTA" + Guid.NewGuid().ToString("N")[..8];
+        app.Model.Script(marker, new FakeToolCall("search_memory", """{"query":"anything"}"""));
+        var conversation = await ChatTests.StartAsync(user);
+        var events = await ChatTests.StreamAsync(user, conversation, new { content = $"{marker} What do you know?" });
+        var result = events.Single(e => e.Event == "tool_result").Data.GetProperty("result");
+        Assert.Contains("tool calls a day", result.GetProperty("error").GetString());
+        Assert.Equal("done", events[^1].Event);
+    }
+
+    [Fact]
     public async Task Two_users_see_only_their_own_data()
     {
         var (alice, _) = await app.SignInAsync(TestUsers.NewEmail("mcp-alice"));
@@ -176,6 +211,11 @@ public sealed class McpTests(DevHostFixture app)
         var theirs = await asBob.CallToolAsync("get_record", new Dictionary<string, object?> { ["table"] = "notes", ["id"] = "n1" });
         Assert.True(theirs.IsError);
         Assert.Equal("No such record.", Result(theirs).GetProperty("error").GetString());
+
+        var aliceDocs = await alice.PostAsJsonAsync("memory/search", new { terms = $"spare key {marker}", kinds = new[] { "semantic" } });
+        var aliceDocId = (await aliceDocs.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results")[0].GetProperty("documentId").GetString();
+        await Assert.ThrowsAsync<ModelContextProtocol.McpProtocolException>(() => asBob.ReadResourceAsync($"smartapp://memory/documents/{aliceDocId}").AsTask());
+        Assert.DoesNotContain(await asBob.ListResourcesAsync(), r => r.Name.Contains(marker, StringComparison.Ordinal));
 
         await using var asAlice = await ConnectAsync(Endpoint, alice);
         var own = await CallAsync(asAlice, "get_record", new { table = "notes", id = "n1" });

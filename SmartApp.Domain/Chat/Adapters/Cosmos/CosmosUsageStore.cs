@@ -36,19 +36,39 @@ public sealed class CosmosUsageStore(CosmosStore store) : IUsageStore
     public Task<long> GetPassagesAsync(string userId, DateTimeOffset at, CancellationToken cancellationToken) =>
         GetCountAsync(userId, PassagesPrefix + Period(UsagePeriod.Month, at), "passages", cancellationToken);
 
-    public Task AddToolCallsAsync(string userId, DateTimeOffset at, int count, CancellationToken cancellationToken) =>
+    public Task<long> AddToolCallsAsync(string userId, DateTimeOffset at, int count, CancellationToken cancellationToken) =>
         AddCountAsync(userId, ToolCallsPrefix + Period(UsagePeriod.Day, at), "toolCalls", count, cancellationToken);
 
     public Task<long> GetToolCallsAsync(string userId, DateTimeOffset at, CancellationToken cancellationToken) =>
         GetCountAsync(userId, ToolCallsPrefix + Period(UsagePeriod.Day, at), "toolCalls", cancellationToken);
 
-    /// <summary>One counter of a period (<c>{prefix}{period}</c>, its count in <paramref name="field"/>), counted up like the token totals.</summary>
-    private async Task AddCountAsync(string userId, string id, string field, int count, CancellationToken cancellationToken)
+    /// <summary>One counter of a period (<c>{prefix}{period}</c>, its count in <paramref name="field"/>), counted up like the token totals; the new count.</summary>
+    private async Task<long> AddCountAsync(string userId, string id, string field, int count, CancellationToken cancellationToken)
     {
         var container = await store.GetContainerAsync(CosmosContainers.Usage, cancellationToken).ConfigureAwait(false);
-        var separator = id.IndexOf('-', StringComparison.Ordinal);
-        await IncrementAsync(container, userId, id, [PatchOperation.Increment("/" + field, count)],
-            () => new JsonObject { ["id"] = id, ["userId"] = userId, ["type"] = field, ["period"] = id[(separator + 1)..], [field] = count }, cancellationToken).ConfigureAwait(false);
+        var partition = new PartitionKey(userId);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                var patched = await container.PatchItemAsync<JsonObject>(id, partition, [PatchOperation.Increment("/" + field, count)], cancellationToken: cancellationToken).ConfigureAwait(false);
+                return patched.Resource[field]?.GetValue<long>() ?? count;
+            }
+            catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+            {
+                try
+                {
+                    var period = id[(id.IndexOf('-', StringComparison.Ordinal) + 1)..];
+                    await container.CreateItemAsync(new JsonObject { ["id"] = id, ["userId"] = userId, ["type"] = field, ["period"] = period, [field] = count }, partition,
+                        new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
+                    return count;
+                }
+                catch (CosmosException conflict) when (conflict.StatusCode == HttpStatusCode.Conflict && attempt < 2)
+                {
+                    // Created by a concurrent writer: patch it.
+                }
+            }
+        }
     }
 
     private async Task<long> GetCountAsync(string userId, string id, string field, CancellationToken cancellationToken)
