@@ -148,7 +148,9 @@ public sealed class FakeVultr : IAsyncDisposable
         var last = messages[^1]!;
         var lastUser = messages.Last(m => (string?)m!["role"] == "user")!["content"]!.GetValue<string>();
         var call = Scripted(body, messages, lastUser) ?? ((string?)last["role"] == "user" ? ToolToCall(body, lastUser) : null);
-        var text = (string?)last["role"] == "tool" ? $"{ReplyPrefix}the tool answered {(string?)last["content"]}" : Reply(lastUser);
+        // After a tool's result the model answers from it, briefly, as a model does: the start of the result, not all of it.
+        var toolResult = (string?)last["content"] ?? "";
+        var text = (string?)last["role"] == "tool" ? $"{ReplyPrefix}the tool answered {toolResult[..Math.Min(toolResult.Length, ToolAnswerCharacters)]}" : Reply(lastUser);
         // JSON mode: the answer is a JSON object, as the real models give under response_format.
         if ((string?)body["response_format"]?["type"] is "json_object" or "json_schema") text = JsonSerializer.Serialize(new { answer = text });
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
@@ -308,6 +310,9 @@ public sealed class FakeVultr : IAsyncDisposable
         }
         return null;
     }
+
+    /// <summary>How much of a tool's result the answer after it repeats.</summary>
+    public const int ToolAnswerCharacters = 600;
 
     /// <summary>Pause between streamed words.</summary>
     public TimeSpan TokenDelay { get; set; } = TimeSpan.FromMilliseconds(2);

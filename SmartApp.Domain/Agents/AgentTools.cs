@@ -10,6 +10,7 @@ using SmartApp.Domain.Chat;
 using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Common.Quotas;
+using SmartApp.Domain.Common.Telemetry;
 using SmartApp.Domain.Data;
 using SmartApp.Domain.Files;
 using SmartApp.Domain.Identity;
@@ -200,6 +201,13 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
             arguments.Context ??= new Dictionary<object, object?>();
             arguments.Context[typeof(CurrentUser)] = user;
             arguments.Context[typeof(ToolFindings)] = findings;
+            var result = await RunAsync(arguments, cancellationToken).ConfigureAwait(false);
+            SmartAppTelemetry.ToolCalls.Add(1, new("tool", Name), new("outcome", IsRefusal(result) ? "refused" : "ok"));
+            return result;
+        }
+
+        private async Task<JsonObject> RunAsync(AIFunctionArguments arguments, CancellationToken cancellationToken)
+        {
             using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             budget.CancelAfter(options.ToolTimeout);
             try
@@ -245,7 +253,7 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
         result is JsonObject o ? o.ContainsKey("error") : result is JsonElement { ValueKind: JsonValueKind.Object } e && e.TryGetProperty("error", out _);
 
     /// <summary>A result within the byte bound: the last items of its list go first, then the text of what is left is cut.</summary>
-    private static JsonObject Bound(JsonObject result, int max)
+    internal static JsonObject Bound(JsonObject result, int max)
     {
         var list = result.Select(p => p.Value).OfType<JsonArray>().FirstOrDefault();
         while (Encoding.UTF8.GetByteCount(result.ToJsonString()) > max)

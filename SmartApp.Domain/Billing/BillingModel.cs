@@ -47,4 +47,8 @@ public sealed record BillingEvent(string Id, string Type, string? SubscriptionId
 public sealed record WebhookOutcome(string EventId, string Type, bool AlreadyApplied, string? UserId, string? Plan);
 
 /// <summary>What a user uses now, against each of the plan's limits.</summary>
-public sealed record CurrentUsage(Chat.UsageTotals Today, Chat.UsageTotals ThisMonth, int Files, long StorageBytes, long Memories, long Records, long PassagesThisMonth);
+public sealed record CurrentUsage(Chat.UsageTotals Today, Chat.UsageTotals ThisMonth, int Files, long StorageBytes, long Memories, long Records, long PassagesThisMonth)
+{
+    /// <summary>Calls of SmartApp's tools today (UTC), in chat and through MCP.</summary>
+    public long ToolCallsToday { get; init; }
+}

@@ -30,10 +30,14 @@ public sealed class BillingService(
         var memoriesKept = memories.CountAsync(user.UserId, cancellationToken);
         var recordsKept = records.CountAsync(user.UserId, null, cancellationToken);
         var passages = usage.GetPassagesAsync(user.UserId, now, cancellationToken);
-        await Task.WhenAll(state, today, month, kept, memoriesKept, recordsKept, passages).ConfigureAwait(false);
+        var toolCalls = usage.GetToolCallsAsync(user.UserId, now, cancellationToken);
+        await Task.WhenAll(state, today, month, kept, memoriesKept, recordsKept, passages, toolCalls).ConfigureAwait(false);
         var subscription = state.Result ?? SubscriptionState.Free(user.UserId);
         return (subscription, quotas.Entitlements(subscription.Plan),
-            new CurrentUsage(today.Result, month.Result, kept.Result.Files, kept.Result.Bytes, memoriesKept.Result, recordsKept.Result, passages.Result));
+            new CurrentUsage(today.Result, month.Result, kept.Result.Files, kept.Result.Bytes, memoriesKept.Result, recordsKept.Result, passages.Result)
+            {
+                ToolCallsToday = toolCalls.Result,
+            });
     }
 
     /// <summary>How long one instance answers today's usage from memory: <c>/api/me</c> is polled, and quota checks read the counts exactly.</summary>

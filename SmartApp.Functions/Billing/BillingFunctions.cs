@@ -36,7 +36,7 @@ public sealed class BillingFunctions(BillingService billing)
         return new OkObjectResult(new SubscriptionResponse(state.Plan, state.Status, state.CurrentPeriodEnd, state.CancelAtPeriodEnd, state.TrialEndsAt,
             state.ActionRequired, state.PaymentFailedAt, entitlements,
             new UsageResponse(usage.Today.Messages, usage.Today.PromptTokens, usage.Today.CompletionTokens, usage.ThisMonth.Tokens, usage.Files, usage.StorageBytes,
-                usage.Memories, usage.Records, usage.PassagesThisMonth)));
+                usage.Memories, usage.Records, usage.PassagesThisMonth, usage.ToolCallsToday)));
     }
 
     /// <summary>
@@ -71,5 +71,5 @@ public sealed class BillingFunctions(BillingService billing)
 
     /// <summary>What the user uses now, against each of the plan's limits.</summary>
     public sealed record UsageResponse(int MessagesToday, long PromptTokensToday, long CompletionTokensToday, long TokensThisMonth, int Files, long StorageBytes,
-        long Memories, long Records, long PassagesThisMonth);
+        long Memories, long Records, long PassagesThisMonth, long ToolCallsToday);
 }

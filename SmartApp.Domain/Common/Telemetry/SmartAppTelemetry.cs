@@ -33,6 +33,8 @@ public static class SmartAppTelemetry
     public static readonly Counter<long> FilesIngested = Meter.CreateCounter<long>("smartapp.files.ingested", "{file}", "File ingestions finished");
 
     /// <summary>Model tokens used by chat, by direction (prompt, completion).</summary>
+    public static readonly Counter<long> ToolCalls = Meter.CreateCounter<long>("smartapp.agents.tool_calls", "{call}", "Calls of SmartApp's tools, in chat and through MCP");
+
     public static readonly Counter<long> ModelTokens = Meter.CreateCounter<long>("smartapp.chat.model_tokens", "{token}", "Tokens sent to and received from the model");
 
     /// <summary>How long each ingestion stage took, by stage (extract, chunk, embed, index).</summary>

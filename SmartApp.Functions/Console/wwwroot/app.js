@@ -433,6 +433,7 @@ async function refreshPlan() {
       ["Storage (bytes)", s.usage.storageBytes, s.entitlements.storageBytes],
       ["Memories", s.usage.memories, s.entitlements.memories],
       ["Data records", s.usage.records, s.entitlements.records],
+      ["Tool calls today (chat and MCP)", s.usage.toolCallsToday, s.entitlements.toolCallsPerDay],
     ].map(([name, used, limit]) => {
       const row = element("tr");
       const meter = element("div", undefined, "meter");

@@ -180,6 +180,9 @@ public sealed class McpTests(DevHostFixture app)
         var refused = await client.CallToolAsync("list_tables", new Dictionary<string, object?>());
         Assert.True(refused.IsError);
         Assert.Contains($"allows {DevHostFixture.FreeToolCallsPerDay} tool calls a day", Result(refused).GetProperty("error").GetString());
+        var subscription = await user.GetFromJsonAsync<JsonElement>("billing/subscription");
+        Assert.Equal(DevHostFixture.FreeToolCallsPerDay, subscription.GetProperty("entitlements").GetProperty("toolCallsPerDay").GetInt32());
+        Assert.Equal(DevHostFixture.FreeToolCallsPerDay + 1, subscription.GetProperty("usage").GetProperty("toolCallsToday").GetInt64()); // the refused call is counted too
 
         // Chat turns share the allowance: the model's call is refused too, and the turn is still answered.
         var marker = "QUOTA" + Guid.NewGuid().ToString("N")[..8];
