@@ -38,9 +38,8 @@ public sealed class AgentResources(FileService files, MemoryService memory)
     {
         if (uri?.StartsWith(FilePrefix, StringComparison.Ordinal) == true)
         {
-            var fileId = uri[FilePrefix.Length..];
-            var file = await files.GetAsync(user, fileId, cancellationToken).ConfigureAwait(false);
-            var download = await files.GetDownloadUrlAsync(user, fileId, cancellationToken).ConfigureAwait(false);
+            var file = await files.GetAsync(user, uri[FilePrefix.Length..], cancellationToken).ConfigureAwait(false);
+            var download = await files.GetDownloadUrlAsync(user, file, cancellationToken).ConfigureAwait(false);
             return JsonSerializer.Serialize(new
             {
                 id = file.Id, name = file.Name, contentType = file.ContentType, size = file.Size, status = EnumNames.Of(file.Status),

@@ -159,7 +159,7 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
                 [Description("How many records (1-500, default 50).")] int? limit = null, CancellationToken ct = default) =>
             {
                 var user = UserOf(call);
-                var tables = (await data.TablesAsync(user, ct).ConfigureAwait(false)).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+                var tables = (await data.TableNamesAsync(user, ct).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
                 if (!tables.Contains(table)) throw new NotFoundException("No such table.");
                 var asked = new JsonObject
                 {
@@ -179,9 +179,6 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
                 return new JsonObject { ["id"] = record.Id, ["table"] = record.Table, ["data"] = record.Data.DeepClone(), ["updatedAt"] = record.UpdatedAt };
             }),
     ];
-
-    /// <summary>The names of every tool, in the order they are offered.</summary>
-    public static IReadOnlyList<string> Names { get; } = [SearchMemory, Remember, Forget, SearchFiles, AskFile, ListTables, QueryData, GetRecord];
 
     /// <summary>
     /// A tool: the plan's count of tool calls first, then the work within its time budget; a refusal becomes the result the model sees,
@@ -249,8 +246,7 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
     internal static JsonObject Refused(string message) => new() { ["error"] = message };
 
     /// <summary>Whether a tool's result is a refusal (<c>{ "error": … }</c>).</summary>
-    public static bool IsRefusal(object? result) =>
-        result is JsonObject o ? o.ContainsKey("error") : result is JsonElement { ValueKind: JsonValueKind.Object } e && e.TryGetProperty("error", out _);
+    public static bool IsRefusal(object? result) => result is JsonObject o && o.ContainsKey("error");
 
     /// <summary>A result within the byte bound: the last items of its list go first, then the text of what is left is cut.</summary>
     internal static JsonObject Bound(JsonObject result, int max)

@@ -83,6 +83,10 @@ public sealed partial class DataService(IRecordStore records, LanguageModel mode
     public Task<RecordPage> QueryAsync(CurrentUser user, string table, TableQuery query, CancellationToken cancellationToken) =>
         records.QueryAsync(user.UserId, QueryGrammar.Table(table), QueryGrammar.Validate(query), cancellationToken);
 
+    /// <summary>The names of the user's tables, without their counts and columns.</summary>
+    public Task<IReadOnlyList<string>> TableNamesAsync(CurrentUser user, CancellationToken cancellationToken) =>
+        records.TablesAsync(user.UserId, cancellationToken);
+
     public async Task<IReadOnlyList<TableInfo>> TablesAsync(CurrentUser user, CancellationToken cancellationToken)
     {
         var tables = await records.TablesAsync(user.UserId, cancellationToken).ConfigureAwait(false);

@@ -199,11 +199,14 @@ public sealed partial class FileService(
 
     public Task<StoredFile> GetAsync(CurrentUser user, string fileId, CancellationToken cancellationToken) => RequireAsync(user, fileId, cancellationToken);
 
-    public async Task<SignedUrl> GetDownloadUrlAsync(CurrentUser user, string fileId, CancellationToken cancellationToken)
+    public async Task<SignedUrl> GetDownloadUrlAsync(CurrentUser user, string fileId, CancellationToken cancellationToken) =>
+        await GetDownloadUrlAsync(user, await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>A download URL for a file of the user's already read (its bytes are found under the user's own prefix).</summary>
+    public async Task<SignedUrl> GetDownloadUrlAsync(CurrentUser user, StoredFile file, CancellationToken cancellationToken)
     {
-        var file = await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false);
         if (file.Status == FileStatus.Uploading) throw new ConflictException("The upload has not been completed.");
-        return await contents.CreateDownloadUrlAsync(user.UserId, fileId, file.Name, file.ContentType, options.Value.SignedUrlLifetime, cancellationToken).ConfigureAwait(false);
+        return await contents.CreateDownloadUrlAsync(user.UserId, file.Id, file.Name, file.ContentType, options.Value.SignedUrlLifetime, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Deletes the record (at once, so no search returns the file), its chunks and its bytes.</summary>

@@ -47,7 +47,7 @@ public sealed partial class LanguageModel(IChatClient model, ILogger<LanguageMod
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _noTools = new(StringComparer.Ordinal);
 
     /// <summary>Whether <paramref name="modelId"/> is taken to support tools (it has not refused them lately).</summary>
-    public bool TakesTools(string? modelId) =>
+    private bool TakesTools(string? modelId) =>
         modelId is null || !_noTools.TryGetValue(modelId, out var until) || Environment.TickCount64 >= until;
 
     /// <summary>One whole answer within <paramref name="timeout"/>.</summary>

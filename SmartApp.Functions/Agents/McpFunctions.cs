@@ -155,10 +155,12 @@ public sealed class McpFunctions(IAgentToolbox tools, AgentResources resources, 
     }
 
     /// <summary>The MCP endpoint's URL as the client reached it.</summary>
-    internal static string ResourceUrl(HttpContext context) => $"{context.Request.Scheme}://{context.Request.Host}/api/{Route}";
+    internal static string ResourceUrl(HttpContext context) => ApiUrl(context, Route);
 
     /// <summary>The metadata's URL, for <c>WWW-Authenticate</c> on a 401 from the MCP endpoint.</summary>
-    internal static string MetadataUrl(HttpContext context) => $"{context.Request.Scheme}://{context.Request.Host}/api/{MetadataRoute}";
+    internal static string MetadataUrl(HttpContext context) => ApiUrl(context, MetadataRoute);
+
+    private static string ApiUrl(HttpContext context, string route) => $"{context.Request.Scheme}://{context.Request.Host}/api/{route}";
 
     /// <summary>Whether the request is for the MCP endpoint.</summary>
     internal static bool Applies(HttpContext context) => context.Request.Path.Value?.TrimEnd('/').EndsWith("/api/" + Route, StringComparison.Ordinal) == true;

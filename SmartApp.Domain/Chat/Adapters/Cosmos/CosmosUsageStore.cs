@@ -46,29 +46,10 @@ public sealed class CosmosUsageStore(CosmosStore store) : IUsageStore
     private async Task<long> AddCountAsync(string userId, string id, string field, int count, CancellationToken cancellationToken)
     {
         var container = await store.GetContainerAsync(CosmosContainers.Usage, cancellationToken).ConfigureAwait(false);
-        var partition = new PartitionKey(userId);
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                var patched = await container.PatchItemAsync<JsonObject>(id, partition, [PatchOperation.Increment("/" + field, count)], cancellationToken: cancellationToken).ConfigureAwait(false);
-                return patched.Resource[field]?.GetValue<long>() ?? count;
-            }
-            catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
-            {
-                try
-                {
-                    var period = id[(id.IndexOf('-', StringComparison.Ordinal) + 1)..];
-                    await container.CreateItemAsync(new JsonObject { ["id"] = id, ["userId"] = userId, ["type"] = field, ["period"] = period, [field] = count }, partition,
-                        new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
-                    return count;
-                }
-                catch (CosmosException conflict) when (conflict.StatusCode == HttpStatusCode.Conflict && attempt < 2)
-                {
-                    // Created by a concurrent writer: patch it.
-                }
-            }
-        }
+        var period = id[(id.IndexOf('-', StringComparison.Ordinal) + 1)..];
+        var after = await IncrementAsync(container, userId, id, [PatchOperation.Increment("/" + field, count)],
+            () => new JsonObject { ["id"] = id, ["userId"] = userId, ["type"] = field, ["period"] = period, [field] = count }, readBack: true, cancellationToken).ConfigureAwait(false);
+        return after?[field]?.GetValue<long>() ?? count;
     }
 
     private async Task<long> GetCountAsync(string userId, string id, string field, CancellationToken cancellationToken)
@@ -80,25 +61,30 @@ public sealed class CosmosUsageStore(CosmosStore store) : IUsageStore
     private static Task IncrementAsync(Container container, string userId, string period, TokenUsage usage, CancellationToken cancellationToken) =>
         IncrementAsync(container, userId, Id(period),
             [PatchOperation.Increment("/promptTokens", usage.PromptTokens), PatchOperation.Increment("/completionTokens", usage.CompletionTokens), PatchOperation.Increment("/messages", 1)],
-            () => new UsageDocument(Id(period), userId, "tokens", period, Messages: 1, usage.PromptTokens, usage.CompletionTokens), cancellationToken);
+            () => new UsageDocument(Id(period), userId, "tokens", period, Messages: 1, usage.PromptTokens, usage.CompletionTokens), readBack: false, cancellationToken);
 
-    /// <summary>Patch increments on the period's item; the first write of a period creates it (a concurrent creator's item is patched instead).</summary>
-    private static async Task IncrementAsync<T>(Container container, string userId, string id, PatchOperation[] increments, Func<T> first, CancellationToken cancellationToken)
+    /// <summary>
+    /// Patch increments on the period's item; the first write of a period creates it (a concurrent creator's item is patched
+    /// instead). With <paramref name="readBack"/>, the item as the patch left it; null when this write created it.
+    /// </summary>
+    private static async Task<JsonObject?> IncrementAsync<T>(Container container, string userId, string id, PatchOperation[] increments, Func<T> first, bool readBack,
+        CancellationToken cancellationToken)
     {
         var partition = new PartitionKey(userId);
         for (var attempt = 0; attempt < 3; attempt++)
         {
             try
             {
-                await container.PatchItemAsync<object>(id, partition, increments, new PatchItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
-                return;
+                var patched = await container.PatchItemAsync<JsonObject>(id, partition, increments, new PatchItemRequestOptions { EnableContentResponseOnWrite = readBack }, cancellationToken)
+                    .ConfigureAwait(false);
+                return readBack ? patched.Resource : null;
             }
             catch (CosmosException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
             {
                 try
                 {
                     await container.CreateItemAsync(first(), partition, new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
-                    return;
+                    return null;
                 }
                 catch (CosmosException conflict) when (conflict.StatusCode == HttpStatusCode.Conflict)
                 {
@@ -106,6 +92,7 @@ public sealed class CosmosUsageStore(CosmosStore store) : IUsageStore
                 }
             }
         }
+        return null;
     }
 
     private static string Period(UsagePeriod period, DateTimeOffset at) =>
