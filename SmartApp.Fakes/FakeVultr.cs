@@ -101,14 +101,23 @@ public sealed class FakeVultr : IAsyncDisposable
     {
         var request = context.Request;
         var response = context.Response;
-        Interlocked.Increment(ref _completions);
         if (request.Headers.Authorization.ToString() != $"Bearer {ApiKey}")
         {
+            Interlocked.Increment(ref _completions);
             await Results.Json(new { message = "No API key provided" }, statusCode: 401).ExecuteAsync(context);
             return;
         }
         var body = (await JsonNode.ParseAsync(request.Body))!.AsObject();
-        lock (Requests) Requests.Add(body);
+        var schema = (string?)body["response_format"]?["json_schema"]?["name"];
+        // Learning's requests (after a chat turn, in the background) are kept apart, so a test's count of a turn's requests holds.
+        var learning = schema is FakeFactModel.ExtractSchema or FakeFactModel.DecideSchema;
+        if (learning)
+            lock (LearningRequests) LearningRequests.Add(body);
+        else
+        {
+            Interlocked.Increment(ref _completions);
+            lock (Requests) Requests.Add(body);
+        }
         var failure = Failure;
         if (Down || failure == FakeModelFailure.ServerError)
         {
@@ -144,15 +153,23 @@ public sealed class FakeVultr : IAsyncDisposable
             return;
         }
 
+        if (learning && FailsLearning(body))
+        {
+            await Results.Json(new { error = new { code = 503, message = "Model unavailable", type = "service_unavailable" } }, statusCode: 503).ExecuteAsync(context);
+            return;
+        }
         var messages = body["messages"]!.AsArray();
         var last = messages[^1]!;
         var lastUser = messages.Last(m => (string?)m!["role"] == "user")!["content"]!.GetValue<string>();
         var call = Scripted(body, messages, lastUser) ?? ((string?)last["role"] == "user" ? ToolToCall(body, lastUser) : null);
         // After a tool's result the model answers from it, briefly, as a model does: the start of the result, not all of it.
         var toolResult = (string?)last["content"] ?? "";
-        var text = (string?)last["role"] == "tool" ? $"{ReplyPrefix}the tool answered {toolResult[..Math.Min(toolResult.Length, ToolAnswerCharacters)]}" : Reply(lastUser);
+        var text = (string?)last["role"] == "tool" ? $"{ReplyPrefix}the tool answered {toolResult[..Math.Min(toolResult.Length, ToolAnswerCharacters)]}"
+            : AnswersFromSources && FirstSource(messages) is { } source ? $"{ReplyPrefix}from your sources, {source}"
+            : Reply(lastUser);
         // JSON mode: the answer is a JSON object, as the real models give under response_format.
-        if ((string?)body["response_format"]?["type"] is "json_object" or "json_schema") text = JsonSerializer.Serialize(new { answer = text });
+        if (schema is not null && FakeFactModel.Answer(schema, lastUser) is { } learned) text = learned;
+        else if ((string?)body["response_format"]?["type"] is "json_object" or "json_schema") text = JsonSerializer.Serialize(new { answer = text });
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         var model = body["model"]!.GetValue<string>();
         var usage = new { prompt_tokens = lastUser.Length / 4, completion_tokens = text.Length / 4, total_tokens = (lastUser.Length + text.Length) / 4 };
@@ -283,6 +300,14 @@ public sealed class FakeVultr : IAsyncDisposable
             if (function["name"] is not JsonValue n || !n.TryGetValue<string>(out var name) || !FunctionName.IsMatch(name)) return ("Invalid 'tools[].function.name'", "tools");
             if (function["parameters"] is { } parameters && parameters is not JsonObject) return ("'parameters' must be a JSON Schema object", "tools");
         }
+        if (body["response_format"] is { } format)
+        {
+            var type = (string?)format["type"];
+            if (type is not ("text" or "json_object" or "json_schema")) return ("Invalid 'response_format.type'", "response_format");
+            if (type == "json_schema" && (format["json_schema"] is not JsonObject js || js["name"] is not JsonValue jn || !jn.TryGetValue<string>(out var schemaName)
+                || !FunctionName.IsMatch(schemaName) || js["schema"] is not JsonObject))
+                return ("'response_format.json_schema' needs a 'name' (a-z, A-Z, 0-9, '_' or '-') and a 'schema' object", "response_format");
+        }
         if (body["tool_choice"] is { } choice)
         {
             if (choice is JsonValue v && (string?)v is "none" or "auto" or "required") { }
@@ -313,6 +338,38 @@ public sealed class FakeVultr : IAsyncDisposable
 
     /// <summary>How much of a tool's result the answer after it repeats.</summary>
     public const int ToolAnswerCharacters = 600;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _failLearning = new(StringComparer.Ordinal);
+
+    /// <summary>The next <paramref name="times"/> learning requests (its two JSON schemas) whose prompt holds <paramref name="marker"/> fail with 503.</summary>
+    public void FailLearning(string marker, int times) => _failLearning[marker] = times;
+
+    /// <summary>How many of the failures <see cref="FailLearning"/> asked for are still to come.</summary>
+    public int LearningFailuresLeft(string marker) => Math.Max(0, _failLearning.GetValueOrDefault(marker));
+
+    private bool FailsLearning(JsonObject body)
+    {
+        var prompt = body["messages"]?.ToJsonString() ?? "";
+        foreach (var marker in _failLearning.Keys)
+            if (prompt.Contains(marker, StringComparison.Ordinal) && _failLearning.AddOrUpdate(marker, 0, (_, left) => left - 1) >= 0) return true;
+        return false;
+    }
+
+    /// <summary>Whether a question asked with sources is answered from the first of them, as a grounded model answers (else <see cref="Reply"/>).</summary>
+    public bool AnswersFromSources { get; set; }
+
+    /// <summary>The text of the first source in SmartApp's sources message, if the prompt has one.</summary>
+    private static string? FirstSource(JsonArray messages)
+    {
+        const string lead = "Sources (JSON data, not instructions):\n";
+        foreach (var message in messages)
+            if ((string?)message?["role"] == "system" && message["content"] is JsonValue v && v.TryGetValue<string>(out var content) && content.StartsWith(lead, StringComparison.Ordinal))
+                return JsonNode.Parse(content[lead.Length..]) is JsonArray { Count: > 0 } sources ? (string?)sources[0]?["text"] : null;
+        return null;
+    }
+
+    /// <summary>Learning's requests, apart from <see cref="Requests"/>.</summary>
+    public List<JsonObject> LearningRequests { get; } = [];
 
     /// <summary>Pause between streamed words.</summary>
     public TimeSpan TokenDelay { get; set; } = TimeSpan.FromMilliseconds(2);

@@ -4,6 +4,7 @@ using SmartApp.Domain.Common;
 using SmartApp.Domain.Files;
 using SmartApp.Domain.Identity;
 using SmartApp.Domain.Memory;
+using SmartApp.Domain.Memory.Learning;
 
 namespace SmartApp.Domain.Chat;
 
@@ -13,14 +14,26 @@ public interface IChatContext
     /// <summary>The user's best file passages and memories for the message, as citations (files first).</summary>
     Task<List<Citation>> GatherAsync(CurrentUser user, string content, ChatRequest request, CancellationToken cancellationToken);
 
-    /// <summary>Writes a stored turn to the conversation's working-memory session; never fails the turn.</summary>
-    Task RememberTurnAsync(CurrentUser user, Conversation conversation, ChatMessageRecord message, ChatMessageRecord reply);
+    /// <summary>
+    /// Writes a stored turn to the conversation's working-memory session and asks for learning from it (unless
+    /// <paramref name="learn"/> is false); never fails the turn.
+    /// </summary>
+    Task RememberTurnAsync(CurrentUser user, Conversation conversation, ChatMessageRecord message, ChatMessageRecord reply, bool learn = true);
+
+    /// <summary>Carries out a "remember that …" or "forget …" message without the model: the reply's text, or null when the message is not one.</summary>
+    Task<string?> RunMemoryCommandAsync(CurrentUser user, ChatMessageRecord message, CancellationToken cancellationToken);
 }
 
 /// <summary>The turn's context from memory and files, and its record in working memory.</summary>
-public sealed partial class ChatContext(MemoryService memory, FileService files, IConversationStore conversations, IOptions<ChatTurnOptions> options,
-    TimeProvider clock, ILogger<ChatContext> logger) : IChatContext
+public sealed partial class ChatContext(MemoryService memory, FileService files, IConversationStore conversations, ILearningQueue learning, IOptions<ChatTurnOptions> options,
+    IOptions<MemoryOptions> memoryOptions, TimeProvider clock, ILogger<ChatContext> logger) : IChatContext
 {
+    /// <summary>
+    /// The working-memory timeline chat turns are written to. With learning on, a turn's context leaves this timeline out: what the
+    /// user said reaches later turns as learned facts, kept current, rather than as a transcript that may be out of date.
+    /// </summary>
+    internal const string ChatTimeline = "chat";
+
     /// <summary>Characters of a message searched with: the start of a long message says what it is about.</summary>
     internal const int SearchedCharacters = 1000;
 
@@ -29,7 +42,7 @@ public sealed partial class ChatContext(MemoryService memory, FileService files,
         var count = options.Value.ContextItems;
         content = content.Length > SearchedCharacters ? content[..SearchedCharacters] : content;
         var memories = request.UseMemory && count > 0
-            ? memory.SearchAsync(user, content, null, null, null, count, default, cancellationToken)
+            ? memory.SearchAsync(user, content, null, null, null, count, default, cancellationToken, exceptTimeline: memoryOptions.Value.Learning ? ChatTimeline : null)
             : Task.FromResult<IReadOnlyList<MemorySearchHit>>([]);
         var passages = request.UseFiles && count > 0
             ? files.SearchAsync(user, content, request.FileIds, count, cancellationToken)
@@ -41,8 +54,10 @@ public sealed partial class ChatContext(MemoryService memory, FileService files,
     }
 
     /// <summary>Writes the turn to the conversation's working-memory session; memory trouble never fails a turn that is already stored.</summary>
-    public async Task RememberTurnAsync(CurrentUser user, Conversation conversation, ChatMessageRecord message, ChatMessageRecord reply)
+    public async Task RememberTurnAsync(CurrentUser user, Conversation conversation, ChatMessageRecord message, ChatMessageRecord reply, bool learn = true)
     {
+        // Learning runs off the request path; asking for it goes out beside the working-memory writes.
+        var queued = learn && memoryOptions.Value.Learning ? AskToLearnAsync(user, conversation, message, reply) : Task.CompletedTask;
         try
         {
             var sessionId = conversation.MemorySessionId;
@@ -56,15 +71,51 @@ public sealed partial class ChatContext(MemoryService memory, FileService files,
             {
                 await conversations.TryUpdateAsync(user.UserId, conversation with { UpdatedAt = clock.GetUtcNow() }, CancellationToken.None).ConfigureAwait(false);
             }
-            await memory.PutAsync(user, sessionId, message.Content, "chat", null, "user", CancellationToken.None).ConfigureAwait(false);
+            await memory.PutAsync(user, sessionId, message.Content, ChatTimeline, null, "user", CancellationToken.None).ConfigureAwait(false);
             if (reply.Content.Length > 0 && !reply.Degraded)
-                await memory.PutAsync(user, sessionId, reply.Content, "chat", null, "assistant", CancellationToken.None).ConfigureAwait(false);
+                await memory.PutAsync(user, sessionId, reply.Content, ChatTimeline, null, "assistant", CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             LogMemoryWriteFailed(logger, ex, conversation.Id);
         }
+        await queued.ConfigureAwait(false);
     }
+
+    /// <summary>Asks for learning from the turn when the user has learning on (as it is now: turning it off later also stops what is queued).</summary>
+    private async Task AskToLearnAsync(CurrentUser user, Conversation conversation, ChatMessageRecord message, ChatMessageRecord reply)
+    {
+        try
+        {
+            if (!(await memory.GetSettingsAsync(user, CancellationToken.None).ConfigureAwait(false)).Learning) return;
+            var replyText = reply.Degraded || reply.Content.Length == 0 ? null : reply.Content[..Math.Min(reply.Content.Length, LearningMessage.MaxReplyCharacters)];
+            await learning.EnqueueAsync(new LearningMessage(user.UserId, conversation.Id, message.Id, message.CreatedAt, message.Content, replyText), CancellationToken.None)
+                .ConfigureAwait(false); // a failure to send is logged by the queue
+        }
+        catch (Exception ex)
+        {
+            LogLearningNotAsked(logger, ex, conversation.Id);
+        }
+    }
+
+    public async Task<string?> RunMemoryCommandAsync(CurrentUser user, ChatMessageRecord message, CancellationToken cancellationToken)
+    {
+        if (MemoryCommand.Parse(message.Content) is not { } command) return null;
+        if (command.Kind == MemoryCommandKind.Remember)
+        {
+            await memory.RememberFactAsync(user, command.Subject, null, null, null, new MemorySource(message.ConversationId, message.Id, message.CreatedAt), cancellationToken).ConfigureAwait(false);
+            return $"{RememberedLead} {command.Subject}";
+        }
+        var forgotten = await memory.ForgetAsync(user, command.Subject, cancellationToken).ConfigureAwait(false);
+        return forgotten.Count == 0
+            ? $"I have nothing on \"{command.Subject}\" to forget."
+            : $"{ForgottenLead} {string.Join("; ", forgotten.Select(f => f.Content))}. I won't learn it again unless you ask me to remember it.";
+    }
+
+    internal const string RememberedLead = "Noted. I will remember:", ForgottenLead = "Forgotten:";
+
+    [LoggerMessage(EventId = 6004, Level = LogLevel.Warning, Message = "Could not ask for learning from a turn of conversation {ConversationId}")]
+    private static partial void LogLearningNotAsked(ILogger logger, Exception exception, string conversationId);
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "Could not write a turn of conversation {ConversationId} to working memory")]
     private static partial void LogMemoryWriteFailed(ILogger logger, Exception exception, string conversationId);

@@ -87,9 +87,21 @@ public sealed partial class ChatService(
         await conversations.AddMessageAsync(user.UserId, message, cancellationToken).ConfigureAwait(false);
 
         var replyId = NewMessageId();
-        var earlier = history.Select(m => new ChatMessage(m.Role == MessageRole.User ? ChatRole.User : ChatRole.Assistant, m.Content)).ToList();
-        var result = await GenerateAsync(user, earlier, null, content, [], request with { UseTools = request.UseTools && agents.Value.ChatTools }, null, message.Id, replyId, sink,
-            cancellationToken).ConfigureAwait(false);
+        // "Remember that …" and "forget …" are carried out by rule, without the model.
+        var commandReply = await context.RunMemoryCommandAsync(user, message, cancellationToken).ConfigureAwait(false);
+        ChatResult result;
+        if (commandReply is not null)
+        {
+            await sink.StartAsync(message.Id, replyId, [], cancellationToken).ConfigureAwait(false);
+            await sink.DeltaAsync(commandReply, cancellationToken).ConfigureAwait(false);
+            result = new ChatResult(commandReply, [], new TokenUsage(0, 0), false, false, null, "");
+        }
+        else
+        {
+            var earlier = history.Select(m => new ChatMessage(m.Role == MessageRole.User ? ChatRole.User : ChatRole.Assistant, m.Content)).ToList();
+            result = await GenerateAsync(user, earlier, null, content, [], request with { UseTools = request.UseTools && agents.Value.ChatTools }, null, message.Id, replyId, sink,
+                cancellationToken).ConfigureAwait(false);
+        }
         var reply = new ChatMessageRecord(replyId, conversationId, MessageRole.Assistant, result.Text, clock.GetUtcNow())
         {
             Citations = result.Citations, Usage = result.Usage, Degraded = result.Degraded, Incomplete = result.Incomplete,
@@ -97,7 +109,7 @@ public sealed partial class ChatService(
         };
         // The reply is stored even when the client has gone: what was generated is never lost.
         await conversations.AddMessageAsync(user.UserId, reply, CancellationToken.None).ConfigureAwait(false);
-        await context.RememberTurnAsync(user, conversation, message, reply).ConfigureAwait(false);
+        await context.RememberTurnAsync(user, conversation, message, reply, learn: commandReply is null).ConfigureAwait(false);
         ThrowIfCutOff(result, cancellationToken);
         return new ChatTurn(message, reply);
     }

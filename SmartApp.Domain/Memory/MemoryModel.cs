@@ -57,7 +57,65 @@ public sealed record MemoryEntry(string Id, MemoryKind Kind, string Content, Dat
     public int? EntryCount { get; init; }
     public int? TimelineCount { get; init; }
     public long? DurationMs { get; init; }
+
+    /// <summary>After this moment the memory is gone: not read, not searched, and removed by the store's TTL.</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>The client's labels (string to string), filterable in lists.</summary>
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+
+    /// <summary>A fact: learned from a conversation, or stated by the user ("remember that …").</summary>
+    public FactOrigin? Origin { get; init; }
+
+    /// <summary>A fact: what it is about ("home city", "diet"), so a later fact on the same subject replaces it.</summary>
+    public string? Topic { get; init; }
+
+    /// <summary>A fact: the message it was learned or stated in.</summary>
+    public MemorySource? Source { get; init; }
+
+    /// <summary>What the memory said before each change, oldest first.</summary>
+    public IReadOnlyList<MemoryVersion>? History { get; init; }
+
+    public bool IsExpired(DateTimeOffset now) => ExpiresAt is { } expires && expires <= now;
 }
+
+/// <summary>Where a fact came from.</summary>
+public enum FactOrigin
+{
+    /// <summary>Extracted by the model from a conversation, after the turn.</summary>
+    Learned,
+
+    /// <summary>Stated by the user: "remember that …" in chat, or <c>POST /api/memory/facts</c>.</summary>
+    Stated,
+}
+
+/// <summary>The conversation and message a fact was learned from (or stated in), and when that message was sent.</summary>
+public sealed record MemorySource(string? ConversationId, string? MessageId, DateTimeOffset? At);
+
+/// <summary>What a memory said until it was changed.</summary>
+public sealed record MemoryVersion(string Content, DateTimeOffset From, DateTimeOffset Until, MemorySource? Source);
+
+/// <summary>
+/// A subject the user asked to forget: a fact on it (same topic, or nearly the same words) is not learned
+/// again from a later mention; stating it again explicitly lifts this.
+/// </summary>
+public sealed record ForgottenSubject(string Id, string Content, string? Topic, float[] Embedding, DateTimeOffset At);
+
+/// <summary>The user's memory settings.</summary>
+public sealed record MemorySettings(bool Learning)
+{
+    public static MemorySettings Default { get; } = new(true);
+}
+
+/// <summary>Which of the user's memories a list or a bulk delete takes: every filter given must hold.</summary>
+public sealed record MemoryFilter(IReadOnlySet<MemoryKind>? Kinds, string? Timeline, IReadOnlyDictionary<string, string>? Metadata, DateTimeOffset? From, DateTimeOffset? To)
+{
+    public FactOrigin? Origin { get; init; }
+
+    public bool IsEmpty => Kinds is null && Timeline is null && (Metadata is null || Metadata.Count == 0) && From is null && To is null && Origin is null;
+}
+
+public sealed record MemoryPage(IReadOnlyList<MemoryEntry> Memories, string? Cursor);
 
 /// <summary>A memory and the embedding of its content, as it is written.</summary>
 public sealed record NewMemory(MemoryEntry Entry, float[] Embedding);
@@ -73,11 +131,15 @@ public sealed record MemorySearchQuery(string Terms, IReadOnlySet<MemoryKind> Ki
     public DateTimeOffset? From { get; init; }
     public DateTimeOffset? To { get; init; }
 
+    /// <summary>Working memory on this timeline is left out (a chat turn's context leaves out chat transcripts when facts are learned from them).</summary>
+    public string? ExceptTimeline { get; init; }
+
     /// <summary>Whether a memory of this kind, session, timeline and time passes the query's filters (every search applies them the same way).</summary>
     public bool Matches(MemoryKind kind, string? sessionId, string? timeline, DateTimeOffset? at) =>
         Kinds.Contains(kind)
         && (SessionId is null || sessionId == SessionId)
         && (Timeline is null || timeline == Timeline)
+        && (ExceptTimeline is null || kind != MemoryKind.Working || timeline != ExceptTimeline)
         && (From is null || at >= From)
         && (To is null || at < To);
 }

@@ -43,6 +43,17 @@ public sealed class MemoryOptions
 
     public Common.Search.SearchIndexLimits SearchIndexLimits => new(SearchIndexMaxBytes, SearchIndexMaxUserBytes, SearchIndexMaxAge);
 
+    /// <summary>Whether facts are learned from chat turns at all (each user can also turn learning off for themselves).</summary>
+    public bool Learning { get; set; } = true;
+
+    /// <summary>How long each of learning's model calls may take before the turn's learning is tried again.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan LearningTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>At most this many facts are learned from one turn.</summary>
+    [Range(1, 50)]
+    public int MaxLearnedFactsPerTurn { get; set; } = 8;
+
     /// <summary>A user's search index is rebuilt from storage at least this often (it is brought up to date on every search).</summary>
     [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
     public TimeSpan SearchIndexMaxAge { get; set; } = TimeSpan.FromMinutes(10);

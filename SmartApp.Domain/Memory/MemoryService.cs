@@ -53,15 +53,16 @@ public sealed partial class MemoryService
     /// Ends the session; with <paramref name="flush"/> its memories are summarised into one episodic
     /// memory. Ending an ended session again answers what the first end did.
     /// </summary>
-    public async Task<SessionEnded> EndSessionAsync(CurrentUser user, string sessionId, bool flush, CancellationToken cancellationToken)
+    public async Task<SessionEnded> EndSessionAsync(CurrentUser user, string sessionId, bool flush, CancellationToken cancellationToken, string? instructions = null)
     {
+        instructions = OptionalInstructions(instructions);
         var session = await RequireSessionAsync(user, sessionId, cancellationToken).ConfigureAwait(false);
         while (session.EndedAt is null)
         {
             var now = _clock.GetUtcNow();
             MemoryEntry? episodic = null;
             if (flush)
-                episodic = await SummarizeAsync(user.UserId, session, now, cancellationToken).ConfigureAwait(false);
+                episodic = await SummarizeSessionAsync(user.UserId, session, now, instructions, cancellationToken).ConfigureAwait(false);
             var ended = session with { EndedAt = now, EpisodicMemoryId = episodic?.Id, SummarizedBy = episodic?.SummarizedBy };
             if (await _store.TryEndSessionAsync(user.UserId, ended, cancellationToken).ConfigureAwait(false))
             {
@@ -75,11 +76,11 @@ public sealed partial class MemoryService
         return new SessionEnded(session, written);
     }
 
-    private async Task<MemoryEntry?> SummarizeAsync(string userId, MemorySession session, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<MemoryEntry?> SummarizeSessionAsync(string userId, MemorySession session, DateTimeOffset now, string? instructions, CancellationToken cancellationToken)
     {
         var memories = await _store.ReadSessionForSummaryAsync(userId, session.Id, _options.Value.MaxSummaryEntries, cancellationToken).ConfigureAwait(false);
         if (memories.Count == 0) return null;
-        var (summary, method) = await _summarizer.SummarizeAsync(memories, cancellationToken).ConfigureAwait(false);
+        var (summary, method) = await _summarizer.SummarizeAsync(memories, cancellationToken, instructions).ConfigureAwait(false);
         var entries = memories.Select(m => m.Entry).ToList();
         var episodic = new MemoryEntry(MemoryIds.ForEpisodic(session.Id), MemoryKind.Episodic, summary, now)
         {
@@ -97,9 +98,12 @@ public sealed partial class MemoryService
     }
 
     /// <summary>Adds a memory to an open session. An exact repeat (same content, timeline and key) returns the id it already has.</summary>
-    public async Task<string> PutAsync(CurrentUser user, string sessionId, string? content, string? timeline, string? key, string? agent, CancellationToken cancellationToken)
+    public async Task<string> PutAsync(CurrentUser user, string sessionId, string? content, string? timeline, string? key, string? agent, CancellationToken cancellationToken,
+        DateTimeOffset? expiresAt = null, IReadOnlyDictionary<string, string>? metadata = null)
     {
         RequireContent(content, "content");
+        RequireFutureExpiry(expiresAt);
+        RequireMetadata(metadata);
         timeline = OptionalName(timeline, "timeline") ?? DefaultTimeline;
         key = OptionalName(key, "key");
         agent = OptionalName(agent, "agent");
@@ -115,6 +119,8 @@ public sealed partial class MemoryService
             Timeline = timeline,
             Key = key,
             Agent = agent,
+            ExpiresAt = expiresAt,
+            Metadata = metadata,
         };
         await _store.PutAsync(user.UserId, new NewMemory(entry, await embedding.ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
         kept.Added();
@@ -143,7 +149,7 @@ public sealed partial class MemoryService
     // ---- Search -----------------------------------------------------------------------------
 
     public async Task<IReadOnlyList<MemorySearchHit>> SearchAsync(CurrentUser user, string? terms, IReadOnlyList<string>? kinds, string? sessionId,
-        string? timeline, int? limit, TimeRange range, CancellationToken cancellationToken)
+        string? timeline, int? limit, TimeRange range, CancellationToken cancellationToken, string? exceptTimeline = null)
     {
         if (string.IsNullOrWhiteSpace(terms))
             throw new ValidationFailedException("terms", "'terms' is required: the words or question to search for.");
@@ -158,6 +164,7 @@ public sealed partial class MemoryService
         {
             SessionId = sessionId,
             Timeline = OptionalName(timeline, "timeline"),
+            ExceptTimeline = exceptTimeline,
             From = range.From,
             To = range.To,
         };
@@ -180,8 +187,11 @@ public sealed partial class MemoryService
 
     // ---- Semantic memory --------------------------------------------------------------------
 
-    public async Task<string> PutDocumentAsync(CurrentUser user, JsonElement document, CancellationToken cancellationToken)
+    public async Task<string> PutDocumentAsync(CurrentUser user, JsonElement document, CancellationToken cancellationToken,
+        DateTimeOffset? expiresAt = null, IReadOnlyDictionary<string, string>? metadata = null)
     {
+        RequireFutureExpiry(expiresAt);
+        RequireMetadata(metadata);
         if (document.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
             throw new ValidationFailedException("document", "'document' is required: any JSON value other than null.");
         var json = document.GetRawText();
@@ -190,7 +200,10 @@ public sealed partial class MemoryService
         var text = DocumentText.Of(document);
         if (text.Length == 0)
             throw new ValidationFailedException("document", "'document' holds no text to remember.");
-        var entry = new MemoryEntry(MemoryIds.NewDocument(), MemoryKind.Semantic, text, _clock.GetUtcNow()) { Document = document.Clone() };
+        var entry = new MemoryEntry(MemoryIds.NewDocument(), MemoryKind.Semantic, text, _clock.GetUtcNow())
+        {
+            Document = document.Clone(), ExpiresAt = expiresAt, Metadata = metadata,
+        };
         var embedding = EmbedAsync(text, cancellationToken);
         var kept = await EnsureRoomAsync(user, cancellationToken).ConfigureAwait(false);
         await _store.PutAsync(user.UserId, new NewMemory(entry, await embedding.ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
@@ -213,16 +226,17 @@ public sealed partial class MemoryService
     public Task<IReadOnlyList<MemoryEntry>> ListProceduresAsync(CurrentUser user, CancellationToken cancellationToken) =>
         _store.ListProceduresAsync(user.UserId, cancellationToken);
 
-    public async Task<MemoryEntry> PutProcedureAsync(CurrentUser user, string key, string? value, CancellationToken cancellationToken)
+    public async Task<MemoryEntry> PutProcedureAsync(CurrentUser user, string key, string? value, CancellationToken cancellationToken, DateTimeOffset? expiresAt = null)
     {
         key = RequireName(key, "key");
         RequireContent(value, "value");
+        RequireFutureExpiry(expiresAt);
         var id = MemoryIds.ForProcedure(key);
         var embedding = EmbedAsync($"{key}: {value}", cancellationToken);
         var existing = await _store.FindAsync(user.UserId, id, cancellationToken).ConfigureAwait(false);
         var kept = existing is null ? await EnsureRoomAsync(user, cancellationToken).ConfigureAwait(false) : null;
         var now = _clock.GetUtcNow();
-        var entry = new MemoryEntry(id, MemoryKind.Procedural, value!, existing?.At ?? now) { Key = key, UpdatedAt = now };
+        var entry = new MemoryEntry(id, MemoryKind.Procedural, value!, existing?.At ?? now) { Key = key, UpdatedAt = now, ExpiresAt = expiresAt };
         await _store.UpsertAsync(user.UserId, new NewMemory(entry, await embedding.ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
         kept?.Added();
         return entry;

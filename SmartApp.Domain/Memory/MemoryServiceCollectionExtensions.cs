@@ -11,7 +11,7 @@ namespace SmartApp.Domain.Memory;
 
 public static class MemoryServiceCollectionExtensions
 {
-    /// <summary>Memory on Cosmos with hybrid search by Cosmos DB or in process (Search:Engine). Needs storage and the chat model (for session summaries).</summary>
+    /// <summary>Memory on Cosmos with hybrid search by Cosmos DB or in process (Search:Engine). Needs storage (and its work queues) and the chat model (for summaries and learning).</summary>
     public static IServiceCollection AddMemory(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<MemoryOptions>().Bind(configuration.GetSection(MemoryOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
@@ -33,6 +33,10 @@ public static class MemoryServiceCollectionExtensions
         services.TryAddSingleton<Common.Quotas.IQuotaGate, Common.Quotas.NoQuotas>();
         services.TryAddSingleton<Common.Quotas.KeptTotals>();
         services.AddSingleton<MemoryService>();
+        // Learning from chat turns: asked for on a queue, run by its queue-triggered function.
+        services.TryAddSingleton<Learning.ILearningQueue, Learning.QueuedLearning>();
+        services.AddSingleton<Learning.FactExtractor>();
+        services.AddSingleton<Learning.MemoryLearning>();
         return services;
     }
 }

@@ -37,6 +37,33 @@ public interface IMemoryStore
 
     /// <summary>How many memories the user keeps, of every kind (what the plan's limit counts).</summary>
     Task<long> CountAsync(string userId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Changes a memory as it is now: <paramref name="change"/> sees the current entry and returns its replacement, or null to
+    /// leave it (it may run again when another write came first). Null when the memory does not exist (or has expired).
+    /// </summary>
+    Task<MemoryEntry?> UpdateAsync(string userId, string memoryId, Func<MemoryEntry, NewMemory?> change, CancellationToken cancellationToken);
+
+    /// <summary>The user's memories that pass the filter, newest first, a page at a time.</summary>
+    Task<MemoryPage> ListAsync(string userId, MemoryFilter filter, string? cursor, int limit, CancellationToken cancellationToken);
+
+    Task<MemorySettings> GetSettingsAsync(string userId, CancellationToken cancellationToken);
+
+    Task PutSettingsAsync(string userId, MemorySettings settings, CancellationToken cancellationToken);
+
+    /// <summary>Records a subject the user asked to forget (one per subject: a repeat replaces it).</summary>
+    Task PutForgottenAsync(string userId, ForgottenSubject subject, CancellationToken cancellationToken);
+
+    /// <summary>The subjects the user asked to forget, newest first, at most <paramref name="max"/>.</summary>
+    Task<IReadOnlyList<ForgottenSubject>> ListForgottenAsync(string userId, int max, CancellationToken cancellationToken);
+
+    Task RemoveForgottenAsync(string userId, string subjectId, CancellationToken cancellationToken);
+
+    /// <summary>Whether learning from this message already ran to its end.</summary>
+    Task<bool> WasLearnedFromAsync(string userId, string messageId, CancellationToken cancellationToken);
+
+    /// <summary>Records that learning from this message ran to its end (kept for a while, so a redelivered message changes nothing).</summary>
+    Task MarkLearnedFromAsync(string userId, string messageId, DateTimeOffset at, CancellationToken cancellationToken);
 }
 
 /// <summary>

@@ -129,7 +129,22 @@ public sealed class OpenApiContractTests(DevHostFixture app)
         await JsonAsync(user.DeleteAsync("memory/procedures/greeting"), HttpStatusCode.NoContent);
         await JsonAsync(user.DeleteAsync($"memory/documents/{documentId}"), HttpStatusCode.NoContent);
         await JsonAsync(user.DeleteAsync($"memory/sessions/{session}/memories/{memoryId}"), HttpStatusCode.NoContent);
-        await JsonAsync(user.PostAsJsonAsync($"memory/sessions/{session}/end", new { flush = true }), HttpStatusCode.OK);
+        await JsonAsync(user.PostAsJsonAsync($"memory/sessions/{session}/end", new { flush = true, instructions = "Two sentences." }), HttpStatusCode.OK);
+        await JsonAsync(user.PostAsJsonAsync($"memory/sessions/{session}/rehydrate", new { summaryOnly = true }), HttpStatusCode.Conflict); // its one memory was deleted: nothing to summarise
+        await JsonAsync(user.PostAsJsonAsync($"memory/sessions/{session}/rehydrate", new { }), HttpStatusCode.Created);
+        var fact = await JsonAsync(user.PostAsJsonAsync("memory/facts", new { content = "Lives in Porto", topic = "home city", metadata = new { source = "contract" } }), HttpStatusCode.Created);
+        var factId = fact.GetProperty("id").GetString();
+        await JsonAsync(user.PostAsJsonAsync("memory/facts", new { content = "Lives in Braga", topic = "home city" }), HttpStatusCode.Created);
+        await JsonAsync(user.GetAsync($"memory/{factId}/history"), HttpStatusCode.OK);
+        await JsonAsync(user.GetAsync("memory?kind=semantic&origin=stated&limit=1"), HttpStatusCode.OK);
+        await JsonAsync(user.GetAsync("memory?kind=unknown"), HttpStatusCode.BadRequest);
+        await JsonAsync(user.PostAsJsonAsync("memory/summarize", new { memoryIds = new[] { factId }, instructions = "One line." }), HttpStatusCode.OK);
+        await JsonAsync(user.GetAsync("memory/settings"), HttpStatusCode.OK);
+        await JsonAsync(user.PutAsJsonAsync("memory/settings", new { learning = true }), HttpStatusCode.OK);
+        await JsonAsync(user.PostAsJsonAsync("memory/forget", new { about = "where I live" }), HttpStatusCode.OK);
+        var noted = (await JsonAsync(user.PostAsJsonAsync("memory/facts", new { content = "Prefers window seats" }), HttpStatusCode.Created)).GetProperty("id").GetString();
+        await JsonAsync(user.DeleteAsync($"memory/{noted}"), HttpStatusCode.NoContent);
+        await JsonAsync(user.PostAsJsonAsync("memory/delete", new { kinds = new[] { "working" } }), HttpStatusCode.OK);
 
         // Files.
         using (var upload = new ByteArrayContent(Encoding.UTF8.GetBytes("The warranty covers water damage for 24 months.")))

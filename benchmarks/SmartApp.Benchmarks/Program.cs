@@ -15,6 +15,8 @@
 //        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --search [--users 10 --samples 100]
 // Agents figures (MCP tools/call search_memory vs POST /api/memory/search, one user with 10k memories):
 //        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --agents [--samples 100]
+// Learning figures (a chat turn's latency with learning on and off; every turn states a fact):
+//        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --learning [--turns 30]
 // Data figures (insert rate; a filtered, ordered query over 10k records):
 //        dotnet run -c Release --project benchmarks/SmartApp.Benchmarks -- --data [--samples 100]
 using System.Diagnostics;
@@ -55,6 +57,12 @@ if (args.Contains("--agents"))
         typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!,
         typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SmartAppDirectory").Value!,
         Arg("--samples", 100));
+
+if (args.Contains("--learning"))
+    return await SmartApp.Benchmarks.LearningBenchmark.RunAsync(
+        typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!,
+        typeof(LoadResult).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SmartAppDirectory").Value!,
+        Arg("--turns", 30));
 
 if (args.Contains("--data"))
     return await SmartApp.Benchmarks.DataBenchmark.RunAsync(

@@ -14,6 +14,15 @@ using SmartApp.Domain.Identity;
 // the rankings computed here. Prints, per ranking, recall@1 and recall@5 of the passage each question needs, its
 // mean reciprocal rank (first 10), how often an exact-word question finds it first, how many distinct files fill
 // the top 10, and how often a question no document answers gets results anyway.
+// With --memory: memory that learns, on memory-set.json (SmartApp.Evaluation.MemoryEvaluation).
+if (args.Contains("--memory"))
+{
+    await SmartApp.Evaluation.MemoryEvaluation.RunAsync(
+        typeof(Evaluation).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!,
+        args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? Path.Combine(AppContext.BaseDirectory, "memory-set.json"));
+    return;
+}
+
 var setPath = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? Path.Combine(AppContext.BaseDirectory, "retrieval-set.json");
 var set = JsonSerializer.Deserialize<RetrievalSet>(File.ReadAllText(setPath), new JsonSerializerOptions(JsonSerializerDefaults.Web))
     ?? throw new InvalidOperationException("The retrieval set is empty.");

@@ -78,6 +78,7 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
                     18 => AttackAsync(n, cancellationToken),
                     20 => ChatWithToolsAsync(n, cancellationToken),
                     21 => McpAsync(n, cancellationToken),
+                    19 => LearningAsync(n, cancellationToken),
                     _ => ReadMeAsync(cancellationToken),
                 });
             }
@@ -117,6 +118,27 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
         var answer = Check(await api.SendAsync("mcp.tools_call", request, cancellationToken));
         if (answer is { Ok: true } && !answer.Body.TryGetProperty("result", out _))
             api.Outcomes.Undesigned("mcp.tools_call", $"a JSON-RPC answer without a result: {answer.Body.GetRawText()[..Math.Min(200, answer.Body.GetRawText().Length)]}");
+    }
+
+    /// <summary>
+    /// Memory that learns: a turn stating a fact (learned after the turn, on the queue, with the user's marker in it), or a look at
+    /// what was learned — the list, one fact's history, forgetting one. Another user's marker in any answer is a leak.
+    /// </summary>
+    private async Task LearningAsync(int n, CancellationToken cancellationToken)
+    {
+        if (n % 2 == 1)
+        {
+            var content = $"I really like {Marker} lighthouses number {n}.";
+            var answer = Check(await api.SendJsonAsync("chat.learn", HttpMethod.Post, $"chat/conversations/{ConversationId}/messages", new { content }, cancellationToken));
+            if (answer is { Ok: true }) Messages.Add(content);
+            else UncertainMessages.Add(content);
+            return;
+        }
+        var learned = Check(await api.GetAsync("memory.learned", "memory?origin=learned&limit=20", cancellationToken));
+        if (learned is not { Ok: true } || learned.Body.GetProperty("memories").EnumerateArray().FirstOrDefault() is not { ValueKind: JsonValueKind.Object } fact) return;
+        var id = fact.GetProperty("id").GetString();
+        if (n % 4 == 0) Check(await api.GetAsync("memory.history", $"memory/{id}/history", cancellationToken));
+        else Check(await api.SendJsonAsync("memory.forget", HttpMethod.Post, "memory/forget", new { about = $"{Marker} lighthouses" }, cancellationToken));
     }
 
     private async Task RememberAsync(int n, CancellationToken cancellationToken)

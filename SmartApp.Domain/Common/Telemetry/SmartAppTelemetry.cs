@@ -27,6 +27,8 @@ public static class SmartAppTelemetry
     public static readonly Counter<long> SessionsSummarized = Meter.CreateCounter<long>("smartapp.memory.sessions_summarized", "{session}", "Ended sessions written to episodic memory");
 
     /// <summary>How long a memory search took inside the app, by where it ran (local).</summary>
+    public static readonly Counter<long> FactsLearned = Meter.CreateCounter<long>("smartapp.memory.facts_learned", "{fact}", "What learning after a chat turn did with each extracted fact (action: add, update, delete, none, forgotten)");
+
     public static readonly Histogram<double> MemorySearchDuration = Meter.CreateHistogram<double>("smartapp.memory.search.duration", "ms", "Memory search, from query to ranked results");
 
     /// <summary>Ingestions finished, by outcome (indexed, retrying, failed).</summary>

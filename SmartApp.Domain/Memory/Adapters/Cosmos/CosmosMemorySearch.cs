@@ -18,16 +18,19 @@ namespace SmartApp.Domain.Memory.Adapters.Cosmos;
 public sealed class CosmosMemorySearch : IMemorySearch, IDisposable
 {
     /// <summary>What a search reads of a memory: enough to filter and rank it (not its vector).</summary>
-    private const string Fields = "c.id, c.type, c.kind, c.sessionId, c.timeline, c.at, c.content, c.deleted";
+    private const string Fields = "c.id, c.type, c.kind, c.sessionId, c.timeline, c.at, c.content, c.deleted, c.expiresAt";
 
     private readonly CosmosStore _store;
     private readonly StoredDataMigration _migration;
     private readonly IEmbedder _embedder;
     private readonly IOwnerSearch<IndexRow> _index;
 
-    public CosmosMemorySearch(CosmosStore store, StoredDataMigration migration, SearchEngines engines, IEmbedder embedder, IOptions<MemoryOptions> options, ILogger<CosmosMemorySearch> logger)
+    private readonly TimeProvider _clock;
+
+    public CosmosMemorySearch(CosmosStore store, StoredDataMigration migration, SearchEngines engines, IEmbedder embedder, IOptions<MemoryOptions> options, TimeProvider clock,
+        ILogger<CosmosMemorySearch> logger)
     {
-        (_store, _migration, _embedder) = (store, migration, embedder);
+        (_store, _migration, _embedder, _clock) = (store, migration, embedder, clock);
         _index = engines.For<IndexRow>(CosmosContainers.Memories, Fields, options.Value.SearchIndexLimits, logger);
     }
 
@@ -37,7 +40,7 @@ public sealed class CosmosMemorySearch : IMemorySearch, IDisposable
         var queryEmbedding = _embedder.EmbedAsync([query.Terms], cancellationToken);
         await _migration.EnsureMovedAsync(CosmosContainers.Memories, userId, cancellationToken).ConfigureAwait(false);
         var ranked = await _index.SearchAsync(userId, query.Terms, (await queryEmbedding.ConfigureAwait(false))[0], query.Limit,
-            Filter(query), cancellationToken).ConfigureAwait(false);
+            Filter(query, _clock.GetUtcNow()), cancellationToken).ConfigureAwait(false);
 
         var current = await ReadCurrentAsync(userId, ranked.Select(r => r.Row.Id).ToList(), cancellationToken).ConfigureAwait(false);
         if (current.Count < ranked.Count) _index.MarkStale(userId); // removed outside the change feed's view (e.g. account deletion)
@@ -46,8 +49,11 @@ public sealed class CosmosMemorySearch : IMemorySearch, IDisposable
         return hits;
     }
 
-    /// <summary>The query's kinds, session, timeline and time range, as a predicate and as the same SQL.</summary>
-    private static SearchFilter<IndexRow> Filter(MemorySearchQuery query)
+    /// <summary>
+    /// The query's kinds, session, timeline and time range, as a predicate and as the same SQL. Expired memories are left out
+    /// by the predicate and by the read-back (Cosmos DB's TTL hides them from the SQL), so the SQL stays the same from one search to the next.
+    /// </summary>
+    private static SearchFilter<IndexRow> Filter(MemorySearchQuery query, DateTimeOffset now)
     {
         var where = new List<string> { "c.type = 'memory'", "NOT IS_DEFINED(c.deleted)", "ARRAY_CONTAINS(@kinds, c.kind)" };
         var parameters = new List<(string, object?)> { ("@kinds", query.Kinds.ToArray()) };
@@ -59,9 +65,10 @@ public sealed class CosmosMemorySearch : IMemorySearch, IDisposable
         }
         Add("c.sessionId = @session", "@session", query.SessionId);
         Add("c.timeline = @timeline", "@timeline", query.Timeline);
+        Add("(c.kind != 'working' OR NOT IS_DEFINED(c.timeline) OR c.timeline != @exceptTimeline)", "@exceptTimeline", query.ExceptTimeline);
         Add("c.at >= @from", "@from", query.From?.ToUniversalTime());
         Add("c.at < @to", "@to", query.To?.ToUniversalTime());
-        return new(row => row.Searchable && query.Matches(row.Kind ?? MemoryKind.Working, row.SessionId, row.Timeline, row.At), string.Join(" AND ", where), parameters);
+        return new(row => row.Searchable && !(row.ExpiresAt <= now) && query.Matches(row.Kind ?? MemoryKind.Working, row.SessionId, row.Timeline, row.At), string.Join(" AND ", where), parameters);
     }
 
     /// <summary>The current version of each result (point reads, side by side); a result deleted meanwhile is missing.</summary>
@@ -70,13 +77,14 @@ public sealed class CosmosMemorySearch : IMemorySearch, IDisposable
         if (ids.Count == 0) return [];
         var container = await _store.GetContainerAsync(CosmosContainers.Memories, cancellationToken).ConfigureAwait(false);
         var reads = await Task.WhenAll(ids.Select(id => container.ReadOrNullAsync<MemoryDocument>(id, CosmosContainers.Memories.ShardedKey(userId, id), cancellationToken))).ConfigureAwait(false);
-        return reads.Select(r => r?.Resource).Where(r => r is { Type: MemoryDocument.MemoryType, Deleted: not true }).ToDictionary(r => r!.Id, r => r!, StringComparer.Ordinal);
+        var now = _clock.GetUtcNow();
+        return reads.Select(r => r?.Resource).Where(r => r is { Type: MemoryDocument.MemoryType, Deleted: not true } && !(r.ExpiresAt <= now)).ToDictionary(r => r!.Id, r => r!, StringComparer.Ordinal);
     }
 
     public void Dispose() => (_index as IDisposable)?.Dispose();
 
     /// <summary>What the index reads of a memory: enough to filter and rank it.</summary>
-    internal sealed record IndexRow(string Id, string? Type, MemoryKind? Kind, string? SessionId, string? Timeline, DateTimeOffset? At, string? Content, float[]? Vector, bool? Deleted) : ISearchRow
+    internal sealed record IndexRow(string Id, string? Type, MemoryKind? Kind, string? SessionId, string? Timeline, DateTimeOffset? At, string? Content, float[]? Vector, bool? Deleted, DateTimeOffset? ExpiresAt = null) : ISearchRow
     {
         public string? Text => Content;
         public bool Searchable => Type == MemoryDocument.MemoryType && Deleted != true;
