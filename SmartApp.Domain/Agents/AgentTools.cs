@@ -103,15 +103,16 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
                 return new JsonObject { ["remembered"] = "note", ["id"] = documentId };
             }),
         Create(Forget,
-            "Removes something from the user's long-term memory because they asked you to forget it: a note by the id search_memory gave, " +
-            "or a procedure by its key.",
-            async (AIFunctionArguments call, [Description("The id of a note (from search_memory or remember).")] string? id = null,
+            "Removes something from the user's long-term memory because they asked you to forget it: a note or a fact about the user by the id " +
+            "search_memory gave, or a procedure by its key. A forgotten fact is not learned again from later conversations.",
+            async (AIFunctionArguments call, [Description("The id of a note or a fact (from search_memory or remember).")] string? id = null,
                 [Description("The key of a procedure.")] string? key = null, CancellationToken ct = default) =>
             {
                 var user = UserOf(call);
                 if (key is not null) await memory.DeleteProcedureAsync(user, key, ct).ConfigureAwait(false);
                 else if (id is not null && id.StartsWith(MemoryIds.Semantic + "_", StringComparison.Ordinal)) await memory.DeleteDocumentAsync(user, id, ct).ConfigureAwait(false);
-                else throw new ValidationFailedException("id", "Give the id of a note (it starts with 'doc_') or the key of a procedure; other memories are not removed by a tool.");
+                else if (id is not null && id.StartsWith(MemoryIds.Fact + "_", StringComparison.Ordinal)) await memory.DeleteAnyAsync(user, id, ct).ConfigureAwait(false);
+                else throw new ValidationFailedException("id", "Give the id of a note ('doc_…') or a fact ('fct_…'), or the key of a procedure; other memories are not removed by a tool.");
                 return new JsonObject { ["forgotten"] = key ?? id };
             }),
         Create(SearchFiles,

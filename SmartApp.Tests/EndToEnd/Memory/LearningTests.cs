@@ -66,6 +66,11 @@ public sealed class LearningTests(DevHostFixture app)
         Assert.Equal("Lives in Lisbon", version.GetProperty("content").GetString());
         Assert.Equal(lisbon.GetProperty("source").GetProperty("messageId").GetString(), version.GetProperty("source").GetProperty("messageId").GetString());
 
+        // The account's export holds the fact with its history.
+        var export = await alice.GetFromJsonAsync<JsonElement>("me/export");
+        var exported = export.GetProperty("stores").GetProperty("memories").EnumerateArray().Single(m => m.GetProperty("id").GetString() == porto.GetProperty("id").GetString());
+        Assert.Equal("Lives in Lisbon", exported.GetProperty("history")[0].GetProperty("content").GetString());
+
         // The answer comes from the current fact: Porto is in the context, Lisbon (said before, now outdated) is not.
         app.Model.AnswersFromSources = true;
         string answer;
