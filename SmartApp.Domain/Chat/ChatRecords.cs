@@ -72,6 +72,24 @@ public sealed record ChatMessageRecord(string Id, string ConversationId, Message
 
     /// <summary>The model was still calling tools when the turn's bound on rounds or tokens stopped it.</summary>
     public bool? ToolLimitReached { get; init; }
+
+    /// <summary>A reply: the user message it answers.</summary>
+    public string? ReplyTo { get; init; }
+
+    /// <summary>A reply still being generated: its text so far is stored as it streams.</summary>
+    public bool? Streaming { get; init; }
+
+    /// <summary>A reply being generated: when its text was last stored (it is written at least every <see cref="ChatTurnOptions.ReplyHeartbeat"/>).</summary>
+    public DateTimeOffset? UpdatedAt { get; init; }
+
+    /// <summary>A reply whose generation died with its instance before finishing; it is also <see cref="Incomplete"/>.</summary>
+    public bool? Interrupted { get; init; }
+
+    /// <summary>Whether a reply said to be streaming has not been written for <paramref name="staleAfter"/>: its generation is gone.</summary>
+    public bool IsStale(DateTimeOffset now, TimeSpan staleAfter) => Streaming == true && (UpdatedAt ?? CreatedAt) < now - staleAfter;
+
+    /// <summary>How a stale streaming reply reads: what was stored, incomplete, interrupted.</summary>
+    public ChatMessageRecord AsInterrupted() => this with { Streaming = null, Incomplete = true, Interrupted = true };
 }
 
 /// <summary>One call of a SmartApp tool during a turn: what the model asked for, and what it was given (<c>{ "error": … }</c> for a refusal).</summary>

@@ -23,7 +23,7 @@ public sealed record ChatRequest(string? Content, bool UseMemory = true, bool Us
 /// </summary>
 public sealed partial class ChatService(
     IConversationStore conversations, IUsageStore usage, LanguageModel model, IModelCatalog models, ChatPromptBuilder prompts, IChatContext context,
-    IQuotaGate quotas, IOptions<ChatTurnOptions> settings, IAgentToolbox tools, IOptions<AgentOptions> agents, TimeProvider clock, ILogger<ChatService> logger)
+    IQuotaGate quotas, IOptions<ChatTurnOptions> settings, IAgentToolbox tools, IOptions<AgentOptions> agents, LiveReplies live, TimeProvider clock, ILogger<ChatService> logger)
 {
     public const int DefaultPageSize = 50, MaxPageSize = 200;
     private const string IdPrefix = "conv";
@@ -58,7 +58,67 @@ public sealed partial class ChatService(
     {
         var conversation = await RequireAsync(user, conversationId, cancellationToken).ConfigureAwait(false);
         var messages = await conversations.ListMessagesAsync(user.UserId, conversationId, string.IsNullOrEmpty(cursor) ? null : cursor, PageSize(limit), cancellationToken).ConfigureAwait(false);
-        return (conversation, messages);
+        var now = clock.GetUtcNow();
+        // A reply whose generation died with its instance reads as what it is: interrupted.
+        return (conversation, messages with { Messages = [.. messages.Messages.Select(m => m.IsStale(now, settings.Value.ReplyStaleAfter) ? m.AsInterrupted() : m)] });
+    }
+
+    /// <summary>
+    /// A reply's stream again, for a client that lost its connection: the text after <paramref name="after"/> characters (what the
+    /// client had: its last event's id), then, while the reply is still being generated (on this instance or another), the rest as
+    /// it is stored. A reply whose generation has stopped being written for <see cref="ChatTurnOptions.ReplyStaleAfter"/> is marked
+    /// interrupted. Returns the reply as it ended.
+    /// </summary>
+    public async Task<ChatMessageRecord> ResumeAsync(CurrentUser user, string conversationId, string replyId, int after, IReplySink sink, CancellationToken cancellationToken)
+    {
+        var reply = (Ids.IsWellFormed(replyId, "msg") ? await conversations.FindMessageAsync(user.UserId, replyId, cancellationToken).ConfigureAwait(false) : null) is
+        { Role: MessageRole.Assistant } found && found.ConversationId == conversationId && IsWellFormed(conversationId)
+            ? found
+            : throw new NotFoundException("No such reply in this conversation.");
+        await sink.StartAsync(reply.ReplyTo ?? "", reply.Id, reply.Citations, cancellationToken).ConfigureAwait(false);
+        var sent = Math.Max(0, after);
+        while (true)
+        {
+            // Generated here: follow it as it is made, not as it is stored.
+            if (live.Find(reply.Id) is { } generating)
+            {
+                var (text, ended, changed) = generating.Snapshot();
+                if (text.Length > sent)
+                {
+                    await sink.DeltaAsync(text[sent..], cancellationToken).ConfigureAwait(false);
+                    sent = text.Length;
+                }
+                if (!ended)
+                {
+                    try
+                    {
+                        await changed.WaitAsync(settings.Value.ReplyHeartbeat, clock, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException)
+                    {
+                        // nothing new for a while (a tool round, a slow model): look again
+                    }
+                    continue;
+                }
+                reply = await conversations.FindMessageAsync(user.UserId, reply.Id, cancellationToken).ConfigureAwait(false)
+                    ?? throw new NotFoundException("No such reply in this conversation.");
+            }
+            if (reply.Content.Length > sent)
+            {
+                await sink.DeltaAsync(reply.Content[sent..], cancellationToken).ConfigureAwait(false);
+                sent = reply.Content.Length;
+            }
+            if (reply.Streaming != true) return reply;
+            if (reply.IsStale(clock.GetUtcNow(), settings.Value.ReplyStaleAfter))
+            {
+                reply = await conversations.TryMarkInterruptedAsync(user.UserId, reply.Id, clock.GetUtcNow() - settings.Value.ReplyStaleAfter, cancellationToken).ConfigureAwait(false)
+                    ?? throw new NotFoundException("No such reply in this conversation.");
+                continue;
+            }
+            await Task.Delay(settings.Value.ResumePollInterval, clock, cancellationToken).ConfigureAwait(false);
+            reply = await conversations.FindMessageAsync(user.UserId, reply.Id, cancellationToken).ConfigureAwait(false)
+                ?? throw new NotFoundException("No such reply in this conversation."); // the conversation was deleted meanwhile
+        }
     }
 
     public async Task DeleteAsync(CurrentUser user, string conversationId, CancellationToken cancellationToken)
@@ -86,10 +146,12 @@ public sealed partial class ChatService(
         var message = new ChatMessageRecord(NewMessageId(), conversationId, MessageRole.User, content, clock.GetUtcNow());
         await conversations.AddMessageAsync(user.UserId, message, cancellationToken).ConfigureAwait(false);
 
-        var replyId = NewMessageId();
+        var draft = new ChatMessageRecord(NewMessageId(), conversationId, MessageRole.Assistant, "", clock.GetUtcNow()) { ReplyTo = message.Id };
+        var replyId = draft.Id;
         // "Remember that …" and "forget …" are carried out by rule, without the model.
         var commandReply = await context.RunMemoryCommandAsync(user, message, cancellationToken).ConfigureAwait(false);
         ChatResult result;
+        ReplyRecorder? recorder = null;
         if (commandReply is not null)
         {
             await sink.StartAsync(message.Id, replyId, [], cancellationToken).ConfigureAwait(false);
@@ -98,17 +160,41 @@ public sealed partial class ChatService(
         }
         else
         {
+            // The reply is stored as it streams, so a client that loses its connection can follow it again, from any instance.
+            recorder = new ReplyRecorder(conversations, live, user.UserId, draft, sink, settings.Value.ReplyFlushInterval, settings.Value.ReplyHeartbeat, clock, logger);
             var earlier = history.Select(m => new ChatMessage(m.Role == MessageRole.User ? ChatRole.User : ChatRole.Assistant, m.Content)).ToList();
-            result = await GenerateAsync(user, earlier, null, content, [], request with { UseTools = request.UseTools && agents.Value.ChatTools }, null, message.Id, replyId, sink,
-                cancellationToken).ConfigureAwait(false);
+            try
+            {
+                result = await GenerateAsync(user, earlier, null, content, [], request with { UseTools = request.UseTools && agents.Value.ChatTools }, null, message.Id, replyId,
+                    recorder, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await recorder.AbandonAsync().ConfigureAwait(false); // no reply (the model was down with nothing to fall back on): no draft left
+                throw;
+            }
+            await recorder.StopAsync().ConfigureAwait(false);
         }
-        var reply = new ChatMessageRecord(replyId, conversationId, MessageRole.Assistant, result.Text, clock.GetUtcNow())
+        var reply = draft with
         {
-            Citations = result.Citations, Usage = result.Usage, Degraded = result.Degraded, Incomplete = result.Incomplete,
-            ToolCalls = result.ToolActivity.Count > 0 ? result.ToolActivity : null, ToolLimitReached = result.ToolLimitReached ? true : null,
+            Content = result.Text,
+            Citations = result.Citations,
+            Usage = result.Usage,
+            Degraded = result.Degraded,
+            Incomplete = result.Incomplete,
+            ToolCalls = result.ToolActivity.Count > 0 ? result.ToolActivity : null,
+            ToolLimitReached = result.ToolLimitReached ? true : null,
+            UpdatedAt = clock.GetUtcNow(),
         };
         // The reply is stored even when the client has gone: what was generated is never lost.
-        await conversations.AddMessageAsync(user.UserId, reply, CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await conversations.AddMessageAsync(user.UserId, reply, CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            recorder?.End();
+        }
         await context.RememberTurnAsync(user, conversation, message, reply, learn: commandReply is null).ConfigureAwait(false);
         ThrowIfCutOff(result, cancellationToken);
         return new ChatTurn(message, reply);

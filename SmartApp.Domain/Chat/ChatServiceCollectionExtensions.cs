@@ -13,6 +13,7 @@ public static class ChatServiceCollectionExtensions
         services.AddSingleton<IUsageStore, Adapters.Cosmos.CosmosUsageStore>();
         services.AddSingleton<ChatPromptBuilder>();
         services.AddSingleton<IChatContext, ChatContext>();
+        services.AddSingleton<LiveReplies>();
         services.AddSingleton<ChatService>();
         return services;
     }

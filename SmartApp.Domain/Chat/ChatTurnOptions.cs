@@ -34,6 +34,25 @@ public sealed class ChatTurnOptions
     [Range(0, 50)]
     public int ContextItems { get; set; } = 5;
 
+    /// <summary>
+    /// How often a reply being generated is written to storage at most (what a client that reconnects, on any instance, reads
+    /// back): a reply costs at most one write per interval however fast the model is.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:00:10")]
+    public TimeSpan ReplyFlushInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>A reply being generated is written at least this often, new text or not, so a reconnecting client can tell it is alive.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan ReplyHeartbeat { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>A reply marked as being generated but not written for this long died with its instance: it is marked interrupted.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan ReplyStaleAfter { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How often a resumed stream of a reply still being generated (elsewhere) reads it again.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:05")]
+    public TimeSpan ResumePollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Retry-After given when the model is down and nothing in memory or files can answer.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan OutageRetryAfter { get; set; } = TimeSpan.FromSeconds(30);

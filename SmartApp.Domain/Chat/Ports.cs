@@ -18,6 +18,18 @@ public interface IConversationStore
 
     Task AddMessageAsync(string userId, ChatMessageRecord message, CancellationToken cancellationToken);
 
+    /// <summary>Deletes one message (a reply's draft when the turn failed without a reply); nothing when it does not exist.</summary>
+    Task DeleteMessageAsync(string userId, string messageId, CancellationToken cancellationToken);
+
+    /// <summary>One message by id, of any of the user's conversations; null when there is none.</summary>
+    Task<ChatMessageRecord?> FindMessageAsync(string userId, string messageId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Marks a reply still said to be streaming, but not written since <paramref name="staleBefore"/>, as interrupted (its generation
+    /// died with its instance). Answers the message as it is after: interrupted, or as written by its generation meanwhile.
+    /// </summary>
+    Task<ChatMessageRecord?> TryMarkInterruptedAsync(string userId, string messageId, DateTimeOffset staleBefore, CancellationToken cancellationToken);
+
     /// <summary>Messages oldest first, a page at a time.</summary>
     Task<MessagePage> ListMessagesAsync(string userId, string conversationId, string? cursor, int limit, CancellationToken cancellationToken);
 

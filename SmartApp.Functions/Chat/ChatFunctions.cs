@@ -72,20 +72,44 @@ public sealed class ChatFunctions(ChatService chat)
             return;
         }
 
-        var sink = new SseSink(response);
+        var sink = new SseSink(response, 0, cancellationToken);
         try
         {
-            var turn = await chat.SendAsync(req.CurrentUser(), conversationId, request, sink, cancellationToken).ConfigureAwait(false);
-            await sink.EventAsync("done", new DoneEvent(turn.Reply.Usage, turn.Reply.Degraded, turn.Reply.Incomplete)
-            {
-                Citations = turn.Reply.ToolCalls is null ? null : turn.Reply.Citations, ToolLimitReached = turn.Reply.ToolLimitReached,
-            }, CancellationToken.None).ConfigureAwait(false);
+            // A streamed reply is generated to its end even if the client goes: it is stored as it streams, and the client can
+            // follow it again (GET …/messages/{replyId}/stream with Last-Event-ID).
+            var turn = await chat.SendAsync(req.CurrentUser(), conversationId, request, sink, CancellationToken.None).ConfigureAwait(false);
+            await sink.DoneAsync(turn.Reply).ConfigureAwait(false);
         }
-        catch (Exception ex) when (sink.Started && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (sink.Started)
         {
             // The stream has begun (status 200 is sent): the failure travels as an `error` event with the same ProblemDetails shape.
             var problem = ProblemTypes.From(ex);
-            await sink.EventAsync("error", ProblemWriter.ToProblemDetails(problem, req.HttpContext), CancellationToken.None).ConfigureAwait(false);
+            await sink.EventAsync("error", ProblemWriter.ToProblemDetails(problem, req.HttpContext), null).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A reply's stream again, for a client whose connection dropped: with <c>Last-Event-ID</c> (or <c>?lastEventId</c>) the events it
+    /// missed, then the rest as it is generated, on whichever instance is generating it; without, the whole reply.
+    /// </summary>
+    [Function("ChatReplyStream")]
+    public async Task Resume([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "chat/conversations/{conversationId}/messages/{messageId}/stream")] HttpRequest req,
+        string conversationId, string messageId)
+    {
+        var lastEventId = req.Headers["Last-Event-ID"].FirstOrDefault() ?? req.Query["lastEventId"].FirstOrDefault();
+        var after = 0;
+        if (!string.IsNullOrEmpty(lastEventId) && !int.TryParse(lastEventId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out after))
+            throw new ValidationFailedException("Last-Event-ID", "'Last-Event-ID' must be the id of an event of this reply's stream (a whole number).");
+        var cancellationToken = req.HttpContext.RequestAborted;
+        var sink = new SseSink(req.HttpContext.Response, after, cancellationToken);
+        try
+        {
+            var reply = await chat.ResumeAsync(req.CurrentUser(), conversationId, messageId, after, sink, cancellationToken).ConfigureAwait(false);
+            await sink.DoneAsync(reply).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (sink.Started && !cancellationToken.IsCancellationRequested)
+        {
+            await sink.EventAsync("error", ProblemWriter.ToProblemDetails(ProblemTypes.From(ex), req.HttpContext), null).ConfigureAwait(false);
         }
     }
 
@@ -98,9 +122,15 @@ public sealed class ChatFunctions(ChatService chat)
         public static ConversationResponse From(Conversation c) => new(c.Id, c.Title, c.CreatedAt, c.UpdatedAt);
     }
 
-    /// <summary>Server-sent events on the response: each event written and flushed at once (no buffering on the way).</summary>
-    private sealed class SseSink(HttpResponse response) : IReplySink
+    /// <summary>
+    /// Server-sent events on the response: each event written and flushed at once (no buffering on the way). The text events carry
+    /// ids: the length of the reply's text so far (<c>meta</c> the offset the stream starts at), which is what a client that reconnects
+    /// sends back as <c>Last-Event-ID</c>. Once the client has gone, events are dropped, and the reply goes on being generated and stored.
+    /// </summary>
+    private sealed class SseSink(HttpResponse response, int offset, CancellationToken clientGone) : IReplySink
     {
+        private int _offset = offset;
+
         public bool Started { get; private set; }
 
         public async Task StartAsync(string messageId, string replyId, IReadOnlyList<Citation> citations, CancellationToken cancellationToken)
@@ -110,22 +140,40 @@ public sealed class ChatFunctions(ChatService chat)
             response.Headers.CacheControl = "no-cache";
             response.Headers["X-Accel-Buffering"] = "no";
             Started = true;
-            await EventAsync("meta", new MetaEvent(messageId, replyId, citations), cancellationToken).ConfigureAwait(false);
+            await EventAsync("meta", new MetaEvent(messageId, replyId, citations), _offset).ConfigureAwait(false);
         }
 
-        public Task DeltaAsync(string text, CancellationToken cancellationToken) => EventAsync("delta", new DeltaEvent(text), cancellationToken);
+        public Task DeltaAsync(string text, CancellationToken cancellationToken)
+        {
+            _offset += text.Length;
+            return EventAsync("delta", new DeltaEvent(text), _offset);
+        }
 
         public Task ToolCallAsync(ToolActivity call, CancellationToken cancellationToken) =>
-            EventAsync("tool_call", new ToolCallEvent(call.CallId, call.Name, call.Arguments), cancellationToken);
+            EventAsync("tool_call", new ToolCallEvent(call.CallId, call.Name, call.Arguments), null);
 
         public Task ToolResultAsync(ToolActivity call, CancellationToken cancellationToken) =>
-            EventAsync("tool_result", new ToolResultEvent(call.CallId, call.Name, call.Result), cancellationToken);
+            EventAsync("tool_result", new ToolResultEvent(call.CallId, call.Name, call.Result), null);
 
-        public async Task EventAsync(string name, object data, CancellationToken cancellationToken)
+        public Task DoneAsync(ChatMessageRecord reply) =>
+            EventAsync("done", new DoneEvent(reply.Usage, reply.Degraded, reply.Incomplete)
+            {
+                Citations = reply.ToolCalls is null ? null : reply.Citations, ToolLimitReached = reply.ToolLimitReached, Interrupted = reply.Interrupted,
+            }, _offset);
+
+        public async Task EventAsync(string name, object data, int? id)
         {
-            var payload = Encoding.UTF8.GetBytes($"event: {name}\ndata: {JsonSerializer.Serialize(data, data.GetType(), JsonDefaults.Options)}\n\n");
-            await response.Body.WriteAsync(payload, cancellationToken).ConfigureAwait(false);
-            await response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (clientGone.IsCancellationRequested) return;
+            var payload = Encoding.UTF8.GetBytes($"{(id is { } n ? $"id: {n}\n" : "")}event: {name}\ndata: {JsonSerializer.Serialize(data, data.GetType(), JsonDefaults.Options)}\n\n");
+            try
+            {
+                await response.Body.WriteAsync(payload, clientGone).ConfigureAwait(false);
+                await response.Body.FlushAsync(clientGone).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException || clientGone.IsCancellationRequested)
+            {
+                // The client went away: the rest of the reply is still generated and stored for it to resume.
+            }
         }
     }
 
@@ -143,6 +191,9 @@ public sealed class ChatFunctions(ChatService chat)
     {
         public IReadOnlyList<Citation>? Citations { get; init; }
         public bool? ToolLimitReached { get; init; }
+
+        /// <summary>A resumed reply whose generation died with its instance: what was stored, incomplete.</summary>
+        public bool? Interrupted { get; init; }
     }
 
     /// <summary>The model called one of SmartApp's tools (<c>tool_call</c>), and what it was given back (<c>tool_result</c>).</summary>

@@ -106,7 +106,14 @@ public sealed class OpenApiContractTests(DevHostFixture app)
         var conversation = await JsonAsync(user.PostAsJsonAsync("chat/conversations", new { title = "Contract" }), HttpStatusCode.Created);
         var conversationId = conversation.GetProperty("id").GetString();
         await JsonAsync(user.GetAsync("chat/conversations"), HttpStatusCode.OK);
-        await JsonAsync(user.PostAsJsonAsync($"chat/conversations/{conversationId}/messages", new { content = "Hello there" }), HttpStatusCode.OK);
+        var turn = await JsonAsync(user.PostAsJsonAsync($"chat/conversations/{conversationId}/messages", new { content = "Hello there" }), HttpStatusCode.OK);
+        var replyId = turn.GetProperty("reply").GetProperty("id").GetString();
+        using (var resumed = await user.GetAsync($"chat/conversations/{conversationId}/messages/{replyId}/stream?lastEventId=3"))
+        {
+            Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
+            Assert.Contains("event: done", await resumed.Content.ReadAsStringAsync());
+        }
+        await JsonAsync(user.GetAsync($"chat/conversations/{conversationId}/messages/{replyId}/stream?lastEventId=x"), HttpStatusCode.BadRequest);
         await JsonAsync(user.PostAsJsonAsync($"chat/conversations/{conversationId}/messages", new { content = "" }), HttpStatusCode.BadRequest);
         await JsonAsync(user.GetAsync($"chat/conversations/{conversationId}"), HttpStatusCode.OK);
         await JsonAsync(user.GetAsync("v1/models"), HttpStatusCode.OK);

@@ -174,34 +174,94 @@ public sealed class ChatTests(DevHostFixture app) : IAsyncLifetime
         Assert.Equal(streamed, reply.GetProperty("content").GetString());
     }
 
+    /// <summary>A streamed turn whose connection is dropped after <paramref name="deltas"/> text events: the reply's id, the text received and the last event id.</summary>
+    internal static async Task<(string ReplyId, string Received, string LastId)> DropMidReplyAsync(HttpClient user, string conversation, string content, int deltas)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"chat/conversations/{conversation}/messages") { Content = JsonContent.Create(new { content, useMemory = false, useFiles = false }) };
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        using var response = await user.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        string replyId = "", received = "", lastId = "";
+        string? id = null, name = null;
+        while (deltas > 0 && await reader.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("id: ", StringComparison.Ordinal)) id = line[4..];
+            else if (line.StartsWith("event: ", StringComparison.Ordinal)) name = line[7..];
+            else if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                var data = JsonDocument.Parse(line[6..]).RootElement;
+                if (name == "meta") replyId = data.GetProperty("replyId").GetString()!;
+                if (name != "delta") continue;
+                received += data.GetProperty("text").GetString();
+                lastId = id!;
+                deltas--;
+            }
+        }
+        return (replyId, received, lastId); // the connection drops here, mid-reply
+    }
+
+    /// <summary>The reply's stream opened again with <c>Last-Event-ID</c>: every event, with its id.</summary>
+    internal static async Task<List<(string? Id, string Event, JsonElement Data)>> ResumeAsync(HttpClient user, string conversation, string replyId, string lastId)
+    {
+        using var resume = new HttpRequestMessage(HttpMethod.Get, $"chat/conversations/{conversation}/messages/{replyId}/stream");
+        resume.Headers.Add("Last-Event-ID", lastId);
+        using var resumed = await user.SendAsync(resume, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
+        var events = new List<(string? Id, string Event, JsonElement Data)>();
+        using var reader = new StreamReader(await resumed.Content.ReadAsStreamAsync());
+        string? id = null, name = null;
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("id: ", StringComparison.Ordinal)) id = line[4..];
+            else if (line.StartsWith("event: ", StringComparison.Ordinal)) name = line[7..];
+            else if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                events.Add((id, name!, JsonDocument.Parse(line[6..]).RootElement.Clone()));
+                id = null;
+            }
+        }
+        return events;
+    }
+
+    internal static string TextOf(IEnumerable<(string? Id, string Event, JsonElement Data)> events) =>
+        string.Concat(events.Where(e => e.Event == "delta").Select(e => e.Data.GetProperty("text").GetString()));
+
+    internal static string LongQuestion() => "Describe the sea at night: " + string.Join(' ', Enumerable.Range(1, 40).Select(i => $"wave{i}"));
+
     [Fact]
-    public async Task A_client_that_leaves_cancels_the_model_call_and_what_was_generated_is_kept()
+    public async Task A_stream_broken_mid_reply_is_generated_to_its_end_and_resumed_with_Last_Event_ID_without_a_gap_or_a_repeat()
     {
         var (user, _) = await app.SignInAsync(TestUsers.NewEmail("chat"));
         var conversation = await StartAsync(user);
-        app.Model.Failure = FakeModelFailure.SlowAfterThirdWord;
-        var abandoned = app.Model.Abandoned;
-        using (var request = new HttpRequestMessage(HttpMethod.Post, $"chat/conversations/{conversation}/messages") { Content = JsonContent.Create(new { content = "Describe the sea at night" }) })
+        app.Model.TokenDelay = TimeSpan.FromMilliseconds(40); // about two seconds of reply
+        string replyId, received, lastId;
+        List<(string? Id, string Event, JsonElement Data)> events;
+        try
         {
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
-            using var response = await user.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-            var deltas = 0;
-            while (deltas < 3 && await reader.ReadLineAsync() is { } line)
-                if (line == "event: delta") deltas++;
-        } // the client goes away here
-
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        JsonElement[] messages;
-        do
-        {
-            await Task.Delay(200);
-            messages = await MessagesAsync(user, conversation);
+            (replyId, received, lastId) = await DropMidReplyAsync(user, conversation, LongQuestion(), deltas: 3);
+            Assert.Equal(received.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), lastId); // an event's id is the text's length so far
+            events = await ResumeAsync(user, conversation, replyId, lastId);
         }
-        while (messages.Length < 2 && DateTime.UtcNow < deadline);
-        Assert.True(app.Model.Abandoned > abandoned, "the model call was cancelled");
-        Assert.True(messages[1].GetProperty("incomplete").GetBoolean());
-        Assert.StartsWith(FakeVultr.ReplyPrefix.TrimEnd(), messages[1].GetProperty("content").GetString());
+        finally
+        {
+            app.Model.TokenDelay = TimeSpan.FromMilliseconds(2);
+        }
+
+        // Exactly what was missed, then the rest, then done; the reply was generated to its end although the first client left.
+        Assert.Equal(("meta", lastId), (events[0].Event, events[0].Id));
+        Assert.Equal("done", events[^1].Event);
+        Assert.False(events[^1].Data.GetProperty("incomplete").GetBoolean());
+        var reply = (await MessagesAsync(user, conversation))[1];
+        Assert.Equal(reply.GetProperty("content").GetString(), received + TextOf(events));
+        Assert.EndsWith("wave40", received + TextOf(events));
+        Assert.False(reply.TryGetProperty("streaming", out _));
+
+        // Another user cannot follow it; an id that is no event's is refused.
+        var (other, _) = await app.SignInAsync(TestUsers.NewEmail("chat-other"));
+        using (var foreign = await other.GetAsync($"chat/conversations/{conversation}/messages/{replyId}/stream"))
+            await ProblemAssert.IsProblemAsync(foreign, HttpStatusCode.NotFound, "not-found");
+        using (var invalid = await user.GetAsync($"chat/conversations/{conversation}/messages/{replyId}/stream?lastEventId=-1"))
+            await ProblemAssert.IsProblemAsync(invalid, HttpStatusCode.BadRequest, "validation");
     }
 
     [Fact]

@@ -29,7 +29,49 @@ public sealed class ChatServiceTests
         _conversations.Setup(c => c.FindAsync(User.UserId, Conversation.Id, It.IsAny<CancellationToken>())).ReturnsAsync(Conversation);
         _conversations.Setup(c => c.RecentMessagesAsync(User.UserId, Conversation.Id, It.IsAny<int>(), It.IsAny<CancellationToken>())).ReturnsAsync([]);
         _conversations.Setup(c => c.AddMessageAsync(User.UserId, It.IsAny<ChatMessageRecord>(), It.IsAny<CancellationToken>()))
-            .Callback((string _, ChatMessageRecord m, CancellationToken _) => _stored.Add(m)).Returns(Task.CompletedTask);
+            .Callback((string _, ChatMessageRecord m, CancellationToken _) =>
+            {
+                // An upsert: a reply's progress and its final record are one message.
+                lock (_stored)
+                {
+                    _stored.RemoveAll(x => x.Id == m.Id);
+                    _stored.Add(m);
+                }
+            }).Returns(Task.CompletedTask);
+        _conversations.Setup(c => c.DeleteMessageAsync(User.UserId, It.IsAny<string>(), It.IsAny<CancellationToken>()))
+            .Callback((string _, string id, CancellationToken _) =>
+            {
+                lock (_stored) _stored.RemoveAll(x => x.Id == id);
+            }).Returns(Task.CompletedTask);
+    }
+
+    [Fact]
+    public async Task A_resumed_reply_whose_generation_stopped_being_written_is_marked_interrupted_after_what_was_stored()
+    {
+        var started = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var stale = new ChatMessageRecord("msg_0123456789abcdef0123456789abcdef", Conversation.Id, MessageRole.Assistant, "The sea at night is", started)
+        {
+            ReplyTo = "msg_fedcba9876543210fedcba9876543210", Streaming = true, UpdatedAt = started.AddSeconds(3),
+        };
+        _conversations.Setup(c => c.FindMessageAsync(User.UserId, stale.Id, It.IsAny<CancellationToken>())).ReturnsAsync(stale);
+        _conversations.Setup(c => c.TryMarkInterruptedAsync(User.UserId, stale.Id, It.IsAny<DateTimeOffset>(), It.IsAny<CancellationToken>())).ReturnsAsync(stale.AsInterrupted());
+
+        var ended = await Service().ResumeAsync(User, Conversation.Id, stale.Id, "The sea at ".Length, new Sink(_streamed), default);
+
+        Assert.Equal(["night is"], _streamed); // exactly what came after the client's last event
+        Assert.True(ended.Interrupted);
+        Assert.True(ended.Incomplete);
+        _conversations.Verify(c => c.TryMarkInterruptedAsync(User.UserId, stale.Id, It.Is<DateTimeOffset>(t => t > stale.UpdatedAt), It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Fact]
+    public async Task A_reply_of_another_conversation_or_a_users_message_is_not_resumed()
+    {
+        var reply = new ChatMessageRecord("msg_0123456789abcdef0123456789abcdef", "conv_ffffffffffffffffffffffffffffffff", MessageRole.Assistant, "Elsewhere", DateTimeOffset.UnixEpoch);
+        _conversations.Setup(c => c.FindMessageAsync(User.UserId, reply.Id, It.IsAny<CancellationToken>())).ReturnsAsync(reply);
+        await Assert.ThrowsAsync<NotFoundException>(() => Service().ResumeAsync(User, Conversation.Id, reply.Id, 0, new Sink(_streamed), default));
+        await Assert.ThrowsAsync<NotFoundException>(() => Service().ResumeAsync(User, Conversation.Id, "not-an-id", 0, new Sink(_streamed), default));
+        Assert.Empty(_streamed);
     }
 
     private ChatService Service()
@@ -39,7 +81,7 @@ public sealed class ChatServiceTests
         var options = Options.Create(new ChatTurnOptions { FirstTokenTimeout = TimeSpan.FromSeconds(2), OutageRetryAfter = TimeSpan.FromSeconds(30) });
         return new ChatService(_conversations.Object, _usage.Object, new LanguageModel(_model.Object, NullLogger<LanguageModel>.Instance), models.Object,
             new ChatPromptBuilder(options), _context.Object, new NoQuotas(), options, Mock.Of<SmartApp.Domain.Agents.IAgentToolbox>(),
-            Options.Create(new SmartApp.Domain.Agents.AgentOptions { ChatTools = false }), TimeProvider.System, NullLogger<ChatService>.Instance);
+            Options.Create(new SmartApp.Domain.Agents.AgentOptions { ChatTools = false }), new LiveReplies(), TimeProvider.System, NullLogger<ChatService>.Instance);
     }
 
     private void Sources(params string[] texts) =>

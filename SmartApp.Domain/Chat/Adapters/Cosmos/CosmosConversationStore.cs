@@ -74,6 +74,39 @@ public sealed class CosmosConversationStore(CosmosStore store) : IConversationSt
         await container.UpsertItemAsync(MessageDocument.From(userId, message), new PartitionKey(userId), NoContent, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task DeleteMessageAsync(string userId, string messageId, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        await container.DeleteItemsAsync(userId, [messageId], cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<ChatMessageRecord?> FindMessageAsync(string userId, string messageId, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var response = await container.ReadOrNullAsync<MessageDocument>(messageId, userId, cancellationToken).ConfigureAwait(false);
+        return response?.Resource.Type == MessageDocument.MessageType ? response.Resource.ToMessage() : null;
+    }
+
+    public async Task<ChatMessageRecord?> TryMarkInterruptedAsync(string userId, string messageId, DateTimeOffset staleBefore, CancellationToken cancellationToken)
+    {
+        var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
+        var response = await container.ReadOrNullAsync<MessageDocument>(messageId, userId, cancellationToken).ConfigureAwait(false);
+        if (response?.Resource is not { Type: MessageDocument.MessageType } document) return null;
+        var message = document.ToMessage();
+        if (message.Streaming != true || (message.UpdatedAt ?? message.CreatedAt) >= staleBefore) return message;
+        var interrupted = message.AsInterrupted();
+        try
+        {
+            await container.ReplaceItemAsync(MessageDocument.From(userId, interrupted), messageId, new PartitionKey(userId),
+                new ItemRequestOptions { IfMatchEtag = response.ETag, EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
+            return interrupted;
+        }
+        catch (CosmosException ex) when (ex.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.NotFound)
+        {
+            return await FindMessageAsync(userId, messageId, cancellationToken).ConfigureAwait(false); // written meanwhile: it is alive after all
+        }
+    }
+
     public async Task<MessagePage> ListMessagesAsync(string userId, string conversationId, string? cursor, int limit, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
@@ -130,6 +163,10 @@ internal sealed record MessageDocument(string Id, string UserId, string Type)
     public bool Incomplete { get; init; }
     public List<ToolActivity>? ToolCalls { get; init; }
     public bool? ToolLimitReached { get; init; }
+    public string? ReplyTo { get; init; }
+    public bool? Streaming { get; init; }
+    public DateTimeOffset? UpdatedAt { get; init; }
+    public bool? Interrupted { get; init; }
 
     public static MessageDocument From(string userId, ChatMessageRecord m) => new(m.Id, userId, MessageType)
     {
@@ -137,6 +174,7 @@ internal sealed record MessageDocument(string Id, string UserId, string Type)
         Sequence = SequenceOf(m.CreatedAt, m.Role),
         Citations = [.. m.Citations], Usage = m.Usage, Degraded = m.Degraded, Incomplete = m.Incomplete,
         ToolCalls = m.ToolCalls is null ? null : [.. m.ToolCalls], ToolLimitReached = m.ToolLimitReached,
+        ReplyTo = m.ReplyTo, Streaming = m.Streaming, UpdatedAt = m.UpdatedAt, Interrupted = m.Interrupted,
     };
 
     public static long SequenceOf(DateTimeOffset createdAt, MessageRole role) =>
@@ -145,5 +183,6 @@ internal sealed record MessageDocument(string Id, string UserId, string Type)
     public ChatMessageRecord ToMessage() => new(Id, ConversationId ?? "", Role, Content ?? "", CreatedAt)
     {
         Citations = Citations ?? [], Usage = Usage, Degraded = Degraded, Incomplete = Incomplete, ToolCalls = ToolCalls, ToolLimitReached = ToolLimitReached,
+        ReplyTo = ReplyTo, Streaming = Streaming, UpdatedAt = UpdatedAt, Interrupted = Interrupted,
     };
 }
