@@ -109,10 +109,12 @@ public sealed class FakeVultr : IAsyncDisposable
         }
         var body = (await JsonNode.ParseAsync(request.Body))!.AsObject();
         var schema = (string?)body["response_format"]?["json_schema"]?["name"];
-        // Learning's requests (after a chat turn, in the background) are kept apart, so a test's count of a turn's requests holds.
+        // Learning's and titles' requests (after a chat turn, in the background) are kept apart, so a test's count of a turn's requests holds.
         var learning = schema is FakeFactModel.ExtractSchema or FakeFactModel.DecideSchema;
         if (learning)
             lock (LearningRequests) LearningRequests.Add(body);
+        else if (body["messages"] is JsonArray all && IsTitleRequest(all))
+            lock (TitleRequests) TitleRequests.Add(body);
         else
         {
             Interlocked.Increment(ref _completions);
@@ -166,6 +168,7 @@ public sealed class FakeVultr : IAsyncDisposable
         var toolResult = (string?)last["content"] ?? "";
         var text = (string?)last["role"] == "tool" ? $"{ReplyPrefix}the tool answered {toolResult[..Math.Min(toolResult.Length, ToolAnswerCharacters)]}"
             : AnswersFromSources && FirstSource(messages) is { } source ? $"{ReplyPrefix}from your sources, {source}"
+            : IsTitleRequest(messages) ? TitleOf(lastUser)
             : Reply(lastUser);
         // JSON mode: the answer is a JSON object, as the real models give under response_format.
         if (schema is not null && FakeFactModel.Answer(schema, lastUser) is { } learned) text = learned;
@@ -358,6 +361,18 @@ public sealed class FakeVultr : IAsyncDisposable
     /// <summary>Whether a question asked with sources is answered from the first of them, as a grounded model answers (else <see cref="Reply"/>).</summary>
     public bool AnswersFromSources { get; set; }
 
+    /// <summary>A request for a conversation's title (its instructions begin so).</summary>
+    private static bool IsTitleRequest(JsonArray messages) =>
+        messages.Count > 0 && (string?)messages[0]?["role"] == "system" && ((string?)messages[0]?["content"])?.StartsWith("Write a title for this conversation", StringComparison.Ordinal) == true;
+
+    /// <summary>A title as a model writes one: "About" and the first three words of the user's message.</summary>
+    private static string TitleOf(string prompt)
+    {
+        var start = prompt.IndexOf("<<<\n", StringComparison.Ordinal);
+        var words = (start < 0 ? prompt : prompt[(start + 4)..]).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Take(3).Select(w => w.Trim('?', '.', ',', '!'));
+        return "About " + string.Join(' ', words);
+    }
+
     /// <summary>The text of the first source in SmartApp's sources message, if the prompt has one.</summary>
     private static string? FirstSource(JsonArray messages)
     {
@@ -367,6 +382,9 @@ public sealed class FakeVultr : IAsyncDisposable
                 return JsonNode.Parse(content[lead.Length..]) is JsonArray { Count: > 0 } sources ? (string?)sources[0]?["text"] : null;
         return null;
     }
+
+    /// <summary>Requests for a conversation's title (after its first exchange, in the background), apart from <see cref="Requests"/>.</summary>
+    public List<JsonObject> TitleRequests { get; } = [];
 
     /// <summary>Learning's requests, apart from <see cref="Requests"/>.</summary>
     public List<JsonObject> LearningRequests { get; } = [];

@@ -92,6 +92,14 @@ public sealed class PlanQuotas(IBillingStore store, IUsageStore usage, IMemoryCa
     }
 
     /// <summary>What a plan allows (an unknown plan: the free plan's).</summary>
+    public async Task<TokenPrice> TokenPriceAsync(CurrentUser user, CancellationToken cancellationToken)
+    {
+        var plan = await PlanOfAsync(user.UserId, cancellationToken).ConfigureAwait(false);
+        var planOptions = options.Value.Plans.TryGetValue(plan, out var found) ? found : options.Value.Plans[BillingOptions.FreePlan];
+        var tokens = planOptions.Entitlements.TokensPerMonth;
+        return new TokenPrice(plan, tokens > 0 ? (decimal)planOptions.MonthlyPriceCents / tokens : 0);
+    }
+
     public PlanEntitlements Entitlements(string plan) =>
         (options.Value.Plans.TryGetValue(plan, out var found) ? found : options.Value.Plans[BillingOptions.FreePlan]).Entitlements;
 

@@ -25,7 +25,7 @@ public interface IChatContext
 }
 
 /// <summary>The turn's context from memory and files, and its record in working memory.</summary>
-public sealed partial class ChatContext(MemoryService memory, FileService files, IConversationStore conversations, ILearningQueue learning, IOptions<ChatTurnOptions> options,
+public sealed partial class ChatContext(MemoryService memory, FileService files, IConversationStore conversations, ILearningQueue learning, ITitleQueue titles, IOptions<ChatTurnOptions> options,
     IOptions<MemoryOptions> memoryOptions, TimeProvider clock, ILogger<ChatContext> logger) : IChatContext
 {
     /// <summary>
@@ -60,17 +60,21 @@ public sealed partial class ChatContext(MemoryService memory, FileService files,
         var queued = learn && memoryOptions.Value.Learning ? AskToLearnAsync(user, conversation, message, reply) : Task.CompletedTask;
         try
         {
+            // An untitled conversation is titled with the first words of its first message at once, and by the model after the turn.
+            var titled = conversation.Title is null ? conversation with { Title = ConversationTitles.FirstWords(message.Content), TitleBy = TitleSource.Message } : conversation;
             var sessionId = conversation.MemorySessionId;
             if (sessionId is null)
             {
                 sessionId = (await memory.StartSessionAsync(user, CancellationToken.None).ConfigureAwait(false)).Id;
-                var updated = await conversations.TryUpdateAsync(user.UserId, conversation with { MemorySessionId = sessionId, UpdatedAt = clock.GetUtcNow() }, CancellationToken.None).ConfigureAwait(false);
+                var updated = await conversations.TryUpdateAsync(user.UserId, titled with { MemorySessionId = sessionId, UpdatedAt = clock.GetUtcNow() }, CancellationToken.None).ConfigureAwait(false);
                 if (updated is null) sessionId = (await conversations.FindAsync(user.UserId, conversation.Id, CancellationToken.None).ConfigureAwait(false))?.MemorySessionId ?? sessionId;
             }
             else
             {
-                await conversations.TryUpdateAsync(user.UserId, conversation with { UpdatedAt = clock.GetUtcNow() }, CancellationToken.None).ConfigureAwait(false);
+                await conversations.TryUpdateAsync(user.UserId, titled with { UpdatedAt = clock.GetUtcNow() }, CancellationToken.None).ConfigureAwait(false);
             }
+            if (conversation.Title is null)
+                await titles.EnqueueAsync(new TitleMessage(user.UserId, conversation.Id, message.Content, reply.Degraded ? null : reply.Content), CancellationToken.None).ConfigureAwait(false);
             await memory.PutAsync(user, sessionId, message.Content, ChatTimeline, null, "user", CancellationToken.None).ConfigureAwait(false);
             if (reply.Content.Length > 0 && !reply.Degraded)
                 await memory.PutAsync(user, sessionId, reply.Content, ChatTimeline, null, "assistant", CancellationToken.None).ConfigureAwait(false);

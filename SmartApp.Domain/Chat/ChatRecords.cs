@@ -7,6 +7,9 @@ public sealed record Conversation(string Id, string? Title, DateTimeOffset Creat
     /// <summary>The working-memory session the conversation's turns are written to.</summary>
     public string? MemorySessionId { get; init; }
 
+    /// <summary>Who wrote the title: the client's is never replaced; the first words of the first message are, by the model's.</summary>
+    public TitleSource? TitleBy { get; init; }
+
     public string? ETag { get; init; }
 }
 
@@ -61,6 +64,9 @@ public sealed record ChatMessageRecord(string Id, string ConversationId, Message
     public IReadOnlyList<Citation> Citations { get; init; } = [];
     public TokenUsage? Usage { get; init; }
 
+    /// <summary>A reply: what its tokens cost at the user's plan's price (<see cref="Common.Quotas.TokenPrice"/>).</summary>
+    public MessageCost? Cost { get; init; }
+
     /// <summary>The model was unavailable: the reply is what memory and files say, not the model's words.</summary>
     public bool Degraded { get; init; }
 
@@ -91,6 +97,9 @@ public sealed record ChatMessageRecord(string Id, string ConversationId, Message
     /// <summary>How a stale streaming reply reads: what was stored, incomplete, interrupted.</summary>
     public ChatMessageRecord AsInterrupted() => this with { Streaming = null, Incomplete = true, Interrupted = true };
 }
+
+/// <summary>What a reply's tokens cost on the plan it was written under, in cents of the plan's currency.</summary>
+public sealed record MessageCost(string Plan, decimal Cents);
 
 /// <summary>One call of a SmartApp tool during a turn: what the model asked for, and what it was given (<c>{ "error": … }</c> for a refusal).</summary>
 public sealed record ToolActivity(string CallId, string Name, System.Text.Json.JsonElement Arguments)

@@ -46,9 +46,27 @@ public sealed partial class ChatService(
     {
         if (title is { Length: > MaxTitleLength }) throw new ValidationFailedException("title", $"'title' may be at most {MaxTitleLength} characters.");
         var now = clock.GetUtcNow();
-        var conversation = new Conversation(Ids.New(IdPrefix), string.IsNullOrWhiteSpace(title) ? null : title.Trim(), now, now);
+        var conversation = new Conversation(Ids.New(IdPrefix), string.IsNullOrWhiteSpace(title) ? null : title.Trim(), now, now)
+        {
+            TitleBy = string.IsNullOrWhiteSpace(title) ? null : TitleSource.Client,
+        };
         await conversations.CreateAsync(user.UserId, conversation, cancellationToken).ConfigureAwait(false);
         return conversation;
+    }
+
+    /// <summary>Names the conversation; a title the client gives is never replaced by a written one.</summary>
+    public async Task<Conversation> RenameAsync(CurrentUser user, string conversationId, string? title, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(title)) throw new ValidationFailedException("title", "'title' is required and may not be empty.");
+        title = title.Trim();
+        if (title.Length > MaxTitleLength) throw new ValidationFailedException("title", $"'title' may be at most {MaxTitleLength} characters.");
+        if (title.Any(char.IsControl)) throw new ValidationFailedException("title", "'title' may not contain control characters.");
+        while (true)
+        {
+            var conversation = await RequireAsync(user, conversationId, cancellationToken).ConfigureAwait(false);
+            if (await conversations.TryUpdateAsync(user.UserId, conversation with { Title = title, TitleBy = TitleSource.Client }, cancellationToken).ConfigureAwait(false) is { } renamed)
+                return renamed;
+        }
     }
 
     public Task<ConversationPage> ListAsync(CurrentUser user, string? cursor, int? limit, CancellationToken cancellationToken) =>
@@ -141,6 +159,7 @@ public sealed partial class ChatService(
             throw new ValidationFailedException("content", $"'content' may be at most {settings.Value.MaxMessageBytes} bytes (UTF-8).");
         var conversation = await RequireAsync(user, conversationId, cancellationToken).ConfigureAwait(false);
         await quotas.EnsureChatMessageAsync(user, cancellationToken).ConfigureAwait(false);
+        var price = quotas.TokenPriceAsync(user, cancellationToken); // read beside the turn (the plan is cached)
 
         var history = await conversations.RecentMessagesAsync(user.UserId, conversationId, settings.Value.HistoryMessages, cancellationToken).ConfigureAwait(false);
         var message = new ChatMessageRecord(NewMessageId(), conversationId, MessageRole.User, content, clock.GetUtcNow());
@@ -178,6 +197,7 @@ public sealed partial class ChatService(
         var reply = draft with
         {
             Content = result.Text,
+            Cost = new MessageCost((await price.ConfigureAwait(false)).Plan, (await price.ConfigureAwait(false)).Of(result.Degraded ? 0 : result.Usage.Total)),
             Citations = result.Citations,
             Usage = result.Usage,
             Degraded = result.Degraded,

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace SmartApp.Domain.Chat;
 
@@ -14,6 +15,8 @@ public static class ChatServiceCollectionExtensions
         services.AddSingleton<ChatPromptBuilder>();
         services.AddSingleton<IChatContext, ChatContext>();
         services.AddSingleton<LiveReplies>();
+        services.TryAddSingleton<ITitleQueue, QueuedTitles>();
+        services.AddSingleton<ConversationTitles>();
         services.AddSingleton<ChatService>();
         return services;
     }

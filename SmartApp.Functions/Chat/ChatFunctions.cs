@@ -38,6 +38,15 @@ public sealed class ChatFunctions(ChatService chat)
         return new OkObjectResult(new ConversationWithMessages(ConversationResponse.From(conversation), messages.Messages, messages.Cursor));
     }
 
+    /// <summary><c>{ title }</c>: names the conversation (a written title never replaces it).</summary>
+    [Function("ChatConversationRename")]
+    public async Task<IActionResult> Rename([HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "chat/conversations/{conversationId}")] HttpRequest req, string conversationId)
+    {
+        var body = await req.ReadJsonAsync<StartRequest>().ConfigureAwait(false);
+        var conversation = await chat.RenameAsync(req.CurrentUser(), conversationId, body.Title, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        return new OkObjectResult(ConversationResponse.From(conversation));
+    }
+
     [Function("ChatConversationDelete")]
     public async Task<IActionResult> Delete([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "chat/conversations/{conversationId}")] HttpRequest req, string conversationId)
     {
@@ -119,7 +128,10 @@ public sealed class ChatFunctions(ChatService chat)
 
     public sealed record ConversationResponse(string Id, string? Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
     {
-        public static ConversationResponse From(Conversation c) => new(c.Id, c.Title, c.CreatedAt, c.UpdatedAt);
+        /// <summary>Who wrote the title: <c>client</c>, <c>message</c> (its first words) or <c>model</c>.</summary>
+        public TitleSource? TitleBy { get; init; }
+
+        public static ConversationResponse From(Conversation c) => new(c.Id, c.Title, c.CreatedAt, c.UpdatedAt) { TitleBy = c.TitleBy };
     }
 
     /// <summary>

@@ -114,6 +114,8 @@ public sealed class OpenApiContractTests(DevHostFixture app)
             Assert.Contains("event: done", await resumed.Content.ReadAsStringAsync());
         }
         await JsonAsync(user.GetAsync($"chat/conversations/{conversationId}/messages/{replyId}/stream?lastEventId=x"), HttpStatusCode.BadRequest);
+        await JsonAsync(user.PatchAsJsonAsync($"chat/conversations/{conversationId}", new { title = "Renamed" }), HttpStatusCode.OK);
+        await JsonAsync(user.PatchAsJsonAsync($"chat/conversations/{conversationId}", new { title = "" }), HttpStatusCode.BadRequest);
         await JsonAsync(user.PostAsJsonAsync($"chat/conversations/{conversationId}/messages", new { content = "" }), HttpStatusCode.BadRequest);
         await JsonAsync(user.GetAsync($"chat/conversations/{conversationId}"), HttpStatusCode.OK);
         await JsonAsync(user.GetAsync("v1/models"), HttpStatusCode.OK);

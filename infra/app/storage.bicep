@@ -62,7 +62,7 @@ resource queues 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
 
 // The work queues and the poison queues the Functions host moves a message to after maxDequeueCount
 // (SmartApp.Domain/Common/Storage/WorkQueue.cs names them; the host would create them, but not without the role).
-var workQueues = [ 'file-ingestion', 'file-ingestion-poison', 'account-deletion', 'account-deletion-poison', 'memory-learning', 'memory-learning-poison' ]
+var workQueues = [ 'file-ingestion', 'file-ingestion-poison', 'account-deletion', 'account-deletion-poison', 'memory-learning', 'memory-learning-poison', 'conversation-titles', 'conversation-titles-poison' ]
 
 resource queue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [for name in workQueues: {
   parent: queues

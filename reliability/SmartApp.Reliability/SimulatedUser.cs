@@ -95,6 +95,15 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
         var answer = Check(await api.SendJsonAsync("chat.message", HttpMethod.Post, $"chat/conversations/{ConversationId}/messages", new { content }, cancellationToken));
         if (answer is { Ok: true }) Messages.Add(content);
         else UncertainMessages.Add(content);
+        // Now and then the reply's stream is followed again (as after a dropped connection), or the conversation renamed.
+        if (answer is { Ok: true } && n % 3 == 0 && answer.Body.TryGetProperty("reply", out var reply))
+        {
+            var resumed = Check(await api.GetAsync("chat.resume", $"chat/conversations/{ConversationId}/messages/{reply.GetProperty("id").GetString()}/stream?lastEventId=5", cancellationToken));
+            if (resumed is { Ok: true } && !resumed.Body.TryGetProperty("incomplete", out _))
+                api.Outcomes.Undesigned("chat.resume", $"a resumed stream that did not end with done: {resumed.Body.GetRawText()[..Math.Min(200, resumed.Body.GetRawText().Length)]}");
+        }
+        else if (answer is { Ok: true } && n % 5 == 0)
+            Check(await api.SendJsonAsync("chat.rename", HttpMethod.Patch, $"chat/conversations/{ConversationId}", new { title = $"{Marker} conversation, renamed at {n}" }, cancellationToken));
     }
 
     /// <summary>A turn in which the model searches the user's files with a tool (the fake model calls a tool the message names).</summary>

@@ -21,6 +21,18 @@ public enum QuotaKind
 /// <summary>How many of a file's passages may be indexed, and, when fewer than asked, why.</summary>
 public sealed record PassageGrant(int Granted, string? Reason);
 
+/// <summary>
+/// What the user's plan charges for model tokens: its monthly price spread over the tokens it includes (<c>MonthlyPriceCents /
+/// TokensPerMonth</c>; a free plan's are free). What a reply cost is its tokens at this price.
+/// </summary>
+public sealed record TokenPrice(string Plan, decimal CentsPerToken)
+{
+    public static readonly TokenPrice Free = new("free", 0);
+
+    /// <summary>The price of <paramref name="tokens"/>, in cents of the plan's currency, to a millionth of a cent.</summary>
+    public decimal Of(long tokens) => Math.Round(tokens * CentsPerToken, 6);
+}
+
 /// <summary>Refuses work over the user's plan limits (429 until the period resets, or 402 when only a paid plan lifts the limit).</summary>
 public interface IQuotaGate
 {
@@ -41,6 +53,9 @@ public interface IQuotaGate
     /// and what is left of the month's. Those granted are counted at once, before the work.
     /// </summary>
     Task<PassageGrant> GrantPassagesAsync(string userId, int wanted, CancellationToken cancellationToken);
+
+    /// <summary>The price of model tokens on the user's plan.</summary>
+    Task<TokenPrice> TokenPriceAsync(CurrentUser user, CancellationToken cancellationToken);
 }
 
 /// <summary>No plan limits: for running a capability without billing (the benchmarks' in-process services). The app registers billing's gate.</summary>
@@ -55,4 +70,6 @@ public sealed class NoQuotas : IQuotaGate
     public Task EnsureWithinAsync(CurrentUser user, QuotaKind kind, long total, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task<PassageGrant> GrantPassagesAsync(string userId, int wanted, CancellationToken cancellationToken) => Task.FromResult(new PassageGrant(wanted, null));
+
+    public Task<TokenPrice> TokenPriceAsync(CurrentUser user, CancellationToken cancellationToken) => Task.FromResult(TokenPrice.Free);
 }

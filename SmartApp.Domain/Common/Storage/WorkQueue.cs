@@ -15,9 +15,10 @@ public static class WorkQueues
     public const string FileIngestion = "file-ingestion";
     public const string AccountDeletion = "account-deletion";
     public const string MemoryLearning = "memory-learning";
+    public const string ConversationTitles = "conversation-titles";
     public const string PoisonSuffix = "-poison";
 
-    public static readonly IReadOnlyList<string> All = [FileIngestion, AccountDeletion, MemoryLearning];
+    public static readonly IReadOnlyList<string> All = [FileIngestion, AccountDeletion, MemoryLearning, ConversationTitles];
 }
 
 /// <summary>

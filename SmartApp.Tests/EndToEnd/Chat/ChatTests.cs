@@ -174,6 +174,47 @@ public sealed class ChatTests(DevHostFixture app) : IAsyncLifetime
         Assert.Equal(streamed, reply.GetProperty("content").GetString());
     }
 
+    [Fact]
+    public async Task The_first_exchange_titles_the_conversation_and_a_client_title_is_never_replaced()
+    {
+        var (user, _) = await app.SignInAsync(TestUsers.NewEmail("chat-titles"));
+        using var created = await user.PostAsJsonAsync("chat/conversations", new { });
+        var conversation = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var titlesAsked = app.Model.TitleRequests.Count;
+        await StreamAsync(user, conversation, new { content = "Which ferries leave Porto for the Douro valley on Sundays in winter?" });
+
+        // At once: the first words of the first message; then the model's title, written after the turn.
+        var first = (await user.GetFromJsonAsync<JsonElement>($"chat/conversations/{conversation}")).GetProperty("conversation");
+        Assert.Contains(first.GetProperty("titleBy").GetString(), new[] { "message", "model" });
+        if (first.GetProperty("titleBy").GetString() == "message") Assert.Equal("Which ferries leave Porto for the Douro valley…", first.GetProperty("title").GetString());
+        await Eventually.UntilAsync(async () => (await user.GetFromJsonAsync<JsonElement>($"chat/conversations/{conversation}")).GetProperty("conversation").GetProperty("titleBy").GetString() == "model",
+            "the model titles the conversation");
+        Assert.Equal("About Which ferries leave", (await user.GetFromJsonAsync<JsonElement>($"chat/conversations/{conversation}")).GetProperty("conversation").GetProperty("title").GetString());
+        Assert.Equal(titlesAsked + 1, app.Model.TitleRequests.Count);
+
+        // Each reply carries its tokens and what they cost on the user's plan (a free plan's are free).
+        var reply = (await MessagesAsync(user, conversation))[1];
+        Assert.True(reply.GetProperty("usage").GetProperty("completionTokens").GetInt32() > 0);
+        Assert.Equal(("free", 0m), (reply.GetProperty("cost").GetProperty("plan").GetString(), reply.GetProperty("cost").GetProperty("cents").GetDecimal()));
+
+        // A rename is the client's, kept over later turns; a later turn asks for no title.
+        using (var renamed = await user.PatchAsJsonAsync($"chat/conversations/{conversation}", new { title = "  Douro ferries " }))
+        {
+            var body = await renamed.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(("Douro ferries", "client"), (body.GetProperty("title").GetString(), body.GetProperty("titleBy").GetString()));
+        }
+        await StreamAsync(user, conversation, new { content = "And on Saturdays?" });
+        var listed = (await user.GetFromJsonAsync<JsonElement>("chat/conversations")).GetProperty("conversations").EnumerateArray().Single(c => c.GetProperty("id").GetString() == conversation);
+        Assert.Equal("Douro ferries", listed.GetProperty("title").GetString());
+        Assert.Equal(titlesAsked + 1, app.Model.TitleRequests.Count);
+
+        using (var empty = await user.PatchAsJsonAsync($"chat/conversations/{conversation}", new { title = " " }))
+            await ProblemAssert.IsProblemAsync(empty, HttpStatusCode.BadRequest, "validation");
+        var (other, _) = await app.SignInAsync(TestUsers.NewEmail("chat-titles-other"));
+        using (var foreign = await other.PatchAsJsonAsync($"chat/conversations/{conversation}", new { title = "Mine now" }))
+            await ProblemAssert.IsProblemAsync(foreign, HttpStatusCode.NotFound, "not-found");
+    }
+
     /// <summary>A streamed turn whose connection is dropped after <paramref name="deltas"/> text events: the reply's id, the text received and the last event id.</summary>
     internal static async Task<(string ReplyId, string Received, string LastId)> DropMidReplyAsync(HttpClient user, string conversation, string content, int deltas)
     {

@@ -136,11 +136,12 @@ internal sealed record ConversationDocument(string Id, string UserId, string Typ
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; init; }
     public string? MemorySessionId { get; init; }
+    public TitleSource? TitleBy { get; init; }
 
     public static ConversationDocument From(string userId, Conversation c) =>
-        new(c.Id, userId, ConversationType) { Title = c.Title, CreatedAt = c.CreatedAt, UpdatedAt = c.UpdatedAt, MemorySessionId = c.MemorySessionId };
+        new(c.Id, userId, ConversationType) { Title = c.Title, CreatedAt = c.CreatedAt, UpdatedAt = c.UpdatedAt, MemorySessionId = c.MemorySessionId, TitleBy = c.TitleBy };
 
-    public Conversation ToConversation(string? etag) => new(Id, Title, CreatedAt, UpdatedAt) { MemorySessionId = MemorySessionId, ETag = etag };
+    public Conversation ToConversation(string? etag) => new(Id, Title, CreatedAt, UpdatedAt) { MemorySessionId = MemorySessionId, ETag = etag, TitleBy = TitleBy };
 }
 
 /// <summary>
@@ -159,6 +160,7 @@ internal sealed record MessageDocument(string Id, string UserId, string Type)
     public long Sequence { get; init; }
     public List<Citation>? Citations { get; init; }
     public TokenUsage? Usage { get; init; }
+    public MessageCost? Cost { get; init; }
     public bool Degraded { get; init; }
     public bool Incomplete { get; init; }
     public List<ToolActivity>? ToolCalls { get; init; }
@@ -172,7 +174,7 @@ internal sealed record MessageDocument(string Id, string UserId, string Type)
     {
         ConversationId = m.ConversationId, Role = m.Role, Content = m.Content, CreatedAt = m.CreatedAt,
         Sequence = SequenceOf(m.CreatedAt, m.Role),
-        Citations = [.. m.Citations], Usage = m.Usage, Degraded = m.Degraded, Incomplete = m.Incomplete,
+        Citations = [.. m.Citations], Usage = m.Usage, Cost = m.Cost, Degraded = m.Degraded, Incomplete = m.Incomplete,
         ToolCalls = m.ToolCalls is null ? null : [.. m.ToolCalls], ToolLimitReached = m.ToolLimitReached,
         ReplyTo = m.ReplyTo, Streaming = m.Streaming, UpdatedAt = m.UpdatedAt, Interrupted = m.Interrupted,
     };
@@ -182,7 +184,7 @@ internal sealed record MessageDocument(string Id, string UserId, string Type)
 
     public ChatMessageRecord ToMessage() => new(Id, ConversationId ?? "", Role, Content ?? "", CreatedAt)
     {
-        Citations = Citations ?? [], Usage = Usage, Degraded = Degraded, Incomplete = Incomplete, ToolCalls = ToolCalls, ToolLimitReached = ToolLimitReached,
+        Citations = Citations ?? [], Usage = Usage, Cost = Cost, Degraded = Degraded, Incomplete = Incomplete, ToolCalls = ToolCalls, ToolLimitReached = ToolLimitReached,
         ReplyTo = ReplyTo, Streaming = Streaming, UpdatedAt = UpdatedAt, Interrupted = Interrupted,
     };
 }
