@@ -20,6 +20,12 @@ public interface IChatContext
     /// </summary>
     Task RememberTurnAsync(CurrentUser user, Conversation conversation, ChatMessageRecord message, ChatMessageRecord reply, bool learn = true);
 
+    /// <summary>
+    /// Messages across all the user's conversations, by the hybrid search over the turns kept in working memory (the <c>chat</c>
+    /// timeline), each pointing at its conversation and message; a deleted conversation's are left out.
+    /// </summary>
+    Task<IReadOnlyList<ConversationSearchHit>> SearchConversationsAsync(CurrentUser user, string query, int limit, CancellationToken cancellationToken);
+
     /// <summary>Carries out a "remember that …" or "forget …" message without the model: the reply's text, or null when the message is not one.</summary>
     Task<string?> RunMemoryCommandAsync(CurrentUser user, ChatMessageRecord message, CancellationToken cancellationToken);
 }
@@ -75,9 +81,10 @@ public sealed partial class ChatContext(MemoryService memory, FileService files,
             }
             if (conversation.Title is null)
                 await titles.EnqueueAsync(new TitleMessage(user.UserId, conversation.Id, message.Content, reply.Degraded ? null : reply.Content), CancellationToken.None).ConfigureAwait(false);
-            await memory.PutAsync(user, sessionId, message.Content, ChatTimeline, null, "user", CancellationToken.None).ConfigureAwait(false);
+            // Each written with where it was said, so a search across conversations points at the message.
+            await memory.PutAsync(user, sessionId, message.Content, ChatTimeline, null, "user", CancellationToken.None, metadata: Where(message)).ConfigureAwait(false);
             if (reply.Content.Length > 0 && !reply.Degraded)
-                await memory.PutAsync(user, sessionId, reply.Content, ChatTimeline, null, "assistant", CancellationToken.None).ConfigureAwait(false);
+                await memory.PutAsync(user, sessionId, reply.Content, ChatTimeline, null, "assistant", CancellationToken.None, metadata: Where(reply)).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -100,6 +107,25 @@ public sealed partial class ChatContext(MemoryService memory, FileService files,
         {
             LogLearningNotAsked(logger, ex, conversation.Id);
         }
+    }
+
+    /// <summary>The metadata of a chat turn's working memory: its conversation and message.</summary>
+    internal const string ConversationKey = "conversationId", MessageKey = "messageId";
+
+    private static Dictionary<string, string> Where(ChatMessageRecord message) =>
+        new(StringComparer.Ordinal) { [ConversationKey] = message.ConversationId, [MessageKey] = message.Id };
+
+    public async Task<IReadOnlyList<ConversationSearchHit>> SearchConversationsAsync(CurrentUser user, string query, int limit, CancellationToken cancellationToken)
+    {
+        var hits = await memory.SearchAsync(user, query, ["working"], null, ChatTimeline, limit, default, cancellationToken).ConfigureAwait(false);
+        var found = hits.Where(h => h.Memory.Metadata is { } m && m.ContainsKey(ConversationKey) && m.ContainsKey(MessageKey)).ToList();
+        var ids = found.Select(h => h.Memory.Metadata![ConversationKey]).Distinct(StringComparer.Ordinal).ToList();
+        var titles = (await Task.WhenAll(ids.Select(id => conversations.FindAsync(user.UserId, id, cancellationToken))).ConfigureAwait(false))
+            .OfType<Conversation>().ToDictionary(c => c.Id, c => c.Title, StringComparer.Ordinal);
+        return found.Where(h => titles.ContainsKey(h.Memory.Metadata![ConversationKey]))
+            .Select(h => new ConversationSearchHit(h.Memory.Metadata![ConversationKey], titles[h.Memory.Metadata[ConversationKey]], h.Memory.Metadata[MessageKey],
+                h.Memory.Agent == "assistant" ? MessageRole.Assistant : MessageRole.User, h.Memory.Content, h.Score, h.Memory.At))
+            .ToList();
     }
 
     public async Task<string?> RunMemoryCommandAsync(CurrentUser user, ChatMessageRecord message, CancellationToken cancellationToken)

@@ -107,6 +107,9 @@ public sealed record ToolActivity(string CallId, string Name, System.Text.Json.J
     public System.Text.Json.JsonElement? Result { get; init; }
 }
 
+/// <summary>A message found by a search across conversations, and where it is.</summary>
+public sealed record ConversationSearchHit(string ConversationId, string? Title, string MessageId, MessageRole Role, string Text, double Score, DateTimeOffset At);
+
 public sealed record ConversationPage(IReadOnlyList<Conversation> Conversations, string? Cursor);
 
 public sealed record MessagePage(IReadOnlyList<ChatMessageRecord> Messages, string? Cursor);

@@ -69,6 +69,18 @@ public sealed partial class ChatService(
         }
     }
 
+    /// <summary>
+    /// Messages across all the user's conversations, by the hybrid search over the turns kept in working memory (its
+    /// <c>chat</c> timeline), each pointing at its conversation and message; a deleted conversation's are left out.
+    /// </summary>
+    public Task<IReadOnlyList<ConversationSearchHit>> SearchAsync(CurrentUser user, string? query, int? limit, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(query)) throw new ValidationFailedException("query", "'query' is required: the words or question to search for.");
+        if (Encoding.UTF8.GetByteCount(query) > settings.Value.MaxMessageBytes)
+            throw new ValidationFailedException("query", $"'query' may be at most {settings.Value.MaxMessageBytes} bytes (UTF-8).");
+        return context.SearchConversationsAsync(user, query.Trim(), PageLimit.Of(limit, 10, 50), cancellationToken);
+    }
+
     public Task<ConversationPage> ListAsync(CurrentUser user, string? cursor, int? limit, CancellationToken cancellationToken) =>
         conversations.ListAsync(user.UserId, string.IsNullOrEmpty(cursor) ? null : cursor, PageSize(limit), cancellationToken);
 

@@ -38,6 +38,17 @@ public sealed class ChatFunctions(ChatService chat)
         return new OkObjectResult(new ConversationWithMessages(ConversationResponse.From(conversation), messages.Messages, messages.Cursor));
     }
 
+    /// <summary><c>{ query, limit? }</c>: messages across all the user's conversations, best first, each with its conversation and message id.</summary>
+    [Function("ChatSearch")]
+    public async Task<IActionResult> Search([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "chat/search")] HttpRequest req)
+    {
+        var body = await req.ReadJsonAsync<SearchRequest>().ConfigureAwait(false);
+        var results = await chat.SearchAsync(req.CurrentUser(), body.Query, body.Limit, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        return new OkObjectResult(new { results });
+    }
+
+    public sealed record SearchRequest(string? Query, int? Limit);
+
     /// <summary><c>{ title }</c>: names the conversation (a written title never replaces it).</summary>
     [Function("ChatConversationRename")]
     public async Task<IActionResult> Rename([HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "chat/conversations/{conversationId}")] HttpRequest req, string conversationId)

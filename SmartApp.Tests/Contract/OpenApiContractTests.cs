@@ -115,6 +115,8 @@ public sealed class OpenApiContractTests(DevHostFixture app)
         }
         await JsonAsync(user.GetAsync($"chat/conversations/{conversationId}/messages/{replyId}/stream?lastEventId=x"), HttpStatusCode.BadRequest);
         await JsonAsync(user.PatchAsJsonAsync($"chat/conversations/{conversationId}", new { title = "Renamed" }), HttpStatusCode.OK);
+        await JsonAsync(user.PostAsJsonAsync("chat/search", new { query = "hello" }), HttpStatusCode.OK);
+        await JsonAsync(user.PostAsJsonAsync("chat/search", new { limit = 5 }), HttpStatusCode.BadRequest);
         await JsonAsync(user.PatchAsJsonAsync($"chat/conversations/{conversationId}", new { title = "" }), HttpStatusCode.BadRequest);
         await JsonAsync(user.PostAsJsonAsync($"chat/conversations/{conversationId}/messages", new { content = "" }), HttpStatusCode.BadRequest);
         await JsonAsync(user.GetAsync($"chat/conversations/{conversationId}"), HttpStatusCode.OK);

@@ -215,6 +215,39 @@ public sealed class ChatTests(DevHostFixture app) : IAsyncLifetime
             await ProblemAssert.IsProblemAsync(foreign, HttpStatusCode.NotFound, "not-found");
     }
 
+    [Fact]
+    public async Task A_search_across_conversations_points_at_the_message_and_finds_only_the_users_own_live_conversations()
+    {
+        var (user, _) = await app.SignInAsync(TestUsers.NewEmail("chat-search"));
+        var kettle = await StartAsync(user);
+        var asked = (await StreamAsync(user, kettle, new { content = "How do I descale the Acme kettle?" }))[0].Data.GetProperty("messageId").GetString();
+        var ferries = await StartAsync(user);
+        await StreamAsync(user, ferries, new { content = "Which ferries go up the Douro?" });
+
+        static async Task<JsonElement[]> SearchAsync(HttpClient client, string query)
+        {
+            using var response = await client.PostAsJsonAsync("chat/search", new { query });
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, body.ToString());
+            return [.. body.GetProperty("results").EnumerateArray()];
+        }
+
+        var results = await SearchAsync(user, "descale kettle");
+        Assert.All(results, r => Assert.Equal(kettle, r.GetProperty("conversationId").GetString())); // the ferries are not about kettles
+        var found = results.First(r => r.GetProperty("role").GetString() == "user");
+        Assert.Equal((kettle, asked, "user"), (found.GetProperty("conversationId").GetString(), found.GetProperty("messageId").GetString(), found.GetProperty("role").GetString()));
+        Assert.Equal("How do I descale the Acme kettle?", found.GetProperty("text").GetString());
+        Assert.False(string.IsNullOrEmpty(found.GetProperty("title").GetString()));
+
+        var (other, _) = await app.SignInAsync(TestUsers.NewEmail("chat-search-other"));
+        Assert.Empty(await SearchAsync(other, "descale kettle"));
+
+        using (await user.DeleteAsync($"chat/conversations/{kettle}")) { }
+        Assert.DoesNotContain(await SearchAsync(user, "descale kettle"), r => r.GetProperty("conversationId").GetString() == kettle);
+        using var empty = await user.PostAsJsonAsync("chat/search", new { query = " " });
+        await ProblemAssert.IsProblemAsync(empty, HttpStatusCode.BadRequest, "validation");
+    }
+
     /// <summary>A streamed turn whose connection is dropped after <paramref name="deltas"/> text events: the reply's id, the text received and the last event id.</summary>
     internal static async Task<(string ReplyId, string Received, string LastId)> DropMidReplyAsync(HttpClient user, string conversation, string content, int deltas)
     {
