@@ -209,7 +209,7 @@ public sealed partial class ChatService(
         var reply = draft with
         {
             Content = result.Text,
-            Cost = new MessageCost((await price.ConfigureAwait(false)).Plan, (await price.ConfigureAwait(false)).Of(result.Degraded ? 0 : result.Usage.Total)),
+            Cost = await CostAsync(price, result).ConfigureAwait(false),
             Citations = result.Citations,
             Usage = result.Usage,
             Degraded = result.Degraded,
@@ -230,6 +230,21 @@ public sealed partial class ChatService(
         await context.RememberTurnAsync(user, conversation, message, reply, learn: commandReply is null).ConfigureAwait(false);
         ThrowIfCutOff(result, cancellationToken);
         return new ChatTurn(message, reply);
+    }
+
+    /// <summary>What the reply's tokens cost on the user's plan; none when the plan could not be read (the reply is stored regardless).</summary>
+    private async Task<MessageCost?> CostAsync(Task<TokenPrice> price, ChatResult result)
+    {
+        try
+        {
+            var tokenPrice = await price.ConfigureAwait(false);
+            return new MessageCost(tokenPrice.Plan, tokenPrice.Of(result.Degraded ? 0 : result.Usage.Total));
+        }
+        catch (Exception ex)
+        {
+            LogNoPrice(logger, ex.GetType().Name);
+            return null;
+        }
     }
 
     /// <summary>
@@ -413,6 +428,9 @@ public sealed partial class ChatService(
     private static string NewMessageId() => Ids.New("msg");
 
     private static bool IsWellFormed(string? id) => Ids.IsWellFormed(id, IdPrefix);
+
+    [LoggerMessage(EventId = 6008, Level = LogLevel.Warning, Message = "The plan's token price could not be read ({Error}); the reply is stored without its cost")]
+    private static partial void LogNoPrice(ILogger logger, string error);
 
     [LoggerMessage(EventId = 6003, Level = LogLevel.Information, Message = "A chat turn reached its bound on tool calls after {Rounds} rounds without an answer; it answers with what the tools found")]
     private static partial void LogToolLimit(ILogger logger, int rounds);
