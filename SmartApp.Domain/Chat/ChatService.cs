@@ -101,23 +101,30 @@ public sealed partial class ChatService(
     /// </summary>
     public async Task<ChatMessageRecord> ResumeAsync(CurrentUser user, string conversationId, string replyId, int after, IReplySink sink, CancellationToken cancellationToken)
     {
-        var reply = (Ids.IsWellFormed(replyId, "msg") ? await conversations.FindMessageAsync(user.UserId, replyId, cancellationToken).ConfigureAwait(false) : null) is
-        { Role: MessageRole.Assistant } found && found.ConversationId == conversationId && IsWellFormed(conversationId)
-            ? found
-            : throw new NotFoundException("No such reply in this conversation.");
-        await sink.StartAsync(reply.ReplyTo ?? "", reply.Id, reply.Citations, cancellationToken).ConfigureAwait(false);
+        // Another conversation's reply, a user's message or one deleted meanwhile (with its conversation) are all "no such reply".
+        async Task<ChatMessageRecord> ReadAsync() =>
+            (IsWellFormedMessage(replyId) ? await conversations.FindMessageAsync(user.UserId, replyId, cancellationToken).ConfigureAwait(false) : null) is
+            { Role: MessageRole.Assistant } found && found.ConversationId == conversationId && IsWellFormed(conversationId)
+                ? found
+                : throw new NotFoundException("No such reply in this conversation.");
+
         var sent = Math.Max(0, after);
+        async Task SendAfterAsync(string text)
+        {
+            if (text.Length <= sent) return;
+            await sink.DeltaAsync(text[sent..], cancellationToken).ConfigureAwait(false);
+            sent = text.Length;
+        }
+
+        var reply = await ReadAsync().ConfigureAwait(false);
+        await sink.StartAsync(reply.ReplyTo ?? "", reply.Id, reply.Citations, cancellationToken).ConfigureAwait(false);
         while (true)
         {
             // Generated here: follow it as it is made, not as it is stored.
             if (live.Find(reply.Id) is { } generating)
             {
                 var (text, ended, changed) = generating.Snapshot();
-                if (text.Length > sent)
-                {
-                    await sink.DeltaAsync(text[sent..], cancellationToken).ConfigureAwait(false);
-                    sent = text.Length;
-                }
+                await SendAfterAsync(text).ConfigureAwait(false);
                 if (!ended)
                 {
                     try
@@ -130,14 +137,9 @@ public sealed partial class ChatService(
                     }
                     continue;
                 }
-                reply = await conversations.FindMessageAsync(user.UserId, reply.Id, cancellationToken).ConfigureAwait(false)
-                    ?? throw new NotFoundException("No such reply in this conversation.");
+                reply = await ReadAsync().ConfigureAwait(false);
             }
-            if (reply.Content.Length > sent)
-            {
-                await sink.DeltaAsync(reply.Content[sent..], cancellationToken).ConfigureAwait(false);
-                sent = reply.Content.Length;
-            }
+            await SendAfterAsync(reply.Content).ConfigureAwait(false);
             if (reply.Streaming != true) return reply;
             if (reply.IsStale(clock.GetUtcNow(), settings.Value.ReplyStaleAfter))
             {
@@ -146,8 +148,7 @@ public sealed partial class ChatService(
                 continue;
             }
             await Task.Delay(settings.Value.ResumePollInterval, clock, cancellationToken).ConfigureAwait(false);
-            reply = await conversations.FindMessageAsync(user.UserId, reply.Id, cancellationToken).ConfigureAwait(false)
-                ?? throw new NotFoundException("No such reply in this conversation."); // the conversation was deleted meanwhile
+            reply = await ReadAsync().ConfigureAwait(false);
         }
     }
 
@@ -425,7 +426,11 @@ public sealed partial class ChatService(
     private static int PageSize(int? limit) =>
         PageLimit.Of(limit, DefaultPageSize, MaxPageSize);
 
-    private static string NewMessageId() => Ids.New("msg");
+    private const string MessageIdPrefix = "msg";
+
+    private static string NewMessageId() => Ids.New(MessageIdPrefix);
+
+    private static bool IsWellFormedMessage(string? id) => Ids.IsWellFormed(id, MessageIdPrefix);
 
     private static bool IsWellFormed(string? id) => Ids.IsWellFormed(id, IdPrefix);
 

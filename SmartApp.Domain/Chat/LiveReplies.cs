@@ -35,6 +35,15 @@ public sealed class LiveReply
         lock (_text) return (_text.ToString(), _ended, _changed.Task);
     }
 
+    /// <summary>Characters of text so far.</summary>
+    public int Length
+    {
+        get
+        {
+            lock (_text) return _text.Length;
+        }
+    }
+
     internal void Append(string text)
     {
         TaskCompletionSource changed;

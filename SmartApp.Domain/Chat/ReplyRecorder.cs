@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.Extensions.Logging;
 
 namespace SmartApp.Domain.Chat;
@@ -12,12 +11,14 @@ namespace SmartApp.Domain.Chat;
 internal sealed partial class ReplyRecorder(IConversationStore conversations, LiveReplies live, string userId, ChatMessageRecord draft, IReplySink inner,
     TimeSpan flushInterval, TimeSpan heartbeat, TimeProvider clock, ILogger logger) : IReplySink
 {
+    /// <summary>The reply's text so far, kept once: reconnecting clients on this instance read it, and the writer stores it.</summary>
     private readonly LiveReply _live = live.Start(draft.Id);
-    private readonly StringBuilder _text = new();
     private readonly CancellationTokenSource _stop = new();
     private IReadOnlyList<Citation> _citations = [];
     private Task _writer = Task.CompletedTask;
-    private int _version, _written;
+
+    /// <summary>Characters of the text stored so far (text only grows, so its length says whether there is more to store).</summary>
+    private int _written;
 
     public async Task StartAsync(string messageId, string replyId, IReadOnlyList<Citation> citations, CancellationToken cancellationToken)
     {
@@ -31,11 +32,6 @@ internal sealed partial class ReplyRecorder(IConversationStore conversations, Li
 
     public Task DeltaAsync(string text, CancellationToken cancellationToken)
     {
-        lock (_text)
-        {
-            _text.Append(text);
-            _version++;
-        }
         _live.Append(text);
         return inner.DeltaAsync(text, cancellationToken);
     }
@@ -83,7 +79,7 @@ internal sealed partial class ReplyRecorder(IConversationStore conversations, Li
         using var timer = new PeriodicTimer(flushInterval, clock);
         while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
         {
-            if (Volatile.Read(ref _version) == _written && clock.GetElapsedTime(lastWrite) < heartbeat) continue;
+            if (_live.Length == _written && clock.GetElapsedTime(lastWrite) < heartbeat) continue;
             await WriteAsync(CancellationToken.None).ConfigureAwait(false); // never cut off mid-write: the final write must come after it
             lastWrite = clock.GetTimestamp();
         }
@@ -91,18 +87,12 @@ internal sealed partial class ReplyRecorder(IConversationStore conversations, Li
 
     private async Task WriteAsync(CancellationToken cancellationToken)
     {
-        string text;
-        int version;
-        lock (_text)
-        {
-            text = _text.ToString();
-            version = _version;
-        }
+        var text = _live.Snapshot().Text;
         try
         {
             await conversations.AddMessageAsync(userId, draft with { Content = text, Citations = _citations, Streaming = true, UpdatedAt = clock.GetUtcNow() }, cancellationToken)
                 .ConfigureAwait(false);
-            _written = version;
+            _written = text.Length;
         }
         catch (Exception ex)
         {
