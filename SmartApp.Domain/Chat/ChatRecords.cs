@@ -10,8 +10,79 @@ public sealed record Conversation(string Id, string? Title, DateTimeOffset Creat
     /// <summary>Who wrote the title: the client's is never replaced; the first words of the first message are, by the model's.</summary>
     public TitleSource? TitleBy { get; init; }
 
+    /// <summary>The branches made by regenerating a reply or editing a message, oldest first (<see cref="MainBranch"/> is not listed).</summary>
+    public IReadOnlyList<ConversationBranch> Branches { get; init; } = [];
+
+    /// <summary>The branch read and continued when the client names none: the one made or written to last (null: <see cref="MainBranch"/>).</summary>
+    public string? CurrentBranch { get; init; }
+
+    /// <summary>The conversation's share links that have not been revoked.</summary>
+    public IReadOnlyList<ConversationShare> Shares { get; init; } = [];
+
     public string? ETag { get; init; }
+
+    /// <summary>The branch every conversation starts on; its messages name no branch.</summary>
+    public const string MainBranch = "main";
+
+    public bool HasBranch(string branch) => branch == MainBranch || Branches.Any(b => b.Id == branch);
+
+    /// <summary>
+    /// The messages of a branch, as the stretches of each branch it grew from: from the main branch up to the first fork on the
+    /// way, from each branch after it up to the next fork, and all of the branch itself.
+    /// </summary>
+    public IReadOnlyList<BranchSegment> PathOf(string branch)
+    {
+        var segments = new List<BranchSegment>();
+        long? bound = null;
+        for (var current = branch; ;)
+        {
+            segments.Add(new BranchSegment(current == MainBranch ? null : current, bound));
+            if (current == MainBranch) break;
+            var made = Branches.FirstOrDefault(b => b.Id == current) ?? throw new InvalidOperationException($"No branch '{current}'.");
+            bound = bound is { } b ? Math.Min(b, made.ForkAfter) : made.ForkAfter;
+            current = made.Parent;
+        }
+        segments.Reverse();
+        return segments;
+    }
 }
+
+/// <summary>
+/// Another course of a conversation from one of its messages on: made by regenerating a reply (the new reply is its first
+/// message) or by editing a message (the edited message is). It holds what its parent held up to <see cref="ForkAfter"/>.
+/// </summary>
+/// <param name="Replaces">The message the branch gives an alternative to (the earlier reply, or the message before its edit).</param>
+/// <param name="ForkAfter">The sequence (<see cref="ChatMessageRecord.Sequence"/>) of the parent's last message the branch holds.</param>
+public sealed record ConversationBranch(string Id, string Parent, BranchKind Kind, string Replaces, long ForkAfter, DateTimeOffset CreatedAt);
+
+public enum BranchKind
+{
+    Regenerate,
+    Edit,
+}
+
+/// <summary>A stretch of a branch's messages: those of one branch (null: the main one), up to a sequence (null: all of them).</summary>
+public sealed record BranchSegment(string? Branch, long? UpTo)
+{
+    public bool Holds(ChatMessageRecord message) => message.Branch == Branch && (UpTo is null || message.Sequence <= UpTo);
+}
+
+/// <summary>A branch's path that ends before a message: each stretch bounded by <paramref name="upTo"/>.</summary>
+public static class BranchPaths
+{
+    public static IReadOnlyList<BranchSegment> Until(this IReadOnlyList<BranchSegment> path, long upTo) =>
+        [.. path.Select(s => s with { UpTo = Math.Min(s.UpTo ?? long.MaxValue, upTo) })];
+
+    public static bool Holds(this IReadOnlyList<BranchSegment> path, ChatMessageRecord message) => path.Any(s => s.Holds(message));
+}
+
+/// <summary>A read-only link to a snapshot of one branch of a conversation, as it was when shared.</summary>
+public sealed record ConversationShare(string Id, string Branch, int Messages, DateTimeOffset CreatedAt);
+
+/// <summary>What a share link shows: the title and the messages' text, nothing else of the user (no ids, sources, tools or usage).</summary>
+public sealed record SharedConversation(string Id, string? Title, IReadOnlyList<SharedMessage> Messages, DateTimeOffset SharedAt);
+
+public sealed record SharedMessage(MessageRole Role, string Content, DateTimeOffset CreatedAt);
 
 public enum MessageRole
 {
@@ -81,6 +152,16 @@ public sealed record ChatMessageRecord(string Id, string ConversationId, Message
 
     /// <summary>A reply: the user message it answers.</summary>
     public string? ReplyTo { get; init; }
+
+    /// <summary>The branch the message was written on (null: <see cref="Conversation.MainBranch"/>).</summary>
+    public string? Branch { get; init; }
+
+    /// <summary>
+    /// Orders a conversation even when two messages share a timestamp's text form: the microseconds since 1970, doubled, plus one
+    /// for a reply. Cosmos DB compares numbers as doubles, so it stays below 2^53 (ticks did not).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long Sequence => (CreatedAt.UtcTicks - DateTime.UnixEpoch.Ticks) / 10 * 2 + (Role == MessageRole.Assistant ? 1 : 0);
 
     /// <summary>A reply still being generated: its text so far is stored as it streams.</summary>
     public bool? Streaming { get; init; }

@@ -14,7 +14,8 @@ using SmartApp.Domain.Model;
 namespace SmartApp.Domain.Chat;
 
 /// <summary>What the user sends in one turn.</summary>
-public sealed record ChatRequest(string? Content, bool UseMemory = true, bool UseFiles = true, IReadOnlyList<string>? FileIds = null, bool UseTools = true);
+/// <param name="Branch">The branch the turn continues (a regenerated reply's or edited message's new branch grows from it); null: the current one.</param>
+public sealed record ChatRequest(string? Content, bool UseMemory = true, bool UseFiles = true, IReadOnlyList<string>? FileIds = null, bool UseTools = true, string? Branch = null);
 
 /// <summary>
 /// Conversations with the model, grounded in the user's memory and files. A turn stores the user's
@@ -23,10 +24,14 @@ public sealed record ChatRequest(string? Content, bool UseMemory = true, bool Us
 /// </summary>
 public sealed partial class ChatService(
     IConversationStore conversations, IUsageStore usage, LanguageModel model, IModelCatalog models, ChatPromptBuilder prompts, IChatContext context,
-    IQuotaGate quotas, IOptions<ChatTurnOptions> settings, IAgentToolbox tools, IOptions<AgentOptions> agents, LiveReplies live, TimeProvider clock, ILogger<ChatService> logger)
+    IQuotaGate quotas, IOptions<ChatTurnOptions> settings, IAgentToolbox tools, IOptions<AgentOptions> agents, LiveReplies live, ISharedConversationStore shared,
+    TimeProvider clock, ILogger<ChatService> logger)
 {
     public const int DefaultPageSize = 50, MaxPageSize = 200;
-    private const string IdPrefix = "conv";
+    private const string IdPrefix = "conv", BranchIdPrefix = "br";
+
+    /// <summary>Branches a conversation may have: each is a stretch of the query that reads a branch, and an entry in the conversation's record.</summary>
+    public const int MaxBranches = 100;
 
     /// <summary>Longest title a client may give a conversation.</summary>
     internal const int MaxTitleLength = 200;
@@ -84,14 +89,21 @@ public sealed partial class ChatService(
     public Task<ConversationPage> ListAsync(CurrentUser user, string? cursor, int? limit, CancellationToken cancellationToken) =>
         conversations.ListAsync(user.UserId, string.IsNullOrEmpty(cursor) ? null : cursor, PageSize(limit), cancellationToken);
 
-    public async Task<(Conversation Conversation, MessagePage Messages)> GetAsync(CurrentUser user, string conversationId, string? cursor, int? limit, CancellationToken cancellationToken)
+    /// <summary>The conversation and a page of one branch's messages (<paramref name="branch"/>, or the current one), oldest first.</summary>
+    public async Task<(Conversation Conversation, string Branch, MessagePage Messages)> GetAsync(CurrentUser user, string conversationId, string? branch, string? cursor, int? limit,
+        CancellationToken cancellationToken)
     {
         var conversation = await RequireAsync(user, conversationId, cancellationToken).ConfigureAwait(false);
-        var messages = await conversations.ListMessagesAsync(user.UserId, conversationId, string.IsNullOrEmpty(cursor) ? null : cursor, PageSize(limit), cancellationToken).ConfigureAwait(false);
+        var read = BranchOf(conversation, branch);
+        var messages = await conversations.ListMessagesAsync(user.UserId, conversationId, conversation.PathOf(read), string.IsNullOrEmpty(cursor) ? null : cursor, PageSize(limit),
+            cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
         // A reply whose generation died with its instance reads as what it is: interrupted.
-        return (conversation, messages with { Messages = [.. messages.Messages.Select(m => m.IsStale(now, settings.Value.ReplyStaleAfter) ? m.AsInterrupted() : m)] });
+        return (conversation, read, messages with { Messages = [.. messages.Messages.Select(m => m.IsStale(now, settings.Value.ReplyStaleAfter) ? m.AsInterrupted() : m)] });
     }
+
+    /// <summary>The conversation, whose record lists its branches and which is current.</summary>
+    public Task<Conversation> GetBranchesAsync(CurrentUser user, string conversationId, CancellationToken cancellationToken) => RequireAsync(user, conversationId, cancellationToken);
 
     /// <summary>
     /// A reply's stream again, for a client that lost its connection: the text after <paramref name="after"/> characters (what the
@@ -152,33 +164,170 @@ public sealed partial class ChatService(
         }
     }
 
+    /// <summary>Deletes the conversation and its messages; its share links stop working first.</summary>
     public async Task DeleteAsync(CurrentUser user, string conversationId, CancellationToken cancellationToken)
     {
-        if (!IsWellFormed(conversationId) || !await conversations.DeleteAsync(user.UserId, conversationId, cancellationToken).ConfigureAwait(false))
+        var conversation = await RequireAsync(user, conversationId, cancellationToken).ConfigureAwait(false);
+        foreach (var share in conversation.Shares)
+            await shared.DeleteAsync(share.Id, cancellationToken).ConfigureAwait(false);
+        if (!await conversations.DeleteAsync(user.UserId, conversationId, cancellationToken).ConfigureAwait(false))
             throw new NotFoundException("No such conversation.");
     }
 
     /// <summary>
-    /// One turn. When the model is unavailable before its first token the reply is a retrieval-only
-    /// answer from the context (<see cref="ChatMessageRecord.Degraded"/>), or, with no context, a 503
-    /// with Retry-After (the user's message is stored either way). When the client leaves or the model
-    /// stops mid-reply, what was generated is stored, marked incomplete.
+    /// One turn on a branch (the request's, or the current one). When the model is unavailable before its first token the reply is a
+    /// retrieval-only answer from the context (<see cref="ChatMessageRecord.Degraded"/>), or, with no context, a 503 with
+    /// Retry-After (the user's message is stored either way). When the model stops mid-reply, what was generated is stored, marked incomplete.
     /// </summary>
     public async Task<ChatTurn> SendAsync(CurrentUser user, string conversationId, ChatRequest request, IReplySink sink, CancellationToken cancellationToken)
+    {
+        var content = ContentOf(request);
+        var conversation = await RequireAsync(user, conversationId, cancellationToken).ConfigureAwait(false);
+        var branch = BranchOf(conversation, request.Branch);
+        await quotas.EnsureChatMessageAsync(user, cancellationToken).ConfigureAwait(false);
+        var history = await conversations.RecentMessagesAsync(user.UserId, conversationId, conversation.PathOf(branch), settings.Value.HistoryMessages, cancellationToken).ConfigureAwait(false);
+        var message = new ChatMessageRecord(NewMessageId(), conversationId, MessageRole.User, content, clock.GetUtcNow()) { Branch = StoredBranch(branch) };
+        await conversations.AddMessageAsync(user.UserId, message, cancellationToken).ConfigureAwait(false);
+        conversation = await MakeCurrentAsync(user, conversation, branch, cancellationToken).ConfigureAwait(false);
+        return await AnswerAsync(user, conversation, branch, history, message, request, learn: true, null, sink, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Edits one of the user's messages on a branch: a new branch grows from just before it, holding the edited message and its
+    /// reply; the branch it was on keeps the original and what followed.
+    /// </summary>
+    public async Task<ChatTurn> EditAsync(CurrentUser user, string conversationId, string messageId, ChatRequest request, IReplySink sink, CancellationToken cancellationToken)
+    {
+        var content = ContentOf(request);
+        var conversation = await RequireAsync(user, conversationId, cancellationToken).ConfigureAwait(false);
+        var parent = BranchOf(conversation, request.Branch);
+        var path = conversation.PathOf(parent);
+        var original = await FindOnBranchAsync(user, path, conversationId, messageId, MessageRole.User, cancellationToken).ConfigureAwait(false)
+            ?? throw new NotFoundException("No such message of yours on this branch of the conversation.");
+        await quotas.EnsureChatMessageAsync(user, cancellationToken).ConfigureAwait(false);
+        var history = await conversations.RecentMessagesAsync(user.UserId, conversationId, path.Until(original.Sequence - 1), settings.Value.HistoryMessages, cancellationToken)
+            .ConfigureAwait(false);
+        (conversation, var branch) = await BranchAsync(user, conversation, parent, BranchKind.Edit, original.Id, original.Sequence - 1, cancellationToken).ConfigureAwait(false);
+        var message = new ChatMessageRecord(NewMessageId(), conversationId, MessageRole.User, content, clock.GetUtcNow()) { Branch = branch };
+        await conversations.AddMessageAsync(user.UserId, message, cancellationToken).ConfigureAwait(false);
+        return await AnswerAsync(user, conversation, branch, history, message, request, learn: true, null, sink, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes a reply on a branch again (also one that was interrupted or cut off): a new branch grows from the message it answers,
+    /// holding the new reply; the branch it was on keeps the earlier one as the alternative. A reply still being generated cannot be.
+    /// </summary>
+    public async Task<ChatTurn> RegenerateAsync(CurrentUser user, string conversationId, string replyId, ChatRequest request, IReplySink sink, CancellationToken cancellationToken)
+    {
+        var conversation = await RequireAsync(user, conversationId, cancellationToken).ConfigureAwait(false);
+        var parent = BranchOf(conversation, request.Branch);
+        var path = conversation.PathOf(parent);
+        var earlier = await FindOnBranchAsync(user, path, conversationId, replyId, MessageRole.Assistant, cancellationToken).ConfigureAwait(false)
+            ?? throw new NotFoundException("No such reply on this branch of the conversation.");
+        if (earlier.Streaming == true && !earlier.IsStale(clock.GetUtcNow(), settings.Value.ReplyStaleAfter))
+            throw new ConflictException("The reply is still being generated; follow it (GET …/messages/{replyId}/stream) and regenerate it once it has ended.");
+        // The message it answers; a reply stored before replies named it answers the message before it.
+        var question = earlier.ReplyTo is { } asked
+            ? await FindOnBranchAsync(user, path, conversationId, asked, MessageRole.User, cancellationToken).ConfigureAwait(false)
+            : (await conversations.RecentMessagesAsync(user.UserId, conversationId, path.Until(earlier.Sequence - 1), 1, cancellationToken).ConfigureAwait(false))
+                .FirstOrDefault(m => m.Role == MessageRole.User);
+        if (question is null) throw new ConflictException("The message this reply answers is no longer in the conversation, so it cannot be written again.");
+        await quotas.EnsureChatMessageAsync(user, cancellationToken).ConfigureAwait(false);
+        var history = await conversations.RecentMessagesAsync(user.UserId, conversationId, path.Until(question.Sequence - 1), settings.Value.HistoryMessages, cancellationToken)
+            .ConfigureAwait(false);
+        (conversation, var branch) = await BranchAsync(user, conversation, parent, BranchKind.Regenerate, earlier.Id, question.Sequence, cancellationToken).ConfigureAwait(false);
+        // With no reply at all (the model down with nothing to fall back on), the branch would hold nothing new: it goes again.
+        return await AnswerAsync(user, conversation, branch, history, question, request, learn: false, () => DropBranchAsync(user, conversationId, branch), sink, cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    private string ContentOf(ChatRequest request)
     {
         var content = request.Content?.Trim();
         if (string.IsNullOrEmpty(content)) throw new ValidationFailedException("content", "'content' is required and may not be empty.");
         if (Encoding.UTF8.GetByteCount(content) > settings.Value.MaxMessageBytes)
             throw new ValidationFailedException("content", $"'content' may be at most {settings.Value.MaxMessageBytes} bytes (UTF-8).");
-        var conversation = await RequireAsync(user, conversationId, cancellationToken).ConfigureAwait(false);
-        await quotas.EnsureChatMessageAsync(user, cancellationToken).ConfigureAwait(false);
+        return content;
+    }
+
+    /// <summary>The branch a request names (it must be one of the conversation's), or the current one.</summary>
+    public static string BranchOf(Conversation conversation, string? requested)
+    {
+        if (string.IsNullOrEmpty(requested)) return conversation.CurrentBranch is { } current && conversation.HasBranch(current) ? current : Conversation.MainBranch;
+        return conversation.HasBranch(requested)
+            ? requested
+            : throw new ValidationFailedException("branch", "'branch' names no branch of this conversation (GET /api/chat/conversations/{id}/branches lists them).");
+    }
+
+    /// <summary>How a message records its branch: the main branch's name none (as before there were branches).</summary>
+    private static string? StoredBranch(string branch) => branch == Conversation.MainBranch ? null : branch;
+
+    /// <summary>One of the conversation's messages, in a role, that the branch holds; null for anything else (another user's, another conversation's, another branch's).</summary>
+    private async Task<ChatMessageRecord?> FindOnBranchAsync(CurrentUser user, IReadOnlyList<BranchSegment> path, string conversationId, string messageId, MessageRole role,
+        CancellationToken cancellationToken) =>
+        (IsWellFormedMessage(messageId) ? await conversations.FindMessageAsync(user.UserId, messageId, cancellationToken).ConfigureAwait(false) : null) is { } found
+        && found.Role == role && found.ConversationId == conversationId && path.Holds(found)
+            ? found
+            : null;
+
+    /// <summary>Adds a branch growing from <paramref name="parent"/> after <paramref name="forkAfter"/>, and makes it current.</summary>
+    private async Task<(Conversation Conversation, string Branch)> BranchAsync(CurrentUser user, Conversation conversation, string parent, BranchKind kind, string replaces, long forkAfter,
+        CancellationToken cancellationToken)
+    {
+        var branch = new ConversationBranch(Ids.New(BranchIdPrefix), parent, kind, replaces, forkAfter, clock.GetUtcNow());
+        while (true)
+        {
+            if (conversation.Branches.Count >= MaxBranches)
+                throw new ConflictException($"This conversation has {MaxBranches} branches, the most it may have; start a new conversation to go on.");
+            var updated = await conversations.TryUpdateAsync(user.UserId, conversation with { Branches = [.. conversation.Branches, branch], CurrentBranch = branch.Id }, cancellationToken)
+                .ConfigureAwait(false);
+            if (updated is not null) return (updated, branch.Id);
+            conversation = await RequireAsync(user, conversation.Id, cancellationToken).ConfigureAwait(false); // changed meanwhile: add it to what is there now
+        }
+    }
+
+    /// <summary>Makes the branch a turn was sent on the one read when none is named.</summary>
+    private async Task<Conversation> MakeCurrentAsync(CurrentUser user, Conversation conversation, string branch, CancellationToken cancellationToken)
+    {
+        while (BranchOf(conversation, null) != branch)
+        {
+            if (await conversations.TryUpdateAsync(user.UserId, conversation with { CurrentBranch = branch }, cancellationToken).ConfigureAwait(false) is { } updated) return updated;
+            conversation = await RequireAsync(user, conversation.Id, cancellationToken).ConfigureAwait(false);
+        }
+        return conversation;
+    }
+
+    /// <summary>Takes back a branch that was given no reply; the branch it grew from is current again.</summary>
+    private async Task DropBranchAsync(CurrentUser user, string conversationId, string branch)
+    {
+        try
+        {
+            while (await conversations.FindAsync(user.UserId, conversationId, CancellationToken.None).ConfigureAwait(false) is { } conversation
+                   && conversation.Branches.FirstOrDefault(b => b.Id == branch) is { } made)
+            {
+                var without = conversation with
+                {
+                    Branches = [.. conversation.Branches.Where(b => b.Id != branch)],
+                    CurrentBranch = conversation.CurrentBranch == branch ? made.Parent : conversation.CurrentBranch,
+                };
+                if (await conversations.TryUpdateAsync(user.UserId, without, CancellationToken.None).ConfigureAwait(false) is not null) return;
+            }
+        }
+        catch (Exception ex)
+        {
+            LogBranchNotDropped(logger, ex, conversationId); // an empty branch is left: it reads as the message without a reply
+        }
+    }
+
+    /// <summary>
+    /// The reply to a stored message on a branch: streamed to the sink and stored as it streams, then stored whole with its
+    /// citations, usage and cost, and written to working memory (learned from, unless <paramref name="learn"/> is false).
+    /// </summary>
+    private async Task<ChatTurn> AnswerAsync(CurrentUser user, Conversation conversation, string branch, IReadOnlyList<ChatMessageRecord> history, ChatMessageRecord message,
+        ChatRequest request, bool learn, Func<Task>? whenNoReply, IReplySink sink, CancellationToken cancellationToken)
+    {
         var price = quotas.TokenPriceAsync(user, cancellationToken); // read beside the turn (the plan is cached)
-
-        var history = await conversations.RecentMessagesAsync(user.UserId, conversationId, settings.Value.HistoryMessages, cancellationToken).ConfigureAwait(false);
-        var message = new ChatMessageRecord(NewMessageId(), conversationId, MessageRole.User, content, clock.GetUtcNow());
-        await conversations.AddMessageAsync(user.UserId, message, cancellationToken).ConfigureAwait(false);
-
-        var draft = new ChatMessageRecord(NewMessageId(), conversationId, MessageRole.Assistant, "", clock.GetUtcNow()) { ReplyTo = message.Id };
+        var draft = new ChatMessageRecord(NewMessageId(), conversation.Id, MessageRole.Assistant, "", clock.GetUtcNow()) { ReplyTo = message.Id, Branch = StoredBranch(branch) };
         var replyId = draft.Id;
         // "Remember that …" and "forget …" are carried out by rule, without the model.
         var commandReply = await context.RunMemoryCommandAsync(user, message, cancellationToken).ConfigureAwait(false);
@@ -197,12 +346,13 @@ public sealed partial class ChatService(
             var earlier = history.Select(m => new ChatMessage(m.Role == MessageRole.User ? ChatRole.User : ChatRole.Assistant, m.Content)).ToList();
             try
             {
-                result = await GenerateAsync(user, earlier, null, content, [], request with { UseTools = request.UseTools && agents.Value.ChatTools }, null, message.Id, replyId,
+                result = await GenerateAsync(user, earlier, null, message.Content, [], request with { UseTools = request.UseTools && agents.Value.ChatTools }, null, message.Id, replyId,
                     recorder, cancellationToken).ConfigureAwait(false);
             }
             catch
             {
                 await recorder.AbandonAsync().ConfigureAwait(false); // no reply (the model was down with nothing to fall back on): no draft left
+                if (whenNoReply is not null) await whenNoReply().ConfigureAwait(false);
                 throw;
             }
             await recorder.StopAsync().ConfigureAwait(false);
@@ -228,7 +378,7 @@ public sealed partial class ChatService(
         {
             recorder?.End();
         }
-        await context.RememberTurnAsync(user, conversation, message, reply, learn: commandReply is null).ConfigureAwait(false);
+        await context.RememberTurnAsync(user, conversation, message, reply, learn: learn && commandReply is null).ConfigureAwait(false);
         ThrowIfCutOff(result, cancellationToken);
         return new ChatTurn(message, reply);
     }
@@ -432,7 +582,10 @@ public sealed partial class ChatService(
 
     private static bool IsWellFormedMessage(string? id) => Ids.IsWellFormed(id, MessageIdPrefix);
 
-    private static bool IsWellFormed(string? id) => Ids.IsWellFormed(id, IdPrefix);
+    internal static bool IsWellFormed(string? id) => Ids.IsWellFormed(id, IdPrefix);
+
+    [LoggerMessage(EventId = 6009, Level = LogLevel.Warning, Message = "A branch of conversation {ConversationId} given no reply could not be taken back; it shows the message without one")]
+    private static partial void LogBranchNotDropped(ILogger logger, Exception exception, string conversationId);
 
     [LoggerMessage(EventId = 6008, Level = LogLevel.Warning, Message = "The plan's token price could not be read ({Error}); the reply is stored without its cost")]
     private static partial void LogNoPrice(ILogger logger, string error);

@@ -17,6 +17,8 @@ public static class ChatServiceCollectionExtensions
         services.AddSingleton<LiveReplies>();
         services.TryAddSingleton<ITitleQueue, QueuedTitles>();
         services.AddSingleton<ConversationTitles>();
+        services.AddSingleton<ISharedConversationStore, Adapters.Cosmos.CosmosSharedConversationStore>();
+        services.AddSingleton<ConversationSharing>();
         services.AddSingleton<ChatService>();
         return services;
     }

@@ -30,11 +30,11 @@ public interface IConversationStore
     /// </summary>
     Task<ChatMessageRecord?> TryMarkInterruptedAsync(string userId, string messageId, DateTimeOffset staleBefore, CancellationToken cancellationToken);
 
-    /// <summary>Messages oldest first, a page at a time.</summary>
-    Task<MessagePage> ListMessagesAsync(string userId, string conversationId, string? cursor, int limit, CancellationToken cancellationToken);
+    /// <summary>A branch's messages (those its <paramref name="path"/> holds: <see cref="Conversation.PathOf"/>) oldest first, a page at a time.</summary>
+    Task<MessagePage> ListMessagesAsync(string userId, string conversationId, IReadOnlyList<BranchSegment> path, string? cursor, int limit, CancellationToken cancellationToken);
 
-    /// <summary>The most recent messages, oldest first (for the prompt).</summary>
-    Task<IReadOnlyList<ChatMessageRecord>> RecentMessagesAsync(string userId, string conversationId, int count, CancellationToken cancellationToken);
+    /// <summary>A branch's most recent messages, oldest first (for the prompt).</summary>
+    Task<IReadOnlyList<ChatMessageRecord>> RecentMessagesAsync(string userId, string conversationId, IReadOnlyList<BranchSegment> path, int count, CancellationToken cancellationToken);
 }
 
 /// <summary>Replies and tokens per user, day and month (container <c>usage</c>): what quotas read.</summary>
@@ -57,4 +57,18 @@ public interface IUsageStore
 
     /// <summary>File passages granted for indexing in the UTC month of <paramref name="at"/>.</summary>
     Task<long> GetPassagesAsync(string userId, DateTimeOffset at, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Snapshots behind share links (Cosmos, container <c>shares</c>, partition <c>/id</c>: read by the link alone, without
+/// knowing whose it is). Each names its owner, so deleting an account deletes them.
+/// </summary>
+public interface ISharedConversationStore
+{
+    Task CreateAsync(string userId, string conversationId, SharedConversation snapshot, CancellationToken cancellationToken);
+
+    Task<SharedConversation?> FindAsync(string shareId, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a snapshot; nothing when it does not exist.</summary>
+    Task DeleteAsync(string shareId, CancellationToken cancellationToken);
 }

@@ -13,7 +13,7 @@ using SmartApp.Functions.Http;
 namespace SmartApp.Functions.Chat;
 
 /// <summary>Conversations with the model (the OpenAPI document's "Chat" tag), grounded in the user's memory and files.</summary>
-public sealed class ChatFunctions(ChatService chat)
+public sealed class ChatFunctions(ChatService chat, ConversationSharing sharing)
 {
     [Function("ChatConversationStart")]
     public async Task<IActionResult> Start([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "chat/conversations")] HttpRequest req)
@@ -30,12 +30,72 @@ public sealed class ChatFunctions(ChatService chat)
         return new OkObjectResult(new ConversationList(page.Conversations.Select(ConversationResponse.From).ToList(), page.Cursor));
     }
 
-    /// <summary>The conversation and a page of its messages, oldest first.</summary>
+    /// <summary>The conversation and a page of one branch's messages (<c>?branch</c>, or the current one), oldest first.</summary>
     [Function("ChatConversationGet")]
     public async Task<IActionResult> Get([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "chat/conversations/{conversationId}")] HttpRequest req, string conversationId)
     {
-        var (conversation, messages) = await chat.GetAsync(req.CurrentUser(), conversationId, req.Query["cursor"], req.QueryInt("limit"), req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(new ConversationWithMessages(ConversationResponse.From(conversation), messages.Messages, messages.Cursor));
+        var (conversation, branch, messages) = await chat.GetAsync(req.CurrentUser(), conversationId, req.Query["branch"], req.Query["cursor"], req.QueryInt("limit"),
+            req.HttpContext.RequestAborted).ConfigureAwait(false);
+        return new OkObjectResult(new ConversationWithMessages(ConversationResponse.From(conversation), messages.Messages, messages.Cursor) { Branch = branch });
+    }
+
+    /// <summary>The conversation's branches: the main one, then each made by regenerating a reply or editing a message, oldest first.</summary>
+    [Function("ChatBranchList")]
+    public async Task<IActionResult> Branches([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "chat/conversations/{conversationId}/branches")] HttpRequest req, string conversationId)
+    {
+        var conversation = await chat.GetBranchesAsync(req.CurrentUser(), conversationId, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var current = ChatService.BranchOf(conversation, null);
+        BranchResponse[] branches =
+        [
+            new(Conversation.MainBranch, null, null, null, conversation.CreatedAt, current == Conversation.MainBranch),
+            .. conversation.Branches.Select(b => new BranchResponse(b.Id, b.Parent, b.Kind, b.Replaces, b.CreatedAt, current == b.Id)),
+        ];
+        return new OkObjectResult(new { current, branches });
+    }
+
+    public sealed record BranchResponse(string Id, string? Parent, BranchKind? Kind, string? Replaces, DateTimeOffset CreatedAt, bool Current);
+
+    /// <summary><c>{ branch? }</c>: a read-only link to a snapshot of a branch of the conversation as it is now.</summary>
+    [Function("ChatShareCreate")]
+    public async Task<IActionResult> Share([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "chat/conversations/{conversationId}/shares")] HttpRequest req, string conversationId)
+    {
+        var body = await req.ReadJsonAsync(whenEmpty: new ShareRequest(null)).ConfigureAwait(false);
+        var share = await sharing.ShareAsync(req.CurrentUser(), conversationId, body.Branch, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        return new CreatedResult(ShareResponse.UrlOf(share.Id), ShareResponse.From(share));
+    }
+
+    public sealed record ShareRequest(string? Branch);
+
+    [Function("ChatShareList")]
+    public async Task<IActionResult> Shares([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "chat/conversations/{conversationId}/shares")] HttpRequest req, string conversationId)
+    {
+        var shares = await sharing.ListAsync(req.CurrentUser(), conversationId, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        return new OkObjectResult(new { shares = shares.Select(ShareResponse.From) });
+    }
+
+    [Function("ChatShareRevoke")]
+    public async Task<IActionResult> Revoke([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "chat/conversations/{conversationId}/shares/{shareId}")] HttpRequest req,
+        string conversationId, string shareId)
+    {
+        await sharing.RevokeAsync(req.CurrentUser(), conversationId, shareId, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        return new NoContentResult();
+    }
+
+    /// <summary>A shared conversation, to anyone with the link (no sign-in); never cached, never indexed: a revoked link is 404 at once.</summary>
+    [Function("SharedConversationGet"), AllowAnonymous]
+    public async Task<IActionResult> Shared([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "shares/{shareId}")] HttpRequest req, string shareId)
+    {
+        req.HttpContext.Response.Headers.CacheControl = "no-store";
+        req.HttpContext.Response.Headers["X-Robots-Tag"] = "noindex";
+        var snapshot = await sharing.OpenAsync(shareId, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        return new OkObjectResult(new { title = snapshot.Title, sharedAt = snapshot.SharedAt, messages = snapshot.Messages });
+    }
+
+    public sealed record ShareResponse(string Id, string Url, string Branch, int Messages, DateTimeOffset CreatedAt)
+    {
+        public static string UrlOf(string id) => $"/api/shares/{id}";
+
+        public static ShareResponse From(ConversationShare s) => new(s.Id, UrlOf(s.Id), s.Branch, s.Messages, s.CreatedAt);
     }
 
     /// <summary><c>{ query, limit? }</c>: messages across all the user's conversations, best first, each with its conversation and message id.</summary>
@@ -73,12 +133,39 @@ public sealed class ChatFunctions(ChatService chat)
     public async Task Send([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "chat/conversations/{conversationId}/messages")] HttpRequest req, string conversationId)
     {
         var body = await req.ReadJsonAsync<SendRequest>().ConfigureAwait(false);
-        var request = new ChatRequest(body.Content, body.UseMemory ?? true, body.UseFiles ?? true, body.FileIds, body.UseTools ?? true);
+        await TurnAsync(req, (sink, cancellationToken) => chat.SendAsync(req.CurrentUser(), conversationId, body.ToChatRequest(), sink, cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary><c>{ content, branch?, … }</c>: edits one of the user's messages; the edit and its reply start a new branch from there.</summary>
+    [Function("ChatMessageEdit")]
+    public async Task Edit([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "chat/conversations/{conversationId}/messages/{messageId}/edit")] HttpRequest req,
+        string conversationId, string messageId)
+    {
+        var body = await req.ReadJsonAsync<SendRequest>().ConfigureAwait(false);
+        await TurnAsync(req, (sink, cancellationToken) => chat.EditAsync(req.CurrentUser(), conversationId, messageId, body.ToChatRequest(), sink, cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary><c>{ branch?, useMemory?, … }</c>: writes a reply again on a new branch; the earlier reply stays on the branch it was on.</summary>
+    [Function("ChatMessageRegenerate")]
+    public async Task Regenerate([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "chat/conversations/{conversationId}/messages/{messageId}/regenerate")] HttpRequest req,
+        string conversationId, string messageId)
+    {
+        var body = await req.ReadJsonAsync(whenEmpty: new RegenerateRequest(null, null, null, null, null)).ConfigureAwait(false);
+        var request = new ChatRequest(null, body.UseMemory ?? true, body.UseFiles ?? true, body.FileIds, body.UseTools ?? true, body.Branch);
+        await TurnAsync(req, (sink, cancellationToken) => chat.RegenerateAsync(req.CurrentUser(), conversationId, messageId, request, sink, cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Answers a turn. With <c>Accept: text/event-stream</c> the reply streams as SSE (<c>meta</c>, <c>delta</c>…, then <c>done</c> or
+    /// <c>error</c>), each event flushed as it is made; otherwise one JSON answer.
+    /// </summary>
+    private static async Task TurnAsync(HttpRequest req, Func<IReplySink, CancellationToken, Task<ChatTurn>> turnAsync)
+    {
         var response = req.HttpContext.Response;
         var cancellationToken = req.HttpContext.RequestAborted;
         if (!req.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase)))
         {
-            var turn = await chat.SendAsync(req.CurrentUser(), conversationId, request, NoReplySink.Instance, cancellationToken).ConfigureAwait(false);
+            var turn = await turnAsync(NoReplySink.Instance, cancellationToken).ConfigureAwait(false);
             response.ContentType = "application/json";
             await JsonSerializer.SerializeAsync(response.Body, new
             {
@@ -97,7 +184,7 @@ public sealed class ChatFunctions(ChatService chat)
         {
             // A streamed reply is generated to its end even if the client goes: it is stored as it streams, and the client can
             // follow it again (GET …/messages/{replyId}/stream with Last-Event-ID).
-            var turn = await chat.SendAsync(req.CurrentUser(), conversationId, request, sink, CancellationToken.None).ConfigureAwait(false);
+            var turn = await turnAsync(sink, CancellationToken.None).ConfigureAwait(false);
             await sink.DoneAsync(turn.Reply).ConfigureAwait(false);
         }
         catch (Exception ex) when (sink.Started)
@@ -135,14 +222,28 @@ public sealed class ChatFunctions(ChatService chat)
 
     public sealed record StartRequest(string? Title);
 
-    public sealed record SendRequest(string? Content, bool? UseMemory, bool? UseFiles, IReadOnlyList<string>? FileIds, bool? UseTools);
+    public sealed record SendRequest(string? Content, bool? UseMemory, bool? UseFiles, IReadOnlyList<string>? FileIds, bool? UseTools, string? Branch)
+    {
+        public ChatRequest ToChatRequest() => new(Content, UseMemory ?? true, UseFiles ?? true, FileIds, UseTools ?? true, Branch);
+    }
+
+    public sealed record RegenerateRequest(bool? UseMemory, bool? UseFiles, IReadOnlyList<string>? FileIds, bool? UseTools, string? Branch);
 
     public sealed record ConversationResponse(string Id, string? Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
     {
         /// <summary>Who wrote the title: <c>client</c>, <c>message</c> (its first words) or <c>model</c>.</summary>
         public TitleSource? TitleBy { get; init; }
 
-        public static ConversationResponse From(Conversation c) => new(c.Id, c.Title, c.CreatedAt, c.UpdatedAt) { TitleBy = c.TitleBy };
+        /// <summary>The branch read and continued when none is named.</summary>
+        public string CurrentBranch { get; init; } = Conversation.MainBranch;
+
+        /// <summary>How many branches the conversation has (the main one included).</summary>
+        public int Branches { get; init; } = 1;
+
+        public static ConversationResponse From(Conversation c) => new(c.Id, c.Title, c.CreatedAt, c.UpdatedAt)
+        {
+            TitleBy = c.TitleBy, CurrentBranch = ChatService.BranchOf(c, null), Branches = c.Branches.Count + 1,
+        };
     }
 
     /// <summary>
@@ -202,7 +303,11 @@ public sealed class ChatFunctions(ChatService chat)
 
     public sealed record ConversationList(IReadOnlyList<ConversationResponse> Conversations, string? Cursor);
 
-    public sealed record ConversationWithMessages(ConversationResponse Conversation, IReadOnlyList<ChatMessageRecord> Messages, string? Cursor);
+    public sealed record ConversationWithMessages(ConversationResponse Conversation, IReadOnlyList<ChatMessageRecord> Messages, string? Cursor)
+    {
+        /// <summary>The branch these messages are of.</summary>
+        public string Branch { get; init; } = SmartApp.Domain.Chat.Conversation.MainBranch;
+    }
 
     /// <summary>The SSE events of a streamed reply: <c>meta</c> first, <c>delta</c> for each piece of text, <c>done</c> last.</summary>
     public sealed record MetaEvent(string MessageId, string ReplyId, IReadOnlyList<Citation> Citations);

@@ -123,6 +123,17 @@ public sealed class OpenApiContractTests(DevHostFixture app)
         await JsonAsync(user.GetAsync("v1/models"), HttpStatusCode.OK);
         await JsonAsync(user.PostAsJsonAsync("v1/chat/completions", new { messages = new[] { new { role = "user", content = "Hi" } } }), HttpStatusCode.OK);
         await JsonAsync(user.PostAsJsonAsync("v1/chat/completions", new { model = "no-such-model", messages = new[] { new { role = "user", content = "Hi" } } }), HttpStatusCode.NotFound);
+        // Branches (a regenerate is the plan's third message of the day) and share links.
+        await JsonAsync(user.PostAsJsonAsync($"chat/conversations/{conversationId}/messages/{replyId}/regenerate", new { }), HttpStatusCode.OK);
+        await JsonAsync(user.GetAsync($"chat/conversations/{conversationId}/branches"), HttpStatusCode.OK);
+        var messageId = turn.GetProperty("message").GetProperty("id").GetString();
+        await JsonAsync(user.PostAsJsonAsync($"chat/conversations/{conversationId}/messages/{messageId}/edit", new { content = "" }), HttpStatusCode.BadRequest);
+        await JsonAsync(user.PostAsJsonAsync($"chat/conversations/{conversationId}/messages/msg_00000000000000000000000000000000/edit", new { content = "Hi" }), HttpStatusCode.NotFound);
+        var shareId = (await JsonAsync(user.PostAsJsonAsync($"chat/conversations/{conversationId}/shares", new { }), HttpStatusCode.Created)).GetProperty("id").GetString();
+        await JsonAsync(user.GetAsync($"chat/conversations/{conversationId}/shares"), HttpStatusCode.OK);
+        await JsonAsync(anonymous.GetAsync($"shares/{shareId}"), HttpStatusCode.OK);
+        await JsonAsync(user.DeleteAsync($"chat/conversations/{conversationId}/shares/{shareId}"), HttpStatusCode.NoContent);
+        await JsonAsync(anonymous.GetAsync($"shares/{shareId}"), HttpStatusCode.NotFound);
         await JsonAsync(user.DeleteAsync($"chat/conversations/{conversationId}"), HttpStatusCode.NoContent);
         await JsonAsync(user.GetAsync($"chat/conversations/{conversationId}"), HttpStatusCode.NotFound);
 

@@ -20,6 +20,7 @@ var containers = [
   { name: 'leases', partitionKey: '/id', defaultTtl: null }
   { name: 'webhook-events', partitionKey: '/id', defaultTtl: -1 }
   { name: 'account-deletions', partitionKey: '/id', defaultTtl: 2592000 }
+  { name: 'shares', partitionKey: '/id', defaultTtl: null }
 ]
 
 // The second level of a hierarchical key (kind MultiHash), by container, so that one owner's items spread over

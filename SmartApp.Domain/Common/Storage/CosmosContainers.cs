@@ -70,6 +70,9 @@ public static class CosmosContainers
     public static readonly CosmosContainerSpec Leases = new("leases", "/id");
     public static readonly CosmosContainerSpec WebhookEvents = new("webhook-events", "/id", DefaultTimeToLiveSeconds: -1);
 
+    /// <summary>Share links' snapshots of conversations, keyed by the link (read without knowing whose it is); each names its owner.</summary>
+    public static readonly CosmosContainerSpec Shares = new("shares", "/id");
+
     /// <summary>Account deletions in progress and done (kept 30 days so their status can be read).</summary>
     public static readonly CosmosContainerSpec AccountDeletions = new("account-deletions", "/id", DefaultTimeToLiveSeconds: 30 * 24 * 60 * 60);
 
@@ -96,9 +99,16 @@ public static class CosmosContainers
     }
 
     public static IReadOnlyList<CosmosContainerSpec> All { get; } =
-        [Users, Conversations, Memories, Files, Passages, Records, Usage, Idempotency, Leases, WebhookEvents, AccountDeletions];
+        [Users, Conversations, Memories, Files, Passages, Records, Usage, Idempotency, Leases, WebhookEvents, AccountDeletions, Shares];
 
     /// <summary>The containers that hold a user's own records, keyed by user first: what export and deletion sweep.</summary>
     public static IReadOnlyList<CosmosContainerSpec> UserOwned { get; } =
         [Users, Conversations, Memories, Files, Passages, Records, Usage, Idempotency];
+
+    /// <summary>
+    /// Containers keyed by something else whose items name their owner (<c>userId</c>): deletion finds them by a query across
+    /// partitions. What they hold is also in the owner's own records (a share link's snapshot is of a conversation), so export
+    /// leaves them out.
+    /// </summary>
+    public static IReadOnlyList<CosmosContainerSpec> OwnerNamed { get; } = [Shares];
 }

@@ -24,6 +24,16 @@ public static class CosmosQueryExtensions
         return results;
     }
 
+    /// <summary>Every result of a query over all partitions: only for work off the request path that must find items by another field (an owner).</summary>
+    public static async Task<List<T>> QueryAcrossPartitionsAsync<T>(this Container container, QueryDefinition query, CancellationToken cancellationToken)
+    {
+        var results = new List<T>();
+        using var iterator = container.GetItemQueryIterator<T>(query, requestOptions: new QueryRequestOptions { MaxItemCount = 1000 });
+        while (iterator.HasMoreResults)
+            results.AddRange(await iterator.ReadNextAsync(cancellationToken).ConfigureAwait(false));
+        return results;
+    }
+
     /// <summary>
     /// One page of a query within one partition. The cursor is the store's continuation token,
     /// base64url so that it travels in a query string; one the API did not hand out is a 400 naming <c>cursor</c>.

@@ -26,9 +26,9 @@ public sealed class ChatTests(DevHostFixture app) : IAsyncLifetime
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
     }
 
-    internal static async Task<List<(string Event, JsonElement Data)>> StreamAsync(HttpClient user, string conversationId, object body)
+    internal static async Task<List<(string Event, JsonElement Data)>> StreamAsync(HttpClient user, string conversationId, object body, string? path = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"chat/conversations/{conversationId}/messages") { Content = JsonContent.Create(body) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, path ?? $"chat/conversations/{conversationId}/messages") { Content = JsonContent.Create(body) };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         using var response = await user.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);

@@ -27,7 +27,7 @@ public sealed class ChatServiceTests
     public ChatServiceTests()
     {
         _conversations.Setup(c => c.FindAsync(User.UserId, Conversation.Id, It.IsAny<CancellationToken>())).ReturnsAsync(Conversation);
-        _conversations.Setup(c => c.RecentMessagesAsync(User.UserId, Conversation.Id, It.IsAny<int>(), It.IsAny<CancellationToken>())).ReturnsAsync([]);
+        _conversations.Setup(c => c.RecentMessagesAsync(User.UserId, Conversation.Id, It.IsAny<IReadOnlyList<BranchSegment>>(), It.IsAny<int>(), It.IsAny<CancellationToken>())).ReturnsAsync([]);
         _conversations.Setup(c => c.AddMessageAsync(User.UserId, It.IsAny<ChatMessageRecord>(), It.IsAny<CancellationToken>()))
             .Callback((string _, ChatMessageRecord m, CancellationToken _) =>
             {
@@ -81,7 +81,7 @@ public sealed class ChatServiceTests
         var options = Options.Create(new ChatTurnOptions { FirstTokenTimeout = TimeSpan.FromSeconds(2), OutageRetryAfter = TimeSpan.FromSeconds(30) });
         return new ChatService(_conversations.Object, _usage.Object, new LanguageModel(_model.Object, NullLogger<LanguageModel>.Instance), models.Object,
             new ChatPromptBuilder(options), _context.Object, new NoQuotas(), options, Mock.Of<SmartApp.Domain.Agents.IAgentToolbox>(),
-            Options.Create(new SmartApp.Domain.Agents.AgentOptions { ChatTools = false }), new LiveReplies(), TimeProvider.System, NullLogger<ChatService>.Instance);
+            Options.Create(new SmartApp.Domain.Agents.AgentOptions { ChatTools = false }), new LiveReplies(), Mock.Of<ISharedConversationStore>(), TimeProvider.System, NullLogger<ChatService>.Instance);
     }
 
     private void Sources(params string[] texts) =>

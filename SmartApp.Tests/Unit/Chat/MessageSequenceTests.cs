@@ -1,5 +1,4 @@
 using SmartApp.Domain.Chat;
-using SmartApp.Domain.Chat.Adapters.Cosmos;
 
 namespace SmartApp.Tests.Unit;
 
@@ -11,9 +10,9 @@ public sealed class MessageSequenceTests
     public void Sequences_are_exact_as_doubles_and_order_a_turn_and_the_next()
     {
         var at = new DateTimeOffset(2099, 12, 31, 23, 59, 59, TimeSpan.Zero).AddTicks(9_999_990);
-        var message = MessageDocument.SequenceOf(at, MessageRole.User);
-        var reply = MessageDocument.SequenceOf(at, MessageRole.Assistant);
-        var next = MessageDocument.SequenceOf(at.AddTicks(10), MessageRole.User);
+        var message = new ChatMessageRecord("q", "conv", MessageRole.User, "q", at).Sequence;
+        var reply = new ChatMessageRecord("a", "conv", MessageRole.Assistant, "a", at).Sequence;
+        var next = new ChatMessageRecord("q2", "conv", MessageRole.User, "q2", at.AddTicks(10)).Sequence;
         Assert.True(reply < 1L << 53);
         Assert.True((double)message < (double)reply && (double)reply < (double)next);
     }

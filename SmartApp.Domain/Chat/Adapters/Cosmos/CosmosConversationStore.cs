@@ -107,22 +107,38 @@ public sealed class CosmosConversationStore(CosmosStore store) : IConversationSt
         }
     }
 
-    public async Task<MessagePage> ListMessagesAsync(string userId, string conversationId, string? cursor, int limit, CancellationToken cancellationToken)
+    public async Task<MessagePage> ListMessagesAsync(string userId, string conversationId, IReadOnlyList<BranchSegment> path, string? cursor, int limit, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        var (items, next) = await container.QueryPageAsync<MessageDocument>(userId,
-            new QueryDefinition("SELECT * FROM c WHERE c.type = 'message' AND c.conversationId = @conversation ORDER BY c.sequence ASC").WithParameter("@conversation", conversationId),
-            cursor, limit, cancellationToken).ConfigureAwait(false);
+        var (items, next) = await container.QueryPageAsync<MessageDocument>(userId, MessagesOf(conversationId, path, "ASC", null), cursor, limit, cancellationToken).ConfigureAwait(false);
         return new MessagePage(items.Select(d => d.ToMessage()).ToList(), next);
     }
 
-    public async Task<IReadOnlyList<ChatMessageRecord>> RecentMessagesAsync(string userId, string conversationId, int count, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ChatMessageRecord>> RecentMessagesAsync(string userId, string conversationId, IReadOnlyList<BranchSegment> path, int count, CancellationToken cancellationToken)
     {
         var container = await ContainerAsync(cancellationToken).ConfigureAwait(false);
-        var newestFirst = await container.QueryPartitionAsync<MessageDocument>(userId,
-            new QueryDefinition("SELECT * FROM c WHERE c.type = 'message' AND c.conversationId = @conversation ORDER BY c.sequence DESC OFFSET 0 LIMIT @count")
-                .WithParameter("@conversation", conversationId).WithParameter("@count", count), cancellationToken).ConfigureAwait(false);
+        var newestFirst = await container.QueryPartitionAsync<MessageDocument>(userId, MessagesOf(conversationId, path, "DESC", count), cancellationToken).ConfigureAwait(false);
         return newestFirst.AsEnumerable().Reverse().Select(d => d.ToMessage()).ToList();
+    }
+
+    /// <summary>A branch's messages in order: each stretch of its path is one branch's messages (the main branch's name none) up to a sequence.</summary>
+    private static QueryDefinition MessagesOf(string conversationId, IReadOnlyList<BranchSegment> path, string order, int? count)
+    {
+        var stretches = new List<string>();
+        for (var i = 0; i < path.Count; i++)
+        {
+            var branch = path[i].Branch is null ? "(NOT IS_DEFINED(c.branch) OR IS_NULL(c.branch))" : $"c.branch = @branch{i}";
+            stretches.Add(path[i].UpTo is null ? branch : $"({branch} AND c.sequence <= @upTo{i})");
+        }
+        var query = new QueryDefinition(
+            $"SELECT * FROM c WHERE c.type = 'message' AND c.conversationId = @conversation AND ({string.Join(" OR ", stretches)}) ORDER BY c.sequence {order}" +
+            (count is null ? "" : " OFFSET 0 LIMIT @count")).WithParameter("@conversation", conversationId);
+        for (var i = 0; i < path.Count; i++)
+        {
+            if (path[i].Branch is { } branch) query = query.WithParameter($"@branch{i}", branch);
+            if (path[i].UpTo is { } upTo) query = query.WithParameter($"@upTo{i}", upTo);
+        }
+        return count is { } n ? query.WithParameter("@count", n) : query;
     }
 
     private ValueTask<Container> ContainerAsync(CancellationToken cancellationToken) => store.GetContainerAsync(CosmosContainers.Conversations, cancellationToken);
@@ -137,18 +153,23 @@ internal sealed record ConversationDocument(string Id, string UserId, string Typ
     public DateTimeOffset UpdatedAt { get; init; }
     public string? MemorySessionId { get; init; }
     public TitleSource? TitleBy { get; init; }
+    public List<ConversationBranch>? Branches { get; init; }
+    public string? CurrentBranch { get; init; }
+    public List<ConversationShare>? Shares { get; init; }
 
-    public static ConversationDocument From(string userId, Conversation c) =>
-        new(c.Id, userId, ConversationType) { Title = c.Title, CreatedAt = c.CreatedAt, UpdatedAt = c.UpdatedAt, MemorySessionId = c.MemorySessionId, TitleBy = c.TitleBy };
+    public static ConversationDocument From(string userId, Conversation c) => new(c.Id, userId, ConversationType)
+    {
+        Title = c.Title, CreatedAt = c.CreatedAt, UpdatedAt = c.UpdatedAt, MemorySessionId = c.MemorySessionId, TitleBy = c.TitleBy,
+        Branches = c.Branches.Count == 0 ? null : [.. c.Branches], CurrentBranch = c.CurrentBranch, Shares = c.Shares.Count == 0 ? null : [.. c.Shares],
+    };
 
-    public Conversation ToConversation(string? etag) => new(Id, Title, CreatedAt, UpdatedAt) { MemorySessionId = MemorySessionId, ETag = etag, TitleBy = TitleBy };
+    public Conversation ToConversation(string? etag) => new(Id, Title, CreatedAt, UpdatedAt)
+    {
+        MemorySessionId = MemorySessionId, ETag = etag, TitleBy = TitleBy, Branches = Branches ?? [], CurrentBranch = CurrentBranch, Shares = Shares ?? [],
+    };
 }
 
-/// <summary>
-/// A message; <c>sequence</c> orders a conversation even when two share a timestamp's text form: the
-/// microseconds since 1970, doubled, plus one for a reply. Cosmos DB compares numbers as doubles, so
-/// it must stay below 2^53 (ticks did not: neighbouring messages compared equal and pages repeated).
-/// </summary>
+/// <summary>A message; <c>sequence</c> (<see cref="ChatMessageRecord.Sequence"/>) orders a conversation, and bounds a branch's stretches.</summary>
 internal sealed record MessageDocument(string Id, string UserId, string Type)
 {
     public const string MessageType = "message";
@@ -169,22 +190,20 @@ internal sealed record MessageDocument(string Id, string UserId, string Type)
     public bool? Streaming { get; init; }
     public DateTimeOffset? UpdatedAt { get; init; }
     public bool? Interrupted { get; init; }
+    public string? Branch { get; init; }
 
     public static MessageDocument From(string userId, ChatMessageRecord m) => new(m.Id, userId, MessageType)
     {
         ConversationId = m.ConversationId, Role = m.Role, Content = m.Content, CreatedAt = m.CreatedAt,
-        Sequence = SequenceOf(m.CreatedAt, m.Role),
+        Sequence = m.Sequence, Branch = m.Branch,
         Citations = [.. m.Citations], Usage = m.Usage, Cost = m.Cost, Degraded = m.Degraded, Incomplete = m.Incomplete,
         ToolCalls = m.ToolCalls is null ? null : [.. m.ToolCalls], ToolLimitReached = m.ToolLimitReached,
         ReplyTo = m.ReplyTo, Streaming = m.Streaming, UpdatedAt = m.UpdatedAt, Interrupted = m.Interrupted,
     };
 
-    public static long SequenceOf(DateTimeOffset createdAt, MessageRole role) =>
-        (createdAt.UtcTicks - DateTime.UnixEpoch.Ticks) / 10 * 2 + (role == MessageRole.Assistant ? 1 : 0);
-
     public ChatMessageRecord ToMessage() => new(Id, ConversationId ?? "", Role, Content ?? "", CreatedAt)
     {
         Citations = Citations ?? [], Usage = Usage, Cost = Cost, Degraded = Degraded, Incomplete = Incomplete, ToolCalls = ToolCalls, ToolLimitReached = ToolLimitReached,
-        ReplyTo = ReplyTo, Streaming = Streaming, UpdatedAt = UpdatedAt, Interrupted = Interrupted,
+        ReplyTo = ReplyTo, Streaming = Streaming, UpdatedAt = UpdatedAt, Interrupted = Interrupted, Branch = Branch,
     };
 }

@@ -81,6 +81,15 @@ public sealed class StorageAccountDataStore(CosmosStore cosmos, BlobStore blobs,
             deleted[spec.Label] = ids.Count;
         }
 
+        foreach (var spec in CosmosContainers.OwnerNamed)
+        {
+            var container = await cosmos.GetContainerAsync(spec, cancellationToken).ConfigureAwait(false);
+            var ids = await container.QueryAcrossPartitionsAsync<string>(
+                new QueryDefinition("SELECT VALUE c.id FROM c WHERE c.userId = @user").WithParameter("@user", userId), cancellationToken).ConfigureAwait(false);
+            await container.DeleteItemsAsync(ids.Select(id => (id, new PartitionKey(id))), cancellationToken).ConfigureAwait(false);
+            deleted[spec.Label] = ids.Count;
+        }
+
         await blobs.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var blobCount = 0;
         await foreach (var blob in blobs.Files.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, Prefix(userId), cancellationToken).ConfigureAwait(false))
