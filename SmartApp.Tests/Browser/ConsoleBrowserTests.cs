@@ -11,14 +11,14 @@ namespace SmartApp.Tests.Browser;
 [Collection(DevHostCollection.Name)]
 public sealed class ConsoleBrowserTests(DevHostFixture app, BrowserFixture browser) : IClassFixture<BrowserFixture>
 {
-    private async Task<IPage> OpenConsoleAsync()
+    private async Task<IPage> OpenConsoleAsync(string path = "/api/console")
     {
         var context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 900 } });
         var page = await context.NewPageAsync();
         var errors = new List<string>();
         page.PageError += (_, error) => errors.Add(error);
         page.Console += (_, message) => { if (message.Type == "error") errors.Add(message.Text); };
-        await page.GotoAsync(new Uri(new Uri(app.State["baseUrl"]), "/api/console").ToString());
+        await page.GotoAsync(new Uri(new Uri(app.State["baseUrl"]), path).ToString());
         return page;
     }
 
@@ -98,5 +98,45 @@ public sealed class ConsoleBrowserTests(DevHostFixture app, BrowserFixture brows
             await Assertions.Expect(withTools).ToContainTextAsync("lights the lamp at dusk");
             await ShotAsync(page, "07-chat-tool-activity");
         }
+    }
+
+    [Fact]
+    public async Task Regenerate_a_reply_edit_a_message_switch_branches_and_share_a_link_that_stops_working_when_revoked()
+    {
+        var page = await OpenConsoleAsync();
+        await SignInAsync(page, TestUsers.NewEmail("browser-branches"));
+        await page.FillAsync("#chat-form [name=content]", "Suggest a name for a sailing boat");
+        await page.ClickAsync("#chat-form button");
+        var first = page.GetByTestId("reply").Last;
+        await Assertions.Expect(first.GetByTestId("usage")).ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"\d+ tokens · [\d.]+¢ on free"), new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("#conversation-select")).ToContainTextAsync("Suggest a name"); // titled from its first exchange
+
+        // Regenerate: the new reply's branch is shown and chosen; the original is one choice away.
+        await first.GetByTestId("regenerate").ClickAsync();
+        await Assertions.Expect(page.Locator("#branch-select option")).ToHaveCountAsync(2, new() { Timeout = 30_000 });
+        await Assertions.Expect(page.GetByTestId("reply")).ToHaveCountAsync(1);
+        await ShotAsync(page, "08-regenerated");
+
+        // Edit the message: a third branch holding the edit and its reply.
+        page.Dialog += async (_, dialog) => await dialog.AcceptAsync("Suggest a name for a small rowing boat");
+        await page.Locator(".message.user").First.GetByTestId("edit").ClickAsync();
+        await Assertions.Expect(page.Locator("#branch-select option")).ToHaveCountAsync(3, new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("#messages")).ToContainTextAsync("small rowing boat");
+        await page.SelectOptionAsync("#branch-select", "main");
+        await Assertions.Expect(page.Locator("#messages")).Not.ToContainTextAsync("rowing");
+        await Assertions.Expect(page.Locator("#messages")).ToContainTextAsync("sailing boat");
+
+        // Share the original branch: anyone with the link reads it, until it is revoked.
+        await page.ClickAsync("#share");
+        var link = await page.GetByTestId("share-link").First.TextContentAsync();
+        var reader = await OpenConsoleAsync(new Uri(link!).PathAndQuery);
+        await Assertions.Expect(reader.GetByTestId("shared-title")).ToContainTextAsync("Suggest a name");
+        await Assertions.Expect(reader.Locator("#shared-messages .message")).ToHaveCountAsync(2);
+        await Assertions.Expect(reader.Locator("#shared-messages")).Not.ToContainTextAsync("rowing");
+        await ShotAsync(reader, "09-shared");
+        await page.GetByTestId("share-list").GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("share-link")).ToHaveCountAsync(0);
+        await reader.ReloadAsync();
+        await Assertions.Expect(reader.Locator("#shared-error")).ToContainTextAsync("revoked");
     }
 }

@@ -77,7 +77,7 @@ async function start() {
   $("#who").textContent = `${me.name || me.email} · ${me.plan}`;
   $("#signin").hidden = true;
   $("#app").hidden = false;
-  await Promise.allSettled([refreshFiles(), refreshTables(), refreshPlan()]);
+  await Promise.allSettled([refreshFiles(), refreshTables(), refreshPlan(), showConversation()]);
 }
 
 // ---- Tabs -----------------------------------------------------------------------------------
@@ -90,48 +90,103 @@ for (const tab of document.querySelectorAll("[role=tab]")) {
   });
 }
 
-// ---- Chat: streamed with server-sent events ------------------------------------------------
+// ---- Chat: conversations, branches, replies streamed (and followed again after a drop), sharing ----
+
+let branch = null; // the branch shown; null reads the conversation's current one
 
 $("#chat-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const input = event.target.elements.content;
   const content = input.value.trim();
   if (!content) return;
-  const button = event.target.querySelector("button");
+  await busy(event.target.querySelector("button"), async () => {
+    const started = !conversationId;
+    conversationId ??= (await call("chat/conversations", { method: "POST", body: {} })).id; // titled from the first exchange
+    const mine = element("div", content, "message user");
+    $("#messages").append(mine);
+    input.value = "";
+    const turn = await streamTurn(`chat/conversations/${conversationId}/messages`, { content, ...(branch ? { branch } : {}) });
+    await decorate(mine, turn);
+    if (started) await refreshConversations();
+  });
+});
+
+async function busy(button, work) {
   button.disabled = true;
   showError("#chat-error");
   try {
-    conversationId ??= (await call("chat/conversations", { method: "POST", body: { title: content.slice(0, 80) } })).id;
-    $("#messages").append(element("div", content, "message user"));
-    input.value = "";
-    await streamReply(content);
+    await work();
   } catch (error) {
     showError("#chat-error", error);
   } finally {
     button.disabled = false;
   }
-});
+}
 
-async function streamReply(content) {
+// One turn's reply, streamed as it is made. If the connection drops before `done`, the reply goes on being generated
+// on the server: the console follows it again from the last event it had (Last-Event-ID), on whichever instance answers.
+async function streamTurn(path, body) {
   const reply = element("div", "", "message assistant streaming");
   reply.dataset.testid = "reply";
   const text = element("span");
   reply.append(text);
   $("#messages").append(reply);
-  const response = await fetch(`${api}chat/conversations/${conversationId}/messages`, {
+  const turn = { reply, messageId: null, replyId: null, lastId: null, ended: false };
+  let response = await fetch(api + path, {
     method: "POST",
     headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "text/event-stream" },
-    body: JSON.stringify({ content }),
+    body: JSON.stringify(body),
   });
   if (!response.ok) {
     reply.remove();
     throw new ProblemError(await response.json().catch(() => null), response.status);
   }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await readEvents(response, (event, payload, id) => {
+        if (id !== undefined) turn.lastId = id;
+        if (event === "meta") {
+          turn.messageId = payload.messageId;
+          turn.replyId = payload.replyId;
+          if (!reply.querySelector(".cites")) reply.append(citations(payload.citations));
+        } else if (event === "tool_call") toolActivity(reply, text).append(toolStep(payload));
+        else if (event === "tool_result") toolDone(reply, payload);
+        else if (event === "delta") text.textContent += payload.text;
+        else if (event === "done") {
+          turn.ended = true;
+          // After tool calls the reply's sources are the context and what the tools found.
+          if (payload.citations) reply.querySelector(".cites")?.replaceWith(citations(payload.citations));
+          flags(reply, payload);
+        } else if (event === "error") {
+          turn.ended = true;
+          showError("#chat-error", new ProblemError(payload, payload.status));
+        }
+        $("#messages").scrollTop = $("#messages").scrollHeight;
+      });
+    } catch {
+      // The connection dropped: follow the reply again below.
+    }
+    if (turn.ended || !turn.replyId || attempt > 5) break;
+    reply.dataset.reconnects = String(attempt);
+    await new Promise((resume) => setTimeout(resume, 400 * attempt));
+    response = await fetch(`${api}chat/conversations/${conversationId}/messages/${turn.replyId}/stream`, {
+      headers: { Authorization: `Bearer ${token}`, Accept: "text/event-stream", ...(turn.lastId !== null ? { "Last-Event-ID": turn.lastId } : {}) },
+    }).catch(() => null);
+    if (response && !response.ok) break;
+    if (!response) response = { body: null };
+  }
+  reply.classList.remove("streaming");
+  return turn;
+}
+
+// Server-sent events from a response, each handed over as (name, data, id).
+async function readEvents(response, handle) {
+  if (!response.body) throw new Error("no connection");
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   for (;;) {
     const { value, done } = await reader.read();
-    if (done) break;
+    if (done) return;
     buffer += value;
     let end;
     while ((end = buffer.indexOf("\n\n")) >= 0) {
@@ -139,23 +194,220 @@ async function streamReply(content) {
       buffer = buffer.slice(end + 2);
       const event = /^event: (.*)$/m.exec(raw)?.[1];
       const data = /^data: (.*)$/m.exec(raw)?.[1];
-      if (!event || data === undefined) continue;
-      const payload = JSON.parse(data);
-      if (event === "meta") reply.append(citations(payload.citations));
-      else if (event === "tool_call") toolActivity(reply, text).append(toolStep(payload));
-      else if (event === "tool_result") toolDone(reply, payload);
-      else if (event === "delta") text.textContent += payload.text;
-      else if (event === "done") {
-        // After tool calls the reply's sources are the context and what the tools found.
-        if (payload.citations) reply.querySelector(".cites")?.replaceWith(citations(payload.citations));
-        if (payload.toolLimitReached) reply.append(element("div", "Stopped looking things up: this turn reached its limit of lookups.", "flag"));
-        if (payload.degraded) reply.append(element("div", "Answered from your memory and files: the model was unavailable.", "flag"));
-        if (payload.incomplete) reply.append(element("div", "The reply was cut short.", "flag"));
-      } else if (event === "error") showError("#chat-error", new ProblemError(payload, payload.status));
+      if (event && data !== undefined) handle(event, JSON.parse(data), /^id: (.*)$/m.exec(raw)?.[1]);
     }
-    $("#messages").scrollTop = $("#messages").scrollHeight;
   }
-  reply.classList.remove("streaming");
+}
+
+function flags(node, reply) {
+  if (reply.toolLimitReached) node.append(element("div", "Stopped looking things up: this turn reached its limit of lookups.", "flag"));
+  if (reply.degraded) node.append(element("div", "Answered from your memory and files: the model was unavailable.", "flag"));
+  if (reply.interrupted) node.append(element("div", "The reply was interrupted; regenerate it for a whole one.", "flag"));
+  else if (reply.incomplete) node.append(element("div", "The reply was cut short.", "flag"));
+}
+
+// A stored message as the console shows it, with what can be done to it.
+function messageNode(message) {
+  const node = element("div", undefined, `message ${message.role}`);
+  const text = element("span", message.content);
+  node.append(text);
+  if (message.role === "assistant") {
+    node.dataset.testid = "reply";
+    for (const call of message.toolCalls || []) {
+      toolActivity(node, text).append(toolStep(call));
+      toolDone(node, call);
+    }
+    node.append(citations(message.citations));
+    flags(node, message);
+  }
+  actions(node, message);
+  return node;
+}
+
+// The message's id, its usage and cost (a reply), and its buttons: Regenerate a reply, Edit a message.
+function actions(node, message) {
+  node.dataset.id = message.id;
+  node.querySelector(".actions")?.remove();
+  const bar = element("div", undefined, "actions");
+  if (message.role === "assistant") {
+    if (message.usage) {
+      const tokens = message.usage.promptTokens + message.usage.completionTokens;
+      const usage = element("span", `${tokens} tokens${message.cost ? ` · ${message.cost.cents.toFixed(4)}¢ on ${message.cost.plan}` : ""}`);
+      usage.dataset.testid = "usage";
+      bar.append(usage);
+    }
+    const again = element("button", "Regenerate");
+    again.type = "button";
+    again.dataset.testid = "regenerate";
+    again.addEventListener("click", () => busy(again, async () => {
+      await streamTurn(`chat/conversations/${conversationId}/messages/${message.id}/regenerate`, branch ? { branch } : {});
+      branch = null; // the new branch is the current one
+      await showConversation();
+    }));
+    bar.append(again);
+  } else {
+    const edit = element("button", "Edit");
+    edit.type = "button";
+    edit.dataset.testid = "edit";
+    edit.addEventListener("click", () => {
+      const content = prompt("Edit your message: a new branch starts from here", message.content)?.trim();
+      if (!content) return;
+      busy(edit, async () => {
+        $("#messages").append(element("div", content, "message user"));
+        await streamTurn(`chat/conversations/${conversationId}/messages/${message.id}/edit`, { content, ...(branch ? { branch } : {}) });
+        branch = null;
+        await showConversation();
+      });
+    });
+    bar.append(edit);
+  }
+  node.append(bar);
+}
+
+// After a turn streamed in place: its stored records give the message and reply their ids, usage and buttons.
+async function decorate(mine, turn) {
+  const { messages } = await readBranch();
+  const stored = new Map(messages.map((m) => [m.id, m]));
+  if (stored.has(turn.messageId)) actions(mine, stored.get(turn.messageId));
+  if (stored.has(turn.replyId)) actions(turn.reply, stored.get(turn.replyId));
+  await refreshBranches();
+}
+
+// The branch shown (or the current one), every page of it.
+async function readBranch() {
+  let cursor = null;
+  const messages = [];
+  let read;
+  do {
+    read = await call(`chat/conversations/${conversationId}?limit=200${branch ? `&branch=${encodeURIComponent(branch)}` : ""}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    messages.push(...read.messages);
+    cursor = read.cursor;
+  } while (cursor);
+  branch = read.branch;
+  return { conversation: read.conversation, messages };
+}
+
+async function showConversation() {
+  if (!conversationId) {
+    branch = null;
+    $("#messages").replaceChildren();
+  } else {
+    const { messages } = await readBranch();
+    $("#messages").replaceChildren(...messages.map(messageNode));
+  }
+  await Promise.allSettled([refreshBranches(), refreshShares(), refreshConversations()]);
+}
+
+async function refreshConversations() {
+  const { conversations } = await call("chat/conversations?limit=50");
+  const select = $("#conversation-select");
+  select.replaceChildren(new Option("New conversation", ""), ...conversations.map((c) => new Option(c.title || "Untitled", c.id)));
+  select.value = conversationId ?? "";
+}
+
+$("#conversation-select").addEventListener("change", (event) => {
+  conversationId = event.target.value || null;
+  branch = null;
+  showConversation().catch((error) => showError("#chat-error", error));
+});
+
+$("#rename").addEventListener("click", async () => {
+  if (!conversationId) return;
+  const title = prompt("Rename the conversation", $("#conversation-select").selectedOptions[0]?.text)?.trim();
+  if (!title) return;
+  try {
+    await call(`chat/conversations/${conversationId}`, { method: "PATCH", body: { title } });
+    await refreshConversations();
+  } catch (error) {
+    showError("#chat-error", error);
+  }
+});
+
+async function refreshBranches() {
+  const select = $("#branch-select");
+  const { branches } = conversationId ? await call(`chat/conversations/${conversationId}/branches`) : { branches: [] };
+  select.hidden = branches.length < 2;
+  select.replaceChildren(...branches.map((b, index) => new Option(b.id === "main"
+    ? "Original"
+    : `${index}. ${b.kind === "regenerate" ? "Regenerated reply" : "Edited message"}, ${new Date(b.createdAt).toLocaleTimeString()}`, b.id)));
+  select.value = branch ?? "main";
+}
+
+$("#branch-select").addEventListener("change", (event) => {
+  branch = event.target.value;
+  showConversation().catch((error) => showError("#chat-error", error));
+});
+
+$("#share").addEventListener("click", async () => {
+  if (!conversationId) return;
+  try {
+    await call(`chat/conversations/${conversationId}/shares`, { method: "POST", body: branch ? { branch } : {} });
+    await refreshShares();
+  } catch (error) {
+    showError("#chat-error", error);
+  }
+});
+
+async function refreshShares() {
+  const { shares } = conversationId ? await call(`chat/conversations/${conversationId}/shares`) : { shares: [] };
+  $("#share-list").replaceChildren(...shares.map((share) => {
+    const item = element("li");
+    const link = element("a", `${location.origin}/api/console?share=${share.id}`);
+    link.href = link.textContent;
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.dataset.testid = "share-link";
+    const revoke = element("button", "Revoke", "secondary");
+    revoke.type = "button";
+    revoke.addEventListener("click", async () => {
+      try {
+        await call(`chat/conversations/${conversationId}/shares/${share.id}`, { method: "DELETE" });
+        await refreshShares();
+      } catch (error) {
+        showError("#chat-error", error);
+      }
+    });
+    item.append(link, element("span", ` ${share.messages} messages `, "muted"), revoke);
+    return item;
+  }));
+}
+
+$("#chat-search-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    const { results } = await call("chat/search", { method: "POST", body: { query: event.target.elements.query.value } });
+    $("#chat-search-results").replaceChildren(...results.map((hit) => {
+      const item = element("li");
+      item.dataset.testid = "chat-hit";
+      const link = element("a", hit.title || "Untitled");
+      link.href = "#";
+      link.addEventListener("click", (e) => {
+        e.preventDefault();
+        conversationId = hit.conversationId;
+        branch = null;
+        showConversation()
+          .then(() => document.querySelector(`[data-id="${CSS.escape(hit.messageId)}"]`)?.scrollIntoView())
+          .catch((error) => showError("#chat-error", error));
+      });
+      item.append(link, element("span", ` · ${hit.role}: ${hit.text}`));
+      return item;
+    }));
+  } catch (error) {
+    showError("#chat-error", error);
+  }
+});
+
+// A share link opens the console on the shared snapshot: read-only, no sign-in.
+async function showShared(shareId) {
+  $("#signin").hidden = true;
+  $("#shared").hidden = false;
+  try {
+    const shared = await fetch(`${api}shares/${encodeURIComponent(shareId)}`).then(async (r) => r.ok ? r.json() : Promise.reject(new ProblemError(await r.json().catch(() => null), r.status)));
+    $("#shared-title").textContent = shared.title || "A shared conversation";
+    $("#shared-messages").replaceChildren(...shared.messages.map((m) => element("div", m.content, `message ${m.role}`)));
+  } catch (error) {
+    showError("#shared-error", error);
+  }
 }
 
 // What the model is doing with SmartApp's tools during a turn: one line per call, "…ing" until its result arrives.
@@ -462,4 +714,6 @@ $("#upgrade").addEventListener("click", async () => {
   }
 });
 
-if (token) start().catch(signOut);
+const sharedId = new URLSearchParams(location.search).get("share");
+if (sharedId) showShared(sharedId);
+else if (token) start().catch(signOut);
