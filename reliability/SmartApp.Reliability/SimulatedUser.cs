@@ -36,6 +36,10 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
     /// <summary>Acknowledged event bodies (Stripe signs each delivery attempt afresh, so only the body is kept).</summary>
     public List<string> Webhooks { get; } = [];
 
+    /// <summary>A conversation of its own for regenerating and editing, and each acknowledged edit: its branch and content.</summary>
+    public string? BranchedConversationId { get; private set; }
+    public List<(string Branch, string Content)> Edits { get; } = [];
+
     /// <summary>Events created at Stripe that were never delivered to the webhook.</summary>
     public List<string> MissedWebhooks { get; } = [];
 
@@ -60,7 +64,7 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
         while (DateTime.UtcNow < until && !cancellationToken.IsCancellationRequested)
         {
             var n = ++_n;
-            var step = random.Next(22);
+            var step = random.Next(23);
             try
             {
                 await (step switch
@@ -79,6 +83,7 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
                     20 => ChatWithToolsAsync(n, cancellationToken),
                     21 => McpAsync(n, cancellationToken),
                     19 => LearningAsync(n, cancellationToken),
+                    22 => BranchAsync(n, cancellationToken),
                     _ => ReadMeAsync(cancellationToken),
                 });
             }
@@ -104,6 +109,46 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
         }
         else if (answer is { Ok: true } && n % 5 == 0)
             Check(await api.SendJsonAsync("chat.rename", HttpMethod.Patch, $"chat/conversations/{ConversationId}", new { title = $"{Marker} conversation, renamed at {n}" }, cancellationToken));
+    }
+
+    /// <summary>
+    /// Branches and share links, in a conversation of their own: a reply regenerated, the first message edited (each acknowledged
+    /// edit must be on its branch afterwards), or the conversation shared, read without signing in, and revoked (a revoked link
+    /// that still reads is undesigned). Another user's marker in any answer, the shared snapshot's included, is a leak.
+    /// </summary>
+    private async Task BranchAsync(int n, CancellationToken cancellationToken)
+    {
+        if (BranchedConversationId is null)
+        {
+            if (Check(await api.SendJsonAsync("chat.start", HttpMethod.Post, "chat/conversations", new { title = $"{Marker} branches" }, cancellationToken)) is not { Ok: true } started) return;
+            var id = started.Body.GetProperty("id").GetString();
+            if (Check(await api.SendJsonAsync("chat.message", HttpMethod.Post, $"chat/conversations/{id}/messages", new { content = $"{Marker} the first question {n}" }, cancellationToken)) is { Ok: true })
+                BranchedConversationId = id;
+            return;
+        }
+        var path = $"chat/conversations/{BranchedConversationId}";
+        if (Check(await api.GetAsync("chat.read", $"{path}?branch=main", cancellationToken)) is not { Ok: true } read) return;
+        var messages = read.Body.GetProperty("messages").EnumerateArray().ToList();
+        switch (n % 3)
+        {
+            case 0 when messages.LastOrDefault(m => m.GetProperty("role").GetString() == "assistant") is { ValueKind: JsonValueKind.Object } reply:
+                Check(await api.SendJsonAsync("chat.regenerate", HttpMethod.Post, $"{path}/messages/{reply.GetProperty("id").GetString()}/regenerate", new { branch = "main" }, cancellationToken));
+                break;
+            case 1 when messages.FirstOrDefault(m => m.GetProperty("role").GetString() == "user") is { ValueKind: JsonValueKind.Object } first:
+                var content = $"{Marker} the first question, edited at {n}";
+                if (Check(await api.SendJsonAsync("chat.edit", HttpMethod.Post, $"{path}/messages/{first.GetProperty("id").GetString()}/edit", new { content, branch = "main" }, cancellationToken))
+                    is { Ok: true } edited)
+                    Edits.Add((edited.Body.GetProperty("message").GetProperty("branch").GetString()!, content));
+                break;
+            default:
+                if (Check(await api.SendJsonAsync("chat.share", HttpMethod.Post, $"{path}/shares", new { }, cancellationToken)) is not { Ok: true } shared) return;
+                var shareId = shared.Body.GetProperty("id").GetString();
+                Check(await api.GetAsync("shares.read", $"shares/{shareId}", cancellationToken));
+                if (Check(await api.SendJsonAsync("chat.unshare", HttpMethod.Delete, $"{path}/shares/{shareId}", null, cancellationToken)) is { Ok: true }
+                    && Check(await api.GetAsync("shares.read", $"shares/{shareId}", cancellationToken)) is { Ok: true })
+                    api.Outcomes.Undesigned("shares.read", $"a revoked share link still reads: {shareId}");
+                break;
+        }
     }
 
     /// <summary>A turn in which the model searches the user's files with a tool (the fake model calls a tool the message names).</summary>

@@ -16,7 +16,7 @@ public sealed class Verifier(SimulatedUser user, Api api, Action<string> log)
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         foreach (var (name, step) in new (string, Func<CancellationToken, Task>)[]
-            { ("chat", MessagesAsync), ("memory", MemoriesAsync), ("files", FilesAsync), ("data", RecordsAsync), ("webhooks", WebhooksAsync) })
+            { ("chat", MessagesAsync), ("memory", MemoriesAsync), ("files", FilesAsync), ("data", RecordsAsync), ("webhooks", WebhooksAsync), ("branches", EditsAsync) })
         {
             Step = name;
             var started = System.Diagnostics.Stopwatch.StartNew();
@@ -47,6 +47,17 @@ public sealed class Verifier(SimulatedUser user, Api api, Action<string> log)
         while (cursor is not null);
         Count(user.Messages, contents, "chat message");
         foreach (var uncertain in user.UncertainMessages.Where(m => contents.Count(c => c == m) > 1)) Duplicated.Add($"user {user.Index} chat message stored twice: {uncertain}");
+    }
+
+    /// <summary>Each acknowledged edit is the first message of its branch (every branch of one conversation, read once each).</summary>
+    private async Task EditsAsync(CancellationToken cancellationToken)
+    {
+        foreach (var branch in user.Edits.GroupBy(e => e.Branch))
+        {
+            var read = await ReadAsync("verify.branches", $"chat/conversations/{user.BranchedConversationId}?branch={Uri.EscapeDataString(branch.Key)}&limit=10", cancellationToken);
+            var contents = read.GetProperty("messages").EnumerateArray().Where(m => m.GetProperty("role").GetString() == "user").Select(m => m.GetProperty("content").GetString()!).ToList();
+            Count(branch.Select(e => e.Content), contents, "edited message");
+        }
     }
 
     private async Task MemoriesAsync(CancellationToken cancellationToken)
