@@ -123,6 +123,44 @@ public sealed class BranchAndShareTests(DevHostFixture app) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_reply_whose_worker_died_mid_generation_reads_interrupted_and_regenerating_it_gives_a_whole_one()
+    {
+        var (user, _) = await app.SignInAsync(TestUsers.NewEmail("branch"));
+        var conversation = await ChatTests.StartAsync(user);
+        app.Model.TokenDelay = TimeSpan.FromMilliseconds(100);
+        string received;
+        try
+        {
+            await Eventually.UntilAsync(() => app.WorkerProcessIds().Count == 1, "a worker to be running");
+            (_, received, _) = await ChatTests.DropMidReplyAsync(user, conversation, ChatTests.LongQuestion(), deltas: 3);
+            await Task.Delay(TimeSpan.FromSeconds(1)); // the reply so far is stored (at most every 250 ms)
+            System.Diagnostics.Process.GetProcessById(app.WorkerProcessId()).Kill();
+        }
+        finally
+        {
+            app.Model.TokenDelay = TimeSpan.FromMilliseconds(2);
+        }
+
+        // Not written for Chat:ReplyStaleAfter (15 s), it reads as interrupted once a worker answers again.
+        JsonElement reply = default;
+        await Eventually.UntilAsync(async () =>
+        {
+            using var read = await user.GetAsync($"chat/conversations/{conversation}");
+            if (read.StatusCode != HttpStatusCode.OK) return false;
+            reply = (await read.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("messages")[1];
+            return reply.TryGetProperty("interrupted", out var interrupted) && interrupted.GetBoolean();
+        }, "the reply to read as interrupted");
+        Assert.True(reply.GetProperty("incomplete").GetBoolean());
+        Assert.StartsWith(received, reply.GetProperty("content").GetString());
+        Assert.DoesNotContain("wave40", reply.GetProperty("content").GetString());
+
+        var regenerated = await JsonAsync(user.PostAsJsonAsync($"chat/conversations/{conversation}/messages/{reply.GetProperty("id").GetString()}/regenerate", new { }), HttpStatusCode.OK);
+        Assert.EndsWith("wave40", regenerated.GetProperty("reply").GetProperty("content").GetString());
+        Assert.False(regenerated.GetProperty("reply").GetProperty("incomplete").GetBoolean());
+        Assert.Equal(reply.GetProperty("content").GetString(), (await ReadAsync(user, conversation, "main")).Messages[1].Content); // the interrupted one stays on main
+    }
+
+    [Fact]
     public async Task A_share_link_shows_a_snapshot_of_one_branch_to_anyone_and_nothing_else_until_it_is_revoked()
     {
         var (user, signIn) = await app.SignInAsync(TestUsers.NewEmail("share"));
