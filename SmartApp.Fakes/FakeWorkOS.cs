@@ -75,6 +75,16 @@ public sealed class FakeWorkOS : IAsyncDisposable
     /// <summary>Users who belong to several organizations and must choose one to sign in to.</summary>
     public System.Collections.Concurrent.ConcurrentDictionary<string, (string Id, string Name)[]> OrganizationChoices { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>A user's role and permissions in an organization, keyed <c>{userId}:{organizationId}</c>; a member with none when not set (as WorkOS's default role).</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, (string Role, string[] Permissions)> Memberships { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>What an access token for a session in an organization says of the membership: <c>org_id</c>, <c>role</c>, <c>roles</c>, <c>permissions</c>.</summary>
+    private Dictionary<string, object> MembershipClaims(string userId, string organizationId)
+    {
+        var (role, permissions) = Memberships.TryGetValue($"{userId}:{organizationId}", out var membership) ? membership : ("member", []);
+        return new Dictionary<string, object> { ["org_id"] = organizationId, ["role"] = role, ["roles"] = new[] { role }, ["permissions"] = permissions };
+    }
+
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, FakeWorkOSUser> _pending = new(StringComparer.Ordinal);
 
     public string MintAccessToken(string? sub, DateTime? expires = null, string? issuer = null, SecurityKey? key = null, string algorithm = SecurityAlgorithms.RsaSha256, string? sessionId = null,
@@ -163,7 +173,7 @@ public sealed class FakeWorkOS : IAsyncDisposable
         {
             ["user"] = UserObject(user, emailVerified: true),
             ["access_token"] = MintAccessToken(user.Id, sessionId: sessionId,
-                extraClaims: organizationId is null ? null : new Dictionary<string, object> { ["org_id"] = organizationId, ["role"] = "member" }),
+                extraClaims: organizationId is null ? null : MembershipClaims(user.Id, organizationId)),
             ["refresh_token"] = refreshToken,
             ["authentication_method"] = "Password",
         });

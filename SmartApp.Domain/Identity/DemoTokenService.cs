@@ -12,7 +12,8 @@ public sealed partial class DemoTokenService(
 {
     private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false, MapInboundClaims = false };
 
-    public async Task<IssuedToken> IssueAsync(User user, CancellationToken cancellationToken)
+    /// <summary>A token for the user; with a membership, it carries the organization, role and permissions as WorkOS's do (<c>org_id</c>, <c>role</c>, <c>roles</c>, <c>permissions</c>).</summary>
+    public async Task<IssuedToken> IssueAsync(User user, CancellationToken cancellationToken, DemoMembership? membership = null)
     {
         var key = await keys.GetSigningKeyAsync(cancellationToken).ConfigureAwait(false);
         var now = clock.GetUtcNow();
@@ -25,6 +26,13 @@ public sealed partial class DemoTokenService(
             ["sid"] = "demo_session_" + Guid.NewGuid().ToString("N"),
         };
         if (user.Name is { Length: > 0 } name) claims[JwtRegisteredClaimNames.Name] = name;
+        if (membership is not null)
+        {
+            claims["org_id"] = membership.OrganizationId;
+            claims["role"] = membership.Role;
+            claims["roles"] = new[] { membership.Role };
+            claims["permissions"] = membership.Permissions.ToArray();
+        }
         var token = _handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = options.Value.DemoIssuer,
@@ -64,7 +72,8 @@ public sealed partial class DemoTokenService(
         var email = result.Claims.TryGetValue(JwtRegisteredClaimNames.Email, out var e) ? e as string : null;
         var name = result.Claims.TryGetValue(JwtRegisteredClaimNames.Name, out var n) ? n as string : null;
         var sessionId = result.Claims.TryGetValue("sid", out var sid) ? sid as string : null;
-        return new CurrentUser(sub, email, name, settings.IsAdmin(email)) { SessionId = sessionId, ExpiresAt = new DateTimeOffset(result.SecurityToken.ValidTo, TimeSpan.Zero) };
+        return new CurrentUser(sub, email, name, settings.IsAdmin(email)) { SessionId = sessionId, ExpiresAt = new DateTimeOffset(result.SecurityToken.ValidTo, TimeSpan.Zero) }
+            .WithMembership((JsonWebToken)result.SecurityToken);
     }
 
     // Lifetime is checked against the injected clock, not the machine's, so it is testable.

@@ -24,7 +24,12 @@ public sealed partial class IdentityService(
     private const int MaxNameLength = 100;
 
     /// <summary>Signs in a local demo user (created on first use) and issues an access token for them.</summary>
-    public async Task<SignInResult> SignInDemoAsync(string? email, string? name, CancellationToken cancellationToken)
+    /// <summary>
+    /// A demo sign-in; with <paramref name="organizationId"/>, as a member of that organization with <paramref name="role"/>
+    /// (<c>member</c> unless given) and any <paramref name="permissions"/> beyond the role's, as a WorkOS token would say.
+    /// </summary>
+    public async Task<SignInResult> SignInDemoAsync(string? email, string? name, CancellationToken cancellationToken,
+        string? organizationId = null, string? role = null, IReadOnlyList<string>? permissions = null)
     {
         var errors = new Dictionary<string, string[]>();
         email = string.IsNullOrWhiteSpace(email) ? DefaultDemoEmail : email.Trim();
@@ -33,13 +38,34 @@ public sealed partial class IdentityService(
         name = string.IsNullOrWhiteSpace(name) ? DefaultDemoName : name.Trim();
         if (name.Length > MaxNameLength || name.Any(char.IsControl))
             errors["name"] = ["Must be at most 100 characters, without control characters."];
+        DemoMembership? membership = null;
+        if (organizationId is null)
+        {
+            if (role is not null) errors["role"] = ["A role is held in an organization: give 'organizationId' too."];
+            if (permissions is not null) errors["permissions"] = ["Permissions are held in an organization: give 'organizationId' too."];
+        }
+        else
+        {
+            if (!OrganizationIdShape().IsMatch(organizationId)) errors["organizationId"] = ["Must be an organization id: 'org_' and 1 to 60 letters or digits."];
+            role ??= "member";
+            if (!OrganizationOptions.RoleSlug().IsMatch(role)) errors["role"] = ["Must be a role slug: lower-case letters, digits, '-' and '_', at most 50."];
+            if (permissions is { Count: > MaxDemoPermissions }) errors["permissions"] = [$"At most {MaxDemoPermissions} permissions."];
+            else if (permissions?.FirstOrDefault(p => p is null || !OrganizationOptions.PermissionName().IsMatch(p)) is { } bad)
+                errors["permissions"] = [$"'{bad}' is not a permission: 'resource:action', e.g. 'files:write'."];
+            membership = new DemoMembership(organizationId, role, permissions ?? []);
+        }
         if (errors.Count > 0) throw new ValidationFailedException(errors);
 
         var user = await users.UpsertFromSignInAsync(new UserSignIn(DemoUserId(email), email, name, "demo"), cancellationToken).ConfigureAwait(false);
-        var token = await demoTokens.IssueAsync(user, cancellationToken).ConfigureAwait(false);
+        var token = await demoTokens.IssueAsync(user, cancellationToken, membership).ConfigureAwait(false);
         SmartAppTelemetry.SignIns.Add(1, new("provider", "demo"), new("grant", "demo"));
         return new SignInResult(token.AccessToken, "Bearer", token.ExpiresAt, user);
     }
+
+    private const int MaxDemoPermissions = 50;
+
+    [System.Text.RegularExpressions.GeneratedRegex("^org_[A-Za-z0-9]{1,60}$")]
+    private static partial System.Text.RegularExpressions.Regex OrganizationIdShape();
 
     /// <summary>
     /// The mobile flow: exchanges an authorization code (with its PKCE verifier) or a refresh token

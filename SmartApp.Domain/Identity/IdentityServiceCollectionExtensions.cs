@@ -22,6 +22,9 @@ public static class IdentityServiceCollectionExtensions
                 "Auth:Mode is Demo outside the Development environment; set Auth:AllowDemoOutsideDevelopment to allow it.")
             .ValidateOnStart();
 
+        services.AddOptions<OrganizationOptions>().Bind(configuration.GetSection(OrganizationOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<OrganizationAccess>();
+
         services.AddMemoryCache(o => o.SizeLimit = 100_000);
         services.AddSingleton<CosmosUserRepository>();
         services.AddSingleton<IUserRepository>(sp => ActivatorUtilities.CreateInstance<CachedUserRepository>(sp, sp.GetRequiredService<CosmosUserRepository>()));

@@ -10,15 +10,16 @@ using SmartApp.Functions.Http;
 namespace SmartApp.Functions.Identity;
 
 /// <summary>Sign-in and the signed-in user (the OpenAPI document's "Identity" tag).</summary>
-public sealed class IdentityFunctions(IdentityService identity, AccountService account, AuthCookies cookies, IOptions<AuthOptions> auth, BillingService billing)
+public sealed class IdentityFunctions(IdentityService identity, AccountService account, AuthCookies cookies, IOptions<AuthOptions> auth, BillingService billing,
+    OrganizationAccess organizations)
 {
     /// <summary>Demo mode only: tokens for a local demo user.</summary>
     [Function("AuthDemo"), AllowAnonymous]
     public async Task<IActionResult> SignInDemo([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "auth/demo")] HttpRequest req)
     {
         if (auth.Value.Mode != AuthMode.Demo) throw new NotFoundException("Demo sign-in is not enabled.");
-        var body = await req.ReadJsonAsync(whenEmpty: new DemoSignInRequest(null, null)).ConfigureAwait(false);
-        var result = await identity.SignInDemoAsync(body.Email, body.Name, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var body = await req.ReadJsonAsync(whenEmpty: new DemoSignInRequest(null, null, null, null, null)).ConfigureAwait(false);
+        var result = await identity.SignInDemoAsync(body.Email, body.Name, req.HttpContext.RequestAborted, body.OrganizationId, body.Role, body.Permissions).ConfigureAwait(false);
         return new OkObjectResult(new TokenResponse(result.AccessToken, result.TokenType, result.ExpiresAt, UserResponse.From(result.User)));
     }
 
@@ -114,12 +115,13 @@ public sealed class IdentityFunctions(IdentityService identity, AccountService a
         {
             ["messagesToday"] = today.Messages, ["promptTokensToday"] = today.PromptTokens, ["completionTokensToday"] = today.CompletionTokens,
         };
-        return new OkObjectResult(MeResponse.From(user, usage, req.CurrentUser()));
+        return new OkObjectResult(MeResponse.From(user, usage, req.CurrentUser(), organizations.PermissionsOf(req.CurrentUser())));
     }
 
     private static string? NullIfEmpty(Microsoft.Extensions.Primitives.StringValues value) => string.IsNullOrEmpty(value) ? null : value.ToString();
 
-    public sealed record DemoSignInRequest(string? Email, string? Name);
+    /// <summary>With <c>organizationId</c>, a member of that organization with <c>role</c> (default <c>member</c>) and <c>permissions</c> beyond the role's.</summary>
+    public sealed record DemoSignInRequest(string? Email, string? Name, string? OrganizationId, string? Role, IReadOnlyList<string>? Permissions);
 
     public sealed record LogoutRequest(string? ReturnTo);
 
@@ -141,13 +143,17 @@ public sealed class IdentityFunctions(IdentityService identity, AccountService a
     public sealed record MeResponse(string Id, string Email, string? Name, string Plan, IReadOnlyDictionary<string, long> Usage, DateTimeOffset CreatedAt, DateTimeOffset? LastSignInAt,
         SessionResponse Session)
     {
-        public static MeResponse From(User user, IReadOnlyDictionary<string, long> usage, CurrentUser caller) =>
+        public static MeResponse From(User user, IReadOnlyDictionary<string, long> usage, CurrentUser caller, IReadOnlyList<string> granted) =>
             new(user.Id, user.Email, user.Name, user.Plan, usage, user.CreatedAt, user.LastSignInAt,
-                new SessionResponse(caller.SessionId, caller.OrganizationId, caller.Role, caller.Roles, caller.Permissions, caller.Impersonator));
+                new SessionResponse(caller.SessionId, caller.OrganizationId, caller.Role, caller.Roles, caller.Permissions, caller.Impersonator) { Granted = granted });
     }
 
     /// <summary>What the token says about this sign-in: its session, organization, role and permissions there, and who impersonates the user.</summary>
-    public sealed record SessionResponse(string? Id, string? OrganizationId, string? Role, IReadOnlyList<string> Roles, IReadOnlyList<string> Permissions, string? Impersonator);
+    public sealed record SessionResponse(string? Id, string? OrganizationId, string? Role, IReadOnlyList<string> Roles, IReadOnlyList<string> Permissions, string? Impersonator)
+    {
+        /// <summary>What the member may do in the organization beyond reading: the token's permissions and those its roles grant (Organizations:RolePermissions).</summary>
+        public IReadOnlyList<string> Granted { get; init; } = [];
+    }
 
     public sealed record LogoutResponse(string? LogoutUrl);
 }

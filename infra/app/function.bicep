@@ -90,6 +90,10 @@ var settings = {
   Auth__SignInTimeout: '00:10:00'
   Auth__AllowedOrigins__0: allowedOrigin
   Auth__AdminEmails__0: ''
+  Organizations__RolePermissions__admin__0: 'files:write'
+  Organizations__RolePermissions__admin__1: 'data:write'
+  Organizations__RolePermissions__admin__2: 'memory:write'
+  Organizations__RolePermissions__admin__3: 'billing:manage'
   WorkOS__ApiBaseUrl: 'https://api.workos.com'
   WorkOS__ClientId: workOSClientId
   WorkOS__RedirectUri: 'https://${hostName}/api/auth/callback'

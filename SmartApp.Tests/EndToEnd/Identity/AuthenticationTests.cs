@@ -35,6 +35,50 @@ public sealed class AuthenticationTests(DevHostFixture app)
     }
 
     [Fact]
+    public async Task A_demo_member_of_an_organization_carries_its_role_and_permissions_and_a_later_token_without_it_does_not()
+    {
+        var email = TestUsers.NewEmail("member");
+        async Task<JsonElement> SessionAsync(object body)
+        {
+            using var signedIn = await app.Client.PostAsJsonAsync("auth/demo", body);
+            Assert.Equal(HttpStatusCode.OK, signedIn.StatusCode);
+            using var user = new HttpClient { BaseAddress = app.Client.BaseAddress };
+            user.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await signedIn.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessToken").GetString());
+            return (await user.GetFromJsonAsync<JsonElement>("me")).GetProperty("session");
+        }
+        static string[] Strings(JsonElement list) => [.. list.EnumerateArray().Select(e => e.GetString()!)];
+
+        var member = await SessionAsync(new { email, organizationId = "org_acme01" });
+        Assert.Equal(("org_acme01", "member"), (member.GetProperty("organizationId").GetString(), member.GetProperty("role").GetString()));
+        Assert.Equal(["member"], Strings(member.GetProperty("roles")));
+        Assert.Empty(Strings(member.GetProperty("granted"))); // a member reads only
+
+        var writer = await SessionAsync(new { email, organizationId = "org_acme01", permissions = new[] { "files:write" } });
+        Assert.Equal(["files:write"], Strings(writer.GetProperty("granted")));
+
+        var admin = await SessionAsync(new { email, organizationId = "org_acme01", role = "admin" });
+        Assert.Equal(["billing:manage", "data:write", "files:write", "memory:write"], Strings(admin.GetProperty("granted")));
+
+        // The next token without the organization: nothing of it is held any more.
+        var alone = await SessionAsync(new { email });
+        Assert.Equal(JsonValueKind.Null, alone.GetProperty("organizationId").ValueKind);
+        Assert.Empty(Strings(alone.GetProperty("granted")));
+
+        foreach (var (body, field) in new (object, string)[]
+        {
+            (new { email, role = "admin" }, "role"),
+            (new { email, permissions = new[] { "files:write" } }, "permissions"),
+            (new { email, organizationId = "acme" }, "organizationId"),
+            (new { email, organizationId = "org_acme01", role = "Admin!" }, "role"),
+            (new { email, organizationId = "org_acme01", permissions = new[] { "write everything" } }, "permissions"),
+        })
+        {
+            var problem = await ProblemAssert.IsProblemAsync(await app.Client.PostAsJsonAsync("auth/demo", body), HttpStatusCode.BadRequest, "validation");
+            Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"{field}: {problem}");
+        }
+    }
+
+    [Fact]
     public async Task Signing_in_again_with_the_same_email_is_the_same_user_and_keeps_creation_time()
     {
         var email = TestUsers.NewEmail();

@@ -167,6 +167,8 @@ public sealed class WorkOSSignInTests(WorkOSDevHostFixture app)
         Assert.Equal("admin", session.GetProperty("role").GetString());
         Assert.Equal(["admin", "billing"], session.GetProperty("roles").EnumerateArray().Select(r => r.GetString()));
         Assert.Equal(["posts:write", "invoices:read"], session.GetProperty("permissions").EnumerateArray().Select(p => p.GetString()));
+        // An admin may do everything its role grants by default, besides what its token says.
+        Assert.Equal(["billing:manage", "data:write", "files:write", "invoices:read", "memory:write", "posts:write"], session.GetProperty("granted").EnumerateArray().Select(p => p.GetString()));
         Assert.Equal("support@e2e.test", session.GetProperty("impersonator").GetString());
         Assert.True(await app.OutputShowsAsync($"support@e2e.test impersonating user {user.Id}", TimeSpan.FromSeconds(10)), "the impersonated request is logged as such");
 
@@ -202,13 +204,16 @@ public sealed class WorkOSSignInTests(WorkOSDevHostFixture app)
     {
         var user = NewUser();
         app.WorkOS.OrganizationChoices[user.Id] = [("org_acme", "Acme"), ("org_globex", "Globex")];
+        app.WorkOS.Memberships[$"{user.Id}:org_globex"] = ("member", ["files:write"]);
         using var response = await app.Client.PostAsJsonAsync("auth/token", new { code = app.WorkOS.IssueCode(user) });
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Forbidden, "authentication-pending");
         Assert.Equal("organization_selection_required", problem.GetProperty("code").GetString());
         Assert.Equal(["Acme", "Globex"], problem.GetProperty("organizations").EnumerateArray().Select(o => o.GetProperty("name").GetString()));
         var signIn = await ExchangeAsync(new { pendingAuthenticationToken = problem.GetProperty("pendingAuthenticationToken").GetString(), organizationId = "org_globex" });
         using var me = await MeAsync(signIn.GetProperty("accessToken").GetString()!);
-        Assert.Equal("org_globex", (await me.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("session").GetProperty("organizationId").GetString());
+        var session = (await me.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("session");
+        Assert.Equal(("org_globex", "member"), (session.GetProperty("organizationId").GetString(), session.GetProperty("role").GetString()));
+        Assert.Equal(["files:write"], session.GetProperty("granted").EnumerateArray().Select(p => p.GetString())); // the token's permission; a member's role grants none
     }
 
     [Fact]

@@ -32,8 +32,21 @@ public sealed class DemoTokenServiceTests
         Assert.Equal(_clock.GetUtcNow() + _options.AccessTokenLifetime, token.ExpiresAt);
 
         var user = await service.ValidateAsync(token.AccessToken, default);
-        Assert.Equal(new CurrentUser("demo_ada", "ada@example.com", "Ada", IsAdmin: false) { ExpiresAt = token.ExpiresAt, SessionId = user!.SessionId }, user);
+        Assert.Equal(new CurrentUser("demo_ada", "ada@example.com", "Ada", IsAdmin: false) { ExpiresAt = token.ExpiresAt, SessionId = user!.SessionId }, user with { Roles = [], Permissions = [] });
+        Assert.Empty(user.Roles);
+        Assert.Empty(user.Permissions);
         Assert.StartsWith("demo_session_", user.SessionId);
+    }
+
+    [Fact]
+    public async Task A_token_issued_for_a_membership_validates_with_its_organization_role_and_permissions()
+    {
+        var service = Service(NewKey());
+        var token = await service.IssueAsync(Ada, default, new DemoMembership("org_acme", "editor", ["files:write", "data:write"]));
+        var user = await service.ValidateAsync(token.AccessToken, default);
+        Assert.Equal(("org_acme", "editor"), (user!.OrganizationId, user.Role));
+        Assert.Equal(["editor"], user.Roles);
+        Assert.Equal(["files:write", "data:write"], user.Permissions);
     }
 
     [Fact]

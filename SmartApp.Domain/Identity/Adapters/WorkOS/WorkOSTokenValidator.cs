@@ -45,22 +45,9 @@ public sealed partial class WorkOSTokenValidator(
         var jwt = (JsonWebToken)result.SecurityToken;
         return new CurrentUser(sub, email, null, auth.Value.IsAdmin(email))
         {
-            SessionId = sessionId,
-            ExpiresAt = new DateTimeOffset(result.SecurityToken.ValidTo, TimeSpan.Zero),
-            OrganizationId = Text(jwt, "org_id"),
-            Role = Text(jwt, "role"),
-            Roles = Texts(jwt, "roles"),
-            Permissions = Texts(jwt, "permissions"),
-            Impersonator = Impersonator(jwt),
-        };
+            SessionId = sessionId, ExpiresAt = new DateTimeOffset(result.SecurityToken.ValidTo, TimeSpan.Zero), Impersonator = Impersonator(jwt),
+        }.WithMembership(jwt);
     }
-
-    private static string? Text(JsonWebToken jwt, string claim) =>
-        jwt.TryGetPayloadValue<string>(claim, out var value) && !string.IsNullOrWhiteSpace(value) ? value : null;
-
-    /// <summary>A list claim (<c>roles</c>, <c>permissions</c>): its strings, at most 200 of them.</summary>
-    private static IReadOnlyList<string> Texts(JsonWebToken jwt, string claim) =>
-        [.. jwt.Claims.Where(c => c.Type == claim && c.ValueType == System.Security.Claims.ClaimValueTypes.String && c.Value.Length > 0).Select(c => c.Value).Take(200)];
 
     /// <summary>The impersonator: the <c>act</c> claim's <c>sub</c> (RFC 8693), which WorkOS sets to the admin's email.</summary>
     private static string? Impersonator(JsonWebToken jwt)
