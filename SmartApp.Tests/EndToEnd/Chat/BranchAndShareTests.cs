@@ -133,7 +133,8 @@ public sealed class BranchAndShareTests(DevHostFixture app) : IAsyncLifetime
         {
             await Eventually.UntilAsync(() => app.WorkerProcessIds().Count == 1, "a worker to be running");
             (_, received, _) = await ChatTests.DropMidReplyAsync(user, conversation, ChatTests.LongQuestion(), deltas: 3);
-            await Task.Delay(TimeSpan.FromSeconds(1)); // the reply so far is stored (at most every 250 ms)
+            await Eventually.UntilAsync(async () => (await ChatTests.MessagesAsync(user, conversation)) is { Length: 2 } stored
+                && stored[1].GetProperty("content").GetString()!.Length >= received.Length, "the reply so far to be stored");
             System.Diagnostics.Process.GetProcessById(app.WorkerProcessId()).Kill();
         }
         finally
