@@ -569,7 +569,11 @@ public sealed partial class ChatService(
             throw new UpstreamUnavailableException("The language model stopped before finishing the reply; what it wrote is stored, marked incomplete.", settings.Value.OutageRetryAfter, result.Failure);
     }
 
-    private async Task<Conversation> RequireAsync(CurrentUser user, string conversationId, CancellationToken cancellationToken) =>
+    private Task<Conversation> RequireAsync(CurrentUser user, string conversationId, CancellationToken cancellationToken) =>
+        RequireConversationAsync(conversations, user, conversationId, cancellationToken);
+
+    /// <summary>The user's conversation; 404 for anything else (an id of another shape is not looked up).</summary>
+    internal static async Task<Conversation> RequireConversationAsync(IConversationStore conversations, CurrentUser user, string conversationId, CancellationToken cancellationToken) =>
         (IsWellFormed(conversationId) ? await conversations.FindAsync(user.UserId, conversationId, cancellationToken).ConfigureAwait(false) : null)
         ?? throw new NotFoundException("No such conversation.");
 
@@ -582,7 +586,7 @@ public sealed partial class ChatService(
 
     private static bool IsWellFormedMessage(string? id) => Ids.IsWellFormed(id, MessageIdPrefix);
 
-    internal static bool IsWellFormed(string? id) => Ids.IsWellFormed(id, IdPrefix);
+    private static bool IsWellFormed(string? id) => Ids.IsWellFormed(id, IdPrefix);
 
     [LoggerMessage(EventId = 6009, Level = LogLevel.Warning, Message = "A branch of conversation {ConversationId} given no reply could not be taken back; it shows the message without one")]
     private static partial void LogBranchNotDropped(ILogger logger, Exception exception, string conversationId);

@@ -112,9 +112,8 @@ public sealed partial class ConversationSharing(IConversationStore conversations
         }
     }
 
-    private async Task<Conversation> RequireAsync(CurrentUser user, string conversationId, CancellationToken cancellationToken) =>
-        (ChatService.IsWellFormed(conversationId) ? await conversations.FindAsync(user.UserId, conversationId, cancellationToken).ConfigureAwait(false) : null)
-        ?? throw new NotFoundException("No such conversation.");
+    private Task<Conversation> RequireAsync(CurrentUser user, string conversationId, CancellationToken cancellationToken) =>
+        ChatService.RequireConversationAsync(conversations, user, conversationId, cancellationToken);
 
     [LoggerMessage(EventId = 6013, Level = LogLevel.Warning, Message = "A share link of conversation {ConversationId} could not be taken off its list")]
     private static partial void LogNotUnlisted(ILogger logger, Exception exception, string conversationId);
