@@ -200,6 +200,23 @@ public sealed class FakeWorkOS : IAsyncDisposable
             });
     }
 
+    /// <summary>An organization changed or deleted in WorkOS's dashboard: the event (with the organization object) is in <c>GET /events</c> from now on.</summary>
+    public void PublishOrganizationEvent(string type, string organizationId, string name)
+    {
+        lock (_events)
+            _events.Add(new Dictionary<string, object?>
+            {
+                ["object"] = "event", ["id"] = $"event_{_events.Count + 1:D8}{Guid.NewGuid():N}"[..32], ["event"] = type,
+                ["data"] = new Dictionary<string, object?>
+                {
+                    ["object"] = "organization", ["id"] = organizationId, ["name"] = name, ["allow_profiles_outside_organization"] = false,
+                    ["domains"] = Array.Empty<object>(), ["external_id"] = null, ["metadata"] = new Dictionary<string, string>(),
+                    ["created_at"] = "2026-01-01T00:00:00.000Z", ["updated_at"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
+                },
+                ["created_at"] = DateTimeOffset.UtcNow.ToString("O"),
+            });
+    }
+
     /// <summary>WorkOS's events list: <c>events</c> (required, repeated), <c>limit</c> (1-100), <c>after</c>, <c>order</c>; other parameters are refused.</summary>
     private IResult ListEvents(HttpRequest request)
     {

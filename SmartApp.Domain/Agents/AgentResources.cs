@@ -29,7 +29,7 @@ public sealed class AgentResources(FileService files, MemoryService memory)
     /// <summary>The user's most recent files (one page), as resources.</summary>
     public async Task<IReadOnlyList<AgentResource>> ListAsync(CurrentUser user, CancellationToken cancellationToken)
     {
-        var page = await files.ListAsync(user, null, null, FileService.DefaultListCount, cancellationToken).ConfigureAwait(false);
+        var page = await files.ListAsync(user, null, null, null, FileService.DefaultListCount, cancellationToken).ConfigureAwait(false);
         return [.. page.Files.Select(f => new AgentResource(FilePrefix + f.Id, f.Name, "application/json", $"{f.ContentType}, {f.Size} bytes"))];
     }
 

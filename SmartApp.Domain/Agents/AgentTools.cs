@@ -147,7 +147,7 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
             async (AIFunctionArguments call, CancellationToken ct) =>
             {
                 var user = UserOf(call);
-                var tables = await data.TablesAsync(user, ct).ConfigureAwait(false);
+                var tables = await data.TablesAsync(user, null, ct).ConfigureAwait(false);
                 return Listed("tables", tables.Select(t => JsonSerializer.SerializeToNode(t, JsonDefaults.Options)!.AsObject()));
             }),
         Create(QueryData,
@@ -160,7 +160,7 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
                 [Description("How many records (1-500, default 50).")] int? limit = null, CancellationToken ct = default) =>
             {
                 var user = UserOf(call);
-                var tables = (await data.TableNamesAsync(user, ct).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
+                var tables = (await data.TableNamesAsync(user, null, ct).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
                 if (!tables.Contains(table)) throw new NotFoundException("No such table.");
                 var asked = new JsonObject
                 {
@@ -168,7 +168,7 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
                     ["select"] = select is null ? null : new JsonArray([.. select.Select(s => (JsonNode?)s)]), ["limit"] = limit,
                 };
                 var (_, query, _) = DataService.ParseQuery(asked.ToJsonString(), tables);
-                var page = await data.QueryAsync(user, table, query, ct).ConfigureAwait(false);
+                var page = await data.QueryAsync(user, null, table, query, ct).ConfigureAwait(false);
                 return Listed("records", page.Items.Select(r => new JsonObject { ["id"] = r.Id, ["data"] = r.Data.DeepClone() }));
             }),
         Create(GetRecord,
@@ -176,7 +176,7 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
             async (AIFunctionArguments call, [Description("The table's name.")] string table, [Description("The record's id.")] string id, CancellationToken ct) =>
             {
                 var user = UserOf(call);
-                var record = await data.GetAsync(user, table, id, ct).ConfigureAwait(false);
+                var record = await data.GetAsync(user, null, table, id, ct).ConfigureAwait(false);
                 return new JsonObject { ["id"] = record.Id, ["table"] = record.Table, ["data"] = record.Data.DeepClone(), ["updatedAt"] = record.UpdatedAt };
             }),
     ];

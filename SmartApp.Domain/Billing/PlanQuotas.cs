@@ -52,17 +52,17 @@ public sealed class PlanQuotas(IBillingStore store, IUsageStore usage, IMemoryCa
         }
     }
 
-    public async Task EnsurePassagesLeftAsync(CurrentUser user, CancellationToken cancellationToken)
+    public async Task EnsurePassagesLeftAsync(string ownerId, CancellationToken cancellationToken)
     {
-        var plan = await PlanOfAsync(user.UserId, cancellationToken).ConfigureAwait(false);
+        var plan = await PlanOfAsync(ownerId, cancellationToken).ConfigureAwait(false);
         var allowance = Entitlements(plan).PassagesPerMonth;
-        if (await usage.GetPassagesAsync(user.UserId, clock.GetUtcNow(), cancellationToken).ConfigureAwait(false) >= allowance)
+        if (await usage.GetPassagesAsync(ownerId, clock.GetUtcNow(), cancellationToken).ConfigureAwait(false) >= allowance)
             throw new QuotaExceededException($"The {PlanName(plan)} plan indexes {allowance} file passages a month and they are used; new files can be indexed after {NextMonth(clock.GetUtcNow()):u}, or upgrade.", paymentRequired: true);
     }
 
-    public async Task EnsureWithinAsync(CurrentUser user, QuotaKind kind, long total, CancellationToken cancellationToken)
+    public async Task EnsureWithinAsync(string ownerId, QuotaKind kind, long total, CancellationToken cancellationToken)
     {
-        var plan = await PlanOfAsync(user.UserId, cancellationToken).ConfigureAwait(false);
+        var plan = await PlanOfAsync(ownerId, cancellationToken).ConfigureAwait(false);
         var limits = Entitlements(plan);
         var (allowed, what) = kind switch
         {

@@ -104,9 +104,12 @@ public sealed record Citation(string Type, double Score, string Text)
     public string? MemoryId { get; init; }
     public string? Kind { get; init; }
 
+    /// <summary>The space the passage came from (<c>personal</c> or <c>org</c>; citations stored before spaces existed are personal).</summary>
+    public Identity.SpaceKind Space { get; init; }
+
     public static Citation Of(Files.FileSearchHit hit) => new(FileType, hit.Score, hit.Chunk.Text)
     {
-        FileId = hit.Chunk.FileId, FileName = hit.FileName, ChunkId = hit.Chunk.Id, Page = hit.Chunk.Page, Start = hit.Chunk.Start, End = hit.Chunk.End,
+        Space = hit.Space, FileId = hit.Chunk.FileId, FileName = hit.FileName, ChunkId = hit.Chunk.Id, Page = hit.Chunk.Page, Start = hit.Chunk.Start, End = hit.Chunk.End,
     };
 
     public static Citation Of(Memory.MemorySearchHit hit) => new(MemoryType, hit.Score, hit.Memory.Content)

@@ -22,7 +22,11 @@ public sealed record RecordPage(IReadOnlyList<DataRecord> Items, string? NextCur
 
 public sealed record ColumnInfo(string Name, string Type);
 
-public sealed record TableInfo(string Name, long Rows, IReadOnlyList<ColumnInfo> Columns);
+public sealed record TableInfo(string Name, long Rows, IReadOnlyList<ColumnInfo> Columns)
+{
+    /// <summary>The space the table is in.</summary>
+    public Identity.SpaceKind Space { get; init; }
+}
 
 /// <summary>A question answered: the query the model wrote (as run), the rows, and why.</summary>
 public sealed record DataAnswer(string Table, TableQuery Query, IReadOnlyList<DataRecord> Items, string? Reasoning)

@@ -1,4 +1,5 @@
 using SmartApp.Domain.Common.Raindrop;
+using SmartApp.Domain.Identity;
 namespace SmartApp.Domain.Files;
 
 /// <summary>Where a file is in its life: bytes arriving, waiting for or in ingestion, searchable, stored only, or failed.</summary>
@@ -26,9 +27,12 @@ public enum IngestionStage
 
 public sealed record StageProgress(int Done, int Total);
 
-/// <summary>A user's file: its metadata and how its ingestion went.</summary>
+/// <summary>A file of a user's or an organization's space: its metadata and how its ingestion went.</summary>
 public sealed record StoredFile(string Id, string Name, string ContentType, long Size, DateTimeOffset CreatedAt)
 {
+    /// <summary>Whose space the file is in (from where it is stored; not a stored field).</summary>
+    public SpaceKind Space { get; init; }
+
     public string? Sha256 { get; init; }
     public FileStatus Status { get; init; } = FileStatus.Queued;
     public IReadOnlyDictionary<IngestionStage, StageProgress> Stages { get; init; } = new Dictionary<IngestionStage, StageProgress>();
@@ -70,6 +74,9 @@ public sealed record FileChunk(string Id, string FileId, int Index, int? Page, i
 public sealed record FileSearchHit(FileChunk Chunk, string FileName, double Score)
 {
     public string Provider { get; init; } = Providers.Azure;
+
+    /// <summary>The space the passage's file is in.</summary>
+    public SpaceKind Space { get; init; }
 }
 
 /// <summary>An answer about a file and the passages it rests on. <see cref="RetrievalOnly"/>: the model was unavailable; the answer is the passages.</summary>

@@ -13,10 +13,13 @@ using SmartApp.Domain.Model;
 
 namespace SmartApp.Domain.Files;
 
-/// <summary>The signed-in user's files: upload (through the app or directly to storage), ingestion, search with citations, questions about one file.</summary>
+/// <summary>
+/// The signed-in user's files, in their own space and their organization's: upload (through the app or directly to
+/// storage), ingestion, search with citations, questions about one file. Stores are addressed by the space's owner id.
+/// </summary>
 public sealed partial class FileService(
     IFileStore files, IFileContentStore contents, IFileSearch search, IDocumentQuestions documents, IIngestionQueue ingestion, LanguageModel model, IQuotaGate quotas,
-    IOptions<FilesOptions> options, TimeProvider clock, ILogger<FileService> logger)
+    SpaceAccess spaces, IOptions<FilesOptions> options, TimeProvider clock, ILogger<FileService> logger)
 {
     public const int DefaultListCount = 50, MaxListCount = 200, DefaultSearchLimit = 10, MaxSearchLimit = 50, AskPassages = 5, MaxQueryBytes = 4096;
     private const string IdPrefix = "file";
@@ -30,47 +33,52 @@ public sealed partial class FileService(
         "Answer the question using only the numbered passages from the user's document. Cite the passages you use as [1], [2]. " +
         "If the passages do not contain the answer, say that the document does not say.";
 
-    /// <summary>Streams the body into storage (never whole in memory), then queues ingestion. Over the limit: 413 as soon as it is crossed.</summary>
-    public async Task<StoredFile> UploadAsync(CurrentUser user, string? name, string? contentType, Stream body, long? contentLength, CancellationToken cancellationToken)
+    /// <summary>
+    /// Streams the body into storage (never whole in memory), then queues ingestion. Over the limit: 413 as soon as it is crossed.
+    /// <paramref name="space"/> <c>org</c> puts it in the organization's space (the <c>files:write</c> permission; its plan's limits).
+    /// </summary>
+    public async Task<StoredFile> UploadAsync(CurrentUser user, string? space, string? name, string? contentType, Stream body, long? contentLength, CancellationToken cancellationToken)
     {
+        var owner = spaces.Writable(user, space, OrganizationPermissions.FilesWrite).OwnerId;
         name = FileNames.Check(name);
         contentType = FileNames.CheckContentType(contentType);
         var max = options.Value.MaxFileBytes;
         if (contentLength > max) throw new PayloadTooLargeException($"The file may be at most {max} bytes.");
         if (contentLength == 0) throw new ValidationFailedException("body", "The file is empty.");
-        var kept = await EnsureRoomAsync(user, name, contentType, contentLength ?? 0, cancellationToken).ConfigureAwait(false);
+        var kept = await EnsureRoomAsync(owner, name, contentType, contentLength ?? 0, cancellationToken).ConfigureAwait(false);
 
         var fileId = NewId();
-        var uploaded = await contents.UploadAsync(user.UserId, fileId, body, contentType, max, cancellationToken).ConfigureAwait(false);
+        var uploaded = await contents.UploadAsync(owner, fileId, body, contentType, max, cancellationToken).ConfigureAwait(false);
         try
         {
-            await quotas.EnsureWithinAsync(user, QuotaKind.StorageBytes, kept.Bytes + uploaded.Size, cancellationToken).ConfigureAwait(false);
-            var file = Accept(new StoredFile(fileId, name, contentType, uploaded.Size, clock.GetUtcNow()), uploaded);
-            await files.CreateAsync(user.UserId, file, cancellationToken).ConfigureAwait(false);
-            if (file.Status == FileStatus.Queued) await ingestion.EnqueueAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false);
+            await quotas.EnsureWithinAsync(owner, QuotaKind.StorageBytes, kept.Bytes + uploaded.Size, cancellationToken).ConfigureAwait(false);
+            var file = Accept(new StoredFile(fileId, name, contentType, uploaded.Size, clock.GetUtcNow()) { Space = Space.Of(owner).Kind }, uploaded);
+            await files.CreateAsync(owner, file, cancellationToken).ConfigureAwait(false);
+            if (file.Status == FileStatus.Queued) await ingestion.EnqueueAsync(owner, fileId, cancellationToken).ConfigureAwait(false);
             return file;
         }
         catch (DomainException)
         {
             // Refused (type, quota): nothing refers to the bytes. Any other failure is left alone: a record
             // write that timed out may still have been saved, and its bytes must then be there.
-            await contents.DeleteAsync(user.UserId, fileId, CancellationToken.None).ConfigureAwait(false);
+            await contents.DeleteAsync(owner, fileId, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
     }
 
     /// <summary>For large files: a record waiting for its bytes, and a short-lived URL that may write only that blob.</summary>
-    public async Task<(StoredFile File, SignedUrl Upload)> BeginUploadAsync(CurrentUser user, string? name, string? contentType, long? size, CancellationToken cancellationToken)
+    public async Task<(StoredFile File, SignedUrl Upload)> BeginUploadAsync(CurrentUser user, string? space, string? name, string? contentType, long? size, CancellationToken cancellationToken)
     {
+        var owner = spaces.Writable(user, space, OrganizationPermissions.FilesWrite).OwnerId;
         name = FileNames.Check(name);
         contentType = FileNames.CheckContentType(contentType);
         if (size is null or <= 0) throw new ValidationFailedException("size", "'size' is required: the file's length in bytes.");
         if (size > options.Value.MaxFileBytes) throw new PayloadTooLargeException($"The file may be at most {options.Value.MaxFileBytes} bytes.");
-        await EnsureRoomAsync(user, name, contentType, size.Value, cancellationToken).ConfigureAwait(false);
-        var file = new StoredFile(NewId(), name, contentType, size.Value, clock.GetUtcNow()) { Status = FileStatus.Uploading };
-        // The URL first (it makes the user's uploads container): a failure there leaves no record behind.
-        var url = await contents.CreateUploadUrlAsync(user.UserId, file.Id, options.Value.SignedUrlLifetime, cancellationToken).ConfigureAwait(false);
-        await files.CreateAsync(user.UserId, file, cancellationToken).ConfigureAwait(false);
+        await EnsureRoomAsync(owner, name, contentType, size.Value, cancellationToken).ConfigureAwait(false);
+        var file = new StoredFile(NewId(), name, contentType, size.Value, clock.GetUtcNow()) { Status = FileStatus.Uploading, Space = Space.Of(owner).Kind };
+        // The URL first (it makes the space's uploads container): a failure there leaves no record behind.
+        var url = await contents.CreateUploadUrlAsync(owner, file.Id, options.Value.SignedUrlLifetime, cancellationToken).ConfigureAwait(false);
+        await files.CreateAsync(owner, file, cancellationToken).ConfigureAwait(false);
         return (file, url);
     }
 
@@ -82,56 +90,56 @@ public sealed partial class FileService(
     /// </summary>
     public async Task<StoredFile> CompleteUploadAsync(CurrentUser user, string fileId, CancellationToken cancellationToken)
     {
-        var file = await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false);
+        var (owner, file) = await RequireWritableAsync(user, fileId, cancellationToken).ConfigureAwait(false);
         if (file.Status != FileStatus.Uploading) return file;
         var now = clock.GetUtcNow();
         if (file.CompletingUntil > now) throw new ConflictException("The upload is being completed by another request; read the file in a moment.");
-        var staged = await contents.FindStagedAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false)
+        var staged = await contents.FindStagedAsync(owner, fileId, cancellationToken).ConfigureAwait(false)
             ?? throw new ConflictException("No bytes have been committed for this upload yet: put the blocks and the block list first.");
         if (staged.Size < file.Size)
             throw new ConflictException($"{staged.Size} of the {file.Size} bytes declared have been committed; commit the rest, then complete.");
         if (staged.Size > file.Size)
-            throw await RefuseUploadAsync(user, file, new PayloadTooLargeException(
+            throw await RefuseUploadAsync(owner, file, new PayloadTooLargeException(
                 $"The upload holds {staged.Size} bytes but {file.Size} were declared; it was removed. Begin a new upload with the file's real size.")).ConfigureAwait(false);
         try
         {
             // The plan may have changed since the upload began; the record already counts the declared size.
-            var kept = await files.TotalsAsync(user.UserId, cancellationToken).ConfigureAwait(false);
-            await quotas.EnsureWithinAsync(user, QuotaKind.StorageBytes, kept.Bytes, cancellationToken).ConfigureAwait(false);
+            var kept = await files.TotalsAsync(owner, cancellationToken).ConfigureAwait(false);
+            await quotas.EnsureWithinAsync(owner, QuotaKind.StorageBytes, kept.Bytes, cancellationToken).ConfigureAwait(false);
         }
         catch (QuotaExceededException ex)
         {
-            throw await RefuseUploadAsync(user, file, ex).ConfigureAwait(false);
+            throw await RefuseUploadAsync(owner, file, ex).ConfigureAwait(false);
         }
 
         // One request completes it; a second one meanwhile is told to wait (the claim lapses if this one dies).
-        file = await files.TryUpdateAsync(user.UserId, file with { CompletingUntil = now + CompletionClaim, UpdatedAt = now }, cancellationToken).ConfigureAwait(false)
+        file = await files.TryUpdateAsync(owner, file with { CompletingUntil = now + CompletionClaim, UpdatedAt = now }, cancellationToken).ConfigureAwait(false)
             ?? throw new ConflictException("The upload is being completed by another request; read the file in a moment.");
         StoredFile completed;
         try
         {
-            var uploaded = await contents.PromoteStagedAsync(user.UserId, fileId, staged, file.ContentType, file.Size, cancellationToken).ConfigureAwait(false);
+            var uploaded = await contents.PromoteStagedAsync(owner, fileId, staged, file.ContentType, file.Size, cancellationToken).ConfigureAwait(false);
             completed = Accept(file with { Size = uploaded.Size, CompletingUntil = null, UpdatedAt = clock.GetUtcNow() }, uploaded);
         }
         catch (PayloadTooLargeException)
         {
-            throw await RefuseUploadAsync(user, file, new PayloadTooLargeException(
+            throw await RefuseUploadAsync(owner, file, new PayloadTooLargeException(
                 $"The upload holds more than the {file.Size} bytes declared; it was removed. Begin a new upload with the file's real size.")).ConfigureAwait(false);
         }
         catch (DomainException ex) when (ex is not ConflictException)
         {
-            throw await RefuseUploadAsync(user, file, ex).ConfigureAwait(false);
+            throw await RefuseUploadAsync(owner, file, ex).ConfigureAwait(false);
         }
         catch
         {
             // Storage failed or the bytes changed: let the next attempt in at once.
-            await files.TryUpdateAsync(user.UserId, file with { CompletingUntil = null }, CancellationToken.None).ConfigureAwait(false);
+            await files.TryUpdateAsync(owner, file with { CompletingUntil = null }, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
-        var saved = await files.TryUpdateAsync(user.UserId, completed, cancellationToken).ConfigureAwait(false)
+        var saved = await files.TryUpdateAsync(owner, completed, cancellationToken).ConfigureAwait(false)
             ?? throw new ConflictException("The upload changed while it was being completed; read the file.");
-        await contents.DeleteStagedAsync(user.UserId, fileId, CancellationToken.None).ConfigureAwait(false);
-        if (saved.Status == FileStatus.Queued) await ingestion.EnqueueAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false);
+        await contents.DeleteStagedAsync(owner, fileId, CancellationToken.None).ConfigureAwait(false);
+        if (saved.Status == FileStatus.Queued) await ingestion.EnqueueAsync(owner, fileId, cancellationToken).ConfigureAwait(false);
         return saved;
     }
 
@@ -139,10 +147,10 @@ public sealed partial class FileService(
     private static readonly TimeSpan CompletionClaim = TimeSpan.FromMinutes(5);
 
     /// <summary>Removes a refused direct upload (record, staging and stored bytes) and answers the reason, for the caller to throw.</summary>
-    private async Task<DomainException> RefuseUploadAsync(CurrentUser user, StoredFile file, DomainException reason)
+    private async Task<DomainException> RefuseUploadAsync(string owner, StoredFile file, DomainException reason)
     {
-        await files.DeleteAsync(user.UserId, file.Id, CancellationToken.None).ConfigureAwait(false);
-        await contents.DeleteAsync(user.UserId, file.Id, CancellationToken.None).ConfigureAwait(false);
+        await files.DeleteAsync(owner, file.Id, CancellationToken.None).ConfigureAwait(false);
+        await contents.DeleteAsync(owner, file.Id, CancellationToken.None).ConfigureAwait(false);
         LogUploadRefused(logger, file.Id, reason.Message);
         return reason;
     }
@@ -168,16 +176,16 @@ public sealed partial class FileService(
     }
 
     /// <summary>
-    /// One more file of <paramref name="bytes"/> must fit the plan's file count and storage, and one that would be
-    /// indexed needs passages left this month (402 otherwise); answers what the user keeps now.
+    /// One more file of <paramref name="bytes"/> must fit the space's plan's file count and storage, and one that would be
+    /// indexed needs passages left this month (402 otherwise); answers what the space keeps now.
     /// </summary>
-    private async Task<(int Files, long Bytes)> EnsureRoomAsync(CurrentUser user, string name, string contentType, long bytes, CancellationToken cancellationToken)
+    private async Task<(int Files, long Bytes)> EnsureRoomAsync(string owner, string name, string contentType, long bytes, CancellationToken cancellationToken)
     {
         if (FileFormats.Declared(name, contentType) != FileFormat.Unsupported)
-            await quotas.EnsurePassagesLeftAsync(user, cancellationToken).ConfigureAwait(false);
-        var kept = await files.TotalsAsync(user.UserId, cancellationToken).ConfigureAwait(false);
-        await quotas.EnsureWithinAsync(user, QuotaKind.Files, kept.Files + 1, cancellationToken).ConfigureAwait(false);
-        await quotas.EnsureWithinAsync(user, QuotaKind.StorageBytes, kept.Bytes + bytes, cancellationToken).ConfigureAwait(false);
+            await quotas.EnsurePassagesLeftAsync(owner, cancellationToken).ConfigureAwait(false);
+        var kept = await files.TotalsAsync(owner, cancellationToken).ConfigureAwait(false);
+        await quotas.EnsureWithinAsync(owner, QuotaKind.Files, kept.Files + 1, cancellationToken).ConfigureAwait(false);
+        await quotas.EnsureWithinAsync(owner, QuotaKind.StorageBytes, kept.Bytes + bytes, cancellationToken).ConfigureAwait(false);
         return kept;
     }
 
@@ -191,40 +199,49 @@ public sealed partial class FileService(
         return file with { Sha256 = uploaded.Sha256, Status = format == FileFormat.Unsupported ? FileStatus.NotIndexed : FileStatus.Queued };
     }
 
-    public Task<FilePage> ListAsync(CurrentUser user, string? prefix, string? cursor, int? limit, CancellationToken cancellationToken)
+    /// <summary>The files of the spaces the caller reads (or the one <paramref name="space"/> names), newest first within each, personal first.</summary>
+    public async Task<FilePage> ListAsync(CurrentUser user, string? space, string? prefix, string? cursor, int? limit, CancellationToken cancellationToken)
     {
         var count = PageLimit.Of(limit, DefaultListCount, MaxListCount);
-        return files.ListAsync(user.UserId, string.IsNullOrEmpty(prefix) ? null : prefix, string.IsNullOrEmpty(cursor) ? null : cursor, count, cancellationToken);
+        prefix = string.IsNullOrEmpty(prefix) ? null : prefix;
+        var (found, next) = await SpacePages.ReadAsync(spaces.Readable(user, space), cursor, count, async (s, inner, wanted) =>
+        {
+            var page = await files.ListAsync(s.OwnerId, prefix, inner, wanted, cancellationToken).ConfigureAwait(false);
+            return (page.Files, page.Cursor);
+        }).ConfigureAwait(false);
+        return new FilePage(found, next);
     }
 
-    public Task<StoredFile> GetAsync(CurrentUser user, string fileId, CancellationToken cancellationToken) => RequireAsync(user, fileId, cancellationToken);
+    public async Task<StoredFile> GetAsync(CurrentUser user, string fileId, CancellationToken cancellationToken) =>
+        (await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false)).File;
 
     public async Task<SignedUrl> GetDownloadUrlAsync(CurrentUser user, string fileId, CancellationToken cancellationToken) =>
-        await GetDownloadUrlAsync(user, await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        await GetDownloadUrlAsync(user, (await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false)).File, cancellationToken).ConfigureAwait(false);
 
-    /// <summary>A download URL for a file of the user's already read (its bytes are found under the user's own prefix).</summary>
+    /// <summary>A download URL for a file the caller has already read (its bytes are found under its space's prefix).</summary>
     public async Task<SignedUrl> GetDownloadUrlAsync(CurrentUser user, StoredFile file, CancellationToken cancellationToken)
     {
         if (file.Status == FileStatus.Uploading) throw new ConflictException("The upload has not been completed.");
-        return await contents.CreateDownloadUrlAsync(user.UserId, file.Id, file.Name, file.ContentType, options.Value.SignedUrlLifetime, cancellationToken).ConfigureAwait(false);
+        return await contents.CreateDownloadUrlAsync(SpaceAccess.Of(user, file.Space).OwnerId, file.Id, file.Name, file.ContentType, options.Value.SignedUrlLifetime, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Deletes the record (at once, so no search returns the file), its chunks and its bytes.</summary>
     public async Task DeleteAsync(CurrentUser user, string fileId, CancellationToken cancellationToken)
     {
-        if (!IsWellFormed(fileId) || !await files.DeleteAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false))
+        var (owner, _) = await RequireWritableAsync(user, fileId, cancellationToken).ConfigureAwait(false);
+        if (!await files.DeleteAsync(owner, fileId, cancellationToken).ConfigureAwait(false))
             throw new NotFoundException("No such file.");
-        await contents.DeleteAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false);
+        await contents.DeleteAsync(owner, fileId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Queues a failed file for ingestion again.</summary>
     public async Task<StoredFile> RetryAsync(CurrentUser user, string fileId, CancellationToken cancellationToken)
     {
-        var file = await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false);
+        var (owner, file) = await RequireWritableAsync(user, fileId, cancellationToken).ConfigureAwait(false);
         if (file.Status != FileStatus.Failed && file.NotIndexed is null)
             throw new ConflictException($"Only a failed file, or one the plan did not index in full, can be retried; this one is {EnumNames.Of(file.Status)}.");
         // A retry starts afresh: its passages are granted (and counted) again.
-        var queued = await files.TryUpdateAsync(user.UserId, file with
+        var queued = await files.TryUpdateAsync(owner, file with
         {
             Status = FileStatus.Queued,
             Attempts = 0,
@@ -235,22 +252,34 @@ public sealed partial class FileService(
             ContinueAt = null,
         }, cancellationToken).ConfigureAwait(false)
             ?? throw new ConflictException("The file changed meanwhile; read it again.");
-        await ingestion.EnqueueAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false);
+        await ingestion.EnqueueAsync(owner, fileId, cancellationToken).ConfigureAwait(false);
         return queued;
     }
 
+    /// <summary>
+    /// The best passages across the spaces the caller reads (or only <paramref name="fileIds"/>, wherever each is), each
+    /// naming its space; every space is searched with the same ranking, so their scores compare.
+    /// </summary>
     public async Task<IReadOnlyList<FileSearchHit>> SearchAsync(CurrentUser user, string? query, IReadOnlyList<string>? fileIds, int? limit, CancellationToken cancellationToken)
     {
         query = RequireQuery(query, "query");
         var count = PageLimit.Of(limit, DefaultSearchLimit, MaxSearchLimit);
-        HashSet<string>? only = null;
+        var searches = new List<(Space Space, HashSet<string>? Only)>();
         if (fileIds is { Count: > 0 })
         {
             if (fileIds.Count > 50) throw new ValidationFailedException("fileIds", "At most 50 file ids.");
-            foreach (var id in fileIds) await RequireAsync(user, id, cancellationToken).ConfigureAwait(false);
-            only = fileIds.ToHashSet(StringComparer.Ordinal);
+            foreach (var id in fileIds.Distinct(StringComparer.Ordinal))
+            {
+                var (owner, _) = await RequireAsync(user, id, cancellationToken).ConfigureAwait(false);
+                if (searches.FindIndex(s => s.Space.OwnerId == owner) is var at and >= 0) searches[at].Only!.Add(id);
+                else searches.Add((Space.Of(owner), new HashSet<string>(StringComparer.Ordinal) { id }));
+            }
         }
-        return await search.SearchAsync(user.UserId, query, only, count, cancellationToken).ConfigureAwait(false);
+        else searches.AddRange(spaces.Readable(user).Select(s => (s, (HashSet<string>?)null)));
+
+        var found = await Task.WhenAll(searches.Select(async s =>
+            (await search.SearchAsync(s.Space.OwnerId, query, s.Only, count, cancellationToken).ConfigureAwait(false)).Select(hit => hit with { Space = s.Space.Kind }))).ConfigureAwait(false);
+        return found.Length == 1 ? [.. found[0]] : [.. found.SelectMany(hits => hits).OrderByDescending(hit => hit.Score).Take(count)];
     }
 
     /// <summary>
@@ -260,11 +289,12 @@ public sealed partial class FileService(
     public async Task<FileAnswer> AskAsync(CurrentUser user, string fileId, string? question, CancellationToken cancellationToken)
     {
         question = RequireQuery(question, "question");
-        var file = await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false);
+        var (owner, file) = await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false);
         if (file.Status != FileStatus.Indexed)
             throw new ConflictException($"The file is not indexed (it is {EnumNames.Of(file.Status)}); ask again when it is.");
-        var passages = await search.SearchAsync(user.UserId, question, new HashSet<string> { fileId }, AskPassages, cancellationToken).ConfigureAwait(false);
-        if (await documents.TryAnswerAsync(user.UserId, fileId, question, cancellationToken).ConfigureAwait(false) is { Length: > 0 } read)
+        var passages = (await search.SearchAsync(owner, question, new HashSet<string> { fileId }, AskPassages, cancellationToken).ConfigureAwait(false))
+            .Select(hit => hit with { Space = file.Space }).ToList();
+        if (await documents.TryAnswerAsync(owner, fileId, question, cancellationToken).ConfigureAwait(false) is { Length: > 0 } read)
             return new FileAnswer(read, passages, RetrievalOnly: false) { Provider = Providers.Raindrop };
         if (passages.Count == 0) return new FileAnswer("The document does not say.", [], RetrievalOnly: false);
 
@@ -280,9 +310,23 @@ public sealed partial class FileService(
             : new FileAnswer(reply.Text.Trim(), passages, RetrievalOnly: false);
     }
 
-    private async Task<StoredFile> RequireAsync(CurrentUser user, string fileId, CancellationToken cancellationToken) =>
-        (IsWellFormed(fileId) ? await files.FindAsync(user.UserId, fileId, cancellationToken).ConfigureAwait(false) : null)
-        ?? throw new NotFoundException("No such file.");
+    /// <summary>The file and its space's owner id, looked up in each space the caller reads (ids are unique across spaces); 404 when in none.</summary>
+    private async Task<(string Owner, StoredFile File)> RequireAsync(CurrentUser user, string fileId, CancellationToken cancellationToken)
+    {
+        if (IsWellFormed(fileId))
+            foreach (var space in spaces.Readable(user))
+                if (await files.FindAsync(space.OwnerId, fileId, cancellationToken).ConfigureAwait(false) is { } file)
+                    return (space.OwnerId, file);
+        throw new NotFoundException("No such file.");
+    }
+
+    /// <summary>As <see cref="RequireAsync"/>, for a change: one in the organization's space takes <c>files:write</c> (403).</summary>
+    private async Task<(string Owner, StoredFile File)> RequireWritableAsync(CurrentUser user, string fileId, CancellationToken cancellationToken)
+    {
+        var found = await RequireAsync(user, fileId, cancellationToken).ConfigureAwait(false);
+        spaces.EnsureMayWrite(user, Space.Of(found.Owner), OrganizationPermissions.FilesWrite);
+        return found;
+    }
 
     private static string RequireQuery(string? text, string field)
     {

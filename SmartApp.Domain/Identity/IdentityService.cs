@@ -46,7 +46,7 @@ public sealed partial class IdentityService(
         }
         else
         {
-            if (!OrganizationIdShape().IsMatch(organizationId)) errors["organizationId"] = ["Must be an organization id: 'org_' and 1 to 60 letters or digits."];
+            if (!SpaceAccess.IsOrganizationId(organizationId)) errors["organizationId"] = ["Must be an organization id: 'org_' and 1 to 60 letters or digits."];
             role ??= "member";
             if (!OrganizationOptions.RoleSlug().IsMatch(role)) errors["role"] = ["Must be a role slug: lower-case letters, digits, '-' and '_', at most 50."];
             if (permissions is { Count: > MaxDemoPermissions }) errors["permissions"] = [$"At most {MaxDemoPermissions} permissions."];
@@ -63,9 +63,6 @@ public sealed partial class IdentityService(
     }
 
     private const int MaxDemoPermissions = 50;
-
-    [System.Text.RegularExpressions.GeneratedRegex("^org_[A-Za-z0-9]{1,60}$")]
-    private static partial System.Text.RegularExpressions.Regex OrganizationIdShape();
 
     /// <summary>
     /// The mobile flow: exchanges an authorization code (with its PKCE verifier) or a refresh token

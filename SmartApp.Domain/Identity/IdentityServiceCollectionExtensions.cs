@@ -24,6 +24,7 @@ public static class IdentityServiceCollectionExtensions
 
         services.AddOptions<OrganizationOptions>().Bind(configuration.GetSection(OrganizationOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<OrganizationAccess>();
+        services.AddSingleton<SpaceAccess>();
 
         services.AddMemoryCache(o => o.SizeLimit = 100_000);
         services.AddSingleton<CosmosUserRepository>();

@@ -14,8 +14,8 @@ public sealed class NoIdentityProvider : IIdentityProvider
 
     public Task<ProviderSignIn> RefreshAsync(string refreshToken, CancellationToken cancellationToken) => throw NoTokenExchange();
 
-    public Task<(IReadOnlyList<UserEvent> Events, string? Cursor)> ListUserEventsAsync(string? after, CancellationToken cancellationToken) =>
-        Task.FromResult<(IReadOnlyList<UserEvent>, string?)>(([], after));
+    public Task<(IReadOnlyList<IdentityEvent> Events, string? Cursor)> ListEventsAsync(string? after, CancellationToken cancellationToken) =>
+        Task.FromResult<(IReadOnlyList<IdentityEvent>, string?)>(([], after));
 
     public Uri GetAuthorizationUrl(string state, string codeChallenge) => throw new NotFoundException("Web sign-in is available with WorkOS sign-in only.");
 

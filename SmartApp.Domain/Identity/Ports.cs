@@ -40,10 +40,10 @@ public interface IIdentityProvider
     Task<ProviderSignIn> AuthenticatePendingAsync(string pendingToken, string? emailCode, string? organizationId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Users changed or deleted at the provider since <paramref name="after"/> (an event id; null: from the oldest it keeps),
+    /// Users changed or deleted, and organizations deleted, at the provider since <paramref name="after"/> (an event id; null: from the oldest it keeps),
     /// oldest first, and the cursor to read on from.
     /// </summary>
-    Task<(IReadOnlyList<UserEvent> Events, string? Cursor)> ListUserEventsAsync(string? after, CancellationToken cancellationToken);
+    Task<(IReadOnlyList<IdentityEvent> Events, string? Cursor)> ListEventsAsync(string? after, CancellationToken cancellationToken);
 
     /// <summary>Exchanges a refresh token; refresh tokens are single use, so the answer carries the next one.</summary>
     Task<ProviderSignIn> RefreshAsync(string refreshToken, CancellationToken cancellationToken);

@@ -8,7 +8,8 @@ internal static class TokenClaims
     /// <summary>The caller with the organization the token is signed in to, and the role(s) and permissions it holds there.</summary>
     public static CurrentUser WithMembership(this CurrentUser user, JsonWebToken jwt) => user with
     {
-        OrganizationId = Text(jwt, "org_id"),
+        // Only a well-formed organization id: it becomes a partition key and a blob path.
+        OrganizationId = Text(jwt, "org_id") is { } org && SpaceAccess.IsOrganizationId(org) ? org : null,
         Role = Text(jwt, "role"),
         Roles = Texts(jwt, "roles"),
         Permissions = Texts(jwt, "permissions"),

@@ -35,8 +35,11 @@ public sealed record CurrentUser(string UserId, string? Email, string? Name, boo
     public string? Impersonator { get; init; }
 }
 
-/// <summary>A user changed (<c>user.updated</c>) or deleted (<c>user.deleted</c>) at the identity provider.</summary>
-public sealed record UserEvent(string Id, string Type, string UserId, string? Email, string? Name);
+/// <summary>
+/// A user changed (<c>user.updated</c>) or deleted (<c>user.deleted</c>), or an organization deleted (<c>organization.deleted</c>),
+/// at the identity provider; <paramref name="SubjectId"/> is the user's or the organization's id.
+/// </summary>
+public sealed record IdentityEvent(string Id, string Type, string SubjectId, string? Email, string? Name);
 
 /// <summary>What a client sends to get tokens: a code (with its PKCE verifier), a refresh token, or a pending sign-in's next step.</summary>
 public sealed record TokenExchange(string? Code, string? CodeVerifier, string? RefreshToken, string? PendingAuthenticationToken = null, string? OrganizationId = null);

@@ -6,7 +6,8 @@ namespace SmartApp.Domain.Identity;
 /// <summary>
 /// Users changed or deleted at the identity provider (WorkOS's events list, read from where the last read ended):
 /// a changed user's email and name are updated here; a deleted user's account is deleted here, everything they own
-/// with it (the same deletion as DELETE /api/me). Users who never signed in here are not created. Nothing in demo mode.
+/// with it (the same deletion as DELETE /api/me); a deleted organization's space is deleted the same way (its records
+/// and blobs, nothing of its members' own spaces). Users who never signed in here are not created. Nothing in demo mode.
 /// </summary>
 public sealed partial class UserSync(
     IUserRepository users, AccountService accounts, IProviderCheckpoints checkpoints, ILogger<UserSync> logger, IIdentityProvider provider)
@@ -23,7 +24,7 @@ public sealed partial class UserSync(
         var applied = 0;
         for (var page = 0; page < MaxPages; page++)
         {
-            var (events, next) = await provider.ListUserEventsAsync(cursor, cancellationToken).ConfigureAwait(false);
+            var (events, next) = await provider.ListEventsAsync(cursor, cancellationToken).ConfigureAwait(false);
             foreach (var change in events)
                 if (await ApplyAsync(change, cancellationToken).ConfigureAwait(false)) applied++;
             if (next is null || next == cursor) break;
@@ -35,16 +36,21 @@ public sealed partial class UserSync(
         return applied;
     }
 
-    private async Task<bool> ApplyAsync(UserEvent change, CancellationToken cancellationToken)
+    private async Task<bool> ApplyAsync(IdentityEvent change, CancellationToken cancellationToken)
     {
         switch (change.Type)
         {
             case "user.updated" when !string.IsNullOrWhiteSpace(change.Email):
-                return await users.UpdateProfileAsync(change.UserId, change.Email, change.Name, cancellationToken).ConfigureAwait(false);
+                return await users.UpdateProfileAsync(change.SubjectId, change.Email, change.Name, cancellationToken).ConfigureAwait(false);
             case "user.deleted":
-                if (await users.FindAsync(change.UserId, cancellationToken).ConfigureAwait(false) is null) return false;
-                var deletion = await accounts.RequestDeletionAsync(new CurrentUser(change.UserId, change.Email, change.Name, false), cancellationToken).ConfigureAwait(false);
-                LogDeleted(logger, change.UserId, deletion.Id);
+                if (await users.FindAsync(change.SubjectId, cancellationToken).ConfigureAwait(false) is null) return false;
+                var deletion = await accounts.RequestDeletionAsync(new CurrentUser(change.SubjectId, change.Email, change.Name, false), cancellationToken).ConfigureAwait(false);
+                LogDeleted(logger, change.SubjectId, deletion.Id);
+                return true;
+            case "organization.deleted" when SpaceAccess.IsOrganizationId(change.SubjectId):
+                // The organization's space is deleted as an account is: by its owner id, which no user id can be.
+                var spaceDeletion = await accounts.RequestDeletionAsync(new CurrentUser(change.SubjectId, null, change.Name, false), cancellationToken).ConfigureAwait(false);
+                LogOrganizationDeleted(logger, change.SubjectId, spaceDeletion.Id);
                 return true;
             default:
                 return false;
@@ -56,4 +62,7 @@ public sealed partial class UserSync(
 
     [LoggerMessage(EventId = 2121, Level = LogLevel.Warning, Message = "User {UserId} was deleted in WorkOS: account deletion {DeletionId} started")]
     private static partial void LogDeleted(ILogger logger, string userId, string deletionId);
+
+    [LoggerMessage(EventId = 2122, Level = LogLevel.Warning, Message = "Organization {OrganizationId} was deleted in WorkOS: deletion {DeletionId} of its space started")]
+    private static partial void LogOrganizationDeleted(ILogger logger, string organizationId, string deletionId);
 }

@@ -276,9 +276,9 @@ public sealed partial class MemoryService
 
     /// <summary>Refuses a new memory past the plan's limit (402); a repeat that stores nothing counts until the total is read again.</summary>
     private Task<KeptTotals.Kept> EnsureRoomAsync(CurrentUser user, CancellationToken cancellationToken) =>
-        _kept.EnsureRoomForOneAsync(user, QuotaKind.Memories, ct => _store.CountAsync(user.UserId, ct), cancellationToken);
+        _kept.EnsureRoomForOneAsync(user.UserId, QuotaKind.Memories, ct => _store.CountAsync(user.UserId, ct), cancellationToken);
 
-    private void Forget(CurrentUser user) => _kept.Removed(user, QuotaKind.Memories);
+    private void Forget(CurrentUser user) => _kept.Removed(user.UserId, QuotaKind.Memories);
 
     private static (string, string, string) OpenSessionKey(string userId, string sessionId) => ("open-memory-session", userId, sessionId);
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using SmartApp.Domain.Data;
+using SmartApp.Domain.Identity;
 using SmartApp.Functions.Http;
 
 namespace SmartApp.Functions.Data;
@@ -13,12 +14,12 @@ public sealed class DataFunctions(DataService data)
 {
     [Function("DataTables")]
     public async Task<IActionResult> Tables([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "data/tables")] HttpRequest req) =>
-        new OkObjectResult(new TableList(await data.TablesAsync(req.CurrentUser(), req.HttpContext.RequestAborted).ConfigureAwait(false)));
+        new OkObjectResult(new TableList(await data.TablesAsync(req.CurrentUser(), req.Query[SpaceAccess.Parameter], req.HttpContext.RequestAborted).ConfigureAwait(false)));
 
     [Function("DataTableDrop")]
     public async Task<IActionResult> Drop([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "data/tables/{table}")] HttpRequest req, string table)
     {
-        await data.DropTableAsync(req.CurrentUser(), table, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        await data.DropTableAsync(req.CurrentUser(), req.Query[SpaceAccess.Parameter], table, req.HttpContext.RequestAborted).ConfigureAwait(false);
         return new NoContentResult();
     }
 
@@ -26,14 +27,14 @@ public sealed class DataFunctions(DataService data)
     public async Task<IActionResult> Create([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "data/tables/{table}/records")] HttpRequest req, string table)
     {
         var body = await req.ReadJsonAsync<JsonObject>().ConfigureAwait(false);
-        var record = await data.CreateAsync(req.CurrentUser(), table, body, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var record = await data.CreateAsync(req.CurrentUser(), req.Query[SpaceAccess.Parameter], table, body, req.HttpContext.RequestAborted).ConfigureAwait(false);
         return WithETag(req, new CreatedResult($"/api/data/tables/{record.Table}/records/{record.Id}", RecordResponse.From(record, null)), record);
     }
 
     [Function("DataRecordGet")]
     public async Task<IActionResult> Get([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "data/tables/{table}/records/{id}")] HttpRequest req, string table, string id)
     {
-        var record = await data.GetAsync(req.CurrentUser(), table, id, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var record = await data.GetAsync(req.CurrentUser(), req.Query[SpaceAccess.Parameter], table, id, req.HttpContext.RequestAborted).ConfigureAwait(false);
         return WithETag(req, new OkObjectResult(RecordResponse.From(record, null)), record);
     }
 
@@ -41,7 +42,7 @@ public sealed class DataFunctions(DataService data)
     public async Task<IActionResult> Replace([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "data/tables/{table}/records/{id}")] HttpRequest req, string table, string id)
     {
         var body = await req.ReadJsonAsync<JsonObject>().ConfigureAwait(false);
-        var record = await data.ReplaceAsync(req.CurrentUser(), table, id, body, IfMatch(req), req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var record = await data.ReplaceAsync(req.CurrentUser(), req.Query[SpaceAccess.Parameter], table, id, body, IfMatch(req), req.HttpContext.RequestAborted).ConfigureAwait(false);
         return WithETag(req, new OkObjectResult(RecordResponse.From(record, null)), record);
     }
 
@@ -50,14 +51,14 @@ public sealed class DataFunctions(DataService data)
     public async Task<IActionResult> Patch([HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "data/tables/{table}/records/{id}")] HttpRequest req, string table, string id)
     {
         var body = await req.ReadJsonAsync<JsonObject>().ConfigureAwait(false);
-        var record = await data.PatchAsync(req.CurrentUser(), table, id, body, IfMatch(req), req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var record = await data.PatchAsync(req.CurrentUser(), req.Query[SpaceAccess.Parameter], table, id, body, IfMatch(req), req.HttpContext.RequestAborted).ConfigureAwait(false);
         return WithETag(req, new OkObjectResult(RecordResponse.From(record, null)), record);
     }
 
     [Function("DataRecordDelete")]
     public async Task<IActionResult> Delete([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "data/tables/{table}/records/{id}")] HttpRequest req, string table, string id)
     {
-        await data.DeleteAsync(req.CurrentUser(), table, id, IfMatch(req), req.HttpContext.RequestAborted).ConfigureAwait(false);
+        await data.DeleteAsync(req.CurrentUser(), req.Query[SpaceAccess.Parameter], table, id, IfMatch(req), req.HttpContext.RequestAborted).ConfigureAwait(false);
         return new NoContentResult();
     }
 
@@ -66,7 +67,7 @@ public sealed class DataFunctions(DataService data)
     {
         var body = await req.ReadJsonAsync(whenEmpty: new QueryRequest(null, null, null, null, null)).ConfigureAwait(false);
         var query = body.ToQuery();
-        var page = await data.QueryAsync(req.CurrentUser(), table, query, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var page = await data.QueryAsync(req.CurrentUser(), req.Query[SpaceAccess.Parameter], table, query, req.HttpContext.RequestAborted).ConfigureAwait(false);
         return new OkObjectResult(new RecordList(page.Items.Select(r => RecordResponse.From(r, query.Select)).ToList(), page.NextCursor));
     }
 
@@ -78,7 +79,7 @@ public sealed class DataFunctions(DataService data)
     public async Task<IActionResult> Ask([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "data/ask")] HttpRequest req)
     {
         var body = await req.ReadJsonAsync<AskRequest>().ConfigureAwait(false);
-        var answer = await data.AskAsync(req.CurrentUser(), body.Question, body.Table, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var answer = await data.AskAsync(req.CurrentUser(), req.Query[SpaceAccess.Parameter], body.Question, body.Table, req.HttpContext.RequestAborted).ConfigureAwait(false);
         return new OkObjectResult(new AskResponse(answer.Table,
             new AskedQuery(answer.Query.Where, answer.Query.OrderBy, answer.Query.Select, answer.Query.Limit),
             answer.Items.Select(r => RecordResponse.From(r, answer.Query.Select)).ToList(), answer.Reasoning, answer.Provider, answer.Sql, answer.Rows));

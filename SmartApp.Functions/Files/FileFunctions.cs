@@ -9,6 +9,7 @@ using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Common.Raindrop;
 using SmartApp.Domain.Files;
+using SmartApp.Domain.Identity;
 using SmartApp.Functions.Http;
 
 namespace SmartApp.Functions.Files;
@@ -37,13 +38,13 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
             {
                 if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) || !disposition.IsFileDisposition()) continue;
                 var name = disposition.FileNameStar.HasValue ? disposition.FileNameStar.Value : HeaderUtilities.RemoveQuotes(disposition.FileName).Value;
-                file = await files.UploadAsync(req.CurrentUser(), name, section.ContentType, section.Body, null, cancellationToken).ConfigureAwait(false);
+                file = await files.UploadAsync(req.CurrentUser(), req.Query[SpaceAccess.Parameter], name, section.ContentType, section.Body, null, cancellationToken).ConfigureAwait(false);
                 return Created(file);
             }
             throw new ValidationFailedException("file", "The multipart body has no file part.");
         }
 
-        file = await files.UploadAsync(req.CurrentUser(), req.Headers["X-File-Name"], req.ContentType, req.Body, req.ContentLength, cancellationToken).ConfigureAwait(false);
+        file = await files.UploadAsync(req.CurrentUser(), req.Query[SpaceAccess.Parameter], req.Headers["X-File-Name"], req.ContentType, req.Body, req.ContentLength, cancellationToken).ConfigureAwait(false);
         return Created(file);
     }
 
@@ -52,7 +53,7 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
     public async Task<IActionResult> BeginUpload([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "files/uploads")] HttpRequest req)
     {
         var body = await req.ReadJsonAsync<BeginUploadRequest>().ConfigureAwait(false);
-        var (file, upload) = await files.BeginUploadAsync(req.CurrentUser(), body.Name, body.ContentType, body.Size, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var (file, upload) = await files.BeginUploadAsync(req.CurrentUser(), req.Query[SpaceAccess.Parameter], body.Name, body.ContentType, body.Size, req.HttpContext.RequestAborted).ConfigureAwait(false);
         req.HttpContext.Response.Headers.CacheControl = "no-store";
         return new CreatedResult($"/api/files/{file.Id}", new UploadResponse(file.Id, upload.Url, upload.ExpiresAt, $"/api/files/{file.Id}/complete"));
     }
@@ -67,7 +68,7 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
     [Function("FileList")]
     public async Task<IActionResult> List([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "files")] HttpRequest req)
     {
-        var page = await files.ListAsync(req.CurrentUser(), req.Query["prefix"], req.Query["cursor"], req.QueryInt("limit"), req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var page = await files.ListAsync(req.CurrentUser(), req.Query[SpaceAccess.Parameter], req.Query["prefix"], req.Query["cursor"], req.QueryInt("limit"), req.HttpContext.RequestAborted).ConfigureAwait(false);
         return new OkObjectResult(new FilePage(page.Files.Select(FileResponse.From).ToList(), page.Cursor));
     }
 
@@ -130,21 +131,21 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
 
     public sealed record AskRequest(string? Question, string? ConversationId);
 
-    public sealed record Citation(string FileId, string FileName, string ChunkId, int? Page, int Start, int End, double Score, string Text, string Provider)
+    public sealed record Citation(string FileId, string FileName, string ChunkId, int? Page, int Start, int End, double Score, string Text, string Provider, SpaceKind Space)
     {
         public static Citation From(FileSearchHit hit) =>
-            new(hit.Chunk.FileId, hit.FileName, hit.Chunk.Id, hit.Chunk.Page, hit.Chunk.Start, hit.Chunk.End, hit.Score, hit.Chunk.Text, hit.Provider);
+            new(hit.Chunk.FileId, hit.FileName, hit.Chunk.Id, hit.Chunk.Page, hit.Chunk.Start, hit.Chunk.End, hit.Score, hit.Chunk.Text, hit.Provider, hit.Space);
     }
 
     public sealed record FileResponse(
         string Id, string Name, long Size, string ContentType, string? Sha256, FileStatus Status,
         IReadOnlyDictionary<string, StageProgress> Stages, IReadOnlyList<string> Errors, int ChunkCount,
-        DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? IndexedAt, NotIndexedPart? NotIndexed)
+        DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? IndexedAt, NotIndexedPart? NotIndexed, SpaceKind Space)
     {
         public static FileResponse From(StoredFile f) => new(
             f.Id, f.Name, f.Size, f.ContentType, f.Sha256, f.Status,
             f.Stages.ToDictionary(s => EnumNames.Of(s.Key), s => s.Value), f.Errors, f.ChunkCount,
-            f.CreatedAt, f.UpdatedAt, f.IndexedAt, f.NotIndexed);
+            f.CreatedAt, f.UpdatedAt, f.IndexedAt, f.NotIndexed, f.Space);
     }
 
     public sealed record UploadResponse(string FileId, Uri UploadUrl, DateTimeOffset ExpiresAt, string CompleteUrl);

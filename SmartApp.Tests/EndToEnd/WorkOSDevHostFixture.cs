@@ -14,6 +14,9 @@ public sealed class WorkOSDevHostFixture : IAsyncLifetime
     /// <summary>Waits until the dev host's output (its own log and the worker's) shows <paramref name="text"/>.</summary>
     public Task<bool> OutputShowsAsync(string text, TimeSpan timeout) => _host!.OutputShowsAsync(text, timeout);
 
+    /// <summary>The Azurite account the app stores blobs in, to check what is there directly.</summary>
+    public string StorageConnectionString => _host!.State["Storage__ConnectionString"];
+
     /// <summary>The app's own origin (where web sign-in returns), e.g. http://127.0.0.1:40123.</summary>
     public string Origin { get; private set; } = "";
 

@@ -25,7 +25,7 @@ internal static class DataBenchmark
         await Parallel.ForEachAsync(Enumerable.Range(0, 10_000), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, token) =>
         {
             var record = new JsonObject { ["name"] = $"person {i}", ["city"] = cities[i % cities.Length], ["age"] = 18 + (i * 7919 % 70), ["score"] = i % 1000 };
-            await data.CreateAsync(user, "people", record, token);
+            await data.CreateAsync(user, null, "people", record, token);
         });
         var insertRate = 10_000 / insert.Elapsed.TotalSeconds;
 
@@ -34,7 +34,7 @@ internal static class DataBenchmark
         {
             var query = new TableQuery([new Filter("city", FilterOp.Eq, JsonSerializer.SerializeToElement(cities[random.Next(cities.Length)]))], [new Ordering("age", true)], null, 50, null);
             var started = Stopwatch.GetTimestamp();
-            var page = await data.QueryAsync(user, "people", query, default);
+            var page = await data.QueryAsync(user, null, "people", query, default);
             if (i >= 5) latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             if (page.Items.Count != 50) throw new InvalidOperationException("the query found too little");
         }

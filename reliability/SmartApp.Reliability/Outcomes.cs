@@ -6,8 +6,8 @@ namespace SmartApp.Reliability;
 /// <summary>What every request got, by route: latencies and the class of each answer.</summary>
 public sealed class Outcomes
 {
-    /// <summary>The answers the app is designed to give besides success: each is a ProblemDetails.</summary>
-    public static readonly IReadOnlySet<int> Designed = new HashSet<int> { 400, 401, 402, 404, 409, 412, 413, 429, 503 };
+    /// <summary>The answers the app is designed to give besides success: each is a ProblemDetails (403: a member writing the organization's space without the permission).</summary>
+    public static readonly IReadOnlySet<int> Designed = new HashSet<int> { 400, 401, 402, 403, 404, 409, 412, 413, 429, 503 };
 
     private readonly ConcurrentDictionary<string, ConcurrentBag<double>> _latencies = new();
     private readonly ConcurrentDictionary<string, int> _classes = new();

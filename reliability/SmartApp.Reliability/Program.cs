@@ -73,17 +73,25 @@ Log($"app up at {apiUrl}");
 
 var outcomes = new Outcomes();
 var leaks = new ConcurrentQueue<string>();
+var spaceLeaks = new ConcurrentQueue<string>();
 var simulated = new List<(SimulatedUser User, Api Api)>();
+// Two organizations: every third user belongs to none; the others alternate between them, as an admin (who may write
+// the organization's files) or a member (who reads them, and is refused writing them).
+string[] organizations = ["org_load0" + Guid.NewGuid().ToString("N")[..12], "org_load1" + Guid.NewGuid().ToString("N")[..12]];
 using (var anonymous = new HttpClient { BaseAddress = apiUrl })
 {
     for (var i = 0; i < users; i++)
     {
-        using var signIn = await anonymous.PostAsJsonAsync("auth/demo", new { email = $"load-{i}-{Guid.NewGuid():N}@load.test", name = $"Load {i}" });
+        var membership = i % 3 == 0 ? null : new SimulatedUser.Membership(i % 2, i % 3 == 1 ? "admin" : "member");
+        var email = $"load-{i}-{Guid.NewGuid():N}@load.test";
+        using var signIn = await anonymous.PostAsJsonAsync("auth/demo", membership is null
+            ? new { email, name = $"Load {i}" }
+            : (object)new { email, name = $"Load {i}", organizationId = organizations[membership.Organization], role = membership.Role });
         var body = await signIn.Content.ReadFromJsonAsync<JsonElement>();
         var http = new HttpClient { BaseAddress = apiUrl, Timeout = requestTimeout };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", body.GetProperty("accessToken").GetString());
         var api = new Api(http, outcomes);
-        simulated.Add((new SimulatedUser(i, api, body.GetProperty("user").GetProperty("id").GetString()!, stripe, leaks), api));
+        simulated.Add((new SimulatedUser(i, api, body.GetProperty("user").GetProperty("id").GetString()!, stripe, leaks, membership, spaceLeaks), api));
     }
 }
 await LegacyData.SeedAsync(host.State, simulated.Select(s => s.User.UserId));
@@ -141,15 +149,17 @@ Console.WriteLine($"| legacy records moved by the migration and read back | {leg
 Console.WriteLine($"| lost writes | {lost.Count} |");
 Console.WriteLine($"| duplicated writes | {duplicated.Count} |");
 Console.WriteLine($"| cross-user leaks | {leaks.Count} |");
+Console.WriteLine($"| cross-space leaks (an organization's files seen outside it) | {spaceLeaks.Count} |");
+Console.WriteLine($"| organization files written by admins, verified with each uploader's own | {simulated.Sum(s => s.User.OrganizationFiles)} |");
 Console.WriteLine($"| undesigned answers (not a designed ProblemDetails, or no answer within {requestTimeout.TotalSeconds:F0} s) | {outcomes.UndesignedCount} |");
 // Killing the worker ends the requests in flight on it with the host's empty 500, at most one per user.
 var hostFailuresBeyond = Math.Max(0, outcomes.HostFailures - users);
 Console.WriteLine($"| host 500s when the worker was killed (at most one per user) | {outcomes.HostFailures} |");
-foreach (var line in lost.Concat(duplicated).Concat(leaks).Concat(outcomes.UndesignedExamples).Take(40)) Console.WriteLine("  " + line);
+foreach (var line in lost.Concat(duplicated).Concat(leaks).Concat(spaceLeaks).Concat(outcomes.UndesignedExamples).Take(40)) Console.WriteLine("  " + line);
 if (hostFailuresBeyond > 0) Console.WriteLine("  host 500s on: " + string.Join(", ", outcomes.HostFailureRoutes.Take(40)));
 
 foreach (var line in unfinished) Console.WriteLine("  " + line);
-var failed = lost.Count + duplicated.Count + leaks.Count + outcomes.UndesignedCount + unfinished.Count + hostFailuresBeyond;
+var failed = lost.Count + duplicated.Count + leaks.Count + spaceLeaks.Count + outcomes.UndesignedCount + unfinished.Count + hostFailuresBeyond;
 var appLog = Path.Combine(Path.GetTempPath(), $"smartapp-reliability-{DateTime.UtcNow:yyyyMMdd-HHmmss}.log");
 await File.WriteAllTextAsync(appLog, host.Output);
 Console.WriteLine($"The app's log (dev host, worker, emulators): {appLog}");

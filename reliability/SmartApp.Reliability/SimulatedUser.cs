@@ -12,10 +12,24 @@ namespace SmartApp.Reliability;
 /// <summary>
 /// One user working across every capability until the time is up, keeping a ledger of the writes
 /// the app acknowledged (2xx) and of those it did not (their outcome is unknown: they may or may
-/// not have happened, but never twice). Every answer is scanned for another user's marker.
+/// not have happened, but never twice). Every answer is scanned for another user's marker, and for the marker of
+/// an organization the user is not signed in to.
 /// </summary>
-public sealed partial class SimulatedUser(int index, Api api, string userId, FakeStripe stripe, ConcurrentQueue<string> leaks)
+public sealed partial class SimulatedUser(int index, Api api, string userId, FakeStripe stripe, ConcurrentQueue<string> leaks,
+    SimulatedUser.Membership? membership, ConcurrentQueue<string> spaceLeaks)
 {
+    /// <summary>The organization (0 or 1) the user's session is signed in to, and their role there.</summary>
+    public sealed record Membership(int Organization, string Role);
+
+    /// <summary>What the organization's shared files carry instead of a user's marker: every member may see it, no one else.</summary>
+    public static string OrganizationMarker(int organization) => $"og{organization:D2}q";
+
+    /// <summary>Files this user put in the organization's space (acknowledged; verified with their own files).</summary>
+    public int OrganizationFiles { get; private set; }
+
+    /// <summary>Records this user created in the organization's <c>shared</c> table (acknowledged): id → note.</summary>
+    public Dictionary<string, string> SharedRecords { get; } = [];
+
     public int Index => index;
     public string UserId => userId;
     public string Marker { get; } = $"mk{index:D3}q";
@@ -205,17 +219,29 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
     private async Task SearchMemoryAsync(CancellationToken cancellationToken) =>
         Check(await api.SendJsonAsync("memory.search", HttpMethod.Post, "memory/search", new { terms = "harbour ferries lighthouse", limit = 10 }, cancellationToken));
 
+    /// <summary>
+    /// A file in the user's own space, or every other time for a member of an organization, in the organization's: carrying the
+    /// organization's marker, not the user's (an admin's is stored; a member's is refused with 403 and changes nothing).
+    /// </summary>
     private async Task UploadAsync(int n, CancellationToken cancellationToken)
     {
-        var name = $"{Marker}-notes-{n}.txt";
-        var request = new HttpRequestMessage(HttpMethod.Post, "files")
+        var shared = membership is not null && n % 2 == 0;
+        var marker = shared ? OrganizationMarker(membership!.Organization) : Marker;
+        var name = shared ? $"{marker}-shared-{index}-{n}.txt" : $"{Marker}-notes-{n}.txt";
+        var request = new HttpRequestMessage(HttpMethod.Post, shared ? "files?space=org" : "files")
         {
-            Content = new ByteArrayContent(Encoding.UTF8.GetBytes($"{Marker} notes {n}\n\nThe ferry leaves the harbour at seven.\n\nThe lighthouse lamp is lit at dusk.")),
+            Content = new ByteArrayContent(Encoding.UTF8.GetBytes($"{marker} notes {n}\n\nThe ferry leaves the harbour at seven.\n\nThe lighthouse lamp is lit at dusk.")),
         };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
         request.Headers.Add("X-File-Name", name);
-        var answer = Check(await api.SendAsync("files.upload", request, cancellationToken));
-        if (answer is { Ok: true }) Files[answer.Body.GetProperty("id").GetString()!] = name;
+        var answer = Check(await api.SendAsync(shared ? "files.upload.org" : "files.upload", request, cancellationToken));
+        if (answer is { Ok: true })
+        {
+            if (shared && membership!.Role != "admin") api.Outcomes.Undesigned("files.upload.org", "a member without files:write wrote the organization's space");
+            if (shared) OrganizationFiles++;
+            Files[answer.Body.GetProperty("id").GetString()!] = name;
+        }
+        else if (shared && membership!.Role != "admin" && answer?.Status == HttpStatusCode.Forbidden) return; // refused as designed: nothing written
         else UncertainFiles.Add(name);
     }
 
@@ -224,6 +250,11 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
 
     private async Task CreateRecordAsync(int n, CancellationToken cancellationToken)
     {
+        if (membership is not null && n % 3 == 0)
+        {
+            await CreateSharedRecordAsync(n, cancellationToken);
+            return;
+        }
         var id = $"r{n}";
         var note = $"{Marker} note {n} v0";
         var answer = Check(await api.SendJsonAsync("data.create", HttpMethod.Post, "data/tables/notes/records", new { id, note, n }, cancellationToken));
@@ -252,9 +283,26 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
         else UncertainRecords.Add(id);
     }
 
+    /// <summary>
+    /// A record in the organization's <c>shared</c> table, carrying the organization's marker: an admin's is stored, a member's is
+    /// refused (403, nothing written). Ids name the user, so members never collide.
+    /// </summary>
+    private async Task CreateSharedRecordAsync(int n, CancellationToken cancellationToken)
+    {
+        var id = $"u{index}r{n}";
+        var note = $"{OrganizationMarker(membership!.Organization)} shared note {n}";
+        var answer = Check(await api.SendJsonAsync("data.create.org", HttpMethod.Post, "data/tables/shared/records?space=org", new { id, note, n }, cancellationToken));
+        if (answer is not { Ok: true }) return;
+        if (membership.Role != "admin") api.Outcomes.Undesigned("data.create.org", "a member without data:write wrote the organization's table");
+        SharedRecords[id] = note;
+    }
+
+    /// <summary>The user's own notes, or now and then for a member of an organization, the organization's shared table.</summary>
     private async Task QueryAsync(CancellationToken cancellationToken) =>
-        Check(await api.SendJsonAsync("data.query", HttpMethod.Post, "data/tables/notes/query",
-            new { where = new[] { new { field = "n", op = "gte", value = 0 } }, orderBy = new[] { new { field = "n", desc = true } }, limit = 20 }, cancellationToken));
+        Check(membership is not null && ++_n % 2 == 0
+            ? await api.SendJsonAsync("data.query.org", HttpMethod.Post, "data/tables/shared/query?space=org", new { limit = 20 }, cancellationToken)
+            : await api.SendJsonAsync("data.query", HttpMethod.Post, "data/tables/notes/query",
+                new { where = new[] { new { field = "n", op = "gte", value = 0 } }, orderBy = new[] { new { field = "n", desc = true } }, limit = 20 }, cancellationToken));
 
     private async Task ReadMeAsync(CancellationToken cancellationToken) => Check(await api.GetAsync("me", "me", cancellationToken));
 
@@ -385,15 +433,22 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
-    /// <summary>Any other user's marker in an answer is a leak.</summary>
+    /// <summary>Any other user's marker in an answer is a leak; the marker of an organization the user is not signed in to is a cross-space leak.</summary>
     public Api.Answer? Check(Api.Answer? answer)
     {
         if (answer is null || answer.Body.ValueKind == JsonValueKind.Undefined) return answer;
-        foreach (Match match in MarkerPattern().Matches(answer.Body.GetRawText()))
-            if (match.Value != Marker) leaks.Enqueue($"user {index} saw {match.Value}: {answer.Body.GetRawText()[..Math.Min(200, answer.Body.GetRawText().Length)]}");
+        var text = answer.Body.GetRawText();
+        foreach (Match match in MarkerPattern().Matches(text))
+            if (match.Value != Marker) leaks.Enqueue($"user {index} saw {match.Value}: {text[..Math.Min(200, text.Length)]}");
+        foreach (Match match in OrganizationMarkerPattern().Matches(text))
+            if (membership is null || match.Value != OrganizationMarker(membership.Organization))
+                spaceLeaks.Enqueue($"user {index} ({(membership is null ? "no organization" : OrganizationMarker(membership.Organization))}) saw {match.Value}: {text[..Math.Min(200, text.Length)]}");
         return answer;
     }
 
     [GeneratedRegex(@"mk\d{3}q")]
     private static partial Regex MarkerPattern();
+
+    [GeneratedRegex(@"og\d{2}q")]
+    private static partial Regex OrganizationMarkerPattern();
 }

@@ -16,7 +16,7 @@ public sealed class Verifier(SimulatedUser user, Api api, Action<string> log)
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         foreach (var (name, step) in new (string, Func<CancellationToken, Task>)[]
-            { ("chat", MessagesAsync), ("memory", MemoriesAsync), ("files", FilesAsync), ("data", RecordsAsync), ("webhooks", WebhooksAsync), ("branches", EditsAsync) })
+            { ("chat", MessagesAsync), ("memory", MemoriesAsync), ("files", FilesAsync), ("data", RecordsAsync), ("shared data", SharedRecordsAsync), ("webhooks", WebhooksAsync), ("branches", EditsAsync) })
         {
             Step = name;
             var started = System.Diagnostics.Stopwatch.StartNew();
@@ -103,6 +103,17 @@ public sealed class Verifier(SimulatedUser user, Api api, Action<string> log)
             if (expected is null && found.Count > 0) Lost.Add($"user {user.Index} record {id}: its acknowledged deletion was lost");
             else if (expected is not null && found.Count == 0) Lost.Add($"user {user.Index} record {id}: acknowledged, missing");
             else if (expected is not null && found[0].Note != expected) Lost.Add($"user {user.Index} record {id}: '{found[0].Note}' instead of the acknowledged '{expected}'");
+        }
+    }
+
+    /// <summary>The records this user wrote in the organization's shared table, each read back there by id with the note acknowledged.</summary>
+    private async Task SharedRecordsAsync(CancellationToken cancellationToken)
+    {
+        foreach (var (id, note) in user.SharedRecords)
+        {
+            var record = await ReadAsync("verify.data.org", $"data/tables/shared/records/{id}?space=org", cancellationToken);
+            Verified++;
+            if (record.GetProperty("data").GetProperty("note").GetString() != note) Lost.Add($"user {user.Index} shared record {id}: not the acknowledged note");
         }
     }
 

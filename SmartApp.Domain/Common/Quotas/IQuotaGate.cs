@@ -42,11 +42,14 @@ public interface IQuotaGate
     /// <summary>Counts one tool call (chat or MCP) in today's, refusing (429 until tomorrow, UTC) once the plan's tool calls of the day are used.</summary>
     Task CountToolCallAsync(CurrentUser user, CancellationToken cancellationToken);
 
-    /// <summary>File passages left to index this month: a file that would be ingested is refused (402) once they are spent.</summary>
-    Task EnsurePassagesLeftAsync(CurrentUser user, CancellationToken cancellationToken);
+    /// <summary>
+    /// File passages left to index this month in the space of <paramref name="ownerId"/> (a user's, or an organization's on its
+    /// own plan): a file that would be ingested is refused (402) once they are spent.
+    /// </summary>
+    Task EnsurePassagesLeftAsync(string ownerId, CancellationToken cancellationToken);
 
-    /// <summary>Refuses (402) when a kept total would become <paramref name="total"/> and the plan allows less.</summary>
-    Task EnsureWithinAsync(CurrentUser user, QuotaKind kind, long total, CancellationToken cancellationToken);
+    /// <summary>Refuses (402) when a kept total of the space of <paramref name="ownerId"/> would become <paramref name="total"/> and its plan allows less.</summary>
+    Task EnsureWithinAsync(string ownerId, QuotaKind kind, long total, CancellationToken cancellationToken);
 
     /// <summary>
     /// Passages of one of the user's files that ingestion may index now: at most the plan's per-file allowance
@@ -65,9 +68,9 @@ public sealed class NoQuotas : IQuotaGate
 
     public Task CountToolCallAsync(CurrentUser user, CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task EnsurePassagesLeftAsync(CurrentUser user, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task EnsurePassagesLeftAsync(string ownerId, CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task EnsureWithinAsync(CurrentUser user, QuotaKind kind, long total, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task EnsureWithinAsync(string ownerId, QuotaKind kind, long total, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task<PassageGrant> GrantPassagesAsync(string userId, int wanted, CancellationToken cancellationToken) => Task.FromResult(new PassageGrant(wanted, null));
 

@@ -74,7 +74,9 @@ $("#signout").addEventListener("click", async () => {
 
 async function start() {
   const me = await call("me");
-  $("#who").textContent = `${me.name || me.email} · ${me.plan}`;
+  $("#who").textContent = `${me.name || me.email} · ${me.plan}${me.session?.organizationId ? ` · ${me.session.organizationId} (${me.session.role || "member"})` : ""}`;
+  // In an organization, uploads may go to its space (the API answers 403 without files:write).
+  $("#upload-form").elements.space.hidden = !me.session?.organizationId;
   $("#signin").hidden = true;
   $("#app").hidden = false;
   await Promise.allSettled([refreshFiles(), refreshTables(), refreshPlan(), showConversation()]);
@@ -524,7 +526,7 @@ $("#upload-form").addEventListener("submit", async (event) => {
   $("#upload-name").textContent = file.name;
   showError("#files-error");
   try {
-    const stored = await upload(file);
+    const stored = await upload(file, event.target.elements.space.value);
     await followIngestion(stored.id);
     event.target.reset();
   } catch (error) {
@@ -534,10 +536,10 @@ $("#upload-form").addEventListener("submit", async (event) => {
   refreshFiles();
 });
 
-function upload(file) {
+function upload(file, space) {
   return new Promise((resolve, reject) => {
     const request = new XMLHttpRequest();
-    request.open("POST", api + "files");
+    request.open("POST", api + (space === "org" ? "files?space=org" : "files"));
     request.setRequestHeader("Authorization", `Bearer ${token}`);
     request.setRequestHeader("Content-Type", file.type || "application/octet-stream");
     request.setRequestHeader("X-File-Name", encodeURIComponent(file.name));
@@ -576,7 +578,7 @@ async function refreshFiles() {
     const link = element("a", file.name);
     link.href = "#";
     link.addEventListener("click", (event) => { event.preventDefault(); openFile(file.id); });
-    item.append(link, element("span", ` ${file.status} · ${file.size} bytes`, "muted"));
+    item.append(link, element("span", ` ${file.status} · ${file.size} bytes${file.space === "org" ? " · organization" : ""}`, "muted"));
     return item;
   }));
 }
@@ -591,7 +593,7 @@ $("#file-search-form").addEventListener("submit", async (event) => {
       const link = element("a", `${hit.fileName}${hit.page ? `, p. ${hit.page}` : ""}`);
       link.href = "#";
       link.addEventListener("click", (e) => { e.preventDefault(); openFile(hit.fileId); });
-      item.append(link, element("span", ` ${hit.score.toFixed(3)} · ${hit.provider}`, "muted"), element("div", hit.text));
+      item.append(link, element("span", ` ${hit.score.toFixed(3)} · ${hit.provider}${hit.space === "org" ? " · organization" : ""}`, "muted"), element("div", hit.text));
       return item;
     }));
     if (found.results.length === 0) $("#file-results").append(element("li", "Nothing found.", "muted"));

@@ -250,4 +250,55 @@ public sealed class WorkOSSignInTests(WorkOSDevHostFixture app)
         Assert.Equal(HttpStatusCode.OK, bystanders.StatusCode);
         Assert.Equal(bystander.Email, bystanderMe.GetProperty("email").GetString());
     }
+
+    [Fact]
+    public async Task An_organization_deleted_in_WorkOS_loses_its_space_and_its_members_keep_theirs()
+    {
+        var organization = "org_" + Guid.NewGuid().ToString("N");
+        var user = NewUser();
+        app.WorkOS.OrganizationChoices[user.Id] = [(organization, "Short-lived Ltd"), ("org_elsewhere", "Elsewhere")];
+        app.WorkOS.Memberships[$"{user.Id}:{organization}"] = ("admin", []);
+        using var pending = await app.Client.PostAsJsonAsync("auth/token", new { code = app.WorkOS.IssueCode(user) });
+        var problem = await ProblemAssert.IsProblemAsync(pending, HttpStatusCode.Forbidden, "authentication-pending");
+        var signIn = await ExchangeAsync(new { pendingAuthenticationToken = problem.GetProperty("pendingAuthenticationToken").GetString(), organizationId = organization });
+        using var client = new HttpClient { BaseAddress = app.Client.BaseAddress, Timeout = app.Client.Timeout };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", signIn.GetProperty("accessToken").GetString());
+
+        async Task<string> UploadAsync(string text, string path)
+        {
+            using var content = new StringContent(text, Encoding.UTF8, "text/plain");
+            using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+            request.Headers.Add("X-File-Name", "notes.txt");
+            using var response = await client.SendAsync(request);
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.True(response.StatusCode == HttpStatusCode.Created, body.ToString());
+            return body.GetProperty("id").GetString()!;
+        }
+        var teamFile = await UploadAsync("The team's lighthouse keeper rota.", "files?space=org");
+        var ownFile = await UploadAsync("My own lighthouse sketches.", "files");
+        await FileTests.WaitForAsync(client, teamFile, "indexed");
+        await FileTests.WaitForAsync(client, ownFile, "indexed");
+        var blobs = new Azure.Storage.Blobs.BlobServiceClient(app.StorageConnectionString).GetBlobContainerClient("files");
+        async Task<int> BlobsOfAsync(string owner)
+        {
+            var count = 0;
+            await foreach (var _ in blobs.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, $"users/{owner}/", default)) count++;
+            return count;
+        }
+        Assert.Equal(1, await BlobsOfAsync(organization));
+
+        app.WorkOS.PublishOrganizationEvent("organization.deleted", organization, "Short-lived Ltd");
+        await Eventually.UntilAsync(async () =>
+        {
+            using var response = await client.GetAsync($"files/{teamFile}");
+            return response.StatusCode == HttpStatusCode.NotFound && await BlobsOfAsync(organization) == 0;
+        }, "the deleted organization's file and its bytes are gone");
+        Assert.DoesNotContain(await FileTests.SearchAsync(client, new { query = "lighthouse" }), h => h.GetProperty("fileId").GetString() == teamFile);
+
+        // The member's own space, and the member, are untouched.
+        Assert.Equal("indexed", (await client.GetFromJsonAsync<JsonElement>($"files/{ownFile}")).GetProperty("status").GetString());
+        Assert.Equal(1, await BlobsOfAsync(user.Id));
+        using var me = await MeAsync(signIn.GetProperty("accessToken").GetString()!);
+        Assert.Equal(HttpStatusCode.OK, me.StatusCode);
+    }
 }

@@ -29,14 +29,14 @@ public sealed class FileUploadCleanupTests
     }
 
     private FileService Service() => new(_files.Object, _contents.Object, Mock.Of<IFileSearch>(), Mock.Of<IDocumentQuestions>(), Mock.Of<IIngestionQueue>(),
-        new LanguageModel(Mock.Of<IChatClient>(), NullLogger<LanguageModel>.Instance), _quotas.Object, Options.Create(new FilesOptions()), TimeProvider.System, NullLogger<FileService>.Instance);
+        new LanguageModel(Mock.Of<IChatClient>(), NullLogger<LanguageModel>.Instance), _quotas.Object, new SpaceAccess(new OrganizationAccess(Options.Create(new OrganizationOptions()))), Options.Create(new FilesOptions()), TimeProvider.System, NullLogger<FileService>.Instance);
 
-    private Task UploadAsync() => Service().UploadAsync(Alice, "hello.txt", "text/plain", new MemoryStream("hello"u8.ToArray()), 5, default);
+    private Task UploadAsync() => Service().UploadAsync(Alice, null, "hello.txt", "text/plain", new MemoryStream("hello"u8.ToArray()), 5, default);
 
     [Fact]
     public async Task A_refused_upload_deletes_its_bytes()
     {
-        _quotas.SetupSequence(q => q.EnsureWithinAsync(Alice, QuotaKind.StorageBytes, It.IsAny<long>(), It.IsAny<CancellationToken>()))
+        _quotas.SetupSequence(q => q.EnsureWithinAsync(Alice.UserId, QuotaKind.StorageBytes, It.IsAny<long>(), It.IsAny<CancellationToken>()))
             .Returns(Task.CompletedTask)
             .ThrowsAsync(new QuotaExceededException("Storage is full.", paymentRequired: true));
 

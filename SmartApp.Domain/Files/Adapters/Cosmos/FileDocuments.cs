@@ -44,7 +44,7 @@ internal sealed record FileDocument(string Id, string UserId, string Type)
 
     public StoredFile ToFile(string? etag) => new(Id, Name ?? "", ContentType ?? "application/octet-stream", Size, CreatedAt)
     {
-        Sha256 = Sha256, Status = Status, Stages = Stages ?? [], Errors = Errors ?? [], ChunkCount = ChunkCount, Attempts = Attempts,
+        Space = Identity.Space.Of(UserId).Kind, Sha256 = Sha256, Status = Status, Stages = Stages ?? [], Errors = Errors ?? [], ChunkCount = ChunkCount, Attempts = Attempts,
         UpdatedAt = UpdatedAt, IndexedAt = IndexedAt, CompletingUntil = CompletingUntil, ClaimedBy = ClaimedBy, ContinueAt = ContinueAt, PassagesGranted = PassagesGranted, NotIndexed = NotIndexed, ETag = etag,
     };
 }

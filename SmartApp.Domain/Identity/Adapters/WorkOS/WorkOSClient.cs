@@ -104,9 +104,9 @@ public sealed partial class WorkOSClient(HttpClient http, IOptions<WorkOSOptions
                 ["grant_type"] = "urn:workos:oauth:grant-type:organization-selection", ["organization_id"] = organizationId, ["pending_authentication_token"] = pendingToken,
             }, cancellationToken);
 
-    public async Task<(IReadOnlyList<UserEvent> Events, string? Cursor)> ListUserEventsAsync(string? after, CancellationToken cancellationToken)
+    public async Task<(IReadOnlyList<IdentityEvent> Events, string? Cursor)> ListEventsAsync(string? after, CancellationToken cancellationToken)
     {
-        var query = "events?events=user.updated&events=user.deleted&limit=100&order=asc" + (after is null ? "" : "&after=" + Uri.EscapeDataString(after));
+        var query = "events?events=user.updated&events=user.deleted&events=organization.deleted&limit=100&order=asc" + (after is null ? "" : "&after=" + Uri.EscapeDataString(after));
         HttpResponseMessage response;
         try
         {
@@ -121,7 +121,7 @@ public sealed partial class WorkOSClient(HttpClient http, IOptions<WorkOSOptions
             if (!response.IsSuccessStatusCode) throw Unavailable($"the events list answered {(int)response.StatusCode}", null);
             var list = await response.Content.ReadFromJsonAsync<EventList>(WireJson, cancellationToken).ConfigureAwait(false);
             var events = (list?.Data ?? []).Where(e => e.Id is { Length: > 0 } && e.Data?.Id is { Length: > 0 })
-                .Select(e => new UserEvent(e.Id!, e.Event ?? "", e.Data!.Id, e.Data.Email,
+                .Select(e => new IdentityEvent(e.Id!, e.Event ?? "", e.Data!.Id, e.Data.Email,
                     e.Data.Name ?? (string.Join(' ', new[] { e.Data.FirstName, e.Data.LastName }.Where(n => !string.IsNullOrWhiteSpace(n))) is { Length: > 0 } full ? full : null)))
                 .ToList();
             return (events, list?.ListMetadata?.After ?? events.LastOrDefault()?.Id ?? after);

@@ -34,9 +34,10 @@ public sealed partial class WorkOSTokenValidator(
             return null;
         }
         var sub = result.Claims.TryGetValue(JwtRegisteredClaimNames.Sub, out var s) ? s as string : null;
-        if (string.IsNullOrWhiteSpace(sub))
+        // An organization id is never a user: the two share the stores' partition keys.
+        if (string.IsNullOrWhiteSpace(sub) || SpaceAccess.IsOrganizationId(sub))
         {
-            LogRejected(logger, "no sub");
+            LogRejected(logger, "no user sub");
             return null;
         }
         // WorkOS access tokens carry no email; admin rights come from the user record's email where needed.
