@@ -60,6 +60,11 @@ public sealed class FakeStripe : IAsyncDisposable
             routes.MapPost("/v1/checkout/sessions", async (HttpRequest request) =>
             {
                 var form = (await request.ReadFormAsync()).ToDictionary(f => f.Key, f => f.Value.ToString());
+                // As Stripe: a subscription's line item needs a price and a positive whole quantity.
+                if (string.IsNullOrEmpty(form.GetValueOrDefault("line_items[0][price]")))
+                    return Results.Json(new { error = new { type = "invalid_request_error", param = "line_items[0][price]", message = "Missing required param: line_items[0][price]." } }, statusCode: 400);
+                if (!int.TryParse(form.GetValueOrDefault("line_items[0][quantity]"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var quantity) || quantity < 1)
+                    return Results.Json(new { error = new { type = "invalid_request_error", param = "line_items[0][quantity]", message = "Invalid integer: quantity must be at least 1." } }, statusCode: 400);
                 fake.CheckoutSessions.Enqueue(form);
                 var id = "cs_test_" + Guid.NewGuid().ToString("N");
                 return Results.Json(new { id, @object = "checkout.session", mode = "subscription", url = $"https://checkout.stripe.test/c/pay/{id}", client_reference_id = form.GetValueOrDefault("client_reference_id") });
@@ -78,10 +83,10 @@ public sealed class FakeStripe : IAsyncDisposable
     /// <summary>Sets what Stripe says the subscription is now.</summary>
     /// <param name="legacyShape">The shape of API versions before 2025-03-31: the period end at the top level, not on the items.</param>
     public JsonObject SetSubscription(string id, string customer, string status, string? userId, string price = ProPrice, bool cancelAtPeriodEnd = false, DateTimeOffset? periodEnd = null,
-        DateTimeOffset? trialEnd = null, bool legacyShape = false)
+        DateTimeOffset? trialEnd = null, bool legacyShape = false, int quantity = 1)
     {
         var end = (periodEnd ?? DateTimeOffset.UtcNow.AddDays(30)).ToUnixTimeSeconds();
-        var item = new JsonObject { ["id"] = "si_" + id, ["object"] = "subscription_item", ["price"] = new JsonObject { ["id"] = price, ["object"] = "price" } };
+        var item = new JsonObject { ["id"] = "si_" + id, ["object"] = "subscription_item", ["price"] = new JsonObject { ["id"] = price, ["object"] = "price" }, ["quantity"] = quantity };
         if (!legacyShape) item["current_period_end"] = end;
         var subscription = new JsonObject
         {

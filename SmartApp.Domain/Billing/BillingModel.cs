@@ -1,8 +1,11 @@
 namespace SmartApp.Domain.Billing;
 
-/// <summary>A user's subscription as SmartApp last saw it at Stripe.</summary>
+/// <summary>A user's or an organization's subscription as SmartApp last saw it at Stripe (<see cref="UserId"/> is the owner id).</summary>
 public sealed record SubscriptionState(string UserId, string Plan, string Status)
 {
+    /// <summary>An organization's subscription: the seats it pays for (the subscription item's quantity).</summary>
+    public int? Seats { get; init; }
+
     public string? StripeCustomerId { get; init; }
     public string? StripeSubscriptionId { get; init; }
     public DateTimeOffset? CurrentPeriodEnd { get; init; }
@@ -31,6 +34,9 @@ public sealed record PaymentAction(string InvoiceId, string? HostedInvoiceUrl, D
 public sealed record StripeSubscription(string Id, string CustomerId, string Status, string? PriceId, DateTimeOffset? CurrentPeriodEnd, bool CancelAtPeriodEnd, string? UserId)
 {
     public DateTimeOffset? TrialEnd { get; init; }
+
+    /// <summary>The quantity of its item: an organization's seats.</summary>
+    public int? Seats { get; init; }
 }
 
 /// <summary>What a webhook event points at, once its signature is verified.</summary>

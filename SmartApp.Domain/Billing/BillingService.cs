@@ -10,29 +10,34 @@ using SmartApp.Domain.Memory;
 namespace SmartApp.Domain.Billing;
 
 /// <summary>
-/// Plans, a user's subscription beside what they use, and Stripe Checkout and the customer portal. Webhooks are
-/// <see cref="StripeWebhooks"/>; the limits are <see cref="PlanQuotas"/>.
+/// Plans, a space's subscription beside what it uses, and Stripe Checkout and the customer portal. A user's own space is on
+/// their plan; an organization's on the organization's (its own Stripe customer, seats as the quantity), which only a member
+/// with <c>billing:manage</c> may buy or manage. Webhooks are <see cref="StripeWebhooks"/>; the limits are <see cref="PlanQuotas"/>.
 /// </summary>
 public sealed class BillingService(
     IStripeGateway stripe, IBillingStore store, PlanQuotas quotas, IUsageStore usage, IFileStore files, IMemoryStore memories, IRecordStore records, IMemoryCache cache,
-    AllowedOrigins origins, IOptions<BillingOptions> options, TimeProvider clock)
+    AllowedOrigins origins, SpaceAccess spaces, IOptions<BillingOptions> options, TimeProvider clock)
 {
+    /// <summary>The most seats one organization's subscription may have.</summary>
+    public const int MaxSeats = 10_000;
+
     public IReadOnlyDictionary<string, PlanOptions> Plans => options.Value.Plans;
 
-    /// <summary>The user's plan and what it allows, beside what they use now.</summary>
-    public async Task<(SubscriptionState State, PlanEntitlements Entitlements, CurrentUsage Usage)> GetSubscriptionAsync(CurrentUser user, CancellationToken cancellationToken)
+    /// <summary>The plan of the user's own space (or the organization's, <paramref name="space"/> <c>org</c>: every member reads it) and what it allows, beside what the space uses now.</summary>
+    public async Task<(SubscriptionState State, PlanEntitlements Entitlements, CurrentUsage Usage)> GetSubscriptionAsync(CurrentUser user, string? space, CancellationToken cancellationToken)
     {
+        var owner = spaces.Readable(user, space)[0].OwnerId;
         var now = clock.GetUtcNow();
-        var state = store.FindAsync(user.UserId, cancellationToken);
-        var today = usage.GetAsync(user.UserId, UsagePeriod.Day, now, cancellationToken);
-        var month = usage.GetAsync(user.UserId, UsagePeriod.Month, now, cancellationToken);
-        var kept = files.TotalsAsync(user.UserId, cancellationToken);
-        var memoriesKept = memories.CountAsync(user.UserId, cancellationToken);
-        var recordsKept = records.CountAsync(user.UserId, null, cancellationToken);
-        var passages = usage.GetPassagesAsync(user.UserId, now, cancellationToken);
-        var toolCalls = usage.GetToolCallsAsync(user.UserId, now, cancellationToken);
+        var state = store.FindAsync(owner, cancellationToken);
+        var today = usage.GetAsync(owner, UsagePeriod.Day, now, cancellationToken);
+        var month = usage.GetAsync(owner, UsagePeriod.Month, now, cancellationToken);
+        var kept = files.TotalsAsync(owner, cancellationToken);
+        var memoriesKept = memories.CountAsync(owner, cancellationToken);
+        var recordsKept = records.CountAsync(owner, null, cancellationToken);
+        var passages = usage.GetPassagesAsync(owner, now, cancellationToken);
+        var toolCalls = usage.GetToolCallsAsync(owner, now, cancellationToken);
         await Task.WhenAll(state, today, month, kept, memoriesKept, recordsKept, passages, toolCalls).ConfigureAwait(false);
-        var subscription = state.Result ?? SubscriptionState.Free(user.UserId);
+        var subscription = state.Result ?? SubscriptionState.Free(owner);
         return (subscription, quotas.Entitlements(subscription.Plan),
             new CurrentUsage(today.Result, month.Result, kept.Result.Files, kept.Result.Bytes, memoriesKept.Result, recordsKept.Result, passages.Result)
             {
@@ -52,19 +57,33 @@ public sealed class BillingService(
             return usage.GetAsync(userId, UsagePeriod.Day, clock.GetUtcNow(), cancellationToken);
         }).ConfigureAwait(false) ?? UsageTotals.None;
 
+    /// <summary>
+    /// A Checkout session for the user's own plan, or (<paramref name="space"/> <c>org</c>, <c>billing:manage</c>) the organization's
+    /// for <paramref name="seats"/> seats. The organization's billing record is written first: from then on its subscription's
+    /// events are applied to it (and after its space is deleted, to nothing).
+    /// </summary>
     /// <param name="appOrigin">This app's own origin: <paramref name="successUrl"/> and <paramref name="cancelUrl"/> may be paths on it.</param>
-    public async Task<Uri> CheckoutAsync(CurrentUser user, string? plan, string? successUrl, string? cancelUrl, Uri appOrigin, CancellationToken cancellationToken)
+    public async Task<Uri> CheckoutAsync(CurrentUser user, string? space, string? plan, int? seats, string? successUrl, string? cancelUrl, Uri appOrigin, CancellationToken cancellationToken)
     {
+        var target = spaces.Writable(user, space, OrganizationPermissions.BillingManage);
         if (string.IsNullOrWhiteSpace(plan) || !options.Value.Plans.TryGetValue(plan, out var chosen) || chosen.StripePriceId is null)
             throw new ValidationFailedException("plan", $"'plan' must be a paid plan: {string.Join(", ", options.Value.Plans.Where(p => p.Value.StripePriceId is not null).Select(p => p.Key))}.");
-        var state = await store.FindAsync(user.UserId, cancellationToken).ConfigureAwait(false);
-        return await stripe.CreateCheckoutAsync(user.UserId, user.Email, state?.StripeCustomerId, chosen.StripePriceId,
-            ReturnUrl(successUrl, "successUrl", appOrigin), ReturnUrl(cancelUrl, "cancelUrl", appOrigin), cancellationToken).ConfigureAwait(false);
+        var quantity = target.Kind == SpaceKind.Org
+            ? seats is null or (>= 1 and <= MaxSeats) ? seats ?? 1 : throw new ValidationFailedException("seats", $"'seats' is 1 to {MaxSeats}.")
+            : seats is null or 1 ? 1 : throw new ValidationFailedException("seats", "'seats' are for an organization's subscription (space=org); a personal plan has one.");
+        var successTo = ReturnUrl(successUrl, "successUrl", appOrigin);
+        var cancelTo = ReturnUrl(cancelUrl, "cancelUrl", appOrigin);
+        var state = await store.FindAsync(target.OwnerId, cancellationToken).ConfigureAwait(false);
+        if (state is null && target.Kind == SpaceKind.Org)
+            await store.UpsertAsync(SubscriptionState.Free(target.OwnerId) with { UpdatedAt = clock.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
+        return await stripe.CreateCheckoutAsync(target.OwnerId, user.Email, state?.StripeCustomerId, chosen.StripePriceId, quantity, successTo, cancelTo, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<Uri> PortalAsync(CurrentUser user, string? returnUrl, Uri appOrigin, CancellationToken cancellationToken)
+    /// <summary>The customer portal for the user's own subscription, or the organization's (<c>billing:manage</c>).</summary>
+    public async Task<Uri> PortalAsync(CurrentUser user, string? space, string? returnUrl, Uri appOrigin, CancellationToken cancellationToken)
     {
-        var state = await store.FindAsync(user.UserId, cancellationToken).ConfigureAwait(false);
+        var target = spaces.Writable(user, space, OrganizationPermissions.BillingManage);
+        var state = await store.FindAsync(target.OwnerId, cancellationToken).ConfigureAwait(false);
         if (state?.StripeCustomerId is not { } customer) throw new ConflictException("There is no billing account yet: subscribe through checkout first.");
         return await stripe.CreatePortalAsync(customer, ReturnUrl(returnUrl, "returnUrl", appOrigin), cancellationToken).ConfigureAwait(false);
     }

@@ -11,7 +11,8 @@ public interface IStripeGateway
     /// <summary>The events of <paramref name="types"/> Stripe created at or after <paramref name="since"/>, oldest first (its events list, every page).</summary>
     Task<IReadOnlyList<BillingEvent>> ListEventsAsync(DateTimeOffset since, IEnumerable<string> types, CancellationToken cancellationToken);
 
-    Task<Uri> CreateCheckoutAsync(string userId, string? email, string? customerId, string priceId, string successUrl, string cancelUrl, CancellationToken cancellationToken);
+    /// <summary>A Checkout session subscribing <paramref name="ownerId"/> (a user, or an organization for <paramref name="seats"/> seats: the quantity).</summary>
+    Task<Uri> CreateCheckoutAsync(string ownerId, string? email, string? customerId, string priceId, int seats, string successUrl, string cancelUrl, CancellationToken cancellationToken);
 
     Task<Uri> CreatePortalAsync(string customerId, string returnUrl, CancellationToken cancellationToken);
 }

@@ -78,8 +78,9 @@ public sealed partial class StripeWebhooks(
         }
         var pricedPlan = options.Value.PlanForPrice(subscription.PriceId)
             ?? throw new ValidationFailedException("plan", "The subscription's price is not one of this app's plans.");
-        // A deleted account (or one that never existed here) gets nothing written back into its partition by a late event.
-        if (userId is null || await users.FindAsync(userId, cancellationToken).ConfigureAwait(false) is null)
+        // A deleted account (or one that never existed here) gets nothing written back into its partition by a late event; an
+        // organization exists here from its first checkout (its billing record) until its space is deleted.
+        if (userId is null || (SpaceAccess.IsOrganizationId(userId) ? current is null : await users.FindAsync(userId, cancellationToken).ConfigureAwait(false) is null))
         {
             LogUnknownCustomer(logger, billingEvent.Id, billingEvent.Type);
             await store.MarkAppliedAsync(billingEvent.Id, billingEvent.Type, cancellationToken).ConfigureAwait(false);
@@ -98,7 +99,7 @@ public sealed partial class StripeWebhooks(
         var state = Notices(billingEvent, current, new SubscriptionState(userId, plan, subscription.Status)
         {
             StripeCustomerId = subscription.CustomerId, StripeSubscriptionId = subscription.Id, CurrentPeriodEnd = subscription.CurrentPeriodEnd,
-            CancelAtPeriodEnd = subscription.CancelAtPeriodEnd, UpdatedAt = now,
+            CancelAtPeriodEnd = subscription.CancelAtPeriodEnd, UpdatedAt = now, Seats = SpaceAccess.IsOrganizationId(userId) ? subscription.Seats : null,
             TrialEndsAt = subscription.Status == "trialing" ? subscription.TrialEnd : null,
         }, now);
         await SaveAsync(current, state, cancellationToken).ConfigureAwait(false);
@@ -168,7 +169,8 @@ public sealed partial class StripeWebhooks(
     private async Task SaveAsync(SubscriptionState? current, SubscriptionState state, CancellationToken cancellationToken)
     {
         await store.UpsertAsync(state, cancellationToken).ConfigureAwait(false);
-        if (current?.Plan != state.Plan) await users.SetPlanAsync(state.UserId, state.Plan, cancellationToken).ConfigureAwait(false);
+        // A user's record shows their plan; an organization has no user record.
+        if (current?.Plan != state.Plan && !SpaceAccess.IsOrganizationId(state.UserId)) await users.SetPlanAsync(state.UserId, state.Plan, cancellationToken).ConfigureAwait(false);
         quotas.PlanChanged(state.UserId);
     }
 

@@ -13,22 +13,27 @@ namespace SmartApp.Domain.Identity;
 /// sent again by a sweep if its message was lost.
 /// </summary>
 public sealed partial class AccountService(
-    IUserRepository users, IAccountDataStore data, IEnumerable<IAccountCopies> copies, IAccountDeletionStore deletions, WorkQueue queue, TimeProvider clock, ILogger<AccountService> logger)
+    IUserRepository users, IAccountDataStore data, IEnumerable<IAccountCopies> copies, IAccountDeletionStore deletions, WorkQueue queue, SpaceAccess spaces, TimeProvider clock,
+    ILogger<AccountService> logger)
 {
     /// <summary>An unfinished deletion requested longer ago than this has its message sent again by the sweep.</summary>
     public static readonly TimeSpan ResendAfter = TimeSpan.FromMinutes(2);
 
-    /// <summary>Writes one JSON document with everything the user owns, streaming it as it is read.</summary>
-    public async Task ExportAsync(CurrentUser caller, Stream output, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes one JSON document with everything the user owns in their own space, or (<paramref name="space"/> <c>org</c>, the
+    /// <c>organization:export</c> permission) in their organization's, streaming it as it is read. Everything is checked first.
+    /// </summary>
+    public async Task ExportAsync(CurrentUser caller, string? space, Stream output, CancellationToken cancellationToken)
     {
-        var user = await users.FindAsync(caller.UserId, cancellationToken).ConfigureAwait(false)
-            ?? throw new NotFoundException("The signed-in user no longer exists.");
+        var target = spaces.Writable(caller, space, OrganizationPermissions.Export);
+        if (target.Kind == SpaceKind.Personal && await users.FindAsync(caller.UserId, cancellationToken).ConfigureAwait(false) is null)
+            throw new NotFoundException("The signed-in user no longer exists.");
         await using var writer = new Utf8JsonWriter(output);
         writer.WriteStartObject();
-        writer.WriteString("userId", user.Id);
+        writer.WriteString(target.Kind == SpaceKind.Org ? "organizationId" : "userId", target.OwnerId);
         writer.WriteString("exportedAt", clock.GetUtcNow());
         writer.WriteStartObject("stores");
-        await data.ExportAsync(user.Id, writer, cancellationToken).ConfigureAwait(false);
+        await data.ExportAsync(target.OwnerId, writer, cancellationToken).ConfigureAwait(false);
         writer.WriteEndObject();
         writer.WriteEndObject();
         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);

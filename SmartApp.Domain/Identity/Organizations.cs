@@ -9,7 +9,10 @@ public static class OrganizationPermissions
 {
     public const string FilesWrite = "files:write", DataWrite = "data:write", MemoryWrite = "memory:write", BillingManage = "billing:manage";
 
-    public static IReadOnlyList<string> All { get; } = [FilesWrite, DataWrite, MemoryWrite, BillingManage];
+    /// <summary>Exporting everything in the organization's space (<c>GET /api/me/export?space=org</c>).</summary>
+    public const string Export = "organization:export";
+
+    public static IReadOnlyList<string> All { get; } = [FilesWrite, DataWrite, MemoryWrite, BillingManage, Export];
 }
 
 /// <summary>

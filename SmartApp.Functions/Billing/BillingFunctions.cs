@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using SmartApp.Domain.Billing;
+using SmartApp.Domain.Identity;
 using SmartApp.Functions.Http;
 
 namespace SmartApp.Functions.Billing;
@@ -17,7 +18,7 @@ public sealed class BillingFunctions(BillingService billing)
     public async Task<IActionResult> Checkout([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "billing/checkout")] HttpRequest req)
     {
         var body = await req.ReadJsonAsync<CheckoutRequest>().ConfigureAwait(false);
-        var url = await billing.CheckoutAsync(req.CurrentUser(), body.Plan, body.SuccessUrl, body.CancelUrl, AppOrigin(req), req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var url = await billing.CheckoutAsync(req.CurrentUser(), req.Query[SpaceAccess.Parameter], body.Plan, body.Seats, body.SuccessUrl, body.CancelUrl, AppOrigin(req), req.HttpContext.RequestAborted).ConfigureAwait(false);
         return new OkObjectResult(new RedirectResponse(url));
     }
 
@@ -25,16 +26,16 @@ public sealed class BillingFunctions(BillingService billing)
     public async Task<IActionResult> Portal([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "billing/portal")] HttpRequest req)
     {
         var body = await req.ReadJsonAsync(whenEmpty: new PortalRequest(null)).ConfigureAwait(false);
-        var url = await billing.PortalAsync(req.CurrentUser(), body.ReturnUrl, AppOrigin(req), req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var url = await billing.PortalAsync(req.CurrentUser(), req.Query[SpaceAccess.Parameter], body.ReturnUrl, AppOrigin(req), req.HttpContext.RequestAborted).ConfigureAwait(false);
         return new OkObjectResult(new RedirectResponse(url));
     }
 
     [Function("BillingSubscription")]
     public async Task<IActionResult> Subscription([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "billing/subscription")] HttpRequest req)
     {
-        var (state, entitlements, usage) = await billing.GetSubscriptionAsync(req.CurrentUser(), req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var (state, entitlements, usage) = await billing.GetSubscriptionAsync(req.CurrentUser(), req.Query[SpaceAccess.Parameter], req.HttpContext.RequestAborted).ConfigureAwait(false);
         return new OkObjectResult(new SubscriptionResponse(state.Plan, state.Status, state.CurrentPeriodEnd, state.CancelAtPeriodEnd, state.TrialEndsAt,
-            state.ActionRequired, state.PaymentFailedAt, entitlements,
+            state.ActionRequired, state.PaymentFailedAt, entitlements, Space.Of(state.UserId).Kind, state.Seats,
             new UsageResponse(usage.Today.Messages, usage.Today.PromptTokens, usage.Today.CompletionTokens, usage.ThisMonth.Tokens, usage.Files, usage.StorageBytes,
                 usage.Memories, usage.Records, usage.PassagesThisMonth, usage.ToolCallsToday)));
     }
@@ -55,7 +56,7 @@ public sealed class BillingFunctions(BillingService billing)
         return new Uri($"{scheme}://{req.Host}");
     }
 
-    public sealed record CheckoutRequest(string? Plan, string? SuccessUrl, string? CancelUrl);
+    public sealed record CheckoutRequest(string? Plan, string? SuccessUrl, string? CancelUrl, int? Seats);
 
     public sealed record PortalRequest(string? ReturnUrl);
 
@@ -67,7 +68,7 @@ public sealed class BillingFunctions(BillingService billing)
     public sealed record RedirectResponse(Uri Url);
 
     public sealed record SubscriptionResponse(string Plan, string Status, DateTimeOffset? CurrentPeriodEnd, bool CancelAtPeriodEnd, DateTimeOffset? TrialEndsAt,
-        PaymentAction? ActionRequired, DateTimeOffset? PaymentFailedAt, PlanEntitlements Entitlements, UsageResponse Usage);
+        PaymentAction? ActionRequired, DateTimeOffset? PaymentFailedAt, PlanEntitlements Entitlements, SpaceKind Space, int? Seats, UsageResponse Usage);
 
     /// <summary>What the user uses now, against each of the plan's limits.</summary>
     public sealed record UsageResponse(int MessagesToday, long PromptTokensToday, long CompletionTokensToday, long TokensThisMonth, int Files, long StorageBytes,

@@ -76,7 +76,7 @@ public sealed class IdentityFunctions(IdentityService identity, AccountService a
         return new OkObjectResult(new LogoutResponse(logoutUrl?.ToString() ?? body.ReturnTo));
     }
 
-    /// <summary>Everything the user owns, as one JSON document, streamed as it is read.</summary>
+    /// <summary>Everything the user owns (or with <c>space=org</c>, the organization's space), as one JSON document, streamed as it is read.</summary>
     [Function("MeExport")]
     public async Task Export([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "me/export")] HttpRequest req)
     {
@@ -84,7 +84,7 @@ public sealed class IdentityFunctions(IdentityService identity, AccountService a
         response.ContentType = "application/json";
         response.Headers.CacheControl = "no-store";
         response.Headers.ContentDisposition = "attachment; filename=\"smartapp-export.json\"";
-        await account.ExportAsync(req.CurrentUser(), response.Body, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        await account.ExportAsync(req.CurrentUser(), req.Query[SpaceAccess.Parameter], response.Body, req.HttpContext.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>Deletes everything the user owns: 202 with where to follow it; their tokens stop working when it runs.</summary>

@@ -94,6 +94,7 @@ var settings = {
   Organizations__RolePermissions__admin__1: 'data:write'
   Organizations__RolePermissions__admin__2: 'memory:write'
   Organizations__RolePermissions__admin__3: 'billing:manage'
+  Organizations__RolePermissions__admin__4: 'organization:export'
   WorkOS__ApiBaseUrl: 'https://api.workos.com'
   WorkOS__ClientId: workOSClientId
   WorkOS__RedirectUri: 'https://${hostName}/api/auth/callback'

@@ -469,4 +469,54 @@ public sealed class BillingTests(DevHostFixture app)
         using var late = await DeliverAsync(missed);
         Assert.True((await late.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("alreadyApplied").GetBoolean());
     }
+
+    [Fact]
+    public async Task An_organization_subscribes_for_its_seats_and_its_plan_limits_its_space_while_each_members_own_plan_limits_theirs()
+    {
+        var organization = OrganizationSpaceTests.NewOrganization();
+        var admin = await OrganizationSpaceTests.MemberAsync(app, TestUsers.NewEmail("org-billing-admin"), organization, "admin");
+        var member = await OrganizationSpaceTests.MemberAsync(app, TestUsers.NewEmail("org-billing-member"), organization, "member");
+
+        // Every member reads the organization's plan; only billing:manage buys or manages it, and a refusal starts nothing at Stripe.
+        var before = await member.GetFromJsonAsync<JsonElement>("billing/subscription?space=org");
+        Assert.Equal(("free", "org"), (before.GetProperty("plan").GetString(), before.GetProperty("space").GetString()));
+        var sessions = app.Stripe.CheckoutSessions.Count;
+        await ProblemAssert.IsProblemAsync(await member.PostAsJsonAsync("billing/checkout?space=org", new { plan = "pro", seats = 5 }), HttpStatusCode.Forbidden, "forbidden");
+        await ProblemAssert.IsProblemAsync(await member.PostAsJsonAsync("billing/portal?space=org", new { }), HttpStatusCode.Forbidden, "forbidden");
+        Assert.Equal("seats", (await ProblemAssert.IsProblemAsync(await admin.PostAsJsonAsync("billing/checkout", new { plan = "pro", seats = 3 }), HttpStatusCode.BadRequest, "validation"))
+            .GetProperty("errors").EnumerateObject().Single().Name);
+        await ProblemAssert.IsProblemAsync(await admin.PostAsJsonAsync("billing/checkout?space=org", new { plan = "pro", seats = 0 }), HttpStatusCode.BadRequest, "validation");
+        Assert.Equal(sessions, app.Stripe.CheckoutSessions.Count);
+
+        using (var checkout = await admin.PostAsJsonAsync("billing/checkout?space=org", new { plan = "pro", seats = 5 }))
+            Assert.Equal(HttpStatusCode.OK, checkout.StatusCode);
+        var session = app.Stripe.CheckoutSessions.Last(s => s.GetValueOrDefault("client_reference_id") == organization);
+        Assert.Equal(("5", organization), (session["line_items[0][quantity]"], session["subscription_data[metadata][userId]"]));
+
+        var (subscriptionId, customer) = ("sub_" + Guid.NewGuid().ToString("N")[..14], "cus_" + Guid.NewGuid().ToString("N")[..14]);
+        using (var delivered = await DeliverAsync(FakeStripe.Event("customer.subscription.created", app.Stripe.SetSubscription(subscriptionId, customer, "active", organization, quantity: 5))))
+            Assert.Equal(HttpStatusCode.OK, delivered.StatusCode);
+        var state = await member.GetFromJsonAsync<JsonElement>("billing/subscription?space=org");
+        Assert.Equal(("pro", 5), (state.GetProperty("plan").GetString(), state.GetProperty("seats").GetInt32()));
+        foreach (var who in new[] { admin, member })
+            Assert.Equal(("free", "personal"), ((await SubscriptionAsync(who)).GetProperty("plan").GetString(), (await SubscriptionAsync(who)).GetProperty("space").GetString()));
+        Assert.Equal("free", (await admin.GetFromJsonAsync<JsonElement>("me")).GetProperty("plan").GetString());
+
+        // The organization's space holds more than a free plan allows; the admin's own space still stops at the free plan's.
+        async Task<HttpStatusCode> UploadAsync(string path, int i)
+        {
+            using var content = new ByteArrayContent(Encoding.UTF8.GetBytes($"file {i}"));
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+            using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+            request.Headers.Add("X-File-Name", $"f{i}.bin");
+            using var response = await admin.SendAsync(request);
+            return response.StatusCode;
+        }
+        for (var i = 0; i <= DevHostFixture.FreeFiles; i++) Assert.Equal(HttpStatusCode.Created, await UploadAsync("files?space=org", i));
+        for (var i = 0; i < DevHostFixture.FreeFiles; i++) Assert.Equal(HttpStatusCode.Created, await UploadAsync("files", i));
+        Assert.Equal(HttpStatusCode.PaymentRequired, await UploadAsync("files", DevHostFixture.FreeFiles));
+
+        using var portal = await admin.PostAsJsonAsync("billing/portal?space=org", new { });
+        Assert.EndsWith(customer, (await portal.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("url").GetString());
+    }
 }

@@ -57,7 +57,7 @@ public sealed class AuthenticationTests(DevHostFixture app)
         Assert.Equal(["files:write"], Strings(writer.GetProperty("granted")));
 
         var admin = await SessionAsync(new { email, organizationId = "org_acme01", role = "admin" });
-        Assert.Equal(["billing:manage", "data:write", "files:write", "memory:write"], Strings(admin.GetProperty("granted")));
+        Assert.Equal(["billing:manage", "data:write", "files:write", "memory:write", "organization:export"], Strings(admin.GetProperty("granted")));
 
         // The next token without the organization: nothing of it is held any more.
         var alone = await SessionAsync(new { email });

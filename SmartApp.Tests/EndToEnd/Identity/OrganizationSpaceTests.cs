@@ -94,7 +94,7 @@ public sealed class OrganizationSpaceTests(DevHostFixture app)
         var memberHits = await FileTests.SearchAsync(member, new { query = "ferry" });
         Assert.Equal([(shared, "org")], memberHits.Select(h => (h.GetProperty("fileId").GetString(), h.GetProperty("space").GetString())).Distinct());
         var adminHits = await FileTests.SearchAsync(admin, new { query = "ferry" });
-        Assert.Equal([(own, "personal"), (shared, "org")], adminHits.Select(h => (h.GetProperty("fileId").GetString(), h.GetProperty("space").GetString())).Distinct().Order());
+        Assert.Equal(new[] { (own, "personal"), (shared, "org") }.Order(), adminHits.Select(h => (h.GetProperty("fileId").GetString()!, h.GetProperty("space").GetString()!)).Distinct().Order());
         Assert.Equal([shared], (await FileTests.SearchAsync(member, new { query = "ferry", fileIds = new[] { shared } })).Select(h => h.GetProperty("fileId").GetString()).Distinct());
         using (var ask = await member.PostAsJsonAsync($"files/{shared}/ask", new { question = "Where does the ferry leave from?" }))
             Assert.Equal(HttpStatusCode.OK, ask.StatusCode);
@@ -210,5 +210,32 @@ public sealed class OrganizationSpaceTests(DevHostFixture app)
         await ProblemAssert.IsProblemAsync(await loner.PostAsJsonAsync("data/tables/tasks/query?space=org", new { }), HttpStatusCode.Forbidden, "forbidden");
         Assert.Empty((await loner.GetFromJsonAsync<JsonElement>("data/tables")).GetProperty("tables").EnumerateArray());
         Assert.Equal("Buy milk", (await admin.GetFromJsonAsync<JsonElement>("data/tables/tasks/records/t1")).GetProperty("data").GetProperty("title").GetString());
+    }
+
+    [Fact]
+    public async Task An_admin_exports_the_organizations_space_and_a_members_export_is_their_own()
+    {
+        var organization = NewOrganization();
+        var admin = await MemberAsync(app, TestUsers.NewEmail("export-admin"), organization, "admin");
+        var member = await MemberAsync(app, TestUsers.NewEmail("export-member"), organization, "member");
+        var shared = await UploadedAsync(admin, "The organization's minutes.", "minutes.txt", "org", "org");
+        var own = await UploadedAsync(admin, "The admin's own diary.", "diary.txt", null, "personal");
+        using (var record = await admin.PostAsJsonAsync("data/tables/budget/records?space=org", new { id = "q1", amount = 1200 }))
+            Assert.Equal(HttpStatusCode.Created, record.StatusCode);
+
+        using var response = await admin.GetAsync("me/export?space=org");
+        var export = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, export.ToString());
+        Assert.Equal(organization, export.GetProperty("organizationId").GetString());
+        Assert.False(export.TryGetProperty("userId", out _));
+        var text = export.GetRawText();
+        Assert.Contains(shared, text);
+        Assert.Contains("\"amount\":1200", text);
+        Assert.DoesNotContain(own, text);
+
+        await ProblemAssert.IsProblemAsync(await member.GetAsync("me/export?space=org"), HttpStatusCode.Forbidden, "forbidden");
+        var memberExport = (await member.GetFromJsonAsync<JsonElement>("me/export")).GetRawText();
+        Assert.DoesNotContain(shared, memberExport);
+        Assert.DoesNotContain(organization, memberExport);
     }
 }

@@ -168,7 +168,7 @@ public sealed class WorkOSSignInTests(WorkOSDevHostFixture app)
         Assert.Equal(["admin", "billing"], session.GetProperty("roles").EnumerateArray().Select(r => r.GetString()));
         Assert.Equal(["posts:write", "invoices:read"], session.GetProperty("permissions").EnumerateArray().Select(p => p.GetString()));
         // An admin may do everything its role grants by default, besides what its token says.
-        Assert.Equal(["billing:manage", "data:write", "files:write", "invoices:read", "memory:write", "posts:write"], session.GetProperty("granted").EnumerateArray().Select(p => p.GetString()));
+        Assert.Equal(["billing:manage", "data:write", "files:write", "invoices:read", "memory:write", "organization:export", "posts:write"], session.GetProperty("granted").EnumerateArray().Select(p => p.GetString()));
         Assert.Equal("support@e2e.test", session.GetProperty("impersonator").GetString());
         Assert.True(await app.OutputShowsAsync($"support@e2e.test impersonating user {user.Id}", TimeSpan.FromSeconds(10)), "the impersonated request is logged as such");
 

@@ -57,6 +57,26 @@ public sealed class StripeWebhooksTests
     }
 
     [Fact]
+    public async Task An_organizations_subscription_applies_to_its_billing_record_with_its_seats_and_none_is_written_for_an_organization_without_one()
+    {
+        const string Organization = "org_01ACME", Gone = "org_01GONE";
+        await _store.UpsertAsync(SubscriptionState.Free(Organization), default); // written when its checkout started
+        _atStripe = new StripeSubscription(Subscription, Customer, "active", Price, T0.AddDays(30), false, Organization) { Seats = 7 };
+
+        var applied = await Webhooks().ApplyAsync(new BillingEvent("evt_org", "customer.subscription.created", Subscription, Customer, Organization) { Created = T0 }, default);
+
+        Assert.Equal((Organization, "pro"), (applied.UserId, applied.Plan));
+        Assert.Equal(("pro", 7), (_store.States[Organization].Plan, _store.States[Organization].Seats));
+        _users.Verify(u => u.SetPlanAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Never); // no user record to show it
+
+        // An organization with no billing record here (never checked out, or its space deleted): a late event writes nothing.
+        _atStripe = _atStripe with { UserId = Gone };
+        var late = await Webhooks().ApplyAsync(new BillingEvent("evt_gone", "customer.subscription.updated", Subscription, null, Gone) { Created = T0 }, default);
+        Assert.Null(late.Plan);
+        Assert.False(_store.States.ContainsKey(Gone));
+    }
+
+    [Fact]
     public async Task A_created_event_delivered_after_the_deletion_leaves_the_subscription_deleted_as_stripe_says()
     {
         var webhooks = Webhooks();

@@ -18,7 +18,7 @@ public sealed class CosmosBillingStore(CosmosStore store, TimeProvider clock) : 
         {
             StripeCustomerId = document.StripeCustomerId, StripeSubscriptionId = document.StripeSubscriptionId,
             CurrentPeriodEnd = document.CurrentPeriodEnd, CancelAtPeriodEnd = document.CancelAtPeriodEnd, UpdatedAt = document.UpdatedAt,
-            TrialEndsAt = document.TrialEndsAt, ActionRequired = document.ActionRequired, PaymentFailedAt = document.PaymentFailedAt, LastPaidAt = document.LastPaidAt,
+            TrialEndsAt = document.TrialEndsAt, ActionRequired = document.ActionRequired, PaymentFailedAt = document.PaymentFailedAt, LastPaidAt = document.LastPaidAt, Seats = document.Seats,
         };
     }
 
@@ -28,7 +28,7 @@ public sealed class CosmosBillingStore(CosmosStore store, TimeProvider clock) : 
         var document = new SubscriptionDocument(SubscriptionId, state.UserId, "subscription", state.Plan, state.Status, state.StripeCustomerId, state.StripeSubscriptionId,
             state.CurrentPeriodEnd, state.CancelAtPeriodEnd, state.UpdatedAt)
         {
-            TrialEndsAt = state.TrialEndsAt, ActionRequired = state.ActionRequired, PaymentFailedAt = state.PaymentFailedAt, LastPaidAt = state.LastPaidAt,
+            TrialEndsAt = state.TrialEndsAt, ActionRequired = state.ActionRequired, PaymentFailedAt = state.PaymentFailedAt, LastPaidAt = state.LastPaidAt, Seats = state.Seats,
         };
         await container.UpsertItemAsync(document, new PartitionKey(state.UserId), new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken).ConfigureAwait(false);
     }
@@ -71,6 +71,7 @@ public sealed class CosmosBillingStore(CosmosStore store, TimeProvider clock) : 
         public PaymentAction? ActionRequired { get; init; }
         public DateTimeOffset? PaymentFailedAt { get; init; }
         public DateTimeOffset? LastPaidAt { get; init; }
+        public int? Seats { get; init; }
     }
 
     private sealed record AppliedEvent(string Id, string Type, DateTimeOffset AppliedAt);

@@ -107,6 +107,7 @@ public sealed class StripeGateway : IStripeGateway
             subscription.CancelAtPeriodEnd, subscription.Metadata?.GetValueOrDefault("userId"))
         {
             TrialEnd = Time(subscription.TrialEnd),
+            Seats = item?.Quantity is > 0 and <= int.MaxValue ? (int)item.Quantity : null,
         };
     }
 
@@ -119,18 +120,19 @@ public sealed class StripeGateway : IStripeGateway
 
     private static DateTimeOffset? Time(long? unixSeconds) => unixSeconds is > 0 ? DateTimeOffset.FromUnixTimeSeconds(unixSeconds.Value) : null;
 
-    public async Task<Uri> CreateCheckoutAsync(string userId, string? email, string? customerId, string priceId, string successUrl, string cancelUrl, CancellationToken cancellationToken)
+    public async Task<Uri> CreateCheckoutAsync(string ownerId, string? email, string? customerId, string priceId, int seats, string successUrl, string cancelUrl, CancellationToken cancellationToken)
     {
         var options = new global::Stripe.Checkout.SessionCreateOptions
         {
             Mode = "subscription",
-            LineItems = [new global::Stripe.Checkout.SessionLineItemOptions { Price = priceId, Quantity = 1 }],
-            ClientReferenceId = userId,
+            LineItems = [new global::Stripe.Checkout.SessionLineItemOptions { Price = priceId, Quantity = seats }],
+            ClientReferenceId = ownerId,
             Customer = customerId,
             CustomerEmail = customerId is null ? email : null,
             SuccessUrl = successUrl,
             CancelUrl = cancelUrl,
-            SubscriptionData = new global::Stripe.Checkout.SessionSubscriptionDataOptions { Metadata = new Dictionary<string, string> { ["userId"] = userId } },
+            // "userId" names the owner (a user or an organization): subscriptions made before organizations carry it too.
+            SubscriptionData = new global::Stripe.Checkout.SessionSubscriptionDataOptions { Metadata = new Dictionary<string, string> { ["userId"] = ownerId } },
         };
         var session = await CallAsync(() => new global::Stripe.Checkout.SessionService(_client).CreateAsync(options, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return new Uri(session.Url);
