@@ -114,6 +114,7 @@ public sealed record Citation(string Type, double Score, string Text)
 
     public static Citation Of(Memory.MemorySearchHit hit) => new(MemoryType, hit.Score, hit.Memory.Content)
     {
+        Space = hit.Memory.Space,
         MemoryId = hit.Memory.Id, Kind = Common.EnumNames.Of(hit.Memory.Kind),
     };
 }

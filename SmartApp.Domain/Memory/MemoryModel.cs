@@ -42,6 +42,9 @@ public sealed record MemorySession(string Id, DateTimeOffset StartedAt)
 /// </summary>
 public sealed record MemoryEntry(string Id, MemoryKind Kind, string Content, DateTimeOffset At)
 {
+    /// <summary>Whose space the memory is in (from where it was read; not a stored field). Only documents and procedures are ever an organization's.</summary>
+    public Identity.SpaceKind Space { get; init; }
+
     public string? SessionId { get; init; }
     public string? Timeline { get; init; }
     public string? Key { get; init; }

@@ -30,11 +30,12 @@ public sealed partial class MemoryService
     private readonly ILogger<MemoryService> _logger;
     private readonly IMemoryCache _cache;
     private readonly KeptTotals _kept;
+    private readonly SpaceAccess _spaces;
 
-    public MemoryService(IMemoryStore store, IMemorySearch search, IEmbedder embedder, SessionSummarizer summarizer, KeptTotals kept,
+    public MemoryService(IMemoryStore store, IMemorySearch search, IEmbedder embedder, SessionSummarizer summarizer, KeptTotals kept, SpaceAccess spaces,
         IOptions<MemoryOptions> options, TimeProvider clock, IMemoryCache cache, ILogger<MemoryService> logger)
     {
-        (_store, _search, _embedder, _summarizer, _kept, _options, _clock, _cache, _logger) = (store, search, embedder, summarizer, kept, options, clock, cache, logger);
+        (_store, _search, _embedder, _summarizer, _kept, _spaces, _options, _clock, _cache, _logger) = (store, search, embedder, summarizer, kept, spaces, options, clock, cache, logger);
         // The first memory request of this instance starts loading the embedding model, so the
         // write or search that needs it next finds it loaded or nearly so.
         (embedder as MiniLmEmbedder)?.Warm();
@@ -168,8 +169,20 @@ public sealed partial class MemoryService
             From = range.From,
             To = range.To,
         };
-        return await _search.SearchAsync(user.UserId, query, cancellationToken).ConfigureAwait(false);
+        // The organization's space holds only documents and procedures, none in a session or on a timeline: it is searched
+        // beside the user's own when the query could match one there. Both are ranked alike, so their scores compare.
+        var shared = _spaces.Readable(user).Where(s => s.Kind == SpaceKind.Org).ToList();
+        if (sessionId is not null || query.Timeline is not null || !kindSet.Overlaps(SharedKinds)) shared.Clear();
+        var searches = shared.Select(s => (Space: s, Query: query with { Kinds = kindSet.Intersect(SharedKinds).ToHashSet() }))
+            .Prepend((Space: Space.PersonalOf(user), Query: query));
+        var found = await Task.WhenAll(searches.Select(async s =>
+            (await _search.SearchAsync(s.Space.OwnerId, s.Query, cancellationToken).ConfigureAwait(false))
+                .Select(hit => hit with { Memory = hit.Memory with { Space = s.Space.Kind } }))).ConfigureAwait(false);
+        return found.Length == 1 ? [.. found[0]] : [.. found.SelectMany(hits => hits).OrderByDescending(hit => hit.Score).Take(count)];
     }
+
+    /// <summary>The kinds of memory an organization's space may hold: documents (semantic) and procedures.</summary>
+    private static readonly HashSet<MemoryKind> SharedKinds = [MemoryKind.Semantic, MemoryKind.Procedural];
 
     /// <summary>Kind names as the API spells them; none means every kind.</summary>
     public static IReadOnlySet<MemoryKind> ParseKinds(IReadOnlyList<string>? kinds)
@@ -187,9 +200,11 @@ public sealed partial class MemoryService
 
     // ---- Semantic memory --------------------------------------------------------------------
 
+    /// <summary>A JSON document remembered in the user's own space, or (<paramref name="space"/> <c>org</c>, <c>memory:write</c>) the organization's.</summary>
     public async Task<string> PutDocumentAsync(CurrentUser user, JsonElement document, CancellationToken cancellationToken,
-        DateTimeOffset? expiresAt = null, IReadOnlyDictionary<string, string>? metadata = null)
+        DateTimeOffset? expiresAt = null, IReadOnlyDictionary<string, string>? metadata = null, string? space = null)
     {
+        var owner = _spaces.Writable(user, space, OrganizationPermissions.MemoryWrite).OwnerId;
         RequireFutureExpiry(expiresAt);
         RequireMetadata(metadata);
         if (document.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
@@ -205,51 +220,75 @@ public sealed partial class MemoryService
             Document = document.Clone(), ExpiresAt = expiresAt, Metadata = metadata,
         };
         var embedding = EmbedAsync(text, cancellationToken);
-        var kept = await EnsureRoomAsync(user, cancellationToken).ConfigureAwait(false);
-        await _store.PutAsync(user.UserId, new NewMemory(entry, await embedding.ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
+        var kept = await EnsureRoomAsync(owner, cancellationToken).ConfigureAwait(false);
+        await _store.PutAsync(owner, new NewMemory(entry, await embedding.ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
         kept.Added();
         return entry.Id;
     }
 
-    public Task<MemoryEntry> GetDocumentAsync(CurrentUser user, string documentId, CancellationToken cancellationToken) =>
-        RequireAsync(user, documentId, MemoryIds.Semantic, "No such document.", cancellationToken);
+    /// <summary>A document of the user's own space or their organization's (ids are unique across spaces).</summary>
+    public async Task<MemoryEntry> GetDocumentAsync(CurrentUser user, string documentId, CancellationToken cancellationToken) =>
+        (await FindDocumentAsync(user, documentId, cancellationToken).ConfigureAwait(false)).Document;
 
     public async Task DeleteDocumentAsync(CurrentUser user, string documentId, CancellationToken cancellationToken)
     {
-        if (!MemoryIds.IsWellFormed(documentId, MemoryIds.Semantic) || !await _store.DeleteAsync(user.UserId, documentId, cancellationToken).ConfigureAwait(false))
+        var (space, _) = await FindDocumentAsync(user, documentId, cancellationToken).ConfigureAwait(false);
+        _spaces.EnsureMayWrite(user, space, OrganizationPermissions.MemoryWrite);
+        if (!await _store.DeleteAsync(space.OwnerId, documentId, cancellationToken).ConfigureAwait(false))
             throw new NotFoundException("No such document.");
-        Forget(user);
+        Forget(space.OwnerId);
+    }
+
+    private async Task<(Space Space, MemoryEntry Document)> FindDocumentAsync(CurrentUser user, string documentId, CancellationToken cancellationToken)
+    {
+        if (MemoryIds.IsWellFormed(documentId, MemoryIds.Semantic))
+            foreach (var space in _spaces.Readable(user))
+                if (await _store.FindAsync(space.OwnerId, documentId, cancellationToken).ConfigureAwait(false) is { } found)
+                    return (space, found with { Space = space.Kind });
+        throw new NotFoundException("No such document.");
     }
 
     // ---- Procedural memory ------------------------------------------------------------------
 
-    public Task<IReadOnlyList<MemoryEntry>> ListProceduresAsync(CurrentUser user, CancellationToken cancellationToken) =>
-        _store.ListProceduresAsync(user.UserId, cancellationToken);
-
-    public async Task<MemoryEntry> PutProcedureAsync(CurrentUser user, string key, string? value, CancellationToken cancellationToken, DateTimeOffset? expiresAt = null)
+    /// <summary>The procedures of the user's own space and their organization's (each with its space), or of the one <paramref name="space"/> names.</summary>
+    public async Task<IReadOnlyList<MemoryEntry>> ListProceduresAsync(CurrentUser user, CancellationToken cancellationToken, string? space = null)
     {
+        var found = await Task.WhenAll(_spaces.Readable(user, space).Select(async s =>
+            (await _store.ListProceduresAsync(s.OwnerId, cancellationToken).ConfigureAwait(false)).Select(p => p with { Space = s.Kind }))).ConfigureAwait(false);
+        return [.. found.SelectMany(procedures => procedures)];
+    }
+
+    /// <summary>A procedure by key in one space: the user's own unless <paramref name="space"/> says <c>org</c> (<c>memory:write</c>); the same key may be in both.</summary>
+    public async Task<MemoryEntry> PutProcedureAsync(CurrentUser user, string key, string? value, CancellationToken cancellationToken, DateTimeOffset? expiresAt = null, string? space = null)
+    {
+        var target = _spaces.Writable(user, space, OrganizationPermissions.MemoryWrite);
         key = RequireName(key, "key");
         RequireContent(value, "value");
         RequireFutureExpiry(expiresAt);
         var id = MemoryIds.ForProcedure(key);
         var embedding = EmbedAsync($"{key}: {value}", cancellationToken);
-        var existing = await _store.FindAsync(user.UserId, id, cancellationToken).ConfigureAwait(false);
-        var kept = existing is null ? await EnsureRoomAsync(user, cancellationToken).ConfigureAwait(false) : null;
+        var existing = await _store.FindAsync(target.OwnerId, id, cancellationToken).ConfigureAwait(false);
+        var kept = existing is null ? await EnsureRoomAsync(target.OwnerId, cancellationToken).ConfigureAwait(false) : null;
         var now = _clock.GetUtcNow();
-        var entry = new MemoryEntry(id, MemoryKind.Procedural, value!, existing?.At ?? now) { Key = key, UpdatedAt = now, ExpiresAt = expiresAt };
-        await _store.UpsertAsync(user.UserId, new NewMemory(entry, await embedding.ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
+        var entry = new MemoryEntry(id, MemoryKind.Procedural, value!, existing?.At ?? now) { Key = key, UpdatedAt = now, ExpiresAt = expiresAt, Space = target.Kind };
+        await _store.UpsertAsync(target.OwnerId, new NewMemory(entry, await embedding.ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
         kept?.Added();
         return entry;
     }
 
-    public Task<MemoryEntry> GetProcedureAsync(CurrentUser user, string key, CancellationToken cancellationToken) =>
-        RequireAsync(user, MemoryIds.ForProcedure(RequireName(key, "key")), MemoryIds.Procedural, "No procedure with this key.", cancellationToken);
-
-    public async Task DeleteProcedureAsync(CurrentUser user, string key, CancellationToken cancellationToken)
+    public async Task<MemoryEntry> GetProcedureAsync(CurrentUser user, string key, CancellationToken cancellationToken, string? space = null)
     {
-        if (!await _store.DeleteAsync(user.UserId, MemoryIds.ForProcedure(RequireName(key, "key")), cancellationToken).ConfigureAwait(false))
+        var target = _spaces.Readable(user, space)[0];
+        var id = MemoryIds.ForProcedure(RequireName(key, "key"));
+        return (await _store.FindAsync(target.OwnerId, id, cancellationToken).ConfigureAwait(false) ?? throw new NotFoundException("No procedure with this key.")) with { Space = target.Kind };
+    }
+
+    public async Task DeleteProcedureAsync(CurrentUser user, string key, CancellationToken cancellationToken, string? space = null)
+    {
+        var owner = _spaces.Writable(user, space, OrganizationPermissions.MemoryWrite).OwnerId;
+        if (!await _store.DeleteAsync(owner, MemoryIds.ForProcedure(RequireName(key, "key")), cancellationToken).ConfigureAwait(false))
             throw new NotFoundException("No procedure with this key.");
-        Forget(user);
+        Forget(owner);
     }
 
     // ---- Shared checks ----------------------------------------------------------------------
@@ -275,10 +314,15 @@ public sealed partial class MemoryService
     }
 
     /// <summary>Refuses a new memory past the plan's limit (402); a repeat that stores nothing counts until the total is read again.</summary>
-    private Task<KeptTotals.Kept> EnsureRoomAsync(CurrentUser user, CancellationToken cancellationToken) =>
-        _kept.EnsureRoomForOneAsync(user.UserId, QuotaKind.Memories, ct => _store.CountAsync(user.UserId, ct), cancellationToken);
+    private Task<KeptTotals.Kept> EnsureRoomAsync(CurrentUser user, CancellationToken cancellationToken) => EnsureRoomAsync(user.UserId, cancellationToken);
 
-    private void Forget(CurrentUser user) => _kept.Removed(user.UserId, QuotaKind.Memories);
+    /// <summary>As above, for the space of <paramref name="owner"/> (on its own plan).</summary>
+    private Task<KeptTotals.Kept> EnsureRoomAsync(string owner, CancellationToken cancellationToken) =>
+        _kept.EnsureRoomForOneAsync(owner, QuotaKind.Memories, ct => _store.CountAsync(owner, ct), cancellationToken);
+
+    private void Forget(CurrentUser user) => Forget(user.UserId);
+
+    private void Forget(string owner) => _kept.Removed(owner, QuotaKind.Memories);
 
     private static (string, string, string) OpenSessionKey(string userId, string sessionId) => ("open-memory-session", userId, sessionId);
 

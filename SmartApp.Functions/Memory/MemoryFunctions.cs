@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using SmartApp.Domain.Common;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Common.Raindrop;
+using SmartApp.Domain.Identity;
 using SmartApp.Domain.Memory;
 using SmartApp.Functions.Http;
 
@@ -74,7 +75,7 @@ public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions
             TimeRange.Parse(body.From, body.To), req.HttpContext.RequestAborted).ConfigureAwait(false);
         return new OkObjectResult(new
         {
-            results = hits.Select(h => MemoryResponse.From(h.Memory) with { Score = h.Score, Provider = h.Provider }),
+            results = hits.Select(h => MemoryResponse.From(h.Memory) with { Score = h.Score, Provider = h.Provider, Space = h.Memory.Space }),
             provider = hits.Any(h => h.Provider == Providers.Raindrop) ? Providers.Raindrop : Providers.Azure,
         });
     }
@@ -83,7 +84,7 @@ public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions
     public async Task<IActionResult> PutDocument([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "memory/documents")] HttpRequest req)
     {
         var body = await req.ReadJsonAsync<DocumentRequest>(maxBytes: options.Value.MaxDocumentBytes + 1024).ConfigureAwait(false);
-        var id = await memory.PutDocumentAsync(req.CurrentUser(), body.Document, req.HttpContext.RequestAborted, body.ExpiresAt, body.Metadata).ConfigureAwait(false);
+        var id = await memory.PutDocumentAsync(req.CurrentUser(), body.Document, req.HttpContext.RequestAborted, body.ExpiresAt, body.Metadata, req.Query[SpaceAccess.Parameter]).ConfigureAwait(false);
         return new CreatedResult($"/api/memory/documents/{id}", new DocumentCreated(id));
     }
 
@@ -91,7 +92,7 @@ public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions
     public async Task<IActionResult> GetDocument([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "memory/documents/{documentId}")] HttpRequest req, string documentId)
     {
         var document = await memory.GetDocumentAsync(req.CurrentUser(), documentId, req.HttpContext.RequestAborted).ConfigureAwait(false);
-        return new OkObjectResult(new DocumentResponse(document.Id, document.Document, document.At) { ExpiresAt = document.ExpiresAt, Metadata = document.Metadata });
+        return new OkObjectResult(new DocumentResponse(document.Id, document.Document, document.At) { ExpiresAt = document.ExpiresAt, Metadata = document.Metadata, Space = document.Space });
     }
 
     [Function("MemoryDocumentDelete")]
@@ -104,7 +105,7 @@ public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions
     [Function("MemoryProcedureList")]
     public async Task<IActionResult> ListProcedures([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "memory/procedures")] HttpRequest req)
     {
-        var procedures = await memory.ListProceduresAsync(req.CurrentUser(), req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var procedures = await memory.ListProceduresAsync(req.CurrentUser(), req.HttpContext.RequestAborted, req.Query[SpaceAccess.Parameter]).ConfigureAwait(false);
         return new OkObjectResult(new ProcedureList(procedures.Select(ProcedureResponse.From).ToList()));
     }
 
@@ -112,21 +113,21 @@ public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions
     public async Task<IActionResult> PutProcedure([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "memory/procedures/{key}")] HttpRequest req, string key)
     {
         var body = await req.ReadJsonAsync<ProcedureRequest>().ConfigureAwait(false);
-        var procedure = await memory.PutProcedureAsync(req.CurrentUser(), key, body.Value, req.HttpContext.RequestAborted, body.ExpiresAt).ConfigureAwait(false);
+        var procedure = await memory.PutProcedureAsync(req.CurrentUser(), key, body.Value, req.HttpContext.RequestAborted, body.ExpiresAt, req.Query[SpaceAccess.Parameter]).ConfigureAwait(false);
         return new OkObjectResult(ProcedureResponse.From(procedure));
     }
 
     [Function("MemoryProcedureGet")]
     public async Task<IActionResult> GetProcedure([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "memory/procedures/{key}")] HttpRequest req, string key)
     {
-        var procedure = await memory.GetProcedureAsync(req.CurrentUser(), key, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        var procedure = await memory.GetProcedureAsync(req.CurrentUser(), key, req.HttpContext.RequestAborted, req.Query[SpaceAccess.Parameter]).ConfigureAwait(false);
         return new OkObjectResult(ProcedureResponse.From(procedure));
     }
 
     [Function("MemoryProcedureDelete")]
     public async Task<IActionResult> DeleteProcedure([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "memory/procedures/{key}")] HttpRequest req, string key)
     {
-        await memory.DeleteProcedureAsync(req.CurrentUser(), key, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        await memory.DeleteProcedureAsync(req.CurrentUser(), key, req.HttpContext.RequestAborted, req.Query[SpaceAccess.Parameter]).ConfigureAwait(false);
         return new NoContentResult();
     }
 
@@ -268,8 +269,9 @@ public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions
     public sealed record ProcedureResponse(string Key, string Value, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
     {
         public DateTimeOffset? ExpiresAt { get; init; }
+        public SpaceKind Space { get; init; }
 
-        public static ProcedureResponse From(MemoryEntry p) => new(p.Key!, p.Content, p.At, p.UpdatedAt ?? p.At) { ExpiresAt = p.ExpiresAt };
+        public static ProcedureResponse From(MemoryEntry p) => new(p.Key!, p.Content, p.At, p.UpdatedAt ?? p.At) { ExpiresAt = p.ExpiresAt, Space = p.Space };
     }
 
     /// <summary>A memory as the API shows it; fields that do not apply to its kind are left out.</summary>
@@ -292,6 +294,9 @@ public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions
         public DateTimeOffset? UpdatedAt { get; init; }
         public DateTimeOffset? ExpiresAt { get; init; }
         public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+
+        /// <summary>Search results: the space the memory is in (<c>personal</c>, or <c>org</c> for an organization's document or procedure).</summary>
+        public SpaceKind? Space { get; init; }
 
         /// <summary>Facts: <c>learned</c> from a conversation or <c>stated</c> by the user, their topic and the message they came from.</summary>
         public FactOrigin? Origin { get; init; }
@@ -319,6 +324,7 @@ public sealed class MemoryFunctions(MemoryService memory, IOptions<MemoryOptions
     {
         public DateTimeOffset? ExpiresAt { get; init; }
         public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+        public SpaceKind Space { get; init; }
     }
 
     public sealed record ProcedureList(IReadOnlyList<ProcedureResponse> Procedures);

@@ -149,7 +149,7 @@ Console.WriteLine($"| legacy records moved by the migration and read back | {leg
 Console.WriteLine($"| lost writes | {lost.Count} |");
 Console.WriteLine($"| duplicated writes | {duplicated.Count} |");
 Console.WriteLine($"| cross-user leaks | {leaks.Count} |");
-Console.WriteLine($"| cross-space leaks (an organization's files or records seen outside it) | {spaceLeaks.Count} |");
+Console.WriteLine($"| cross-space leaks (an organization's files, records or memories seen outside it) | {spaceLeaks.Count} |");
 Console.WriteLine($"| organization files written by admins, verified with each uploader's own | {simulated.Sum(s => s.User.OrganizationFiles)} |");
 Console.WriteLine($"| undesigned answers (not a designed ProblemDetails, or no answer within {requestTimeout.TotalSeconds:F0} s) | {outcomes.UndesignedCount} |");
 // Killing the worker ends the requests in flight on it with the host's empty 500, at most one per user.

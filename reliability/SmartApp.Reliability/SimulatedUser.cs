@@ -30,6 +30,9 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
     /// <summary>Records this user created in the organization's <c>shared</c> table (acknowledged): id → note.</summary>
     public Dictionary<string, string> SharedRecords { get; } = [];
 
+    /// <summary>Documents this user put in the organization's memory (acknowledged): id → text.</summary>
+    public Dictionary<string, string> SharedDocuments { get; } = [];
+
     public int Index => index;
     public string UserId => userId;
     public string Marker { get; } = $"mk{index:D3}q";
@@ -211,9 +214,27 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
 
     private async Task RememberAsync(int n, CancellationToken cancellationToken)
     {
+        if (membership is not null && n % 4 == 0)
+        {
+            await RememberForOrganizationAsync(n, cancellationToken);
+            return;
+        }
         var content = $"{Marker} memory {n} about harbour ferries and lighthouse lamps";
         var answer = Check(await api.SendJsonAsync("memory.put", HttpMethod.Post, $"memory/sessions/{SessionId}/memories", new { content }, cancellationToken));
         if (answer is { Ok: true }) Memories[answer.Body.GetProperty("memoryId").GetString()!] = content;
+    }
+
+    /// <summary>
+    /// A document in the organization's memory, carrying the organization's marker (an admin's is stored and read back by id;
+    /// a member's is refused with 403). Every member's memory search may find it; no one else's.
+    /// </summary>
+    private async Task RememberForOrganizationAsync(int n, CancellationToken cancellationToken)
+    {
+        var text = $"{OrganizationMarker(membership!.Organization)} team note {n} about harbour ferries and lighthouse lamps";
+        var answer = Check(await api.SendJsonAsync("memory.document.org", HttpMethod.Post, "memory/documents?space=org", new { document = new { text } }, cancellationToken));
+        if (answer is not { Ok: true }) return;
+        if (membership.Role != "admin") api.Outcomes.Undesigned("memory.document.org", "a member without memory:write wrote the organization's memory");
+        SharedDocuments[answer.Body.GetProperty("documentId").GetString()!] = text;
     }
 
     private async Task SearchMemoryAsync(CancellationToken cancellationToken) =>

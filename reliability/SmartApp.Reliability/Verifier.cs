@@ -106,7 +106,7 @@ public sealed class Verifier(SimulatedUser user, Api api, Action<string> log)
         }
     }
 
-    /// <summary>The records this user wrote in the organization's shared table, each read back there by id with the note acknowledged.</summary>
+    /// <summary>The records and memory documents this user wrote in the organization's space, each read back there by id as acknowledged.</summary>
     private async Task SharedRecordsAsync(CancellationToken cancellationToken)
     {
         foreach (var (id, note) in user.SharedRecords)
@@ -114,6 +114,12 @@ public sealed class Verifier(SimulatedUser user, Api api, Action<string> log)
             var record = await ReadAsync("verify.data.org", $"data/tables/shared/records/{id}?space=org", cancellationToken);
             Verified++;
             if (record.GetProperty("data").GetProperty("note").GetString() != note) Lost.Add($"user {user.Index} shared record {id}: not the acknowledged note");
+        }
+        foreach (var (id, text) in user.SharedDocuments)
+        {
+            var document = await ReadAsync("verify.memory.org", $"memory/documents/{id}", cancellationToken);
+            Verified++;
+            if (document.GetProperty("document").GetProperty("text").GetString() != text) Lost.Add($"user {user.Index} organization document {id}: not the acknowledged text");
         }
     }
 

@@ -70,7 +70,8 @@ public sealed class OrganizationSpaceTests(DevHostFixture app)
         var organization = NewOrganization();
         var adminEmail = TestUsers.NewEmail("org-admin");
         var admin = await MemberAsync(app, adminEmail, organization, "admin");
-        var member = await MemberAsync(app, TestUsers.NewEmail("org-member"), organization, "member");
+        var memberEmail = TestUsers.NewEmail("org-member");
+        var member = await MemberAsync(app, memberEmail, organization, "member");
         var otherOrganization = await MemberAsync(app, TestUsers.NewEmail("org-other"), NewOrganization(), "admin");
         var noOrganization = await MemberAsync(app, TestUsers.NewEmail("org-none"), null);
 
@@ -111,7 +112,7 @@ public sealed class OrganizationSpaceTests(DevHostFixture app)
         Assert.DoesNotContain("4417", app.Model.Requests.Last().ToJsonString()); // the member's model never saw the admin's own notes
 
         // Another organization's admin, a user with no organization, and the member signed in again without it: nothing, by any route.
-        var memberOutside = await MemberAsync(app, TestUsers.NewEmail("org-member-left"), null);
+        var memberOutside = await MemberAsync(app, memberEmail, null); // the same member, removed from the organization: their next token has no org_id
         foreach (var outsider in new[] { otherOrganization, noOrganization, memberOutside })
         {
             foreach (var id in new[] { shared, own })
@@ -237,5 +238,66 @@ public sealed class OrganizationSpaceTests(DevHostFixture app)
         var memberExport = (await member.GetFromJsonAsync<JsonElement>("me/export")).GetRawText();
         Assert.DoesNotContain(shared, memberExport);
         Assert.DoesNotContain(organization, memberExport);
+    }
+
+    [Fact]
+    public async Task The_organizations_documents_and_procedures_are_every_members_memory_and_changed_only_with_memory_write()
+    {
+        var organization = NewOrganization();
+        var admin = await MemberAsync(app, TestUsers.NewEmail("memory-admin"), organization, "admin");
+        var member = await MemberAsync(app, TestUsers.NewEmail("memory-member"), organization, "member");
+        var outsider = await MemberAsync(app, TestUsers.NewEmail("memory-outsider"), NewOrganization(), "admin");
+        var loner = await MemberAsync(app, TestUsers.NewEmail("memory-loner"), null);
+
+        string documentId;
+        using (var put = await admin.PostAsJsonAsync("memory/documents?space=org", new { document = new { text = "The office wifi password is pelican-forty-two." } }))
+            documentId = (await put.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("documentId").GetString()!;
+        using (var procedure = await admin.PutAsJsonAsync("memory/procedures/greeting?space=org", new { value = "Greet every customer in Gaelic." }))
+            Assert.Equal("org", (await procedure.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("space").GetString());
+
+        // Every member reads them and finds them in search and chat; changing them takes memory:write.
+        Assert.Equal("org", (await member.GetFromJsonAsync<JsonElement>($"memory/documents/{documentId}")).GetProperty("space").GetString());
+        Assert.Equal("Greet every customer in Gaelic.", (await member.GetFromJsonAsync<JsonElement>("memory/procedures/greeting?space=org")).GetProperty("value").GetString());
+        await ProblemAssert.IsProblemAsync(await member.GetAsync("memory/procedures/greeting"), HttpStatusCode.NotFound, "not-found"); // not in the member's own
+        Assert.Equal([("greeting", "org")], (await member.GetFromJsonAsync<JsonElement>("memory/procedures")).GetProperty("procedures").EnumerateArray()
+            .Select(p => (p.GetProperty("key").GetString(), p.GetProperty("space").GetString())));
+        foreach (var refused in new[]
+        {
+            await member.PostAsJsonAsync("memory/documents?space=org", new { document = new { text = "x" } }),
+            await member.DeleteAsync($"memory/documents/{documentId}"),
+            await member.PutAsJsonAsync("memory/procedures/greeting?space=org", new { value = "Greet in Latin." }),
+            await member.DeleteAsync("memory/procedures/greeting?space=org"),
+        })
+            Assert.Contains("memory:write", (await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Forbidden, "forbidden")).GetProperty("detail").GetString());
+
+        using (var search = await member.PostAsJsonAsync("memory/search", new { terms = "office wifi password" }))
+        {
+            var results = (await search.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results").EnumerateArray().ToList();
+            Assert.Contains(results, r => r.GetProperty("id").GetString() == documentId && r.GetProperty("space").GetString() == "org");
+        }
+        var conversation = await ChatTests.StartAsync(member);
+        using (var turn = await member.PostAsJsonAsync($"chat/conversations/{conversation}/messages", new { content = "What is the office wifi password?", useFiles = false }))
+        {
+            var body = await turn.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.True(turn.StatusCode == HttpStatusCode.OK, body.ToString());
+            Assert.Contains(body.GetProperty("citations").EnumerateArray(), c => c.GetProperty("type").GetString() == "memory"
+                && c.GetProperty("memoryId").GetString() == documentId && c.GetProperty("space").GetString() == "org");
+        }
+
+        // No one outside the organization reads or finds them.
+        foreach (var stranger in new[] { outsider, loner })
+        {
+            await ProblemAssert.IsProblemAsync(await stranger.GetAsync($"memory/documents/{documentId}"), HttpStatusCode.NotFound, "not-found");
+            await ProblemAssert.IsProblemAsync(await stranger.DeleteAsync($"memory/documents/{documentId}"), HttpStatusCode.NotFound, "not-found");
+            using var search = await stranger.PostAsJsonAsync("memory/search", new { terms = "office wifi password pelican" });
+            Assert.DoesNotContain("pelican", await search.Content.ReadAsStringAsync());
+            Assert.DoesNotContain("Gaelic", await (await stranger.GetAsync("memory/procedures")).Content.ReadAsStringAsync());
+        }
+        await ProblemAssert.IsProblemAsync(await outsider.GetAsync("memory/procedures/greeting?space=org"), HttpStatusCode.NotFound, "not-found");
+        await ProblemAssert.IsProblemAsync(await loner.GetAsync("memory/procedures?space=org"), HttpStatusCode.Forbidden, "forbidden");
+
+        // The admin may change them.
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"memory/documents/{documentId}")).StatusCode);
+        await ProblemAssert.IsProblemAsync(await member.GetAsync($"memory/documents/{documentId}"), HttpStatusCode.NotFound, "not-found");
     }
 }

@@ -275,6 +275,11 @@ public sealed class WorkOSSignInTests(WorkOSDevHostFixture app)
             return body.GetProperty("id").GetString()!;
         }
         var teamFile = await UploadAsync("The team's lighthouse keeper rota.", "files?space=org");
+        using (var record = await client.PostAsJsonAsync("data/tables/rota/records?space=org", new { id = "monday", keeper = "Ada" }))
+            Assert.Equal(HttpStatusCode.Created, record.StatusCode);
+        string teamDocument;
+        using (var document = await client.PostAsJsonAsync("memory/documents?space=org", new { document = new { text = "The lighthouse lamp is lit at dusk." } }))
+            teamDocument = (await document.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("documentId").GetString()!;
         var ownFile = await UploadAsync("My own lighthouse sketches.", "files");
         await FileTests.WaitForAsync(client, teamFile, "indexed");
         await FileTests.WaitForAsync(client, ownFile, "indexed");
@@ -294,6 +299,10 @@ public sealed class WorkOSSignInTests(WorkOSDevHostFixture app)
             return response.StatusCode == HttpStatusCode.NotFound && await BlobsOfAsync(organization) == 0;
         }, "the deleted organization's file and its bytes are gone");
         Assert.DoesNotContain(await FileTests.SearchAsync(client, new { query = "lighthouse" }), h => h.GetProperty("fileId").GetString() == teamFile);
+        using (var record = await client.GetAsync("data/tables/rota/records/monday?space=org"))
+            Assert.Equal(HttpStatusCode.NotFound, record.StatusCode);
+        using (var document = await client.GetAsync($"memory/documents/{teamDocument}"))
+            Assert.Equal(HttpStatusCode.NotFound, document.StatusCode);
 
         // The member's own space, and the member, are untouched.
         Assert.Equal("indexed", (await client.GetFromJsonAsync<JsonElement>($"files/{ownFile}")).GetProperty("status").GetString());
