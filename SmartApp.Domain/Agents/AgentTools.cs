@@ -47,6 +47,9 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
     public const string SearchMemory = "search_memory", Remember = "remember", Forget = "forget", SearchFiles = "search_files", AskFile = "ask_file",
         ListTables = "list_tables", QueryData = "query_data", GetRecord = "get_record";
 
+    /// <summary>How the data tools name a table's space.</summary>
+    private const string SpaceArgument = "Whose table: 'personal' (the user's own, the default) or 'org' (their organization's), as list_tables says.";
+
     /// <summary>Results a search tool gives when the model asks for no number, and the most it may ask for.</summary>
     internal const int DefaultResults = 5, MaxResults = 10;
 
@@ -143,7 +146,7 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
                 return result;
             }),
         Create(ListTables,
-            "Lists the user's data tables with their row counts and columns (name and type).",
+            "Lists the user's data tables, and their organization's, with their space ('personal' or 'org'), row counts and columns (name and type).",
             async (AIFunctionArguments call, CancellationToken ct) =>
             {
                 var user = UserOf(call);
@@ -152,15 +155,16 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
             }),
         Create(QueryData,
             "Queries one of the user's data tables: conditions on fields, one ordering, the fields to return, a limit. " +
-            "Call list_tables first to learn the tables and columns.",
+            "Call list_tables first to learn the tables, their spaces and columns.",
             async (AIFunctionArguments call, [Description("The table's name.")] string table,
                 [Description("Conditions, all of which must hold: [{\"field\": \"a.b\", \"op\": \"eq|ne|gt|gte|lt|lte|in|contains|startsWith|exists\", \"value\": any}].")] JsonElement? where = null,
                 [Description("At most one ordering: [{\"field\": \"a.b\", \"desc\": true}].")] JsonElement? orderBy = null,
                 [Description("Optional: the field paths to return.")] string[]? select = null,
-                [Description("How many records (1-500, default 50).")] int? limit = null, CancellationToken ct = default) =>
+                [Description("How many records (1-500, default 50).")] int? limit = null,
+                [Description(SpaceArgument)] string? space = null, CancellationToken ct = default) =>
             {
                 var user = UserOf(call);
-                var tables = (await data.TableNamesAsync(user, null, ct).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
+                var tables = (await data.TableNamesAsync(user, space, ct).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
                 if (!tables.Contains(table)) throw new NotFoundException("No such table.");
                 var asked = new JsonObject
                 {
@@ -168,15 +172,16 @@ public sealed partial class AgentTools(MemoryService memory, FileService files, 
                     ["select"] = select is null ? null : new JsonArray([.. select.Select(s => (JsonNode?)s)]), ["limit"] = limit,
                 };
                 var (_, query, _) = DataService.ParseQuery(asked.ToJsonString(), tables);
-                var page = await data.QueryAsync(user, null, table, query, ct).ConfigureAwait(false);
+                var page = await data.QueryAsync(user, space, table, query, ct).ConfigureAwait(false);
                 return Listed("records", page.Items.Select(r => new JsonObject { ["id"] = r.Id, ["data"] = r.Data.DeepClone() }));
             }),
         Create(GetRecord,
             "Reads one record of one of the user's data tables by its id.",
-            async (AIFunctionArguments call, [Description("The table's name.")] string table, [Description("The record's id.")] string id, CancellationToken ct) =>
+            async (AIFunctionArguments call, [Description("The table's name.")] string table, [Description("The record's id.")] string id,
+                [Description(SpaceArgument)] string? space = null, CancellationToken ct = default) =>
             {
                 var user = UserOf(call);
-                var record = await data.GetAsync(user, null, table, id, ct).ConfigureAwait(false);
+                var record = await data.GetAsync(user, space, table, id, ct).ConfigureAwait(false);
                 return new JsonObject { ["id"] = record.Id, ["table"] = record.Table, ["data"] = record.Data.DeepClone(), ["updatedAt"] = record.UpdatedAt };
             }),
     ];

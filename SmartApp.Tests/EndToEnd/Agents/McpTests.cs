@@ -96,6 +96,34 @@ public sealed class McpTests(DevHostFixture app)
     }
 
     [Fact]
+    public async Task A_members_tools_read_the_organizations_tables_and_files_and_an_outsiders_do_not()
+    {
+        var organization = OrganizationSpaceTests.NewOrganization();
+        var admin = await OrganizationSpaceTests.MemberAsync(app, TestUsers.NewEmail("mcp-org-admin"), organization, "admin");
+        var member = await OrganizationSpaceTests.MemberAsync(app, TestUsers.NewEmail("mcp-org-member"), organization, "member");
+        var outsider = await OrganizationSpaceTests.MemberAsync(app, TestUsers.NewEmail("mcp-org-outsider"), OrganizationSpaceTests.NewOrganization(), "admin");
+        using (var created = await admin.PostAsJsonAsync("data/tables/stock/records?space=org", new { id = "s1", item = "rope", count = 12 }))
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+
+        await using (var client = await ConnectAsync(Endpoint, member))
+        {
+            var tables = await CallAsync(client, "list_tables", new { });
+            Assert.Equal([("stock", "org")], tables.GetProperty("tables").EnumerateArray().Select(t => (t.GetProperty("name").GetString(), t.GetProperty("space").GetString())));
+            var rows = await CallAsync(client, "query_data", new { table = "stock", space = "org" });
+            Assert.Equal(["rope"], rows.GetProperty("records").EnumerateArray().Select(r => r.GetProperty("data").GetProperty("item").GetString()));
+            Assert.Equal(12, (await CallAsync(client, "get_record", new { table = "stock", id = "s1", space = "org" })).GetProperty("data").GetProperty("count").GetInt32());
+            Assert.True((await client.CallToolAsync("query_data", new Dictionary<string, object?> { ["table"] = "stock" })).IsError); // not in the member's own space
+        }
+        await using (var client = await ConnectAsync(Endpoint, outsider))
+        {
+            Assert.Empty((await CallAsync(client, "list_tables", new { })).GetProperty("tables").EnumerateArray());
+            var refused = await client.CallToolAsync("query_data", new Dictionary<string, object?> { ["table"] = "stock", ["space"] = "org" });
+            Assert.True(refused.IsError);
+            Assert.DoesNotContain("rope", Result(refused).GetRawText());
+        }
+    }
+
+    [Fact]
     public async Task Without_a_token_the_answer_is_401_naming_the_protected_resource_metadata()
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "mcp")
