@@ -66,12 +66,9 @@ public sealed partial class ChatService(
         title = title.Trim();
         if (title.Length > MaxTitleLength) throw new ValidationFailedException("title", $"'title' may be at most {MaxTitleLength} characters.");
         if (title.Any(char.IsControl)) throw new ValidationFailedException("title", "'title' may not contain control characters.");
-        while (true)
-        {
-            var conversation = await RequireAsync(user, conversationId, cancellationToken).ConfigureAwait(false);
-            if (await conversations.TryUpdateAsync(user.UserId, conversation with { Title = title, TitleBy = TitleSource.Client }, cancellationToken).ConfigureAwait(false) is { } renamed)
-                return renamed;
-        }
+        var conversation = await RequireAsync(user, conversationId, cancellationToken).ConfigureAwait(false);
+        return await conversations.UpdateAsync(user.UserId, conversationId, conversation, c => c with { Title = title, TitleBy = TitleSource.Client }, cancellationToken).ConfigureAwait(false)
+            ?? throw new NotFoundException("No such conversation.");
     }
 
     /// <summary>
@@ -275,43 +272,26 @@ public sealed partial class ChatService(
         CancellationToken cancellationToken)
     {
         var branch = new ConversationBranch(Ids.New(BranchIdPrefix), parent, kind, replaces, forkAfter, clock.GetUtcNow());
-        while (true)
-        {
-            if (conversation.Branches.Count >= MaxBranches)
-                throw new ConflictException($"This conversation has {MaxBranches} branches, the most it may have; start a new conversation to go on.");
-            var updated = await conversations.TryUpdateAsync(user.UserId, conversation with { Branches = [.. conversation.Branches, branch], CurrentBranch = branch.Id }, cancellationToken)
-                .ConfigureAwait(false);
-            if (updated is not null) return (updated, branch.Id);
-            conversation = await RequireAsync(user, conversation.Id, cancellationToken).ConfigureAwait(false); // changed meanwhile: add it to what is there now
-        }
+        var updated = await conversations.UpdateAsync(user.UserId, conversation.Id, conversation, c => c.Branches.Count < MaxBranches
+                ? c with { Branches = [.. c.Branches, branch], CurrentBranch = branch.Id }
+                : throw new ConflictException($"This conversation has {MaxBranches} branches, the most it may have; start a new conversation to go on."), cancellationToken)
+            .ConfigureAwait(false) ?? throw new NotFoundException("No such conversation.");
+        return (updated, branch.Id);
     }
 
     /// <summary>Makes the branch a turn was sent on the one read when none is named.</summary>
-    private async Task<Conversation> MakeCurrentAsync(CurrentUser user, Conversation conversation, string branch, CancellationToken cancellationToken)
-    {
-        while (BranchOf(conversation, null) != branch)
-        {
-            if (await conversations.TryUpdateAsync(user.UserId, conversation with { CurrentBranch = branch }, cancellationToken).ConfigureAwait(false) is { } updated) return updated;
-            conversation = await RequireAsync(user, conversation.Id, cancellationToken).ConfigureAwait(false);
-        }
-        return conversation;
-    }
+    private async Task<Conversation> MakeCurrentAsync(CurrentUser user, Conversation conversation, string branch, CancellationToken cancellationToken) =>
+        await conversations.UpdateAsync(user.UserId, conversation.Id, conversation, c => BranchOf(c, null) == branch ? null : c with { CurrentBranch = branch }, cancellationToken)
+            .ConfigureAwait(false) ?? throw new NotFoundException("No such conversation.");
 
     /// <summary>Takes back a branch that was given no reply; the branch it grew from is current again.</summary>
     private async Task DropBranchAsync(CurrentUser user, string conversationId, string branch)
     {
         try
         {
-            while (await conversations.FindAsync(user.UserId, conversationId, CancellationToken.None).ConfigureAwait(false) is { } conversation
-                   && conversation.Branches.FirstOrDefault(b => b.Id == branch) is { } made)
-            {
-                var without = conversation with
-                {
-                    Branches = [.. conversation.Branches.Where(b => b.Id != branch)],
-                    CurrentBranch = conversation.CurrentBranch == branch ? made.Parent : conversation.CurrentBranch,
-                };
-                if (await conversations.TryUpdateAsync(user.UserId, without, CancellationToken.None).ConfigureAwait(false) is not null) return;
-            }
+            await conversations.UpdateAsync(user.UserId, conversationId, null, c => c.Branches.FirstOrDefault(b => b.Id == branch) is { } made
+                ? c with { Branches = [.. c.Branches.Where(b => b.Id != branch)], CurrentBranch = c.CurrentBranch == branch ? made.Parent : c.CurrentBranch }
+                : null, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex)
         {

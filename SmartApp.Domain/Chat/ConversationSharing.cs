@@ -32,13 +32,10 @@ public sealed partial class ConversationSharing(IConversationStore conversations
         var share = new ConversationShare(Ids.NewSecret(SharePrefix), read, messages.Count, now);
 
         // Listed on the conversation first: no link is ever out there that its owner cannot see and revoke.
-        while (true)
-        {
-            if (conversation.Shares.Count >= MaxSharesPerConversation)
-                throw new ConflictException($"This conversation has {MaxSharesPerConversation} share links, the most it may have; revoke one first.");
-            if (await conversations.TryUpdateAsync(user.UserId, conversation with { Shares = [.. conversation.Shares, share] }, cancellationToken).ConfigureAwait(false) is not null) break;
-            conversation = await RequireAsync(user, conversationId, cancellationToken).ConfigureAwait(false);
-        }
+        conversation = await conversations.UpdateAsync(user.UserId, conversationId, conversation, c => c.Shares.Count < MaxSharesPerConversation
+                ? c with { Shares = [.. c.Shares, share] }
+                : throw new ConflictException($"This conversation has {MaxSharesPerConversation} share links, the most it may have; revoke one first."), cancellationToken)
+            .ConfigureAwait(false) ?? throw new NotFoundException("No such conversation.");
         try
         {
             await shared.CreateAsync(user.UserId, conversationId, new SharedConversation(share.Id, conversation.Title, messages, now), CancellationToken.None).ConfigureAwait(false);
@@ -102,9 +99,8 @@ public sealed partial class ConversationSharing(IConversationStore conversations
     {
         try
         {
-            while (await conversations.FindAsync(user.UserId, conversationId, CancellationToken.None).ConfigureAwait(false) is { } conversation && conversation.Shares.Any(s => s.Id == shareId))
-                if (await conversations.TryUpdateAsync(user.UserId, conversation with { Shares = [.. conversation.Shares.Where(s => s.Id != shareId)] }, CancellationToken.None)
-                        .ConfigureAwait(false) is not null) return;
+            await conversations.UpdateAsync(user.UserId, conversationId, null,
+                c => c.Shares.Any(s => s.Id == shareId) ? c with { Shares = [.. c.Shares.Where(s => s.Id != shareId)] } : null, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex)
         {

@@ -60,16 +60,9 @@ public sealed partial class ConversationTitles(IConversationStore conversations,
         var title = Clip(reply.Text.Trim().Trim('"', '\'', '.', ' ').ReplaceLineEndings(" "));
         if (reply.Failure is not null || title.Length == 0) return; // the first words stay
         // Written only over the automatic title: a client's rename in between wins.
-        for (var attempt = 0; attempt < 3; attempt++)
-        {
-            var current = await conversations.FindAsync(message.UserId, message.ConversationId, cancellationToken).ConfigureAwait(false);
-            if (current is not { TitleBy: TitleSource.Message }) return;
-            if (await conversations.TryUpdateAsync(message.UserId, current with { Title = title, TitleBy = TitleSource.Model }, cancellationToken).ConfigureAwait(false) is not null)
-            {
-                LogTitled(logger, message.ConversationId);
-                return;
-            }
-        }
+        var titled = await conversations.UpdateAsync(message.UserId, message.ConversationId, null,
+            c => c.TitleBy == TitleSource.Message ? c with { Title = title, TitleBy = TitleSource.Model } : null, cancellationToken).ConfigureAwait(false);
+        if (titled is { TitleBy: TitleSource.Model }) LogTitled(logger, message.ConversationId);
     }
 
     /// <summary>The host gave up on a title after its last delivery (storage kept failing): the first words stay.</summary>

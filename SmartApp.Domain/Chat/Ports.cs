@@ -37,6 +37,27 @@ public interface IConversationStore
     Task<IReadOnlyList<ChatMessageRecord>> RecentMessagesAsync(string userId, string conversationId, IReadOnlyList<BranchSegment> path, int count, CancellationToken cancellationToken);
 }
 
+public static class ConversationStoreExtensions
+{
+    /// <summary>
+    /// Applies <paramref name="change"/> to the conversation as stored until the write holds: when it changed meanwhile, it is read
+    /// again and the change applied to that (so a concurrent change is never overwritten). <paramref name="change"/> answers null when
+    /// there is nothing (more) to do, and may throw to refuse. The answer is the conversation as stored, or null when it is gone.
+    /// </summary>
+    public static async Task<Conversation?> UpdateAsync(this IConversationStore store, string userId, string conversationId, Conversation? known,
+        Func<Conversation, Conversation?> change, CancellationToken cancellationToken)
+    {
+        var conversation = known ?? await store.FindAsync(userId, conversationId, cancellationToken).ConfigureAwait(false);
+        while (conversation is not null)
+        {
+            if (change(conversation) is not { } changed) return conversation;
+            if (await store.TryUpdateAsync(userId, changed, cancellationToken).ConfigureAwait(false) is { } stored) return stored;
+            conversation = await store.FindAsync(userId, conversationId, cancellationToken).ConfigureAwait(false);
+        }
+        return null;
+    }
+}
+
 /// <summary>Replies and tokens per user, day and month (container <c>usage</c>): what quotas read.</summary>
 public interface IUsageStore
 {

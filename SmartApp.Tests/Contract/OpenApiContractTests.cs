@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Azure.Functions.Worker;
 using SmartApp.Tests.EndToEnd;
+using static SmartApp.Tests.EndToEnd.AnswerAssert;
 
 namespace SmartApp.Tests.Contract;
 
@@ -31,14 +32,6 @@ public sealed class OpenApiContractTests(DevHostFixture app)
         var client = new HttpClient(contract.Handler()) { BaseAddress = app.Client.BaseAddress, Timeout = TimeSpan.FromSeconds(100) };
         if (token is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return client;
-    }
-
-    private static async Task<JsonElement> JsonAsync(Task<HttpResponseMessage> send, HttpStatusCode expected)
-    {
-        using var response = await send;
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == expected, $"{response.RequestMessage!.Method} {response.RequestMessage.RequestUri}: {(int)response.StatusCode} {text}");
-        return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
     }
 
     [Fact]

@@ -22,3 +22,15 @@ public static class ProblemAssert
         return problem;
     }
 }
+
+/// <summary>What a client checks on success: the status it expected, then the JSON body (default when there is none).</summary>
+public static class AnswerAssert
+{
+    public static async Task<JsonElement> JsonAsync(Task<HttpResponseMessage> send, HttpStatusCode expected)
+    {
+        using var response = await send;
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == expected, $"{response.RequestMessage!.Method} {response.RequestMessage.RequestUri}: {(int)response.StatusCode} {text}");
+        return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
+    }
+}

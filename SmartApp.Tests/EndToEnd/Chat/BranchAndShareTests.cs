@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using static SmartApp.Tests.EndToEnd.AnswerAssert;
 
 namespace SmartApp.Tests.EndToEnd;
 
@@ -15,14 +16,6 @@ public sealed class BranchAndShareTests(DevHostFixture app) : IAsyncLifetime
         app.Model.Failure = FakeModelFailure.None;
         app.Model.Down = false;
         return Task.CompletedTask;
-    }
-
-    private static async Task<JsonElement> JsonAsync(Task<HttpResponseMessage> send, HttpStatusCode expected)
-    {
-        using var response = await send;
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == expected, $"{response.RequestMessage!.Method} {response.RequestMessage.RequestUri}: {(int)response.StatusCode} {text}");
-        return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
     }
 
     private static async Task<(string Branch, (string Id, string Role, string Content)[] Messages)> ReadAsync(HttpClient user, string conversation, string? branch = null)
