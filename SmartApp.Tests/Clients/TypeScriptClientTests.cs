@@ -6,7 +6,8 @@ namespace SmartApp.Tests.Clients;
 
 /// <summary>
 /// The TypeScript client package (<c>clients/typescript</c>): installed from its lock file, its generated types checked against
-/// the OpenAPI document, compiled, and its own tests run against this dev host (the real worker, the emulators, the fake model).
+/// the OpenAPI document, compiled, its own tests run against this dev host (the real worker, the emulators, the fake model),
+/// and the packed package installed into an empty project where a sample using every helper type-checks.
 /// </summary>
 [Collection(DevHostCollection.Name)]
 public sealed class TypeScriptClientTests(DevHostFixture app)
@@ -22,6 +23,8 @@ public sealed class TypeScriptClientTests(DevHostFixture app)
         await NpmAsync("run", "build");
         var output = await NpmAsync("test");
         Assert.Contains("# fail 0", output);
+        // What an app maker installs: the packed package, in an empty project, type-checks a sample using every helper.
+        Assert.Contains("type-checks against it", await NpmAsync("run", "check-packed"));
     }
 
     private async Task<string> NpmAsync(params string[] arguments)
