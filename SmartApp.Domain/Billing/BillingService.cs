@@ -26,7 +26,7 @@ public sealed class BillingService(
     /// <summary>The plan of the user's own space (or the organization's, <paramref name="space"/> <c>org</c>: every member reads it) and what it allows, beside what the space uses now.</summary>
     public async Task<(SubscriptionState State, PlanEntitlements Entitlements, CurrentUsage Usage)> GetSubscriptionAsync(CurrentUser user, string? space, CancellationToken cancellationToken)
     {
-        var owner = spaces.Readable(user, space)[0].OwnerId;
+        var owner = spaces.One(user, space).OwnerId;
         var now = clock.GetUtcNow();
         var state = store.FindAsync(owner, cancellationToken);
         var today = usage.GetAsync(owner, UsagePeriod.Day, now, cancellationToken);

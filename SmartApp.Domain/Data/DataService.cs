@@ -212,7 +212,7 @@ public sealed partial class DataService(
     }
 
     /// <summary>The owner id of the one space a read works in: the user's own unless <paramref name="space"/> names the organization's.</summary>
-    private string Readable(CurrentUser user, string? space) => spaces.Readable(user, space)[0].OwnerId;
+    private string Readable(CurrentUser user, string? space) => spaces.One(user, space).OwnerId;
 
     /// <summary>The owner id of the space a change goes to; the organization's takes <c>data:write</c> (403).</summary>
     private string Writable(CurrentUser user, string? space) => spaces.Writable(user, space, OrganizationPermissions.DataWrite).OwnerId;

@@ -279,7 +279,7 @@ public sealed partial class FileService(
 
         var found = await Task.WhenAll(searches.Select(async s =>
             (await search.SearchAsync(s.Space.OwnerId, query, s.Only, count, cancellationToken).ConfigureAwait(false)).Select(hit => hit with { Space = s.Space.Kind }))).ConfigureAwait(false);
-        return found.Length == 1 ? [.. found[0]] : [.. found.SelectMany(hits => hits).OrderByDescending(hit => hit.Score).Take(count)];
+        return SpaceAccess.BestOf(found, hit => hit.Score, count);
     }
 
     /// <summary>
@@ -311,14 +311,9 @@ public sealed partial class FileService(
     }
 
     /// <summary>The file and its space's owner id, looked up in each space the caller reads (ids are unique across spaces); 404 when in none.</summary>
-    private async Task<(string Owner, StoredFile File)> RequireAsync(CurrentUser user, string fileId, CancellationToken cancellationToken)
-    {
-        if (IsWellFormed(fileId))
-            foreach (var space in spaces.Readable(user))
-                if (await files.FindAsync(space.OwnerId, fileId, cancellationToken).ConfigureAwait(false) is { } file)
-                    return (space.OwnerId, file);
-        throw new NotFoundException("No such file.");
-    }
+    private async Task<(string Owner, StoredFile File)> RequireAsync(CurrentUser user, string fileId, CancellationToken cancellationToken) =>
+        (IsWellFormed(fileId) ? await spaces.FindAsync(user, s => files.FindAsync(s.OwnerId, fileId, cancellationToken)).ConfigureAwait(false) : null)
+            is { } found ? (found.Space.OwnerId, found.Item) : throw new NotFoundException("No such file.");
 
     /// <summary>As <see cref="RequireAsync"/>, for a change: one in the organization's space takes <c>files:write</c> (403).</summary>
     private async Task<(string Owner, StoredFile File)> RequireWritableAsync(CurrentUser user, string fileId, CancellationToken cancellationToken)

@@ -52,6 +52,25 @@ public sealed partial class SpaceAccess(OrganizationAccess organizations)
         _ => [OrganizationOf(user)],
     };
 
+    /// <summary>The one space a read by name works in: the user's own unless <paramref name="space"/> names the organization's.</summary>
+    public Space One(CurrentUser user, string? space) => Readable(user, space)[0];
+
+    /// <summary>
+    /// The first space the caller reads in which <paramref name="find"/> finds the item (ids are unique across spaces), with
+    /// that space; null when it is in none.
+    /// </summary>
+    public async Task<(Space Space, T Item)?> FindAsync<T>(CurrentUser user, Func<Space, Task<T?>> find) where T : class
+    {
+        foreach (var space in Readable(user))
+            if (await find(space).ConfigureAwait(false) is { } item)
+                return (space, item);
+        return null;
+    }
+
+    /// <summary>Results of the same search in several spaces as one list: best first by <paramref name="score"/>, at most <paramref name="count"/>.</summary>
+    public static List<T> BestOf<T>(IReadOnlyList<IEnumerable<T>> perSpace, Func<T, double> score, int count) =>
+        perSpace.Count == 1 ? [.. perSpace[0]] : [.. perSpace.SelectMany(results => results).OrderByDescending(score).Take(count)];
+
     /// <summary>The space a new record goes to: personal unless <paramref name="space"/> says <c>org</c>, which takes <paramref name="permission"/>.</summary>
     public Space Writable(CurrentUser user, string? space, string permission)
     {

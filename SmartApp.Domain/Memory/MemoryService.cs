@@ -178,7 +178,7 @@ public sealed partial class MemoryService
         var found = await Task.WhenAll(searches.Select(async s =>
             (await _search.SearchAsync(s.Space.OwnerId, s.Query, cancellationToken).ConfigureAwait(false))
                 .Select(hit => hit with { Memory = hit.Memory with { Space = s.Space.Kind } }))).ConfigureAwait(false);
-        return found.Length == 1 ? [.. found[0]] : [.. found.SelectMany(hits => hits).OrderByDescending(hit => hit.Score).Take(count)];
+        return SpaceAccess.BestOf(found, hit => hit.Score, count);
     }
 
     /// <summary>The kinds of memory an organization's space may hold: documents (semantic) and procedures.</summary>
@@ -239,14 +239,9 @@ public sealed partial class MemoryService
         Forget(space.OwnerId);
     }
 
-    private async Task<(Space Space, MemoryEntry Document)> FindDocumentAsync(CurrentUser user, string documentId, CancellationToken cancellationToken)
-    {
-        if (MemoryIds.IsWellFormed(documentId, MemoryIds.Semantic))
-            foreach (var space in _spaces.Readable(user))
-                if (await _store.FindAsync(space.OwnerId, documentId, cancellationToken).ConfigureAwait(false) is { } found)
-                    return (space, found with { Space = space.Kind });
-        throw new NotFoundException("No such document.");
-    }
+    private async Task<(Space Space, MemoryEntry Document)> FindDocumentAsync(CurrentUser user, string documentId, CancellationToken cancellationToken) =>
+        (MemoryIds.IsWellFormed(documentId, MemoryIds.Semantic) ? await _spaces.FindAsync(user, s => _store.FindAsync(s.OwnerId, documentId, cancellationToken)).ConfigureAwait(false) : null)
+            is { } found ? (found.Space, found.Item with { Space = found.Space.Kind }) : throw new NotFoundException("No such document.");
 
     // ---- Procedural memory ------------------------------------------------------------------
 
@@ -278,7 +273,7 @@ public sealed partial class MemoryService
 
     public async Task<MemoryEntry> GetProcedureAsync(CurrentUser user, string key, CancellationToken cancellationToken, string? space = null)
     {
-        var target = _spaces.Readable(user, space)[0];
+        var target = _spaces.One(user, space);
         var id = MemoryIds.ForProcedure(RequireName(key, "key"));
         return (await _store.FindAsync(target.OwnerId, id, cancellationToken).ConfigureAwait(false) ?? throw new NotFoundException("No procedure with this key.")) with { Space = target.Kind };
     }

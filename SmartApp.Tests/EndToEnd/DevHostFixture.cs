@@ -119,9 +119,12 @@ public class DevHostFixture : IAsyncLifetime
     }
 
     /// <summary>Signs in a demo user and returns a client that sends their token.</summary>
-    public async Task<(HttpClient Client, JsonElement SignIn)> SignInAsync(string email, string? name = null)
+    public Task<(HttpClient Client, JsonElement SignIn)> SignInAsync(string email, string? name = null) => SignInAsync(new { email, name });
+
+    /// <summary>Signs in with a whole demo sign-in body (an organization, a role, permissions) and returns a client that sends the token.</summary>
+    public async Task<(HttpClient Client, JsonElement SignIn)> SignInAsync(object request)
     {
-        using var response = await Client.PostAsJsonAsync("auth/demo", new { email, name });
+        using var response = await Client.PostAsJsonAsync("auth/demo", request);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.True(response.IsSuccessStatusCode, $"demo sign-in failed: {(int)response.StatusCode} {body}");
         var client = new HttpClient { BaseAddress = Client.BaseAddress, Timeout = Client.Timeout };

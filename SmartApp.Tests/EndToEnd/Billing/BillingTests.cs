@@ -503,18 +503,14 @@ public sealed class BillingTests(DevHostFixture app)
         Assert.Equal("free", (await admin.GetFromJsonAsync<JsonElement>("me")).GetProperty("plan").GetString());
 
         // The organization's space holds more than a free plan allows; the admin's own space still stops at the free plan's.
-        async Task<HttpStatusCode> UploadAsync(string path, int i)
+        async Task<HttpStatusCode> UploadAsync(string? space, int i)
         {
-            using var content = new ByteArrayContent(Encoding.UTF8.GetBytes($"file {i}"));
-            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
-            using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
-            request.Headers.Add("X-File-Name", $"f{i}.bin");
-            using var response = await admin.SendAsync(request);
+            using var response = await OrganizationSpaceTests.UploadAsync(admin, $"file {i}", $"f{i}.bin", space, "application/octet-stream");
             return response.StatusCode;
         }
-        for (var i = 0; i <= DevHostFixture.FreeFiles; i++) Assert.Equal(HttpStatusCode.Created, await UploadAsync("files?space=org", i));
-        for (var i = 0; i < DevHostFixture.FreeFiles; i++) Assert.Equal(HttpStatusCode.Created, await UploadAsync("files", i));
-        Assert.Equal(HttpStatusCode.PaymentRequired, await UploadAsync("files", DevHostFixture.FreeFiles));
+        for (var i = 0; i <= DevHostFixture.FreeFiles; i++) Assert.Equal(HttpStatusCode.Created, await UploadAsync("org", i));
+        for (var i = 0; i < DevHostFixture.FreeFiles; i++) Assert.Equal(HttpStatusCode.Created, await UploadAsync(null, i));
+        Assert.Equal(HttpStatusCode.PaymentRequired, await UploadAsync(null, DevHostFixture.FreeFiles));
 
         using var portal = await admin.PostAsJsonAsync("billing/portal?space=org", new { });
         Assert.EndsWith(customer, (await portal.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("url").GetString());

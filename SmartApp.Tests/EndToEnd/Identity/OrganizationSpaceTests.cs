@@ -17,19 +17,12 @@ public sealed class OrganizationSpaceTests(DevHostFixture app)
     internal static string NewOrganization() => "org_" + Guid.NewGuid().ToString("N");
 
     /// <summary>Signs in (demo) as a member of <paramref name="organization"/> with <paramref name="role"/>, or outside any organization when null.</summary>
-    internal static async Task<HttpClient> MemberAsync(DevHostFixture app, string email, string? organization, string role = "member", params string[] permissions)
-    {
-        using var response = await app.Client.PostAsJsonAsync("auth/demo", organization is null
+    internal static async Task<HttpClient> MemberAsync(DevHostFixture app, string email, string? organization, string role = "member", params string[] permissions) =>
+        (await app.SignInAsync(organization is null
             ? new { email, name = "Member" }
-            : (object)new { email, name = "Member", organizationId = organization, role, permissions });
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.True(response.IsSuccessStatusCode, body.ToString());
-        var client = new HttpClient { BaseAddress = app.Client.BaseAddress, Timeout = app.Client.Timeout };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", body.GetProperty("accessToken").GetString());
-        return client;
-    }
+            : (object)new { email, name = "Member", organizationId = organization, role, permissions })).Client;
 
-    private static async Task<HttpResponseMessage> UploadAsync(HttpClient user, string text, string name, string? space, string contentType = "text/plain")
+    internal static async Task<HttpResponseMessage> UploadAsync(HttpClient user, string text, string name, string? space, string contentType = "text/plain")
     {
         using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(text));
         content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
