@@ -1,6 +1,6 @@
 // An app using every helper of the packed package, type-checked in an empty project by `npm run check-packed`.
 import {
-  SmartAppClient, SmartAppError, ValidationError, QuotaExceededError, createPkce, unwrap, type ChatEvent, type StoredFile,
+  SmartAppClient, SmartAppError, StorageError, ValidationError, QuotaExceededError, createPkce, unwrap, type ChatEvent, type DirectUpload, type StoredFile,
 } from "@smartapp/client";
 
 export async function run(baseUrl: string, picked: Blob): Promise<void> {
@@ -22,6 +22,11 @@ export async function run(baseUrl: string, picked: Blob): Promise<void> {
 
   const file: StoredFile = await smartapp.uploadFile(picked, "notes.txt", { space: "org" });
   await smartapp.waitForFile(file.id, { onProgress: (f) => console.log(f.status) });
+  let saved: DirectUpload | undefined;
+  const large = await smartapp
+    .upload(picked, "manual.pdf", { contentType: "application/pdf", onProgress: (p) => console.log(p.loaded / p.total), onCheckpoint: (u) => { saved = u; } })
+    .catch((error: unknown) => (error instanceof StorageError || error instanceof TypeError) && saved ? smartapp.uploadDirect(picked, "manual.pdf", { resume: saved }) : Promise.reject(error));
+  console.log(large.status);
   for await (const each of smartapp.pages(async (cursor) => {
     const page = unwrap(await smartapp.api.GET("/files", { params: { query: { cursor, space: "org" } } }));
     return { items: page.files, cursor: page.cursor };

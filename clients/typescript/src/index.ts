@@ -2,8 +2,10 @@ import createClient, { type Client } from "openapi-fetch";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { components, paths } from "./generated/schema.js";
 import { errorFrom, retryAfterSeconds } from "./errors.js";
+import { blockSizeFor, stageAndCommit, type BlockOptions, type DirectUpload, type UploadProgress } from "./uploads.js";
 
 export * from "./errors.js";
+export { StorageError, type DirectUpload, type UploadProgress } from "./uploads.js";
 export type { components, paths } from "./generated/schema.js";
 
 type Schemas = components["schemas"];
@@ -25,6 +27,17 @@ export interface SmartAppOptions {
   maxRetryWaitSeconds?: number;
   /** Called with the tokens each time a sign-in or refresh gives new ones (keep the refresh token: it rotates). */
   onTokens?: (tokens: Tokens) => void;
+}
+
+export interface UploadOptions extends BlockOptions {
+  contentType?: string;
+  space?: "personal" | "org";
+  /** `upload` sends files larger than this straight to storage (default 8 MiB); smaller ones through the app. */
+  directThreshold?: number;
+  /** Bytes per block of a direct upload (default 4 MiB). */
+  blockSize?: number;
+  /** A direct upload kept from `onCheckpoint`: only the blocks storage does not have yet are sent. */
+  resume?: DirectUpload;
 }
 
 export interface Tokens {
@@ -55,11 +68,14 @@ export class SmartAppClient {
   readonly api: Client<paths>;
   private readonly baseUrl: string;
   private readonly fetchImpl: typeof fetch;
+  /** Plain fetch for signed storage URLs: they carry their own credential, and the app's token must not leave the app. */
+  private readonly storageFetch: typeof fetch;
   private tokens?: Tokens;
 
   constructor(private readonly options: SmartAppOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     const inner = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.storageFetch = inner;
     this.fetchImpl = (input, init) => this.send(inner, new Request(input, init));
     this.api = createClient<paths>({ baseUrl: this.baseUrl, fetch: (request: Request) => this.fetchImpl(request) });
   }
@@ -145,16 +161,47 @@ export class SmartAppClient {
     } while (cursor);
   }
 
+  /** A file of any size: through the app when small, straight to storage in blocks when larger (`directThreshold`). */
+  upload(content: Blob, name: string, options: UploadOptions = {}): Promise<StoredFile> {
+    return content.size > (options.directThreshold ?? 8 * 1024 * 1024) || options.resume ? this.uploadDirect(content, name, options) : this.uploadFile(content, name, options);
+  }
+
   /** A file uploaded through the app (streamed to storage): the stored file, whose ingestion follows. */
-  async uploadFile(content: Blob, name: string, options: { contentType?: string; space?: "personal" | "org" } = {}): Promise<StoredFile> {
+  async uploadFile(content: Blob, name: string, options: Pick<UploadOptions, "contentType" | "space" | "onProgress" | "signal"> = {}): Promise<StoredFile> {
+    options.onProgress?.({ loaded: 0, total: content.size });
     const response = await this.fetchImpl(`${this.baseUrl}/files${options.space ? `?space=${options.space}` : ""}`, {
       method: "POST",
       body: content,
       headers: { "Content-Type": options.contentType ?? (content.type || "application/octet-stream"), "X-File-Name": encodeURIComponent(name) },
+      signal: options.signal,
     });
     const body = await response.json().catch(() => null);
     if (!response.ok) throw errorFrom(response, body);
+    options.onProgress?.({ loaded: content.size, total: content.size });
     return body as StoredFile;
+  }
+
+  /**
+   * A file sent straight to storage: the app signs a write-only URL, the blocks go to it (`onProgress` after each, a
+   * dropped block sent again), then the app measures the file and queues its ingestion. Keep what `onCheckpoint` gives
+   * to `resume` after a reload; a kept upload whose URL has expired starts again.
+   */
+  async uploadDirect(content: Blob, name: string, options: UploadOptions = {}): Promise<StoredFile> {
+    let upload = options.resume;
+    if (upload && upload.size !== content.size) throw new Error(`The upload to resume is of ${upload.size} bytes, not ${content.size}.`);
+    if (!upload || Date.parse(upload.expiresAt) <= Date.now()) {
+      const begun = unwrap(
+        await this.api.POST("/files/uploads", {
+          params: { query: options.space ? { space: options.space } : {} },
+          body: { name, contentType: options.contentType ?? (content.type || "application/octet-stream"), size: content.size },
+          signal: options.signal,
+        }),
+      );
+      upload = { fileId: begun.fileId, uploadUrl: begun.uploadUrl, expiresAt: begun.expiresAt, size: content.size, blockSize: blockSizeFor(content.size, options.blockSize ?? 4 * 1024 * 1024), staged: [] };
+      options.onCheckpoint?.(upload);
+    }
+    await stageAndCommit(this.storageFetch, content, upload, options);
+    return unwrap(await this.api.POST("/files/{fileId}/complete", { params: { path: { fileId: upload.fileId } }, signal: options.signal }));
   }
 
   /** Reads the file until its ingestion is over (`indexed`, `notIndexed` or `failed`), calling `onProgress` with each state. */

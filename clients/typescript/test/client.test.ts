@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
-import { NotFoundError, SmartAppClient, UnauthorizedError, ValidationError, createPkce, unwrap, type ChatEvent } from "../src/index.js";
+import { NotFoundError, SmartAppClient, UnauthorizedError, ValidationError, createPkce, unwrap, type ChatEvent, type DirectUpload } from "../src/index.js";
 
 const baseUrl: string = process.env.SMARTAPP_API_URL ?? assert.fail("SMARTAPP_API_URL must name the running app's API");
 
@@ -52,6 +52,66 @@ test("a small upload is ingested, searched with citations, and listed page by pa
     return { items: page.files, cursor: page.cursor };
   })) names.push(file.name);
   assert.deepEqual(names.sort(), ["ferry notes.txt", "lamp.txt"]);
+});
+
+test("a large upload goes straight to storage in blocks, resumes after the connection drops, and is indexed intact", async () => {
+  // A fetch that sees every request: storage's never carry the app's token; `dropping` makes the network fail block PUTs.
+  let dropping = false;
+  const blocksSent: string[] = [];
+  const tokensToStorage: string[] = [];
+  const network: typeof fetch = async (input, init) => {
+    const request = new Request(input, init);
+    if (request.url.includes("comp=block&")) {
+      if (request.headers.has("Authorization")) tokensToStorage.push(request.url);
+      if (dropping) throw new TypeError("fetch failed");
+      blocksSent.push(new URL(request.url).searchParams.get("blockid")!);
+    }
+    return fetch(request);
+  };
+  const client = new SmartAppClient({ baseUrl, fetch: network });
+  await client.signInDemo({ email: `sdk-${randomUUID()}@e2e.test`, name: "SDK" });
+  const lines = Array.from({ length: 6000 }, (_, i) => `Line ${i}: the tide gauge at the north pier reads ${i % 7} metres.`);
+  lines[4321] = "The harbour master keeps the spare lantern wicks in the blue chest by the slipway.";
+  const content = new Blob([lines.join("\n")], { type: "text/plain" });
+  const blockSize = 64 * 1024;
+  const blocks = Math.ceil(content.size / blockSize);
+  assert.ok(blocks >= 5, `${content.size} bytes`);
+
+  // The connection drops after two blocks: the upload fails, and what was kept says which blocks storage has.
+  let kept: DirectUpload | undefined;
+  const progress: number[] = [];
+  await assert.rejects(
+    client.upload(content, "tide log.txt", {
+      directThreshold: 0, blockSize, parallel: 1, blockRetries: 1,
+      onCheckpoint: (upload) => {
+        kept = upload;
+        if (upload.staged.length === 2) dropping = true;
+      },
+      onProgress: (p) => progress.push(p.loaded),
+    }),
+    TypeError,
+  );
+  assert.deepEqual(kept?.staged, [0, 1]);
+  assert.equal(blocksSent.length, 2);
+  assert.deepEqual(progress, [0, blockSize, 2 * blockSize]);
+
+  // Back online: only the missing blocks are sent, then the app completes the same file.
+  dropping = false;
+  const resumed: number[] = [];
+  const file = await client.upload(content, "tide log.txt", { resume: kept, onProgress: (p) => resumed.push(p.loaded) });
+  assert.equal(file.id, kept?.fileId);
+  assert.equal(blocksSent.length, blocks, "each block sent once");
+  assert.equal(new Set(blocksSent).size, blocks);
+  assert.equal(resumed[0], 2 * blockSize);
+  assert.equal(resumed.at(-1), content.size);
+  assert.equal(file.size, content.size);
+  assert.deepEqual(tokensToStorage, []);
+
+  assert.equal((await client.waitForFile(file.id)).status, "indexed");
+  const found = unwrap(await client.api.POST("/files/search", { body: { query: "Where are the spare lantern wicks kept?" } }));
+  assert.equal(found.results[0]?.fileId, file.id);
+  const link = unwrap(await client.api.GET("/files/{fileId}/content", { params: { path: { fileId: file.id } }, headers: { Accept: "application/json" } }));
+  assert.equal(await (await fetch(link.url)).text(), await content.text());
 });
 
 test("records are created, read, patched, queried and deleted", async () => {

@@ -1,7 +1,7 @@
 // The client's own behaviour, against a fetch that answers as the app would: no server needed.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { QuotaExceededError, RateLimitedError, SmartAppClient, unwrap } from "../src/index.js";
+import { QuotaExceededError, RateLimitedError, SmartAppClient, StorageError, unwrap } from "../src/index.js";
 
 function recording(answers: Array<() => Response>) {
   const seen: Request[] = [];
@@ -51,4 +51,40 @@ test("a wait longer than allowed, or none given, is not retried: the typed error
   assert.ok(refused instanceof QuotaExceededError);
   assert.equal(refused.retryAfter, undefined);
   assert.equal(quota.seen.length, 1); // 402 is not a wait: only a bigger plan helps
+});
+
+// A direct upload against an app and a storage that answer in turn: begin, the blocks and block list, complete.
+function directUpload(storage: Array<() => Response>) {
+  const begun = () => new Response(JSON.stringify({ fileId: "file_1", uploadUrl: "http://blob.test/files/staging/file_1?sv=1&sig=abc%2B", expiresAt: new Date(Date.now() + 60_000).toISOString(), completeUrl: "files/file_1/complete" }), { status: 201 });
+  const storageSeen: Request[] = [];
+  const { seen, fetch } = recording([begun, ...storage.map((answer) => () => answer()), ok({ id: "file_1", status: "queued" })]);
+  const routed = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    if (request.url.startsWith("http://blob.test/")) storageSeen.push(request.clone());
+    return fetch(request);
+  }) as typeof globalThis.fetch;
+  return { seen, storageSeen, fetch: routed };
+}
+const created = () => new Response(null, { status: 201 });
+
+test("a block storage answers 503 is sent again; the block list names every block in order", async () => {
+  const { storageSeen, fetch } = directUpload([created, () => new Response(null, { status: 503, headers: { "x-ms-error-code": "ServerBusy" } }), created, created]);
+  const client = new SmartAppClient({ baseUrl: "http://app.test/api", fetch, token: () => "t0ken" });
+  const file = await client.uploadDirect(new Blob(["0123456789"]), "digits.txt", { blockSize: 5, parallel: 1 });
+  assert.equal(file.id, "file_1");
+  const blockIds = storageSeen.filter((r) => r.url.includes("comp=block&")).map((r) => new URL(r.url).searchParams.get("blockid"));
+  assert.deepEqual(blockIds, [btoa("block-000000"), btoa("block-000001"), btoa("block-000001")]);
+  assert.ok(storageSeen.every((r) => r.url.includes("sig=abc%2B") && !r.headers.has("Authorization")), "the signed URL as given, and no app token");
+  const list = await storageSeen.at(-1)!.text();
+  assert.ok(list.includes(`<Latest>${btoa("block-000000")}</Latest><Latest>${btoa("block-000001")}</Latest>`), list);
+});
+
+test("storage refusing the URL (expired) stops the upload with its code; nothing is completed", async () => {
+  const { seen, fetch } = directUpload([() => new Response(null, { status: 403, headers: { "x-ms-error-code": "AuthenticationFailed" } })]);
+  const client = new SmartAppClient({ baseUrl: "http://app.test/api", fetch });
+  const error = await client.uploadDirect(new Blob(["0123456789"]), "digits.txt").catch((e: unknown) => e);
+  assert.ok(error instanceof StorageError, String(error));
+  assert.equal(error.status, 403);
+  assert.equal(error.code, "AuthenticationFailed");
+  assert.ok(!seen.some((r) => r.url.endsWith("/complete")));
 });
