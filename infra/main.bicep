@@ -137,10 +137,13 @@ module monitoring 'app/monitoring.bicep' = {
   params: { name: 'smartapp-${token}', location: location, tags: tags }
 }
 
+// The function app's name, known before it exists: storage's CORS lets its console upload straight to blobs.
+var functionAppName = 'func-smartapp-${token}'
+
 module storage 'app/storage.bicep' = {
   name: 'storage'
   scope: rg
-  params: { name: 'stsmartapp${token}', location: location, tags: tags, allowedOrigin: allowedOrigin }
+  params: { name: 'stsmartapp${token}', location: location, tags: tags, allowedOrigin: allowedOrigin, appOrigin: 'https://${functionAppName}.azurewebsites.net' }
 }
 
 module cosmos 'app/cosmos.bicep' = {
@@ -187,7 +190,7 @@ module function 'app/function.bicep' = {
   scope: rg
   dependsOn: [ rbac ]
   params: {
-    name: 'func-smartapp-${token}'
+    name: functionAppName
     location: location
     tags: tags
     identityId: identity.outputs.id

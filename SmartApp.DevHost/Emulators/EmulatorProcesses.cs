@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using SmartApp.DevHost.Worker;
 
 namespace SmartApp.DevHost.Emulators;
 
@@ -12,7 +13,7 @@ namespace SmartApp.DevHost.Emulators;
 /// when missing, started before the worker, stopped (by PID) when the dev host stops. They also exit
 /// on their own if the dev host dies, because they watch the stdin pipe it holds.
 /// </summary>
-public sealed partial class EmulatorProcesses(DevHostOptions options, ILogger<EmulatorProcesses> logger) : IHostedService
+public sealed partial class EmulatorProcesses(DevHostOptions options, ILogger<EmulatorProcesses> logger, DevHostEndpoints? endpoints = null) : IHostedService
 {
     /// <summary>Azurite's well-known development account (public, documented; not a secret).</summary>
     private const string DevAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
@@ -80,12 +81,15 @@ public sealed partial class EmulatorProcesses(DevHostOptions options, ILogger<Em
 
     /// <summary>
     /// The blob service's CORS, as infra/app/storage.bicep sets Azure's: the web origins local.settings.json allows
-    /// (<c>Host.CORS</c>) may PUT direct uploads to, and GET downloads from, signed blob URLs. None allowed, none set,
-    /// and a browser's preflight to Azurite fails as it would in Azure.
+    /// (<c>Host.CORS</c>) and the app's own origin (its console) may PUT direct uploads to, and GET downloads from,
+    /// signed blob URLs. Any other origin's preflight to Azurite fails as it would in Azure.
     /// </summary>
     private async Task AllowBrowserOriginsAsync(CancellationToken cancellationToken)
     {
-        if (AppSettings.Cors(options.SettingsFile) is not { Origins: { } origins }) return;
+        // The app's own origin: this host's, or Core Tools' default port when only the emulators run.
+        var port = endpoints?.HttpPort ?? 7071;
+        var configured = AppSettings.Cors(options.SettingsFile).Origins ?? [];
+        string[] origins = configured.Contains("*") ? ["*"] : [.. configured, $"http://127.0.0.1:{port}", $"http://localhost:{port}"];
         var service = new BlobServiceClient(StorageConnectionString);
         // Read, change, write: the service refuses properties sent without their logging and metrics parts.
         BlobServiceProperties properties = await service.GetPropertiesAsync(cancellationToken);

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Azure.Storage.Blobs;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
@@ -8,11 +9,14 @@ using SmartApp.Functions.Http;
 namespace SmartApp.Functions.Console;
 
 /// <summary>What client developers start from: the OpenAPI document and a web console to try the API in a browser.</summary>
-public sealed class ConsoleFunctions(ApiDocument document)
+public sealed class ConsoleFunctions(ApiDocument document, BlobServiceClient blobs)
 {
-    /// <summary>Only scripts, styles and data from this app; never framed.</summary>
-    private const string ContentSecurityPolicy =
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+    /// <summary>
+    /// Only scripts, styles and data from this app, and connections to it and to its blob service (uploads go straight
+    /// to storage through signed URLs); never framed.
+    /// </summary>
+    private readonly string _contentSecurityPolicy =
+        $"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' {blobs.Uri.GetLeftPart(UriPartial.Authority)}; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
     private static readonly Dictionary<string, string> ContentTypes = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -40,7 +44,7 @@ public sealed class ConsoleFunctions(ApiDocument document)
             || Assembly.GetExecutingAssembly().GetManifestResourceStream("console/" + asset) is not { } stream)
             throw new NotFoundException("No such console file.");
         var headers = req.HttpContext.Response.Headers;
-        headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        headers.ContentSecurityPolicy = _contentSecurityPolicy;
         headers.XContentTypeOptions = "nosniff";
         headers["Referrer-Policy"] = "no-referrer";
         headers.CacheControl = "no-cache";

@@ -63,7 +63,9 @@ public sealed class ConsoleBrowserTests(DevHostFixture app, BrowserFixture brows
                 app.Model.TokenDelay = delay;
             }
 
-            // Files: upload, watch ingestion, search.
+            // Files: upload straight to storage in blocks, watch ingestion, search.
+            var toStorage = new List<string>();
+            page.Request += (_, request) => { if (request.Method == "PUT" && request.Url.Contains("comp=block", StringComparison.Ordinal)) toStorage.Add(request.Url); };
             await page.ClickAsync("[data-tab=files]");
             await page.SetInputFilesAsync("#upload-form [name=file]", new FilePayload
             {
@@ -74,6 +76,9 @@ public sealed class ConsoleBrowserTests(DevHostFixture app, BrowserFixture brows
             await page.ClickAsync("#upload-form button");
             await Assertions.Expect(page.GetByTestId("upload-status")).ToHaveTextAsync("indexed", new() { Timeout = 90_000 });
             Assert.Equal("100", await page.GetAttributeAsync("#upload-progress", "value"));
+            // One block and the block list, to the blob endpoint (not through the app).
+            Assert.Equal(2, toStorage.Count);
+            Assert.All(toStorage, url => Assert.DoesNotContain(new Uri(app.State["baseUrl"]).Authority, url, StringComparison.Ordinal));
             await Assertions.Expect(page.Locator("#file-list")).ToContainTextAsync("lighthouse.txt");
             await ShotAsync(page, "05-file-indexed");
 

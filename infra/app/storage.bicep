@@ -5,6 +5,8 @@ param location string
 param tags object
 @description('The web app origin whose browser writes direct uploads to, and reads downloads from, signed blob URLs.')
 param allowedOrigin string
+@description('The app\'s own origin (its web console), which does the same.')
+param appOrigin string
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
@@ -29,7 +31,7 @@ resource blobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
     cors: {
       corsRules: [
         {
-          allowedOrigins: [ allowedOrigin ]
+          allowedOrigins: [ allowedOrigin, appOrigin ]
           allowedMethods: [ 'GET', 'HEAD', 'PUT', 'OPTIONS' ]
           allowedHeaders: [ '*' ]
           exposedHeaders: [ 'ETag', 'Content-Length', 'Content-Type', 'x-ms-request-id' ]

@@ -1,34 +1,29 @@
-// SmartApp console: plain modules, no build step. Every call goes to this app's /api with the
-// demo token; everything shown is set as text, never as HTML.
-const api = "/api/";
+// SmartApp console: plain modules, no build step of its own. Every call goes to this app's /api through the
+// @smartapp/client package (bundled from clients/typescript as smartapp-client.js): typed routes, typed errors,
+// retries after Retry-After and an Idempotency-Key on each POST. Everything shown is set as text, never as HTML.
+import { SmartAppClient, SmartAppError, unwrap } from "./smartapp-client.js";
+
+const baseUrl = `${location.origin}/api`;
 const $ = (selector) => document.querySelector(selector);
 let token = sessionStorage.getItem("smartapp.token");
 let conversationId = null;
 let sessionId = null;
 
-class ProblemError extends Error {
-  constructor(problem, status) {
-    super(problem?.detail || problem?.title || `HTTP ${status}`);
-    this.problem = problem;
-    this.status = status;
-  }
-}
+const client = new SmartAppClient({
+  baseUrl,
+  token: () => token ?? undefined,
+  onTokens: (tokens) => {
+    token = tokens.accessToken;
+    sessionStorage.setItem("smartapp.token", token);
+  },
+});
+const api = client.api;
 
-async function call(path, { method = "GET", body, headers = {} } = {}) {
-  const response = await fetch(api + path, {
-    method,
-    headers: {
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
-      ...headers,
-    },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  if (response.status === 401 && token) signOut();
-  const text = await response.text();
-  const json = text ? JSON.parse(text) : null;
-  if (!response.ok) throw new ProblemError(json, response.status);
-  return json;
+// The answer of a call, or its typed error; an answer saying the token is no longer good signs the console out.
+async function answer(pending) {
+  const result = await pending;
+  if (result.response.status === 401 && token) signOut();
+  return unwrap(result);
 }
 
 function element(tag, text, className) {
@@ -48,9 +43,7 @@ $("#signin-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
   try {
-    const signedIn = await call("auth/demo", { method: "POST", body: { email: form.get("email"), name: form.get("name") } });
-    token = signedIn.accessToken;
-    sessionStorage.setItem("smartapp.token", token);
+    await client.signInDemo({ email: form.get("email"), name: form.get("name") });
     showError("#signin-error");
     await start();
   } catch (error) {
@@ -68,12 +61,12 @@ function signOut() {
 }
 
 $("#signout").addEventListener("click", async () => {
-  try { await call("auth/logout", { method: "POST", body: {} }); } catch { /* signing out locally regardless */ }
+  try { await answer(api.POST("/auth/logout", { body: {} })); } catch { /* signing out locally regardless */ }
   signOut();
 });
 
 async function start() {
-  const me = await call("me");
+  const me = await answer(api.GET("/me"));
   $("#who").textContent = `${me.name || me.email} · ${me.plan}${me.session?.organizationId ? ` · ${me.session.organizationId} (${me.session.role || "member"})` : ""}`;
   // In an organization, uploads may go to its space (the API answers 403 without files:write).
   $("#upload-form").elements.space.hidden = !me.session?.organizationId;
@@ -103,11 +96,11 @@ $("#chat-form").addEventListener("submit", async (event) => {
   if (!content) return;
   await busy(event.target.querySelector("button"), async () => {
     const started = !conversationId;
-    conversationId ??= (await call("chat/conversations", { method: "POST", body: {} })).id; // titled from the first exchange
+    conversationId ??= (await answer(api.POST("/chat/conversations", { body: {} }))).id; // titled from the first exchange
     const mine = element("div", content, "message user");
     $("#messages").append(mine);
     input.value = "";
-    const turn = await streamTurn(`chat/conversations/${conversationId}/messages`, { content, ...(branch ? { branch } : {}) });
+    const turn = await followReply(client.streamTurn(conversationId, { content, ...(branch ? { branch } : {}) }));
     await decorate(mine, turn);
     if (started) await refreshConversations();
   });
@@ -126,79 +119,38 @@ async function busy(button, work) {
 }
 
 // One turn's reply, streamed as it is made. If the connection drops before `done`, the reply goes on being generated
-// on the server: the console follows it again from the last event it had (Last-Event-ID), on whichever instance answers.
-async function streamTurn(path, body) {
+// on the server: the client follows it again from the last event it had (Last-Event-ID), on whichever instance answers.
+async function followReply(events) {
   const reply = element("div", "", "message assistant streaming");
   reply.dataset.testid = "reply";
   const text = element("span");
   reply.append(text);
   $("#messages").append(reply);
-  const turn = { reply, messageId: null, replyId: null, lastId: null, ended: false };
-  let response = await fetch(api + path, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "text/event-stream" },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) {
-    reply.remove();
-    throw new ProblemError(await response.json().catch(() => null), response.status);
-  }
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await readEvents(response, (event, payload, id) => {
-        if (id !== undefined) turn.lastId = id;
-        if (event === "meta") {
-          turn.messageId = payload.messageId;
-          turn.replyId = payload.replyId;
-          if (!reply.querySelector(".cites")) reply.append(citations(payload.citations));
-        } else if (event === "tool_call") toolActivity(reply, text).append(toolStep(payload));
-        else if (event === "tool_result") toolDone(reply, payload);
-        else if (event === "delta") text.textContent += payload.text;
-        else if (event === "done") {
-          turn.ended = true;
-          // After tool calls the reply's sources are the context and what the tools found.
-          if (payload.citations) reply.querySelector(".cites")?.replaceWith(citations(payload.citations));
-          flags(reply, payload);
-        } else if (event === "error") {
-          turn.ended = true;
-          showError("#chat-error", new ProblemError(payload, payload.status));
-        }
-        $("#messages").scrollTop = $("#messages").scrollHeight;
-      });
-    } catch {
-      // The connection dropped: follow the reply again below.
+  const turn = { reply, messageId: null, replyId: null };
+  try {
+    for await (const { type, data } of events) {
+      if (type === "meta") {
+        turn.messageId = data.messageId;
+        turn.replyId = data.replyId;
+        if (!reply.querySelector(".cites")) reply.append(citations(data.citations));
+      } else if (type === "tool_call") toolActivity(reply, text).append(toolStep(data));
+      else if (type === "tool_result") toolDone(reply, data);
+      else if (type === "delta") text.textContent += data.text;
+      else if (type === "resumed") reply.dataset.reconnects = String(data.attempt);
+      else if (type === "done") {
+        // After tool calls the reply's sources are the context and what the tools found.
+        if (data.citations) reply.querySelector(".cites")?.replaceWith(citations(data.citations));
+        flags(reply, data);
+      } else if (type === "error") showError("#chat-error", new SmartAppError(data));
+      $("#messages").scrollTop = $("#messages").scrollHeight;
     }
-    if (turn.ended || !turn.replyId || attempt > 5) break;
-    reply.dataset.reconnects = String(attempt);
-    await new Promise((resume) => setTimeout(resume, 400 * attempt));
-    response = await fetch(`${api}chat/conversations/${conversationId}/messages/${turn.replyId}/stream`, {
-      headers: { Authorization: `Bearer ${token}`, Accept: "text/event-stream", ...(turn.lastId !== null ? { "Last-Event-ID": turn.lastId } : {}) },
-    }).catch(() => null);
-    if (response && !response.ok) break;
-    if (!response) response = { body: null };
+  } catch (error) {
+    if (!turn.replyId) reply.remove(); // refused before it began
+    throw error;
+  } finally {
+    reply.classList.remove("streaming");
   }
-  reply.classList.remove("streaming");
   return turn;
-}
-
-// Server-sent events from a response, each handed over as (name, data, id).
-async function readEvents(response, handle) {
-  if (!response.body) throw new Error("no connection");
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += value;
-    let end;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const raw = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const event = /^event: (.*)$/m.exec(raw)?.[1];
-      const data = /^data: (.*)$/m.exec(raw)?.[1];
-      if (event && data !== undefined) handle(event, JSON.parse(data), /^id: (.*)$/m.exec(raw)?.[1]);
-    }
-  }
 }
 
 function flags(node, reply) {
@@ -242,7 +194,7 @@ function actions(node, message) {
     again.type = "button";
     again.dataset.testid = "regenerate";
     again.addEventListener("click", () => busy(again, async () => {
-      await streamTurn(`chat/conversations/${conversationId}/messages/${message.id}/regenerate`, branch ? { branch } : {});
+      await followReply(client.streamRegenerate(conversationId, message.id, branch ? { branch } : {}));
       branch = null; // the new branch is the current one
       await showConversation();
     }));
@@ -256,7 +208,7 @@ function actions(node, message) {
       if (!content) return;
       busy(edit, async () => {
         $("#messages").append(element("div", content, "message user"));
-        await streamTurn(`chat/conversations/${conversationId}/messages/${message.id}/edit`, { content, ...(branch ? { branch } : {}) });
+        await followReply(client.streamEdit(conversationId, message.id, { content, ...(branch ? { branch } : {}) }));
         branch = null;
         await showConversation();
       });
@@ -281,7 +233,7 @@ async function readBranch() {
   const messages = [];
   let read;
   do {
-    read = await call(`chat/conversations/${conversationId}?limit=200${branch ? `&branch=${encodeURIComponent(branch)}` : ""}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    read = await answer(api.GET("/chat/conversations/{conversationId}", { params: { path: { conversationId }, query: { limit: 200, branch: branch ?? undefined, cursor: cursor ?? undefined } } }));
     messages.push(...read.messages);
     cursor = read.cursor;
   } while (cursor);
@@ -301,7 +253,7 @@ async function showConversation() {
 }
 
 async function refreshConversations() {
-  const { conversations } = await call("chat/conversations?limit=50");
+  const { conversations } = await answer(api.GET("/chat/conversations", { params: { query: { limit: 50 } } }));
   const select = $("#conversation-select");
   select.replaceChildren(new Option("New conversation", ""), ...conversations.map((c) => new Option(c.title || "Untitled", c.id)));
   select.value = conversationId ?? "";
@@ -318,7 +270,7 @@ $("#rename").addEventListener("click", async () => {
   const title = prompt("Rename the conversation", $("#conversation-select").selectedOptions[0]?.text)?.trim();
   if (!title) return;
   try {
-    await call(`chat/conversations/${conversationId}`, { method: "PATCH", body: { title } });
+    await answer(api.PATCH("/chat/conversations/{conversationId}", { params: { path: { conversationId } }, body: { title } }));
     await refreshConversations();
   } catch (error) {
     showError("#chat-error", error);
@@ -327,7 +279,7 @@ $("#rename").addEventListener("click", async () => {
 
 async function refreshBranches() {
   const select = $("#branch-select");
-  const { branches } = conversationId ? await call(`chat/conversations/${conversationId}/branches`) : { branches: [] };
+  const { branches } = conversationId ? await answer(api.GET("/chat/conversations/{conversationId}/branches", { params: { path: { conversationId } } })) : { branches: [] };
   select.hidden = branches.length < 2;
   select.replaceChildren(...branches.map((b, index) => new Option(b.id === "main"
     ? "Original"
@@ -343,7 +295,7 @@ $("#branch-select").addEventListener("change", (event) => {
 $("#share").addEventListener("click", async () => {
   if (!conversationId) return;
   try {
-    await call(`chat/conversations/${conversationId}/shares`, { method: "POST", body: branch ? { branch } : {} });
+    await answer(api.POST("/chat/conversations/{conversationId}/shares", { params: { path: { conversationId } }, body: branch ? { branch } : {} }));
     await refreshShares();
   } catch (error) {
     showError("#chat-error", error);
@@ -351,7 +303,7 @@ $("#share").addEventListener("click", async () => {
 });
 
 async function refreshShares() {
-  const { shares } = conversationId ? await call(`chat/conversations/${conversationId}/shares`) : { shares: [] };
+  const { shares } = conversationId ? await answer(api.GET("/chat/conversations/{conversationId}/shares", { params: { path: { conversationId } } })) : { shares: [] };
   $("#share-list").replaceChildren(...shares.map((share) => {
     const item = element("li");
     const link = element("a", `${location.origin}/api/console?share=${share.id}`);
@@ -363,7 +315,7 @@ async function refreshShares() {
     revoke.type = "button";
     revoke.addEventListener("click", async () => {
       try {
-        await call(`chat/conversations/${conversationId}/shares/${share.id}`, { method: "DELETE" });
+        await answer(api.DELETE("/chat/conversations/{conversationId}/shares/{shareId}", { params: { path: { conversationId, shareId: share.id } } }));
         await refreshShares();
       } catch (error) {
         showError("#chat-error", error);
@@ -377,7 +329,7 @@ async function refreshShares() {
 $("#chat-search-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   try {
-    const { results } = await call("chat/search", { method: "POST", body: { query: event.target.elements.query.value } });
+    const { results } = await answer(api.POST("/chat/search", { body: { query: event.target.elements.query.value } }));
     $("#chat-search-results").replaceChildren(...results.map((hit) => {
       const item = element("li");
       item.dataset.testid = "chat-hit";
@@ -404,7 +356,9 @@ async function showShared(shareId) {
   $("#signin").hidden = true;
   $("#shared").hidden = false;
   try {
-    const shared = await fetch(`${api}shares/${encodeURIComponent(shareId)}`).then(async (r) => r.ok ? r.json() : Promise.reject(new ProblemError(await r.json().catch(() => null), r.status)));
+    // Anyone with the link, signed in or not: no token.
+    const anonymous = new SmartAppClient({ baseUrl });
+    const shared = unwrap(await anonymous.api.GET("/shares/{shareId}", { params: { path: { shareId } } }));
     $("#shared-title").textContent = shared.title || "A shared conversation";
     $("#shared-messages").replaceChildren(...shared.messages.map((m) => element("div", m.content, `message ${m.role}`)));
   } catch (error) {
@@ -469,7 +423,7 @@ function citations(list) {
 
 async function openFile(fileId) {
   try {
-    const { url } = await call(`files/${encodeURIComponent(fileId)}/content`, { headers: { Accept: "application/json" } });
+    const { url } = await answer(api.GET("/files/{fileId}/content", { params: { path: { fileId } }, headers: { Accept: "application/json" } }));
     window.open(url, "_blank", "noopener");
   } catch (error) {
     showError("#chat-error", error);
@@ -488,8 +442,8 @@ $("#remember-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const input = event.target.elements.content;
   try {
-    sessionId ??= (await call("memory/sessions", { method: "POST" })).sessionId;
-    await call(`memory/sessions/${sessionId}/memories`, { method: "POST", body: { content: input.value } });
+    sessionId ??= (await answer(api.POST("/memory/sessions", {}))).sessionId;
+    await answer(api.POST("/memory/sessions/{sessionId}/memories", { params: { path: { sessionId } }, body: { content: input.value } }));
     input.value = "";
     showError("#memory-error");
   } catch (error) {
@@ -500,7 +454,7 @@ $("#remember-form").addEventListener("submit", async (event) => {
 $("#memory-search-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   try {
-    const found = await call("memory/search", { method: "POST", body: { terms: event.target.elements.terms.value } });
+    const found = await answer(api.POST("/memory/search", { body: { terms: event.target.elements.terms.value } }));
     $("#memory-results").replaceChildren(...found.results.map(memoryItem));
     if (found.results.length === 0) $("#memory-results").append(element("li", "Nothing found.", "muted"));
     showError("#memory-error");
@@ -536,31 +490,22 @@ $("#upload-form").addEventListener("submit", async (event) => {
   refreshFiles();
 });
 
+// Straight to storage in blocks (the bar's first half: bytes storage has), a dropped block sent again; then the app
+// measures the file and queues its ingestion.
 function upload(file, space) {
-  return new Promise((resolve, reject) => {
-    const request = new XMLHttpRequest();
-    request.open("POST", api + (space === "org" ? "files?space=org" : "files"));
-    request.setRequestHeader("Authorization", `Bearer ${token}`);
-    request.setRequestHeader("Content-Type", file.type || "application/octet-stream");
-    request.setRequestHeader("X-File-Name", encodeURIComponent(file.name));
-    request.upload.onprogress = (progress) => {
-      if (!progress.lengthComputable) return;
-      $("#upload-progress").value = Math.round((progress.loaded / progress.total) * 50); // the first half: bytes
-      $("#upload-status").textContent = `uploading ${Math.round((progress.loaded / progress.total) * 100)}%`;
-    };
-    request.onload = () => {
-      const body = request.responseText ? JSON.parse(request.responseText) : null;
-      if (request.status === 201) resolve(body);
-      else reject(new ProblemError(body, request.status));
-    };
-    request.onerror = () => reject(new Error("The upload was interrupted."));
-    request.send(file);
+  return client.uploadDirect(file, file.name, {
+    space: space === "org" ? "org" : undefined,
+    blockSize: 1024 * 1024,
+    onProgress: ({ loaded, total }) => {
+      $("#upload-progress").value = Math.round((loaded / total) * 50);
+      $("#upload-status").textContent = `uploading ${Math.round((loaded / total) * 100)}%`;
+    },
   });
 }
 
 async function followIngestion(fileId) {
   for (;;) {
-    const file = await call(`files/${encodeURIComponent(fileId)}`);
+    const file = await answer(api.GET("/files/{fileId}", { params: { path: { fileId } } }));
     const stages = Object.entries(file.stages || {});
     const fraction = stages.length ? stages.reduce((sum, [, s]) => sum + (s.total ? s.done / s.total : 0), 0) / stages.length : 0;
     $("#upload-status").textContent = file.status;
@@ -572,7 +517,7 @@ async function followIngestion(fileId) {
 }
 
 async function refreshFiles() {
-  const page = await call("files?limit=50");
+  const page = await answer(api.GET("/files", { params: { query: { limit: 50 } } }));
   $("#file-list").replaceChildren(...page.files.map((file) => {
     const item = element("li");
     const link = element("a", file.name);
@@ -586,7 +531,7 @@ async function refreshFiles() {
 $("#file-search-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   try {
-    const found = await call("files/search", { method: "POST", body: { query: event.target.elements.query.value } });
+    const found = await answer(api.POST("/files/search", { body: { query: event.target.elements.query.value } }));
     $("#file-results").replaceChildren(...found.results.map((hit) => {
       const item = element("li");
       item.dataset.testid = "file-hit";
@@ -606,7 +551,7 @@ $("#file-search-form").addEventListener("submit", async (event) => {
 // ---- Data -----------------------------------------------------------------------------------
 
 async function refreshTables() {
-  const { tables } = await call("data/tables");
+  const { tables } = await answer(api.GET("/data/tables"));
   const select = $("#table-select");
   const current = select.value;
   select.replaceChildren(...tables.map((t) => { const o = element("option", `${t.name} (${t.rows})`); o.value = t.name; return o; }));
@@ -621,7 +566,7 @@ $("#record-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const table = event.target.elements.table.value || $("#table-select").value || "notes";
   try {
-    await call(`data/tables/${encodeURIComponent(table)}/records`, { method: "POST", body: JSON.parse(event.target.elements.record.value) });
+    await answer(api.POST("/data/tables/{table}/records", { params: { path: { table } }, body: JSON.parse(event.target.elements.record.value) }));
     event.target.elements.record.value = "";
     $("#table-select").value = table;
     await refreshTables();
@@ -641,7 +586,7 @@ $("#query-form").addEventListener("submit", async (event) => {
 async function runQuery() {
   const table = $("#table-select").value;
   if (!table) return;
-  const page = await call(`data/tables/${encodeURIComponent(table)}/query`, { method: "POST", body: JSON.parse($("#query-form").elements.query.value || "{}") });
+  const page = await answer(api.POST("/data/tables/{table}/query", { params: { path: { table } }, body: JSON.parse($("#query-form").elements.query.value || "{}") }));
   $("#data-note").textContent = `${page.items.length} record(s)${page.nextCursor ? ", more with the cursor" : ""}`;
   renderRecords(page.items);
 }
@@ -649,7 +594,7 @@ async function runQuery() {
 $("#ask-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   try {
-    const answer = await call("data/ask", { method: "POST", body: { question: event.target.elements.question.value, table: $("#table-select").value || undefined } });
+    const answer = await answer(api.POST("/data/ask", { body: { question: event.target.elements.question.value, table: $("#table-select").value || undefined } }));
     $("#data-note").textContent = `${answer.provider === "raindrop" ? "SmartSQL ran: " + answer.sql : "Query: " + JSON.stringify(answer.query)}${answer.reasoning ? " — " + answer.reasoning : ""}`;
     renderRecords(answer.items);
     showError("#data-error");
@@ -677,7 +622,7 @@ function renderRecords(items) {
 
 async function refreshPlan() {
   try {
-    const s = await call("billing/subscription");
+    const s = await answer(api.GET("/billing/subscription"));
     $("#plan-name").textContent = s.plan;
     $("#plan-status").textContent = s.status + (s.currentPeriodEnd ? ` · until ${new Date(s.currentPeriodEnd).toLocaleDateString()}` : "");
     const rows = [
@@ -709,7 +654,7 @@ async function refreshPlan() {
 
 $("#upgrade").addEventListener("click", async () => {
   try {
-    const { url } = await call("billing/checkout", { method: "POST", body: { plan: "pro", successUrl: location.pathname, cancelUrl: location.pathname } });
+    const { url } = await answer(api.POST("/billing/checkout", { body: { plan: "pro", successUrl: location.pathname, cancelUrl: location.pathname } }));
     location.assign(url);
   } catch (error) {
     showError("#plan-error", error);

@@ -19,6 +19,10 @@ export async function run(baseUrl: string, picked: Blob): Promise<void> {
   let last: ChatEvent | undefined;
   for await (const event of smartapp.streamTurn(conversation.id, { content: "Hello" })) last = event;
   if (last?.type === "meta" && last.id) for await (const event of smartapp.resumeReply(conversation.id, last.data.replyId, last.id)) last = event;
+  if (last?.type === "done") {
+    for await (const event of smartapp.streamRegenerate(conversation.id, "reply-id", { useFiles: false }, { maxResumes: 2 })) if (event.type === "resumed") console.log(event.data.attempt);
+    for await (const event of smartapp.streamEdit(conversation.id, "message-id", { content: "Hello again" })) last = event;
+  }
 
   const file: StoredFile = await smartapp.uploadFile(picked, "notes.txt", { space: "org" });
   await smartapp.waitForFile(file.id, { onProgress: (f) => console.log(f.status) });

@@ -1,7 +1,7 @@
 import createClient, { type Client } from "openapi-fetch";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { components, paths } from "./generated/schema.js";
-import { errorFrom, retryAfterSeconds } from "./errors.js";
+import { SmartAppError, errorFrom, retryAfterSeconds } from "./errors.js";
 import { blockSizeFor, stageAndCommit, type BlockOptions, type DirectUpload, type UploadProgress } from "./uploads.js";
 
 export * from "./errors.js";
@@ -53,7 +53,24 @@ export type ChatEvent =
   | { type: "tool_call"; id?: string; data: { callId: string; name: string; arguments: unknown } }
   | { type: "tool_result"; id?: string; data: { callId: string; name: string; result?: unknown } }
   | { type: "done"; id?: string; data: { usage?: unknown; degraded: boolean; incomplete: boolean; citations?: Citation[] } }
-  | { type: "error"; id?: string; data: Record<string, unknown> };
+  | { type: "error"; id?: string; data: Record<string, unknown> }
+  /** Made by the client: the connection dropped, and the reply is being followed again (`attempt` counts from 1). */
+  | { type: "resumed"; id?: undefined; data: { attempt: number } };
+
+/** What a turn may say besides its content: the branch, whether memory, files and tools are used, the files to look in. */
+export interface TurnBody {
+  branch?: string;
+  useMemory?: boolean;
+  useFiles?: boolean;
+  useTools?: boolean;
+  fileIds?: string[];
+}
+
+export interface StreamOptions {
+  signal?: AbortSignal;
+  /** Times a dropped reply is followed again (default 5; 0: never). */
+  maxResumes?: number;
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -122,15 +139,53 @@ export class SmartAppClient {
 
   /**
    * Sends a turn and yields the reply as it streams: `meta` (ids and citations), `delta` (text), `tool_call`/`tool_result`,
-   * then `done` (usage) or `error`. Keep the last event's `id`: `resumeReply` goes on from it after a dropped connection.
+   * then `done` (usage) or `error`. When the connection drops first, the reply goes on being made on the server: the
+   * client yields `resumed` and follows it again from the last event it had (`maxResumes` times, default 5).
    */
-  async *streamTurn(conversationId: string, body: { content: string; useMemory?: boolean; useFiles?: boolean; fileIds?: string[]; branch?: string }, signal?: AbortSignal): AsyncGenerator<ChatEvent> {
-    yield* this.events(`/chat/conversations/${encodeURIComponent(conversationId)}/messages`, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" }, signal });
+  streamTurn(conversationId: string, body: TurnBody & { content: string }, options: StreamOptions = {}): AsyncGenerator<ChatEvent> {
+    return this.turn(conversationId, "messages", body, options);
   }
 
-  /** Follows a reply again from the text position `lastEventId` (from any instance): the missed text, then the rest. */
-  async *resumeReply(conversationId: string, replyId: string, lastEventId: string, signal?: AbortSignal): AsyncGenerator<ChatEvent> {
-    yield* this.events(`/chat/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(replyId)}/stream`, { method: "GET", headers: { "Last-Event-ID": lastEventId }, signal });
+  /** Writes a reply again on a new branch (the earlier one stays on its branch), streamed as `streamTurn`. */
+  streamRegenerate(conversationId: string, replyId: string, body: TurnBody = {}, options: StreamOptions = {}): AsyncGenerator<ChatEvent> {
+    return this.turn(conversationId, `messages/${encodeURIComponent(replyId)}/regenerate`, body, options);
+  }
+
+  /** Edits one of the user's messages on a new branch and streams the new reply, as `streamTurn`. */
+  streamEdit(conversationId: string, messageId: string, body: TurnBody & { content: string }, options: StreamOptions = {}): AsyncGenerator<ChatEvent> {
+    return this.turn(conversationId, `messages/${encodeURIComponent(messageId)}/edit`, body, options);
+  }
+
+  /** Follows a reply again from the event `lastEventId` (from any instance): the missed text, then the rest; without one, all of it. */
+  async *resumeReply(conversationId: string, replyId: string, lastEventId?: string, signal?: AbortSignal): AsyncGenerator<ChatEvent> {
+    const headers: Record<string, string> = lastEventId === undefined ? {} : { "Last-Event-ID": lastEventId };
+    yield* this.events(`/chat/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(replyId)}/stream`, { method: "GET", headers, signal });
+  }
+
+  private async *turn(conversationId: string, path: string, body: TurnBody, options: StreamOptions): AsyncGenerator<ChatEvent> {
+    let replyId: string | undefined;
+    let lastId: string | undefined;
+    let stream = this.events(`/chat/conversations/${encodeURIComponent(conversationId)}/${path}`, {
+      method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" }, signal: options.signal,
+    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        for await (const event of stream) {
+          if (event.id !== undefined) lastId = event.id;
+          if (event.type === "meta") replyId = event.data.replyId;
+          yield event;
+          if (event.type === "done" || event.type === "error") return;
+        }
+        if (!replyId) return;
+      } catch (error) {
+        // Only a dropped connection after the reply began is followed again; a refusal (typed error) or an abort is not.
+        if (error instanceof SmartAppError || options.signal?.aborted || !replyId) throw error;
+      }
+      if (attempt > (options.maxResumes ?? 5)) throw new Error(`The reply ${replyId} could not be followed again after ${attempt - 1} tries.`);
+      await sleep(400 * attempt);
+      yield { type: "resumed", data: { attempt } };
+      stream = this.resumeReply(conversationId, replyId, lastId, options.signal);
+    }
   }
 
   private async *events(path: string, init: RequestInit): AsyncGenerator<ChatEvent> {
@@ -147,7 +202,7 @@ export class SmartAppClient {
         yield { type: value.event ?? "message", id: value.id, data: JSON.parse(value.data) } as ChatEvent;
       }
     } finally {
-      reader.releaseLock();
+      await reader.cancel().catch(() => undefined); // a consumer that stops early closes the connection
     }
   }
 

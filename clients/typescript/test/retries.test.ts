@@ -1,7 +1,7 @@
 // The client's own behaviour, against a fetch that answers as the app would: no server needed.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { QuotaExceededError, RateLimitedError, SmartAppClient, StorageError, unwrap } from "../src/index.js";
+import { QuotaExceededError, RateLimitedError, SmartAppClient, StorageError, unwrap, type ChatEvent } from "../src/index.js";
 
 function recording(answers: Array<() => Response>) {
   const seen: Request[] = [];
@@ -87,4 +87,42 @@ test("storage refusing the URL (expired) stops the upload with its code; nothing
   assert.equal(error.status, 403);
   assert.equal(error.code, "AuthenticationFailed");
   assert.ok(!seen.some((r) => r.url.endsWith("/complete")));
+});
+
+// An event stream that sends `events` and then, when `drop`, fails as a dropped connection does.
+function eventStream(events: string[], drop: boolean): () => Response {
+  return () => {
+    const queue = [...events];
+    return new Response(new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = queue.shift();
+        if (next !== undefined) controller.enqueue(new TextEncoder().encode(next));
+        else if (drop) controller.error(new TypeError("network connection lost"));
+        else controller.close();
+      },
+    }), { status: 200, headers: { "Content-Type": "text/event-stream" } });
+  };
+}
+
+test("a reply whose connection drops is followed again from the last event id, without repeating text", async () => {
+  const { seen, fetch } = recording([
+    eventStream(['event: meta\nid: 0\ndata: {"messageId":"m1","replyId":"r1","citations":[]}\n\n', 'event: delta\nid: 6\ndata: {"text":"Hello "}\n\n'], true),
+    eventStream(['event: delta\nid: 11\ndata: {"text":"world"}\n\n', 'event: done\ndata: {"degraded":false,"incomplete":false}\n\n'], false),
+  ]);
+  const client = new SmartAppClient({ baseUrl: "http://app.test/api", fetch, token: () => "t0ken" });
+  const events: ChatEvent[] = [];
+  for await (const event of client.streamTurn("conv_1", { content: "Hi" })) events.push(event);
+  assert.deepEqual(events.map((e) => e.type), ["meta", "delta", "resumed", "delta", "done"]);
+  assert.equal(events.flatMap((e) => (e.type === "delta" ? [e.data.text] : [])).join(""), "Hello world");
+  assert.equal(seen[1].url, "http://app.test/api/chat/conversations/conv_1/messages/r1/stream");
+  assert.equal(seen[1].headers.get("Last-Event-ID"), "6");
+  assert.equal(seen[1].headers.get("Authorization"), "Bearer t0ken");
+});
+
+test("a turn the app refuses is a typed error, not followed again", async () => {
+  const { seen, fetch } = recording([problem(402, "quota-exceeded")]);
+  const client = new SmartAppClient({ baseUrl: "http://app.test/api", fetch });
+  await assert.rejects(async () => { for await (const _ of client.streamRegenerate("conv_1", "r1")) void _; }, QuotaExceededError);
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0].url, "http://app.test/api/chat/conversations/conv_1/messages/r1/regenerate");
 });
