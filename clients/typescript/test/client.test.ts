@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
-import { NotFoundError, SmartAppClient, UnauthorizedError, ValidationError, createPkce, unwrap, type ChatEvent, type DirectUpload } from "../src/index.js";
+import { NotFoundError, SmartAppClient, UnauthorizedError, ValidationError, createPkce, unwrap, type ChatEvent, type Citation, type DirectUpload } from "../src/index.js";
 
 const baseUrl: string = process.env.SMARTAPP_API_URL ?? assert.fail("SMARTAPP_API_URL must name the running app's API");
 
@@ -34,7 +34,7 @@ test("a streamed turn yields meta, the reply's text in deltas, then done", async
   assert.ok(events.some((e) => e.type === "delta" && e.id), "deltas carry ids to resume from");
 });
 
-test("a small upload is ingested, searched with citations, and listed page by page", async () => {
+test("small uploads are ingested, searched, cited in a streamed turn, and listed page by page", async () => {
   const client = await signedIn();
   const first = await client.uploadFile(new Blob(["The ferry to Inchcolm leaves from Hawes Pier at nine."], { type: "text/plain" }), "ferry notes.txt");
   const second = await client.uploadFile(new Blob(["The lighthouse lamp is lit at dusk."], { type: "text/plain" }), "lamp.txt");
@@ -45,6 +45,14 @@ test("a small upload is ingested, searched with citations, and listed page by pa
   const found = unwrap(await client.api.POST("/files/search", { body: { query: "When does the ferry leave?" } }));
   assert.equal(found.results[0]?.fileId, first.id);
   assert.equal(found.results[0]?.fileName, "ferry notes.txt");
+
+  // A streamed turn cites the file the answer comes from.
+  const conversation = unwrap(await client.api.POST("/chat/conversations", { body: { title: "Ferry" } }));
+  let citations: Citation[] = [];
+  for await (const event of client.streamTurn(conversation.id, { content: "When does the ferry to Inchcolm leave?", useMemory: false })) {
+    if (event.type === "meta") citations = event.data.citations;
+  }
+  assert.ok(citations.some((c) => c.type === "file" && c.fileId === first.id && c.text.includes("Hawes Pier")), JSON.stringify(citations));
 
   const names: string[] = [];
   for await (const file of client.pages(async (cursor) => {
