@@ -1091,7 +1091,7 @@ var SmartAppClient = class {
     headers.set("Accept", "text/event-stream");
     const response = await this.fetchImpl(this.baseUrl + path, { ...init, headers });
     if (!response.ok) throw errorFrom(response, await response.json().catch(() => null));
-    if (!response.body) return;
+    if (!response.body) throw new Error("This fetch gives no response bodies as streams, which chat streaming reads: pass one that does (in React Native, expo/fetch).");
     const reader = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()).getReader();
     try {
       for (; ; ) {

@@ -44,3 +44,13 @@ export async function run(baseUrl: string, picked: Blob): Promise<void> {
     else throw error;
   }
 }
+
+// React Native: the same client on a fetch whose responses are streams (expo/fetch), tokens kept by the app's store.
+export async function reactNative(baseUrl: string, streamingFetch: typeof fetch, store: { set(key: string, value: string): Promise<void> }, code: string): Promise<string> {
+  const smartapp = new SmartAppClient({ baseUrl, fetch: streamingFetch, onTokens: (t) => void store.set("refresh", t.refreshToken ?? "") });
+  const { verifier } = await createPkce();
+  await smartapp.exchangeCode(code, verifier);
+  let text = "";
+  for await (const event of smartapp.streamTurn("conversation-id", { content: "Hi" }, { maxResumes: 3 })) if (event.type === "delta") text += event.data.text;
+  return text;
+}

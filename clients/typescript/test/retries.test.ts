@@ -126,3 +126,9 @@ test("a turn the app refuses is a typed error, not followed again", async () => 
   assert.equal(seen.length, 1);
   assert.equal(seen[0].url, "http://app.test/api/chat/conversations/conv_1/messages/r1/regenerate");
 });
+
+test("a fetch without streamed response bodies (React Native's own) is named as the problem, not a silent empty reply", async () => {
+  const { fetch } = recording([() => new Response(null, { status: 200, headers: { "Content-Type": "text/event-stream" } })]);
+  const client = new SmartAppClient({ baseUrl: "http://app.test/api", fetch });
+  await assert.rejects(async () => { for await (const _ of client.streamTurn("conv_1", { content: "Hi" })) void _; }, /expo\/fetch/);
+});
