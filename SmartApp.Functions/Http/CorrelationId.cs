@@ -8,11 +8,14 @@ namespace SmartApp.Functions.Http;
 
 /// <summary>
 /// <c>X-Correlation-Id</c>: taken from the request when it is well formed, made otherwise, echoed on
-/// the response and put in the logging scope of everything the request does.
+/// the response and put in the logging scope of everything the request does. Every response also lets web
+/// apps on other origins read it and the other headers the API answers with (CORS shows scripts only a few
+/// by default): Retry-After above all, which says when a refused call may be made again.
 /// </summary>
 internal sealed partial class CorrelationId(ILogger<CorrelationId> logger) : IFunctionsWorkerMiddleware
 {
     public const string HeaderName = "X-Correlation-Id";
+    private const string ExposedHeaders = "Retry-After, ETag, Location, Idempotent-Replayed, WWW-Authenticate, " + HeaderName;
     private static readonly object ItemKey = new();
     private static readonly object TraceIdKey = new();
 
@@ -30,11 +33,18 @@ internal sealed partial class CorrelationId(ILogger<CorrelationId> logger) : IFu
         // traceparent is "00-{trace id}-{span id}-{flags}".
         var traceParent = context.TraceContext?.TraceParent;
         http.Items[TraceIdKey] = traceParent is { Length: 55 } ? traceParent.Substring(3, 32) : context.InvocationId;
-        http.Response.Headers[HeaderName] = id;
+        Stamp(http.Response, id);
         using (logger.BeginScope(new Dictionary<string, object> { ["CorrelationId"] = id, ["InvocationId"] = context.InvocationId }))
         {
             await next(context).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The id on the response, which web apps on other origins may read along with the API's other headers.</summary>
+    public static void Stamp(HttpResponse response, string id)
+    {
+        response.Headers[HeaderName] = id;
+        response.Headers.AccessControlExposeHeaders = ExposedHeaders;
     }
 
     [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}$")]

@@ -42,7 +42,7 @@ internal static class ProblemWriter
                 ? $"Bearer resource_metadata=\"{Agents.McpFunctions.MetadataUrl(context)}\""
                 : "Bearer";
         if (CorrelationId.Get(context) is { } correlationId)
-            response.Headers[CorrelationId.HeaderName] = correlationId;
+            CorrelationId.Stamp(response, correlationId); // Clear() took it off with every other header
         if (OpenAIErrors.Applies(context))
         {
             await OpenAIErrors.WriteAsync(context, problem).ConfigureAwait(false);

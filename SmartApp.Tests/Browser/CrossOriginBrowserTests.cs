@@ -21,6 +21,8 @@ public sealed class CrossOriginBrowserTests(DevHostFixture app, BrowserFixture b
     private const string OtherOrigin = "http://127.0.0.1:3000";
     private WebApplication? _webApp;
 
+    private static readonly string ClientBundle = Path.Combine(BuildMetadata.RepositoryRoot, "SmartApp.Functions", "Console", "wwwroot", "smartapp-client.js");
+
     /// <summary>The web app's own server: one page, on port 3000 of the loopback addresses.</summary>
     public async Task InitializeAsync()
     {
@@ -29,6 +31,8 @@ public sealed class CrossOriginBrowserTests(DevHostFixture app, BrowserFixture b
         builder.WebHost.UseUrls(AllowedOrigin);
         _webApp = builder.Build();
         _webApp.MapGet("/", () => Results.Content("<!doctype html><html><head><title>A web app</title></head><body>A web app on its own origin</body></html>", "text/html"));
+        // The web app ships @smartapp/client (the browser bundle the console uses).
+        _webApp.MapGet("/smartapp-client.js", () => Results.File(ClientBundle, "text/javascript"));
         try
         {
             await _webApp.StartAsync();
@@ -90,8 +94,64 @@ public sealed class CrossOriginBrowserTests(DevHostFixture app, BrowserFixture b
         }
         """;
 
+    /// <summary>The same web app written with the client package: streamed chat, a direct upload, typed errors.</summary>
+    private const string PackageScript = """
+        async ({ api, email, text }) => {
+          const steps = {};
+          try {
+            const { SmartAppClient, QuotaExceededError } = await import('/smartapp-client.js');
+            const client = new SmartAppClient({ baseUrl: api, maxRetryWaitSeconds: 0 });
+            await client.signInDemo({ email, name: 'Web App User' });
+            steps.email = (await client.api.GET('/me')).data.email;
+
+            const upload = await client.upload(new Blob([text], { type: 'text/plain' }), 'from-the-package.txt', { directThreshold: 0, onProgress: (p) => { steps.loaded = p.loaded; } });
+            steps.status = (await client.waitForFile(upload.id)).status;
+
+            const conversation = (await client.api.POST('/chat/conversations', { body: {} })).data;
+            steps.reply = '';
+            for await (const event of client.streamTurn(conversation.id, { content: 'When does the tide turn?' })) {
+              if (event.type === 'meta') steps.cited = event.data.citations.some((c) => c.fileId === upload.id);
+              if (event.type === 'delta') steps.reply += event.data.text;
+              if (event.type === 'done') steps.done = true;
+            }
+
+            // Turns until the plan's messages for the day run out: the refusal says when they come back.
+            for (let turn = 0; turn < 5 && !steps.refused; turn++) {
+              try {
+                for await (const event of client.streamTurn(conversation.id, { content: 'And again ' + turn, useFiles: false })) void event;
+              } catch (e) {
+                steps.refused = e instanceof QuotaExceededError ? { status: e.status, retryAfter: e.retryAfter ?? null } : String(e);
+              }
+            }
+          } catch (e) {
+            steps.error = String(e);
+          }
+          return steps;
+        }
+        """;
+
+    [Fact]
+    public async Task A_web_app_on_the_allowed_origin_uses_the_client_package_for_a_direct_upload_a_streamed_cited_reply_and_typed_errors()
+    {
+        const string text = "Tide table from the web app: the tide turns at six in the evening.";
+        var (steps, console) = await RunWebAppAsync(AllowedOrigin, TestUsers.NewEmail("webapp-package"), text, PackageScript);
+
+        Assert.False(steps.TryGetProperty("error", out var error), $"the web app stopped: {error} after {steps}; console: {string.Join(" | ", console)}");
+        Assert.StartsWith("webapp-package-", steps.GetProperty("email").GetString());
+        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(text), steps.GetProperty("loaded").GetInt32());
+        Assert.Equal("indexed", steps.GetProperty("status").GetString());
+        Assert.True(steps.GetProperty("cited").GetBoolean(), steps.ToString());
+        Assert.StartsWith(FakeVultr.ReplyPrefix.Trim(), steps.GetProperty("reply").GetString());
+        Assert.True(steps.GetProperty("done").GetBoolean());
+        // Retry-After is readable across origins, so the typed error carries it.
+        var refused = steps.GetProperty("refused");
+        Assert.True(refused.ValueKind == JsonValueKind.Object, refused.ToString());
+        Assert.Equal(429, refused.GetProperty("status").GetInt32());
+        Assert.True(refused.GetProperty("retryAfter").GetDouble() > 0, refused.ToString());
+    }
+
     /// <summary>Opens the web app's page on <paramref name="origin"/> and runs its script; the steps, and what the browser's console said.</summary>
-    private async Task<(JsonElement Steps, List<string> Console)> RunWebAppAsync(string origin, string email, string text)
+    private async Task<(JsonElement Steps, List<string> Console)> RunWebAppAsync(string origin, string email, string text, string script = WebAppScript)
     {
         await using var context = await browser.Browser.NewContextAsync();
         var page = await context.NewPageAsync();
@@ -99,7 +159,7 @@ public sealed class CrossOriginBrowserTests(DevHostFixture app, BrowserFixture b
         page.Console += (_, message) => console.Add(message.Text);
         await page.GotoAsync(origin + "/");
         Assert.Equal(origin, await page.EvaluateAsync<string>("() => location.origin"));
-        var steps = await page.EvaluateAsync<JsonElement>(WebAppScript, new { api = app.State["apiUrl"], email, text });
+        var steps = await page.EvaluateAsync<JsonElement>(script, new { api = app.State["apiUrl"], email, text });
         return (steps, console);
     }
 

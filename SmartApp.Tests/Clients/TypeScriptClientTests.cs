@@ -13,7 +13,7 @@ namespace SmartApp.Tests.Clients;
 public sealed class TypeScriptClientTests(DevHostFixture app)
 {
     private static readonly string Package = Path.Combine(
-        typeof(TypeScriptClientTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepositoryRoot").Value!, "clients", "typescript");
+        BuildMetadata.RepositoryRoot, "clients", "typescript");
 
     [Fact]
     public async Task The_client_package_is_generated_from_the_contract_compiles_and_passes_its_tests_against_the_running_app()

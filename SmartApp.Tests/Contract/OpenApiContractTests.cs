@@ -55,7 +55,7 @@ public sealed class OpenApiContractTests(DevHostFixture app)
     public async Task The_ready_made_requests_cover_every_operation_but_the_browser_and_Stripe_only_ones()
     {
         var contract = await ContractAsync();
-        var file = Path.Combine(RepositoryRoot(), "requests", "smartapp.http");
+        var file = Path.Combine(BuildMetadata.RepositoryRoot, "requests", "smartapp.http");
         var requests = File.ReadLines(file)
             .Select(line => System.Text.RegularExpressions.Regex.Match(line, @"^(GET|POST|PUT|PATCH|DELETE) \{\{baseUrl\}\}(/[^?\s]*)"))
             .Where(m => m.Success)
@@ -69,9 +69,6 @@ public sealed class OpenApiContractTests(DevHostFixture app)
             .Select(o => o.Id).ToArray();
         Assert.Equal([], missing);
     }
-
-    private static string RepositoryRoot() =>
-        typeof(OpenApiContractTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepositoryRoot").Value!;
 
     [Fact]
     public async Task Every_operation_answers_as_the_document_says()

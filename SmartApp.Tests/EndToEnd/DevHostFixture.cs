@@ -84,7 +84,7 @@ public class DevHostFixture : IAsyncLifetime
         Model = await FakeVultr.StartAsync();
         Stripe = await FakeStripe.StartAsync();
         var variant = await StartVariantAsync();
-        var devHost = typeof(DevHostFixture).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!;
+        var devHost = BuildMetadata.Get("DevHostAssembly");
         var settings = new Dictionary<string, string>
         {
             ["Diagnostics__EnableFaultRoute"] = "true",

@@ -23,7 +23,7 @@ public sealed class WorkOSDevHostFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         WorkOS = await FakeWorkOS.StartAsync();
-        var devHost = typeof(WorkOSDevHostFixture).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DevHostAssembly").Value!;
+        var devHost = BuildMetadata.Get("DevHostAssembly");
         // The port is chosen before the host starts (sign-in must know its own origin), so an emulator the host starts first can
         // take it meanwhile: then the host cannot bind it, and it starts again on another port.
         for (var attempt = 1; ; attempt++)

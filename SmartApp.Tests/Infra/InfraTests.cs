@@ -9,10 +9,7 @@ namespace SmartApp.Tests.Infra;
 /// <summary>infra/ compiles and lints clean, and provisions what the code expects: its containers and its settings.</summary>
 public sealed class InfraTests
 {
-    private static string Metadata(string key) =>
-        typeof(InfraTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
-
-    private static readonly string Root = Metadata("RepositoryRoot");
+    private static readonly string Root = BuildMetadata.RepositoryRoot;
     private static readonly Lazy<(int ExitCode, string Output)> Build = new(() => RunBicep("build", "infra/main.bicep", "--stdout"));
 
     // Settings the app reads locally that Azure provides another way, and why.
@@ -26,7 +23,7 @@ public sealed class InfraTests
 
     private static (int ExitCode, string Output) RunBicep(params string[] arguments)
     {
-        var bicep = Metadata("BicepCli");
+        var bicep = BuildMetadata.Get("BicepCli");
         if (!OperatingSystem.IsWindows()) // NuGet does not keep the execute bit
             File.SetUnixFileMode(bicep, File.GetUnixFileMode(bicep) | UnixFileMode.UserExecute);
         var start = new ProcessStartInfo(bicep) { WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true };

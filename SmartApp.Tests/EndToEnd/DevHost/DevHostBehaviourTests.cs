@@ -15,8 +15,7 @@ public sealed class MinimalWorkerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        string Meta(string key) => typeof(MinimalWorkerFixture).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
-        Host = await DevHostProcess.StartAsync(Meta("DevHostAssembly"), ["--app", Meta("MinimalWorkerDirectory"), "--port", "0"], TimeSpan.FromMinutes(2),
+        Host = await DevHostProcess.StartAsync(BuildMetadata.Get("DevHostAssembly"), ["--app", BuildMetadata.Get("MinimalWorkerDirectory"), "--port", "0"], TimeSpan.FromMinutes(2),
             new Dictionary<string, string>
             {
                 [HostSettings.RequestBodySizeLimitSetting] = BodyLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -13,8 +13,7 @@ internal sealed class MinimalHost : IAsyncDisposable
 
     public static async Task<MinimalHost> StartAsync(string[] arguments, Dictionary<string, string>? environment = null)
     {
-        string Meta(string key) => typeof(MinimalHost).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
-        var host = await DevHostProcess.StartAsync(Meta("DevHostAssembly"), ["--app", Meta("MinimalWorkerDirectory"), "--port", "0", .. arguments],
+        var host = await DevHostProcess.StartAsync(BuildMetadata.Get("DevHostAssembly"), ["--app", BuildMetadata.Get("MinimalWorkerDirectory"), "--port", "0", .. arguments],
             TimeSpan.FromMinutes(2), environment);
         return new MinimalHost { Host = host, Client = new HttpClient { BaseAddress = new Uri(host.State["apiUrl"] + "/"), Timeout = TimeSpan.FromSeconds(90) } };
     }
@@ -186,9 +185,8 @@ public sealed class DevHostFailureTests
     {
         // As a process supervisor or an IDE task does: the dev host started in the background of a script (so it
         // inherits SIGINT ignored), then SIGINT sent to the whole process group.
-        string Meta(string key) => typeof(MinimalHost).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
         var ready = Path.Combine(Path.GetTempPath(), $"smartapp-sigint-{Guid.NewGuid():N}.json");
-        var script = $"dotnet '{Meta("DevHostAssembly")}' --app '{Meta("MinimalWorkerDirectory")}' --port 0 --ready-file '{ready}' > /dev/null 2>&1 & wait";
+        var script = $"dotnet '{BuildMetadata.Get("DevHostAssembly")}' --app '{BuildMetadata.Get("MinimalWorkerDirectory")}' --port 0 --ready-file '{ready}' > /dev/null 2>&1 & wait";
         using var session = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("setsid", ["bash", "-c", script]))!;
         await Eventually.UntilAsync(() => File.Exists(ready), "the dev host to serve");
         var group = session.Id;
