@@ -57,6 +57,9 @@ public sealed record StoredFile(string Id, string Name, string ContentType, long
     /// <summary>A direct upload being completed by one request until then; others wait for it.</summary>
     public DateTimeOffset? CompletingUntil { get; init; }
 
+    /// <summary>A direct upload whose URL was renewed: the last URL is valid until then (the sweep counts from it, not from the start).</summary>
+    public DateTimeOffset? UploadUntil { get; init; }
+
     /// <summary>The store's version of the record, for updates that must not overwrite a concurrent one.</summary>
     public string? ETag { get; init; }
 

@@ -83,6 +83,26 @@ public sealed partial class FileService(
     }
 
     /// <summary>
+    /// A new write-only URL for a direct upload not yet completed, when the first has expired or soon will: the blocks
+    /// already sent stay, so a long upload goes on where it was. Only within <see cref="FilesOptions.MaxUploadDuration"/>
+    /// of its start; the sweep then counts from the new URL's expiry.
+    /// </summary>
+    public async Task<(StoredFile File, SignedUrl Upload)> RenewUploadAsync(CurrentUser user, string fileId, CancellationToken cancellationToken)
+    {
+        var (owner, file) = await RequireWritableAsync(user, fileId, cancellationToken).ConfigureAwait(false);
+        if (file.Status != FileStatus.Uploading) throw new ConflictException("The upload has been completed: nothing more can be written to it.");
+        var now = clock.GetUtcNow();
+        if (file.CompletingUntil > now) throw new ConflictException("The upload is being completed by another request; read the file in a moment.");
+        var ends = file.CreatedAt + options.Value.MaxUploadDuration;
+        if (now >= ends) throw new ConflictException($"The upload began more than {options.Value.MaxUploadDuration} ago; begin a new one.");
+        var lifetime = options.Value.SignedUrlLifetime < ends - now ? options.Value.SignedUrlLifetime : ends - now;
+        var url = await contents.CreateUploadUrlAsync(owner, file.Id, lifetime, cancellationToken).ConfigureAwait(false);
+        var renewed = await files.TryUpdateAsync(owner, file with { UploadUntil = url.ExpiresAt, UpdatedAt = now }, cancellationToken).ConfigureAwait(false)
+            ?? throw new ConflictException("The upload changed meanwhile; ask for a new URL again.");
+        return (renewed, url);
+    }
+
+    /// <summary>
     /// After a direct upload: what the staging blob holds must be exactly the size declared at the start
     /// (which the plan's storage was checked against); it is then copied to the file's own blob, which no
     /// URL can write, hashing it on the way, and ingestion is queued. A refused upload is removed entirely
@@ -156,7 +176,7 @@ public sealed partial class FileService(
     }
 
     /// <summary>
-    /// Removes direct uploads never completed once their URL has expired and the grace for completing has
+    /// Removes direct uploads never completed once their (last) URL has expired and the grace for completing has
     /// passed (records and staged bytes, so they stop counting), and any staging blob written since.
     /// </summary>
     public async Task<int> SweepAbandonedUploadsAsync(CancellationToken cancellationToken)
@@ -165,7 +185,9 @@ public sealed partial class FileService(
         var removed = 0;
         await foreach (var (userId, fileId) in files.FindAbandonedUploadsAsync(cutoff, cancellationToken).ConfigureAwait(false))
         {
-            if (await files.FindAsync(userId, fileId, cancellationToken).ConfigureAwait(false) is not { Status: FileStatus.Uploading } file || file.CompletingUntil > clock.GetUtcNow()) continue;
+            if (await files.FindAsync(userId, fileId, cancellationToken).ConfigureAwait(false) is not { Status: FileStatus.Uploading } file
+                || file.CompletingUntil > clock.GetUtcNow()
+                || file.UploadUntil + options.Value.UploadCompletionGrace > clock.GetUtcNow()) continue; // being completed, or its URL was renewed
             await files.DeleteAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
             await contents.DeleteAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
             removed++;

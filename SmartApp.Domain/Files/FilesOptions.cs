@@ -62,6 +62,13 @@ public sealed class FilesOptions : IValidatableObject
     public TimeSpan UploadCompletionGrace { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>
+    /// How long after it began a direct upload may get new URLs (a large file on a slow link outlasts one URL); storage
+    /// keeps blocks not yet committed for a week, so at most that.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:05", "7.00:00:00")]
+    public TimeSpan MaxUploadDuration { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>
     /// When the sweep looks for ingestions whose message was lost or stalled and for uploads to remove: the
     /// <c>SweepFiles</c> timer's six-field NCRONTAB schedule (the host reads it as <c>%Files:SweepSchedule%</c>).
     /// </summary>

@@ -58,6 +58,15 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
         return new CreatedResult($"/api/files/{file.Id}", new UploadResponse(file.Id, upload.Url, upload.ExpiresAt, $"/api/files/{file.Id}/complete"));
     }
 
+    /// <summary>A new write-only URL for a direct upload not yet completed (the blocks already sent stay).</summary>
+    [Function("FileUploadRenew")]
+    public async Task<IActionResult> RenewUpload([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "files/{fileId}/upload-url")] HttpRequest req, string fileId)
+    {
+        var (file, upload) = await files.RenewUploadAsync(req.CurrentUser(), fileId, req.HttpContext.RequestAborted).ConfigureAwait(false);
+        req.HttpContext.Response.Headers.CacheControl = "no-store";
+        return new OkObjectResult(new UploadResponse(file.Id, upload.Url, upload.ExpiresAt, $"/api/files/{file.Id}/complete"));
+    }
+
     [Function("FileUploadComplete")]
     public async Task<IActionResult> CompleteUpload([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "files/{fileId}/complete")] HttpRequest req, string fileId)
     {

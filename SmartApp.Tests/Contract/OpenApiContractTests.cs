@@ -182,6 +182,7 @@ public sealed class OpenApiContractTests(DevHostFixture app)
             await JsonAsync(user.DeleteAsync($"files/{fileId}"), HttpStatusCode.NoContent);
         }
         var direct = await JsonAsync(user.PostAsJsonAsync("files/uploads", new { name = "big.pdf", contentType = "application/pdf", size = 1024 }), HttpStatusCode.Created);
+        await JsonAsync(user.PostAsync($"files/{direct.GetProperty("fileId").GetString()}/upload-url", null), HttpStatusCode.OK);
         await JsonAsync(user.PostAsync($"files/{direct.GetProperty("fileId").GetString()}/complete", null), HttpStatusCode.Conflict);
 
         // Data.

@@ -134,6 +134,7 @@ var settings = {
   Files__SearchIndexMaxBytes: '671088640'
   Files__SearchIndexMaxUserBytes: '335544320'
   Files__UploadCompletionGrace: '00:15:00'
+  Files__MaxUploadDuration: '1.00:00:00'
   Files__SweepSchedule: '0 */1 * * * *'
   Files__MaxExtractedCharacters: '20000000'
   Files__MaxMarkupCharacters: '40000000'

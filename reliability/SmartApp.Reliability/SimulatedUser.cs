@@ -344,7 +344,7 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
 
     /// <summary>
     /// What a hostile user sends, in turn: a direct upload larger than it declared (must be refused), bytes
-    /// swapped in after <c>complete</c> (must change nothing), Office and PDF bombs and deeply nested documents
+    /// swapped in after <c>complete</c> through the first or a renewed URL (must change nothing; no new URL after it), Office and PDF bombs and deeply nested documents
     /// (stored, then failed by ingestion, never taking the worker down), and, from one user, a 50 MB chunked
     /// webhook body (refused). An attack the app accepts is recorded as undesigned.
     /// </summary>
@@ -361,11 +361,17 @@ public sealed partial class SimulatedUser(int index, Api api, string userId, Fak
             case 1:
                 var original = Encoding.UTF8.GetBytes($"{Marker} ledger {n}: the ferry leaves the harbour at seven.");
                 if (await BeginUploadAsync("attack.swap", $"{Marker}-ledger-{n}.txt", original.Length, cancellationToken) is not { } upload) return;
-                if (!await PutStagingAsync(upload.Url, original, cancellationToken)) return;
+                // A slow client's new URL for the same upload (the bytes go to it); after complete, none is given.
+                var renewed = Check(await api.SendAsync("files.upload-url", new HttpRequestMessage(HttpMethod.Post, $"files/{upload.FileId}/upload-url"), cancellationToken));
+                var url = renewed is { Ok: true } ? renewed.Body.GetProperty("uploadUrl").GetString()! : upload.Url;
+                if (!await PutStagingAsync(url, original, cancellationToken)) return;
                 var completed = Check(await api.SendAsync("attack.swap", new HttpRequestMessage(HttpMethod.Post, $"files/{upload.FileId}/complete"), cancellationToken));
                 if (completed is not { Ok: true }) { UncertainFiles.Add(upload.FileId); return; }
                 Files[upload.FileId] = $"{Marker}-ledger-{n}.txt";
+                if (Check(await api.SendAsync("attack.renew-after-complete", new HttpRequestMessage(HttpMethod.Post, $"files/{upload.FileId}/upload-url"), cancellationToken)) is { Ok: true })
+                    api.Outcomes.Undesigned("attack.renew-after-complete", "a completed upload was given a new upload URL");
                 await PutStagingAsync(upload.Url, Encoding.UTF8.GetBytes("swapped after complete"), cancellationToken);
+                await PutStagingAsync(url, Encoding.UTF8.GetBytes("swapped after complete"), cancellationToken);
                 var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(original));
                 if (Check(await api.GetAsync("attack.swap", $"files/{upload.FileId}", cancellationToken)) is { Ok: true } file && file.Body.GetProperty("sha256").GetString() != sha)
                     api.Outcomes.Undesigned("attack.swap", "a write to the upload URL after complete changed the file");

@@ -942,16 +942,39 @@ function blockSizeFor(size, wanted) {
 function signed(uploadUrl, query) {
   return `${uploadUrl}${uploadUrl.includes("?") ? "&" : "?"}${query}`;
 }
-async function stageAndCommit(fetchImpl, content, upload, options) {
+var RenewBeforeMs = 3e4;
+async function stageAndCommit(fetchImpl, content, start, options, renew) {
+  let upload = start;
   const count = Math.max(1, Math.ceil(upload.size / upload.blockSize));
   const staged = new Set(upload.staged);
   const bytesOf = (index) => Math.min(upload.blockSize, upload.size - index * upload.blockSize);
   let loaded = [...staged].reduce((sum, index) => sum + bytesOf(index), 0);
   options.onProgress?.({ loaded, total: upload.size });
+  let renewing;
+  const renewFrom = (stale) => {
+    if (upload.uploadUrl !== stale) return Promise.resolve();
+    renewing ??= renew().then((fresh) => {
+      upload = { ...upload, ...fresh, staged: [...staged].sort((a, b) => a - b) };
+      options.onCheckpoint?.(upload);
+    }).finally(() => {
+      renewing = void 0;
+    });
+    return renewing;
+  };
+  const put = async (query, body, contentType) => {
+    if (Date.parse(upload.expiresAt) - Date.now() < RenewBeforeMs) await renewFrom(upload.uploadUrl);
+    const url = upload.uploadUrl;
+    try {
+      await send(fetchImpl, signed(url, query), body, contentType, options);
+    } catch (error) {
+      if (!(error instanceof StorageError && error.status === 403)) throw error;
+      await renewFrom(url);
+      await send(fetchImpl, signed(upload.uploadUrl, query), body, contentType, options);
+    }
+  };
   const pending = Array.from({ length: count }, (_, index) => index).filter((index) => !staged.has(index));
   const sendBlock = async (index) => {
-    const body = content.slice(index * upload.blockSize, index * upload.blockSize + bytesOf(index));
-    await send(fetchImpl, signed(upload.uploadUrl, `comp=block&blockid=${encodeURIComponent(blockId(index))}`), body, void 0, options);
+    await put(`comp=block&blockid=${encodeURIComponent(blockId(index))}`, content.slice(index * upload.blockSize, index * upload.blockSize + bytesOf(index)));
     staged.add(index);
     loaded += bytesOf(index);
     options.onCheckpoint?.({ ...upload, staged: [...staged].sort((a, b) => a - b) });
@@ -962,7 +985,7 @@ async function stageAndCommit(fetchImpl, content, upload, options) {
   });
   await Promise.all(workers);
   const list = Array.from({ length: count }, (_, index) => `<Latest>${blockId(index)}</Latest>`).join("");
-  await send(fetchImpl, signed(upload.uploadUrl, "comp=blocklist"), `<?xml version="1.0" encoding="utf-8"?><BlockList>${list}</BlockList>`, "application/xml", options);
+  await put("comp=blocklist", `<?xml version="1.0" encoding="utf-8"?><BlockList>${list}</BlockList>`, "application/xml");
 }
 async function send(fetchImpl, url, body, contentType, options) {
   const retries = options.blockRetries ?? 3;
@@ -1132,13 +1155,21 @@ var SmartAppClient = class {
   }
   /**
    * A file sent straight to storage: the app signs a write-only URL, the blocks go to it (`onProgress` after each, a
-   * dropped block sent again), then the app measures the file and queues its ingestion. Keep what `onCheckpoint` gives
-   * to `resume` after a reload; a kept upload whose URL has expired starts again.
+   * dropped block sent again, a URL that expires on a long upload renewed), then the app measures the file and queues
+   * its ingestion. Keep what `onCheckpoint` gives and pass it as `resume` after a reload: the upload goes on with the
+   * blocks storage lacks (with a new URL when the kept one has expired); one the app no longer has starts again.
    */
   async uploadDirect(content, name, options = {}) {
     let upload = options.resume;
     if (upload && upload.size !== content.size) throw new Error(`The upload to resume is of ${upload.size} bytes, not ${content.size}.`);
-    if (!upload || Date.parse(upload.expiresAt) <= Date.now()) {
+    if (upload && Date.parse(upload.expiresAt) <= Date.now()) {
+      const kept = upload;
+      upload = await this.renewUploadUrl(kept.fileId, options.signal).then(
+        (fresh) => ({ ...kept, ...fresh }),
+        (error) => error instanceof ConflictError || error instanceof NotFoundError ? void 0 : Promise.reject(error)
+      );
+    }
+    if (!upload) {
       const begun = unwrap(
         await this.api.POST("/files/uploads", {
           params: { query: options.space ? { space: options.space } : {} },
@@ -1149,8 +1180,13 @@ var SmartAppClient = class {
       upload = { fileId: begun.fileId, uploadUrl: begun.uploadUrl, expiresAt: begun.expiresAt, size: content.size, blockSize: blockSizeFor(content.size, options.blockSize ?? 4 * 1024 * 1024), staged: [] };
       options.onCheckpoint?.(upload);
     }
-    await stageAndCommit(this.storageFetch, content, upload, options);
-    return unwrap(await this.api.POST("/files/{fileId}/complete", { params: { path: { fileId: upload.fileId } }, signal: options.signal }));
+    const fileId = upload.fileId;
+    await stageAndCommit(this.storageFetch, content, upload, options, () => this.renewUploadUrl(fileId, options.signal));
+    return unwrap(await this.api.POST("/files/{fileId}/complete", { params: { path: { fileId } }, signal: options.signal }));
+  }
+  async renewUploadUrl(fileId, signal) {
+    const renewed = unwrap(await this.api.POST("/files/{fileId}/upload-url", { params: { path: { fileId } }, signal }));
+    return { uploadUrl: renewed.uploadUrl, expiresAt: renewed.expiresAt };
   }
   /** Reads the file until its ingestion is over (`indexed`, `notIndexed` or `failed`), calling `onProgress` with each state. */
   async waitForFile(fileId, options = {}) {

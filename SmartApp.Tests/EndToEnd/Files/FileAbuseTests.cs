@@ -149,6 +149,47 @@ public sealed class FileAbuseTests(FileAbuseDevHostFixture app, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task A_direct_upload_that_outlasts_its_url_goes_on_with_a_new_one_keeping_the_blocks_already_sent()
+    {
+        var (user, _) = await app.SignInAsync(TestUsers.NewEmail("slowlink"));
+        var (other, _) = await app.SignInAsync(TestUsers.NewEmail("slowlink-other"));
+        var bytes = Utf8(string.Join("\n", Enumerable.Range(1, 200).Select(i => $"Reading {i}: the tide gauge on the slow link reads {i % 5} metres.")));
+        var half = bytes.Length / 2;
+        string[] blocks = [Convert.ToBase64String("block-0"u8.ToArray()), Convert.ToBase64String("block-1"u8.ToArray())];
+        var began = DateTime.UtcNow;
+        var (fileId, first) = await BeginAsync(user, "slow.txt", "text/plain", bytes.Length);
+        await first.StageBlockAsync(blocks[0], new MemoryStream(bytes[..half]));
+
+        // Half way through the first URL's life the app gives a new one, to the uploader only.
+        await Task.Delay(FileAbuseDevHostFixture.UploadUrlLifetime / 2);
+        using var renewal = await user.PostAsync($"files/{fileId}/upload-url", null);
+        var renewed = await renewal.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(renewal.StatusCode == HttpStatusCode.OK, renewed.ToString());
+        Assert.Equal(fileId, renewed.GetProperty("fileId").GetString());
+        using (var stranger = await other.PostAsync($"files/{fileId}/upload-url", null))
+            await ProblemAssert.IsProblemAsync(stranger, HttpStatusCode.NotFound, "not-found");
+
+        // The first URL expires, and the sweep (every 2 s) leaves the upload alone: its last URL is still good.
+        var firstExpired = began + FileAbuseDevHostFixture.UploadUrlLifetime + TimeSpan.FromSeconds(3);
+        if (firstExpired > DateTime.UtcNow) await Task.Delay(firstExpired - DateTime.UtcNow);
+        Assert.Equal(403, (await Assert.ThrowsAsync<Azure.RequestFailedException>(() => first.StageBlockAsync(blocks[1], new MemoryStream(bytes[half..])))).Status);
+        using (var pending = await user.GetAsync($"files/{fileId}")) Assert.Equal(HttpStatusCode.OK, pending.StatusCode);
+
+        // The rest goes to the new URL; the block sent with the first one is still there.
+        var second = new BlockBlobClient(new Uri(renewed.GetProperty("uploadUrl").GetString()!));
+        await second.StageBlockAsync(blocks[1], new MemoryStream(bytes[half..]));
+        await second.CommitBlockListAsync(blocks);
+        using var completed = await user.PostAsync($"files/{fileId}/complete", null);
+        var file = await completed.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(completed.StatusCode == HttpStatusCode.OK, file.ToString());
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), file.GetProperty("sha256").GetString());
+
+        // A completed upload gets no new URL.
+        using var late = await user.PostAsync($"files/{fileId}/upload-url", null);
+        await ProblemAssert.IsProblemAsync(late, HttpStatusCode.Conflict, "conflict");
+    }
+
+    [Fact]
     public async Task Bombs_end_failed_with_a_reason_while_the_worker_stays_within_its_memory_budget_and_others_are_served()
     {
         var (attacker, _) = await app.SignInAsync(TestUsers.NewEmail("bomber"));

@@ -1,14 +1,8 @@
-using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Moq;
 using SmartApp.Domain.Common.Errors;
 using SmartApp.Domain.Common.Quotas;
-using SmartApp.Domain.Common.Search;
 using SmartApp.Domain.Files;
-using SmartApp.Domain.Files.Ingestion;
 using SmartApp.Domain.Identity;
-using SmartApp.Domain.Model;
 
 namespace SmartApp.Tests.Unit;
 
@@ -28,8 +22,7 @@ public sealed class FileUploadCleanupTests
             .ReturnsAsync(new UploadedContent(5, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", "hello"u8.ToArray()));
     }
 
-    private FileService Service() => new(_files.Object, _contents.Object, Mock.Of<IFileSearch>(), Mock.Of<IDocumentQuestions>(), Mock.Of<IIngestionQueue>(),
-        new LanguageModel(Mock.Of<IChatClient>(), NullLogger<LanguageModel>.Instance), _quotas.Object, new SpaceAccess(new OrganizationAccess(Options.Create(new OrganizationOptions()))), Options.Create(new FilesOptions()), TimeProvider.System, NullLogger<FileService>.Instance);
+    private FileService Service() => TestFileService.Create(_files.Object, _contents.Object, _quotas.Object, new FilesOptions(), TimeProvider.System);
 
     private Task UploadAsync() => Service().UploadAsync(Alice, null, "hello.txt", "text/plain", new MemoryStream("hello"u8.ToArray()), 5, default);
 

@@ -1,7 +1,7 @@
 import createClient, { type Client } from "openapi-fetch";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import type { components, paths } from "./generated/schema.js";
-import { SmartAppError, errorFrom, retryAfterSeconds } from "./errors.js";
+import { ConflictError, NotFoundError, SmartAppError, errorFrom, retryAfterSeconds } from "./errors.js";
 import { blockSizeFor, stageAndCommit, type BlockOptions, type DirectUpload, type UploadProgress } from "./uploads.js";
 
 export * from "./errors.js";
@@ -238,13 +238,21 @@ export class SmartAppClient {
 
   /**
    * A file sent straight to storage: the app signs a write-only URL, the blocks go to it (`onProgress` after each, a
-   * dropped block sent again), then the app measures the file and queues its ingestion. Keep what `onCheckpoint` gives
-   * to `resume` after a reload; a kept upload whose URL has expired starts again.
+   * dropped block sent again, a URL that expires on a long upload renewed), then the app measures the file and queues
+   * its ingestion. Keep what `onCheckpoint` gives and pass it as `resume` after a reload: the upload goes on with the
+   * blocks storage lacks (with a new URL when the kept one has expired); one the app no longer has starts again.
    */
   async uploadDirect(content: Blob, name: string, options: UploadOptions = {}): Promise<StoredFile> {
     let upload = options.resume;
     if (upload && upload.size !== content.size) throw new Error(`The upload to resume is of ${upload.size} bytes, not ${content.size}.`);
-    if (!upload || Date.parse(upload.expiresAt) <= Date.now()) {
+    if (upload && Date.parse(upload.expiresAt) <= Date.now()) {
+      const kept = upload;
+      upload = await this.renewUploadUrl(kept.fileId, options.signal).then(
+        (fresh) => ({ ...kept, ...fresh }),
+        (error: unknown) => (error instanceof ConflictError || error instanceof NotFoundError ? undefined : Promise.reject(error)),
+      );
+    }
+    if (!upload) {
       const begun = unwrap(
         await this.api.POST("/files/uploads", {
           params: { query: options.space ? { space: options.space } : {} },
@@ -255,8 +263,14 @@ export class SmartAppClient {
       upload = { fileId: begun.fileId, uploadUrl: begun.uploadUrl, expiresAt: begun.expiresAt, size: content.size, blockSize: blockSizeFor(content.size, options.blockSize ?? 4 * 1024 * 1024), staged: [] };
       options.onCheckpoint?.(upload);
     }
-    await stageAndCommit(this.storageFetch, content, upload, options);
-    return unwrap(await this.api.POST("/files/{fileId}/complete", { params: { path: { fileId: upload.fileId } }, signal: options.signal }));
+    const fileId = upload.fileId;
+    await stageAndCommit(this.storageFetch, content, upload, options, () => this.renewUploadUrl(fileId, options.signal));
+    return unwrap(await this.api.POST("/files/{fileId}/complete", { params: { path: { fileId } }, signal: options.signal }));
+  }
+
+  private async renewUploadUrl(fileId: string, signal?: AbortSignal) {
+    const renewed = unwrap(await this.api.POST("/files/{fileId}/upload-url", { params: { path: { fileId } }, signal }));
+    return { uploadUrl: renewed.uploadUrl, expiresAt: renewed.expiresAt };
   }
 
   /** Reads the file until its ingestion is over (`indexed`, `notIndexed` or `failed`), calling `onProgress` with each state. */

@@ -19,7 +19,7 @@ export interface UploadProgress {
   total: number;
 }
 
-/** Storage refused a block or the block list (the URL expired, the blob is gone): `status` and storage's error code. */
+/** Storage refused a block or the block list (even with a renewed URL): `status` and storage's error code. */
 export class StorageError extends Error {
   constructor(
     readonly status: number,
@@ -58,21 +58,50 @@ function signed(uploadUrl: string, query: string): string {
   return `${uploadUrl}${uploadUrl.includes("?") ? "&" : "?"}${query}`;
 }
 
+/** Where a direct upload goes on after its URL has expired: a new URL for the same blob (the blocks sent stay). */
+export type RenewUrl = () => Promise<Pick<DirectUpload, "uploadUrl" | "expiresAt">>;
+
+/** A URL this close to its expiry is renewed before the next block rather than after storage refuses it. */
+const RenewBeforeMs = 30_000;
+
 /**
  * Sends every block `upload.staged` does not have, then the block list. `fetchImpl` is a plain fetch: the signed URL
- * is the only credential, and the app's bearer token must not go to storage.
+ * is the only credential, and the app's bearer token must not go to storage. A URL about to expire, or one storage
+ * refuses (403), is renewed through `renew` and the block sent again.
  */
-export async function stageAndCommit(fetchImpl: typeof fetch, content: Blob, upload: DirectUpload, options: BlockOptions): Promise<void> {
+export async function stageAndCommit(fetchImpl: typeof fetch, content: Blob, start: DirectUpload, options: BlockOptions, renew: RenewUrl): Promise<void> {
+  let upload = start;
   const count = Math.max(1, Math.ceil(upload.size / upload.blockSize));
   const staged = new Set(upload.staged);
   const bytesOf = (index: number) => Math.min(upload.blockSize, upload.size - index * upload.blockSize);
   let loaded = [...staged].reduce((sum, index) => sum + bytesOf(index), 0);
   options.onProgress?.({ loaded, total: upload.size });
 
+  // One renewal at a time, however many blocks found the URL stale.
+  let renewing: Promise<void> | undefined;
+  const renewFrom = (stale: string) => {
+    if (upload.uploadUrl !== stale) return Promise.resolve();
+    renewing ??= renew().then((fresh) => {
+      upload = { ...upload, ...fresh, staged: [...staged].sort((a, b) => a - b) };
+      options.onCheckpoint?.(upload);
+    }).finally(() => { renewing = undefined; });
+    return renewing;
+  };
+  const put = async (query: string, body: Blob | string, contentType?: string) => {
+    if (Date.parse(upload.expiresAt) - Date.now() < RenewBeforeMs) await renewFrom(upload.uploadUrl);
+    const url = upload.uploadUrl;
+    try {
+      await send(fetchImpl, signed(url, query), body, contentType, options);
+    } catch (error) {
+      if (!(error instanceof StorageError && error.status === 403)) throw error;
+      await renewFrom(url);
+      await send(fetchImpl, signed(upload.uploadUrl, query), body, contentType, options);
+    }
+  };
+
   const pending = Array.from({ length: count }, (_, index) => index).filter((index) => !staged.has(index));
   const sendBlock = async (index: number) => {
-    const body = content.slice(index * upload.blockSize, index * upload.blockSize + bytesOf(index));
-    await send(fetchImpl, signed(upload.uploadUrl, `comp=block&blockid=${encodeURIComponent(blockId(index))}`), body, undefined, options);
+    await put(`comp=block&blockid=${encodeURIComponent(blockId(index))}`, content.slice(index * upload.blockSize, index * upload.blockSize + bytesOf(index)));
     staged.add(index);
     loaded += bytesOf(index);
     options.onCheckpoint?.({ ...upload, staged: [...staged].sort((a, b) => a - b) });
@@ -84,7 +113,7 @@ export async function stageAndCommit(fetchImpl: typeof fetch, content: Blob, upl
   await Promise.all(workers);
 
   const list = Array.from({ length: count }, (_, index) => `<Latest>${blockId(index)}</Latest>`).join("");
-  await send(fetchImpl, signed(upload.uploadUrl, "comp=blocklist"), `<?xml version="1.0" encoding="utf-8"?><BlockList>${list}</BlockList>`, "application/xml", options);
+  await put("comp=blocklist", `<?xml version="1.0" encoding="utf-8"?><BlockList>${list}</BlockList>`, "application/xml");
 }
 
 /** One PUT to storage, sent again after a dropped connection or a transient answer, with a growing pause. */

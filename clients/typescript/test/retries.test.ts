@@ -79,14 +79,43 @@ test("a block storage answers 503 is sent again; the block list names every bloc
   assert.ok(list.includes(`<Latest>${btoa("block-000000")}</Latest><Latest>${btoa("block-000001")}</Latest>`), list);
 });
 
-test("storage refusing the URL (expired) stops the upload with its code; nothing is completed", async () => {
-  const { seen, fetch } = directUpload([() => new Response(null, { status: 403, headers: { "x-ms-error-code": "AuthenticationFailed" } })]);
+const renewed = () => new Response(JSON.stringify({ fileId: "file_1", uploadUrl: "http://blob.test/files/staging/file_1?sv=1&sig=renewed", expiresAt: new Date(Date.now() + 60_000).toISOString(), completeUrl: "files/file_1/complete" }), { status: 200 });
+const expired = () => new Response(null, { status: 403, headers: { "x-ms-error-code": "AuthenticationFailed" } });
+
+test("a URL that expires during a long upload is renewed: the refused block goes to the new URL, the blocks sent stay", async () => {
+  const { seen, storageSeen, fetch } = directUpload([created, expired, renewed, created, created]);
+  const client = new SmartAppClient({ baseUrl: "http://app.test/api", fetch });
+  const checkpoints: string[] = [];
+  const file = await client.uploadDirect(new Blob(["0123456789"]), "digits.txt", { blockSize: 5, parallel: 1, onCheckpoint: (u) => checkpoints.push(`${u.uploadUrl.split("sig=")[1]}:${u.staged.join(",")}`) });
+  assert.equal(file.id, "file_1");
+  assert.ok(seen.some((r) => r.method === "POST" && r.url === "http://app.test/api/files/file_1/upload-url"));
+  assert.deepEqual(storageSeen.map((r) => `${r.url.includes("sig=renewed") ? "new" : "old"} ${new URL(r.url).searchParams.get("comp")}`), ["old block", "old block", "new block", "new blocklist"]);
+  assert.deepEqual(checkpoints, ["abc%2B:", "abc%2B:0", "renewed:0", "renewed:0,1"]); // what to resume with, renewed URL included
+});
+
+test("storage still refusing a renewed URL stops the upload with its code; nothing is completed", async () => {
+  const { seen, fetch } = directUpload([expired, renewed, expired]);
   const client = new SmartAppClient({ baseUrl: "http://app.test/api", fetch });
   const error = await client.uploadDirect(new Blob(["0123456789"]), "digits.txt").catch((e: unknown) => e);
   assert.ok(error instanceof StorageError, String(error));
   assert.equal(error.status, 403);
   assert.equal(error.code, "AuthenticationFailed");
   assert.ok(!seen.some((r) => r.url.endsWith("/complete")));
+});
+
+test("a kept upload whose URL expired goes on with a new one; one the app no longer has starts again", async () => {
+  const kept = { fileId: "file_1", uploadUrl: "http://blob.test/files/staging/file_1?sig=old", expiresAt: new Date(Date.now() - 1000).toISOString(), size: 10, blockSize: 5, staged: [0] };
+  const resumed = recording([renewed, created, created, ok({ id: "file_1", status: "queued" })]);
+  const client = new SmartAppClient({ baseUrl: "http://app.test/api", fetch: resumed.fetch });
+  assert.equal((await client.uploadDirect(new Blob(["0123456789"]), "digits.txt", { resume: kept })).id, "file_1");
+  assert.deepEqual(resumed.seen.map((r) => `${r.method} ${r.url.replace(/\?.*$/, "")}${r.url.includes("comp=") ? ` ${new URL(r.url).searchParams.get("comp")}` : ""}`), [
+    "POST http://app.test/api/files/file_1/upload-url", "PUT http://blob.test/files/staging/file_1 block", "PUT http://blob.test/files/staging/file_1 blocklist", "POST http://app.test/api/files/file_1/complete",
+  ]);
+
+  const gone = recording([problem(404, "not-found"), () => new Response(JSON.stringify({ fileId: "file_2", uploadUrl: "http://blob.test/files/staging/file_2?sig=x", expiresAt: new Date(Date.now() + 60_000).toISOString(), completeUrl: "c" }), { status: 201 }), created, created, created, ok({ id: "file_2" })]);
+  const again = new SmartAppClient({ baseUrl: "http://app.test/api", fetch: gone.fetch });
+  assert.equal((await again.uploadDirect(new Blob(["0123456789"]), "digits.txt", { resume: kept, blockSize: 5, parallel: 1 })).id, "file_2");
+  assert.equal(gone.seen[1].url, "http://app.test/api/files/uploads");
 });
 
 // An event stream that sends `events` and then, when `drop`, fails as a dropped connection does.

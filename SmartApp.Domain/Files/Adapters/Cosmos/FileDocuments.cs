@@ -24,6 +24,7 @@ internal sealed record FileDocument(string Id, string UserId, string Type)
     public DateTimeOffset UpdatedAt { get; init; }
     public DateTimeOffset? IndexedAt { get; init; }
     public DateTimeOffset? CompletingUntil { get; init; }
+    public DateTimeOffset? UploadUntil { get; init; }
     public string? ClaimedBy { get; init; }
     public int? ContinueAt { get; init; }
     public int? PassagesGranted { get; init; }
@@ -35,7 +36,7 @@ internal sealed record FileDocument(string Id, string UserId, string Type)
     {
         Name = file.Name, ContentType = file.ContentType, Size = file.Size, Sha256 = file.Sha256, Status = file.Status,
         Stages = new Dictionary<IngestionStage, StageProgress>(file.Stages), Errors = [.. file.Errors], ChunkCount = file.ChunkCount,
-        Attempts = file.Attempts, CreatedAt = file.CreatedAt, UpdatedAt = file.UpdatedAt, IndexedAt = file.IndexedAt, CompletingUntil = file.CompletingUntil, ClaimedBy = file.ClaimedBy, ContinueAt = file.ContinueAt,
+        Attempts = file.Attempts, CreatedAt = file.CreatedAt, UpdatedAt = file.UpdatedAt, IndexedAt = file.IndexedAt, CompletingUntil = file.CompletingUntil, UploadUntil = file.UploadUntil, ClaimedBy = file.ClaimedBy, ContinueAt = file.ContinueAt,
         PassagesGranted = file.PassagesGranted, NotIndexed = file.NotIndexed,
     };
 
@@ -45,7 +46,7 @@ internal sealed record FileDocument(string Id, string UserId, string Type)
     public StoredFile ToFile(string? etag) => new(Id, Name ?? "", ContentType ?? "application/octet-stream", Size, CreatedAt)
     {
         Space = Identity.Space.Of(UserId).Kind, Sha256 = Sha256, Status = Status, Stages = Stages ?? [], Errors = Errors ?? [], ChunkCount = ChunkCount, Attempts = Attempts,
-        UpdatedAt = UpdatedAt, IndexedAt = IndexedAt, CompletingUntil = CompletingUntil, ClaimedBy = ClaimedBy, ContinueAt = ContinueAt, PassagesGranted = PassagesGranted, NotIndexed = NotIndexed, ETag = etag,
+        UpdatedAt = UpdatedAt, IndexedAt = IndexedAt, CompletingUntil = CompletingUntil, UploadUntil = UploadUntil, ClaimedBy = ClaimedBy, ContinueAt = ContinueAt, PassagesGranted = PassagesGranted, NotIndexed = NotIndexed, ETag = etag,
     };
 }
 

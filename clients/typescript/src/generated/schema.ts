@@ -798,6 +798,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/files/{fileId}/upload-url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new write-only URL for a direct upload not yet completed; the blocks already sent stay.
+         * @description For a large file on a slow link that outlasts one URL, or an upload resumed later: within `Files:MaxUploadDuration`
+         *     of the upload's start. A completed upload, or one past that time, is a 409 (begin a new one). The organization's
+         *     space takes `files:write`.
+         */
+        post: operations["renewUploadUrl"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/files/{fileId}/complete": {
         parameters: {
             query?: never;
@@ -1303,6 +1325,17 @@ export interface components {
         Usage: {
             promptTokens: number;
             completionTokens: number;
+        };
+        DirectUpload: {
+            fileId: string;
+            /**
+             * Format: uri
+             * @description Write-only, for this one blob: Put Block (`&comp=block&blockid=…`), then Put Block List (`&comp=blocklist`).
+             */
+            uploadUrl: string;
+            /** Format: date-time */
+            expiresAt: string;
+            completeUrl: string;
         };
         Citation: {
             /** @enum {string} */
@@ -3679,14 +3712,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        fileId: string;
-                        /** Format: uri */
-                        uploadUrl: string;
-                        /** Format: date-time */
-                        expiresAt: string;
-                        completeUrl: string;
-                    };
+                    "application/json": components["schemas"]["DirectUpload"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3695,6 +3721,35 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
+        };
+    };
+    renewUploadUrl: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1-255 visible ASCII characters. A repeat of the same request with the same key gets the first answer again (Idempotent-Replayed true) for a day; the key on a different request is a 409. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                fileId: components["parameters"]["FileId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Where to go on uploading. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectUpload"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
         };
     };
     completeDirectUpload: {
