@@ -104,10 +104,18 @@ public sealed class OrganizationSpaceTests(DevHostFixture app)
         }
         Assert.DoesNotContain("4417", app.Model.Requests.Last().ToJsonString()); // the member's model never saw the admin's own notes
 
+        // A direct upload of the organization's under way: a new URL for it takes files:write.
+        string pending;
+        using (var begun = await admin.PostAsJsonAsync("files/uploads?space=org", new { name = "pending.txt", contentType = "text/plain", size = 10 }))
+            pending = (await begun.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("fileId").GetString()!;
+        using (var renewed = await admin.PostAsync($"files/{pending}/upload-url", null)) Assert.Equal(HttpStatusCode.OK, renewed.StatusCode);
+        await ProblemAssert.IsProblemAsync(await member.PostAsync($"files/{pending}/upload-url", null), HttpStatusCode.Forbidden, "forbidden");
+
         // Another organization's admin, a user with no organization, and the member signed in again without it: nothing, by any route.
         var memberOutside = await MemberAsync(app, memberEmail, null); // the same member, removed from the organization: their next token has no org_id
         foreach (var outsider in new[] { otherOrganization, noOrganization, memberOutside })
         {
+            await ProblemAssert.IsProblemAsync(await outsider.PostAsync($"files/{pending}/upload-url", null), HttpStatusCode.NotFound, "not-found");
             foreach (var id in new[] { shared, own })
             {
                 foreach (var path in new[] { $"files/{id}", $"files/{id}/content" })
@@ -127,7 +135,7 @@ public sealed class OrganizationSpaceTests(DevHostFixture app)
 
         // The admin may change it: the file goes for every member.
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"files/{shared}")).StatusCode);
-        Assert.Empty(await ListedAsync(member));
+        Assert.Equal([pending], await ListedAsync(member)); // what is left of the organization's: the upload under way
     }
 
     [Fact]
