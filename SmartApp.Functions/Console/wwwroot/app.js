@@ -594,9 +594,9 @@ async function runQuery() {
 $("#ask-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   try {
-    const answer = await answer(api.POST("/data/ask", { body: { question: event.target.elements.question.value, table: $("#table-select").value || undefined } }));
-    $("#data-note").textContent = `${answer.provider === "raindrop" ? "SmartSQL ran: " + answer.sql : "Query: " + JSON.stringify(answer.query)}${answer.reasoning ? " — " + answer.reasoning : ""}`;
-    renderRecords(answer.items);
+    const asked = await answer(api.POST("/data/ask", { body: { question: event.target.elements.question.value, table: $("#table-select").value || undefined } }));
+    $("#data-note").textContent = `${asked.provider === "raindrop" ? "SmartSQL ran: " + asked.sql : "Query: " + JSON.stringify(asked.query)}${asked.reasoning ? " — " + asked.reasoning : ""}`;
+    renderRecords(asked.items);
     showError("#data-error");
   } catch (error) {
     showError("#data-error", error);
