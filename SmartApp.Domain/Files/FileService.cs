@@ -185,9 +185,10 @@ public sealed partial class FileService(
         var removed = 0;
         await foreach (var (userId, fileId) in files.FindAbandonedUploadsAsync(cutoff, cancellationToken).ConfigureAwait(false))
         {
+            var now = clock.GetUtcNow();
             if (await files.FindAsync(userId, fileId, cancellationToken).ConfigureAwait(false) is not { Status: FileStatus.Uploading } file
-                || file.CompletingUntil > clock.GetUtcNow()
-                || file.UploadUntil + options.Value.UploadCompletionGrace > clock.GetUtcNow()) continue; // being completed, or its URL was renewed
+                || file.CompletingUntil > now
+                || file.UploadUntil + options.Value.UploadCompletionGrace > now) continue; // being completed, or its URL was renewed
             await files.DeleteAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
             await contents.DeleteAsync(userId, fileId, cancellationToken).ConfigureAwait(false);
             removed++;

@@ -55,7 +55,7 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
         var body = await req.ReadJsonAsync<BeginUploadRequest>().ConfigureAwait(false);
         var (file, upload) = await files.BeginUploadAsync(req.CurrentUser(), req.Query[SpaceAccess.Parameter], body.Name, body.ContentType, body.Size, req.HttpContext.RequestAborted).ConfigureAwait(false);
         req.HttpContext.Response.Headers.CacheControl = "no-store";
-        return new CreatedResult($"/api/files/{file.Id}", new UploadResponse(file.Id, upload.Url, upload.ExpiresAt, $"/api/files/{file.Id}/complete"));
+        return new CreatedResult($"/api/files/{file.Id}", UploadResponse.From(file, upload));
     }
 
     /// <summary>A new write-only URL for a direct upload not yet completed (the blocks already sent stay).</summary>
@@ -64,7 +64,7 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
     {
         var (file, upload) = await files.RenewUploadAsync(req.CurrentUser(), fileId, req.HttpContext.RequestAborted).ConfigureAwait(false);
         req.HttpContext.Response.Headers.CacheControl = "no-store";
-        return new OkObjectResult(new UploadResponse(file.Id, upload.Url, upload.ExpiresAt, $"/api/files/{file.Id}/complete"));
+        return new OkObjectResult(UploadResponse.From(file, upload));
     }
 
     [Function("FileUploadComplete")]
@@ -157,7 +157,10 @@ public sealed class FileFunctions(FileService files, IOptions<FilesOptions> opti
             f.CreatedAt, f.UpdatedAt, f.IndexedAt, f.NotIndexed, f.Space);
     }
 
-    public sealed record UploadResponse(string FileId, Uri UploadUrl, DateTimeOffset ExpiresAt, string CompleteUrl);
+    public sealed record UploadResponse(string FileId, Uri UploadUrl, DateTimeOffset ExpiresAt, string CompleteUrl)
+    {
+        public static UploadResponse From(StoredFile file, SignedUrl upload) => new(file.Id, upload.Url, upload.ExpiresAt, $"/api/files/{file.Id}/complete");
+    }
 
     public sealed record FilePage(IReadOnlyList<FileResponse> Files, string? Cursor);
 

@@ -233,7 +233,7 @@ async function readBranch() {
   const messages = [];
   let read;
   do {
-    read = await answer(api.GET("/chat/conversations/{conversationId}", { params: { path: { conversationId }, query: { limit: 200, branch: branch ?? undefined, cursor: cursor ?? undefined } } }));
+    read = await answer(api.GET("/chat/conversations/{conversationId}", { params: { path: { conversationId }, query: { limit: 200, branch, cursor } } }));
     messages.push(...read.messages);
     cursor = read.cursor;
   } while (cursor);
@@ -503,17 +503,19 @@ function upload(file, space) {
   });
 }
 
-async function followIngestion(fileId) {
-  for (;;) {
-    const file = await answer(api.GET("/files/{fileId}", { params: { path: { fileId } } }));
-    const stages = Object.entries(file.stages || {});
-    const fraction = stages.length ? stages.reduce((sum, [, s]) => sum + (s.total ? s.done / s.total : 0), 0) / stages.length : 0;
-    $("#upload-status").textContent = file.status;
-    $("#upload-stages").textContent = stages.map(([name, s]) => `${name} ${s.done}/${s.total}`).join(" · ") + (file.errors?.length ? ` · ${file.errors.join("; ")}` : "");
-    $("#upload-progress").value = file.status === "indexed" || file.status === "notIndexed" ? 100 : 50 + Math.round(fraction * 50);
-    if (["indexed", "notIndexed", "failed"].includes(file.status)) return file;
-    await new Promise((resolve) => setTimeout(resolve, 400));
-  }
+// The bar's second half: the ingestion's stages, read until it is over (the package polls; the console only shows).
+function followIngestion(fileId) {
+  return client.waitForFile(fileId, {
+    intervalMs: 400,
+    timeoutMs: Infinity,
+    onProgress: (file) => {
+      const stages = Object.entries(file.stages || {});
+      const fraction = stages.length ? stages.reduce((sum, [, s]) => sum + (s.total ? s.done / s.total : 0), 0) / stages.length : 0;
+      $("#upload-status").textContent = file.status;
+      $("#upload-stages").textContent = stages.map(([name, s]) => `${name} ${s.done}/${s.total}`).join(" · ") + (file.errors?.length ? ` · ${file.errors.join("; ")}` : "");
+      $("#upload-progress").value = file.status === "indexed" || file.status === "notIndexed" ? 100 : 50 + Math.round(fraction * 50);
+    },
+  });
 }
 
 async function refreshFiles() {

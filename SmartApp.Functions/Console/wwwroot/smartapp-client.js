@@ -872,7 +872,7 @@ var SmartAppError = class extends Error {
     this.name = new.target.name;
     this.problem = problem;
     this.status = problem.status;
-    this.kind = problem.type.split("/").pop() ?? "unexpected";
+    this.kind = kindOf(problem.type);
     this.retryAfter = retryAfter;
   }
 };
@@ -905,6 +905,9 @@ var byKind = {
   "rate-limited": RateLimitedError,
   "upstream-unavailable": UnavailableError
 };
+function kindOf(type) {
+  return type.split("/").pop() || "unexpected";
+}
 function retryAfterSeconds(header) {
   if (!header) return void 0;
   const seconds = Number(header);
@@ -915,8 +918,7 @@ function retryAfterSeconds(header) {
 function errorFrom(response, body) {
   const problem = body && typeof body === "object" && typeof body.type === "string" ? body : { type: `https://smartapp.dev/problems/${response.status === 404 ? "not-found" : "unexpected"}`, status: response.status, title: response.statusText };
   const retryAfter = retryAfterSeconds(response.headers.get("Retry-After"));
-  const kind = problem.type.split("/").pop() ?? "";
-  return new (byKind[kind] ?? SmartAppError)(problem, retryAfter);
+  return new (byKind[kindOf(problem.type)] ?? SmartAppError)(problem, retryAfter);
 }
 
 // src/uploads.ts
@@ -950,12 +952,13 @@ async function stageAndCommit(fetchImpl, content, start, options, renew) {
   const bytesOf = (index) => Math.min(upload.blockSize, upload.size - index * upload.blockSize);
   let loaded = [...staged].reduce((sum, index) => sum + bytesOf(index), 0);
   options.onProgress?.({ loaded, total: upload.size });
+  const checkpoint = () => options.onCheckpoint?.({ ...upload, staged: [...staged].sort((a, b) => a - b) });
   let renewing;
   const renewFrom = (stale) => {
     if (upload.uploadUrl !== stale) return Promise.resolve();
     renewing ??= renew().then((fresh) => {
-      upload = { ...upload, ...fresh, staged: [...staged].sort((a, b) => a - b) };
-      options.onCheckpoint?.(upload);
+      upload = { ...upload, ...fresh };
+      checkpoint();
     }).finally(() => {
       renewing = void 0;
     });
@@ -977,7 +980,7 @@ async function stageAndCommit(fetchImpl, content, start, options, renew) {
     await put(`comp=block&blockid=${encodeURIComponent(blockId(index))}`, content.slice(index * upload.blockSize, index * upload.blockSize + bytesOf(index)));
     staged.add(index);
     loaded += bytesOf(index);
-    options.onCheckpoint?.({ ...upload, staged: [...staged].sort((a, b) => a - b) });
+    checkpoint();
     options.onProgress?.({ loaded, total: upload.size });
   };
   const workers = Array.from({ length: Math.min(Math.max(1, options.parallel ?? 2), pending.length) }, async () => {
@@ -1007,6 +1010,7 @@ async function send(fetchImpl, url, body, contentType, options) {
 
 // src/index.ts
 var sleep2 = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+var contentTypeOf = (content, options) => options.contentType ?? (content.type || "application/octet-stream");
 function unwrap(result) {
   if (!result.response.ok) throw errorFrom(result.response, result.error ?? null);
   return result.data;
@@ -1052,8 +1056,7 @@ var SmartAppClient = class {
     return `${this.baseUrl}/auth/login${returnTo ? `?returnTo=${encodeURIComponent(returnTo)}` : ""}`;
   }
   async exchange(body) {
-    const { data, error, response } = await this.api.POST("/auth/token", { body });
-    const signIn = unwrap({ data, error, response });
+    const signIn = unwrap(await this.api.POST("/auth/token", { body }));
     this.keep({ accessToken: signIn.accessToken, expiresAt: signIn.expiresAt, refreshToken: signIn.refreshToken });
     return signIn;
   }
@@ -1142,16 +1145,18 @@ var SmartAppClient = class {
   /** A file uploaded through the app (streamed to storage): the stored file, whose ingestion follows. */
   async uploadFile(content, name, options = {}) {
     options.onProgress?.({ loaded: 0, total: content.size });
-    const response = await this.fetchImpl(`${this.baseUrl}/files${options.space ? `?space=${options.space}` : ""}`, {
-      method: "POST",
-      body: content,
-      headers: { "Content-Type": options.contentType ?? (content.type || "application/octet-stream"), "X-File-Name": encodeURIComponent(name) },
-      signal: options.signal
-    });
-    const body = await response.json().catch(() => null);
-    if (!response.ok) throw errorFrom(response, body);
+    const stored = unwrap(
+      await this.api.POST("/files", {
+        params: { query: options.space ? { space: options.space } : {}, header: { "X-File-Name": encodeURIComponent(name) } },
+        body: content,
+        bodySerializer: (bytes) => bytes,
+        // the file's own bytes, not JSON
+        headers: { "Content-Type": contentTypeOf(content, options) },
+        signal: options.signal
+      })
+    );
     options.onProgress?.({ loaded: content.size, total: content.size });
-    return body;
+    return stored;
   }
   /**
    * A file sent straight to storage: the app signs a write-only URL, the blocks go to it (`onProgress` after each, a
@@ -1173,7 +1178,7 @@ var SmartAppClient = class {
       const begun = unwrap(
         await this.api.POST("/files/uploads", {
           params: { query: options.space ? { space: options.space } : {} },
-          body: { name, contentType: options.contentType ?? (content.type || "application/octet-stream"), size: content.size },
+          body: { name, contentType: contentTypeOf(content, options), size: content.size },
           signal: options.signal
         })
       );

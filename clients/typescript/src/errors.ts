@@ -23,7 +23,7 @@ export class SmartAppError extends Error {
     this.name = new.target.name;
     this.problem = problem;
     this.status = problem.status;
-    this.kind = problem.type.split("/").pop() ?? "unexpected";
+    this.kind = kindOf(problem.type);
     this.retryAfter = retryAfter;
   }
 }
@@ -56,6 +56,11 @@ const byKind: Record<string, new (problem: Problem, retryAfter?: number) => Smar
   "upstream-unavailable": UnavailableError,
 };
 
+/** The last segment of a problem type: `https://smartapp.dev/problems/not-found` → `not-found`. */
+function kindOf(type: string): string {
+  return type.split("/").pop() || "unexpected";
+}
+
 /** Seconds from a Retry-After header (delta-seconds or an HTTP date); undefined without one. */
 export function retryAfterSeconds(header: string | null): number | undefined {
   if (!header) return undefined;
@@ -72,6 +77,5 @@ export function errorFrom(response: Response, body: unknown): SmartAppError {
       ? (body as Problem)
       : { type: `https://smartapp.dev/problems/${response.status === 404 ? "not-found" : "unexpected"}`, status: response.status, title: response.statusText };
   const retryAfter = retryAfterSeconds(response.headers.get("Retry-After"));
-  const kind = problem.type.split("/").pop() ?? "";
-  return new (byKind[kind] ?? SmartAppError)(problem, retryAfter);
+  return new (byKind[kindOf(problem.type)] ?? SmartAppError)(problem, retryAfter);
 }

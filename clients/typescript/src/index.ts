@@ -73,6 +73,7 @@ export interface StreamOptions {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const contentTypeOf = (content: Blob, options: { contentType?: string }) => options.contentType ?? (content.type || "application/octet-stream");
 
 /** The answer of a generated call, or its typed error (see `SmartAppError`). */
 export function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
@@ -126,8 +127,7 @@ export class SmartAppClient {
   }
 
   private async exchange(body: Record<string, string>) {
-    const { data, error, response } = await this.api.POST("/auth/token", { body: body as never });
-    const signIn = unwrap({ data, error, response }) as { accessToken: string; expiresAt: string; refreshToken?: string };
+    const signIn = unwrap(await this.api.POST("/auth/token", { body: body as never })) as { accessToken: string; expiresAt: string; refreshToken?: string };
     this.keep({ accessToken: signIn.accessToken, expiresAt: signIn.expiresAt, refreshToken: signIn.refreshToken });
     return signIn;
   }
@@ -224,16 +224,17 @@ export class SmartAppClient {
   /** A file uploaded through the app (streamed to storage): the stored file, whose ingestion follows. */
   async uploadFile(content: Blob, name: string, options: Pick<UploadOptions, "contentType" | "space" | "onProgress" | "signal"> = {}): Promise<StoredFile> {
     options.onProgress?.({ loaded: 0, total: content.size });
-    const response = await this.fetchImpl(`${this.baseUrl}/files${options.space ? `?space=${options.space}` : ""}`, {
-      method: "POST",
-      body: content,
-      headers: { "Content-Type": options.contentType ?? (content.type || "application/octet-stream"), "X-File-Name": encodeURIComponent(name) },
-      signal: options.signal,
-    });
-    const body = await response.json().catch(() => null);
-    if (!response.ok) throw errorFrom(response, body);
+    const stored = unwrap(
+      await this.api.POST("/files", {
+        params: { query: options.space ? { space: options.space } : {}, header: { "X-File-Name": encodeURIComponent(name) } },
+        body: content as never,
+        bodySerializer: (bytes) => bytes, // the file's own bytes, not JSON
+        headers: { "Content-Type": contentTypeOf(content, options) },
+        signal: options.signal,
+      }),
+    );
     options.onProgress?.({ loaded: content.size, total: content.size });
-    return body as StoredFile;
+    return stored;
   }
 
   /**
@@ -256,7 +257,7 @@ export class SmartAppClient {
       const begun = unwrap(
         await this.api.POST("/files/uploads", {
           params: { query: options.space ? { space: options.space } : {} },
-          body: { name, contentType: options.contentType ?? (content.type || "application/octet-stream"), size: content.size },
+          body: { name, contentType: contentTypeOf(content, options), size: content.size },
           signal: options.signal,
         }),
       );

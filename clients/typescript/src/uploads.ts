@@ -77,13 +77,15 @@ export async function stageAndCommit(fetchImpl: typeof fetch, content: Blob, sta
   let loaded = [...staged].reduce((sum, index) => sum + bytesOf(index), 0);
   options.onProgress?.({ loaded, total: upload.size });
 
+  const checkpoint = () => options.onCheckpoint?.({ ...upload, staged: [...staged].sort((a, b) => a - b) });
+
   // One renewal at a time, however many blocks found the URL stale.
   let renewing: Promise<void> | undefined;
   const renewFrom = (stale: string) => {
     if (upload.uploadUrl !== stale) return Promise.resolve();
     renewing ??= renew().then((fresh) => {
-      upload = { ...upload, ...fresh, staged: [...staged].sort((a, b) => a - b) };
-      options.onCheckpoint?.(upload);
+      upload = { ...upload, ...fresh };
+      checkpoint();
     }).finally(() => { renewing = undefined; });
     return renewing;
   };
@@ -104,7 +106,7 @@ export async function stageAndCommit(fetchImpl: typeof fetch, content: Blob, sta
     await put(`comp=block&blockid=${encodeURIComponent(blockId(index))}`, content.slice(index * upload.blockSize, index * upload.blockSize + bytesOf(index)));
     staged.add(index);
     loaded += bytesOf(index);
-    options.onCheckpoint?.({ ...upload, staged: [...staged].sort((a, b) => a - b) });
+    checkpoint();
     options.onProgress?.({ loaded, total: upload.size });
   };
   const workers = Array.from({ length: Math.min(Math.max(1, options.parallel ?? 2), pending.length) }, async () => {
